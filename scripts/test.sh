@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs every check CI runs: fmt, clippy with warnings
+# denied, all tests, zizmor on every workflow and action file.
+#
+#   scripts/test.sh            everything
+#   SKIP_INSTALL=1 scripts/test.sh   assume the tools are there
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- tools the tests need -------------------------------------------------------------
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+  step "installing test tools"
+  need_apt=()
+  command -v git >/dev/null || need_apt+=(git)
+  command -v prometheus >/dev/null || need_apt+=(prometheus)
+  command -v promtool >/dev/null || need_apt+=(prometheus)
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  fi
+  command -v zizmor >/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'zizmor==1.*'
+fi
+if [ -d ../shared ]; then
+  export HOMEOSTAT_SHARED="${HOMEOSTAT_SHARED:-$(cd ../shared && pwd)}"
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings denied)"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --all-targets --locked
+cargo test --doc --locked
+
+step "zizmor"
+targets=()
+for t in action.yml .github/workflows examples/workflows; do [ -e "$t" ] && targets+=("$t"); done
+if [ ${#targets[@]} -gt 0 ]; then
+  zizmor --offline --no-progress "${targets[@]}"
+fi
+
+step "all checks passed"

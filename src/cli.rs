@@ -1,0 +1,131 @@
+//! Flags every binary shares, defined once (as ripgrep does), and the edge where a
+//! binary's result becomes an exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::config::Config;
+use crate::forge::{self, Forge};
+
+/// Output format: text for people (stderr carries progress), JSON for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+    Jsonl,
+}
+
+/// `--config FILE`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// homeostat.yml to read (else $HOMEOSTAT_CONFIG, .github/homeostat.yml, homeostat.yml).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    pub fn load(&self) -> crate::Result<Config> {
+        Config::discover(self.config.as_deref(), &crate::gha::Env::from_process())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForgeKind {
+    Github,
+    Local,
+}
+
+/// `--forge`, `--forge-dir`, `--repo`, `--dry-run`.
+#[derive(Debug, Clone, Args)]
+pub struct ForgeArgs {
+    /// Where issues and pull requests live (default: github with a token, else local).
+    #[arg(long, value_enum, global = true)]
+    pub forge: Option<ForgeKind>,
+    /// Folder of the local forge.
+    #[arg(long, value_name = "DIR", default_value = ".homeostat/forge", global = true)]
+    pub forge_dir: PathBuf,
+    /// owner/name on GitHub (default: $GITHUB_REPOSITORY).
+    #[arg(long, value_name = "OWNER/NAME", global = true)]
+    pub repo: Option<String>,
+    /// Read everything, write nothing; print the writes that would be made.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+}
+
+impl ForgeArgs {
+    /// Opens the forge these flags name.
+    pub fn open(&self, env: &crate::gha::Env) -> crate::Result<Box<dyn Forge>> {
+        forge::open(
+            &forge::ForgeChoice {
+                kind: self.forge,
+                dir: self.forge_dir.clone(),
+                repo: self.repo.clone(),
+                dry_run: self.dry_run,
+            },
+            env,
+        )
+    }
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Args)]
+pub struct FormatArgs {
+    /// text for people, json or jsonl for machines.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true)]
+    pub format: OutputFormat,
+}
+
+/// Sets up logging on stderr (`HOMEOSTAT_LOG`, else `RUST_LOG`, else info).
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var(crate::gha::vars::HOMEOSTAT_LOG)
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Runs a binary's body and maps its result to the shared exit codes, printing the
+/// error (with its causes) on stderr.
+pub fn main(body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
+    init_logging();
+    match body() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                let text = cause.to_string();
+                if !err.to_string().contains(&text) {
+                    eprintln!("  caused by: {text}");
+                }
+            }
+            ExitCode::from(crate::error::exit_code(&err))
+        }
+    }
+}
+
+/// Runs an async body on a single-threaded runtime (the binaries do I/O one request
+/// at a time by design).
+pub fn block_on<F: std::future::Future>(fut: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok(rt.block_on(fut))
+}
+
+/// Prints one value as JSON on stdout (one line for jsonl, pretty for json).
+pub fn print_json<T: serde::Serialize>(format: OutputFormat, value: &T) -> anyhow::Result<()> {
+    let text = match format {
+        OutputFormat::Json => serde_json::to_string_pretty(value)?,
+        _ => serde_json::to_string(value)?,
+    };
+    println!("{text}");
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! `homeostat.yml`: the one settings file, its defaults, discovery and JSON Schema.
+//!
+//! Each job's section type lives beside the job (`canary::CanaryConfig`, …) and is
+//! named here, so the whole file has one schema (`schema/homeostat.schema.json`).
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Position, Result};
+use crate::gha::{Env, vars};
+
+/// Where `discover` looks when no file is named, in order.
+pub const DISCOVERY: &[&str] = &[".github/homeostat.yml", "homeostat.yml"];
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Risk policy file (else the built-in `policies/default.yml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PathBuf>,
+    #[serde(default)]
+    pub fingerprint: FingerprintConfig,
+    #[serde(default)]
+    pub scrub: ScrubConfig,
+    #[serde(default)]
+    pub issues: IssuesConfig,
+    #[serde(default)]
+    pub ledger: LedgerConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::llm::LlmConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<crate::agent::AgentsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::canary::CanaryConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<crate::ops::OpsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<crate::content::ContentConfig>,
+    /// The file this was read from (not a key).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// Fingerprinting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerprintConfig {
+    /// Extra stack-trace rules (`+app`, `-app`, `-group`) and fingerprint rules
+    /// (`matchers -> values`), applied after the built-in ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<PathBuf>,
+}
+
+/// Scrubbing of personal data and secrets.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScrubConfig {
+    /// Extra scrub rules, applied after the built-in `policies/scrub.yml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<PathBuf>,
+}
+
+/// One issue per fingerprint (hs-issue).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuesConfig {
+    /// Labels added to every error issue, besides `homeostat:error` and `fp:<8 hex>`.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// New issues one run may open; the rest are held back and reported.
+    #[serde(default = "defaults::max_new_per_run")]
+    pub max_new_per_run: u32,
+    /// New issues per UTC day, counted in the ledger.
+    #[serde(default = "defaults::max_new_per_day")]
+    pub max_new_per_day: u32,
+    /// A known open issue gets at most one occurrence comment per window; occurrences
+    /// inside it only update the counter in the body.
+    #[serde(default = "defaults::dedup_window")]
+    pub dedup_window: Duration,
+    /// Reopen a closed issue when the error comes back from a newer release.
+    #[serde(default = "defaults::yes")]
+    pub reopen_on_regression: bool,
+}
+
+impl Default for IssuesConfig {
+    fn default() -> Self {
+        Self {
+            labels: Vec::new(),
+            max_new_per_run: defaults::max_new_per_run(),
+            max_new_per_day: defaults::max_new_per_day(),
+            dedup_window: defaults::dedup_window(),
+            reopen_on_regression: true,
+        }
+    }
+}
+
+/// Where the ledger lives.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// The JSONL file (local runs, and the working copy in Actions).
+    #[serde(default = "defaults::ledger_path")]
+    pub path: PathBuf,
+    /// In Actions, the orphan branch the ledger is pushed to (empty: file only).
+    #[serde(default = "defaults::ledger_branch")]
+    pub branch: String,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self { path: defaults::ledger_path(), branch: defaults::ledger_branch() }
+    }
+}
+
+mod defaults {
+    use super::Duration;
+    use std::path::PathBuf;
+    pub fn max_new_per_run() -> u32 {
+        10
+    }
+    pub fn max_new_per_day() -> u32 {
+        30
+    }
+    pub fn dedup_window() -> Duration {
+        Duration::from_secs(0)
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn ledger_path() -> PathBuf {
+        PathBuf::from(".homeostat/ledger.jsonl")
+    }
+    pub fn ledger_branch() -> String {
+        "homeostat-ledger".into()
+    }
+}
+
+impl Config {
+    /// Finds and reads the config: `explicit`, else `$HOMEOSTAT_CONFIG`, else the
+    /// [`DISCOVERY`] paths, else the built-in defaults.
+    pub fn discover(explicit: Option<&Path>, env: &Env) -> Result<Self> {
+        if let Some(path) = explicit {
+            return Self::load(path);
+        }
+        if let Some(path) = env.path(vars::HOMEOSTAT_CONFIG) {
+            return Self::load(&path);
+        }
+        for candidate in DISCOVERY {
+            let path = Path::new(candidate);
+            if path.is_file() {
+                return Self::load(path);
+            }
+        }
+        Ok(Self::default())
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = crate::error::read_to_string(path)?;
+        let mut config = Self::parse(&path.display().to_string(), &text)?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    pub fn parse(file: &str, text: &str) -> Result<Self> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        crate::parse::yaml(file, text)
+    }
+
+    /// The JSON Schema of homeostat.yml, as committed in `schema/homeostat.schema.json`.
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(Config);
+        let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// A span of time written as people write it: `90s`, `30m`, `1h 30m`, `24h`, `0s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Duration(pub std::time::Duration);
+
+impl Duration {
+    pub const fn from_secs(secs: u64) -> Self {
+        Self(std::time::Duration::from_secs(secs))
+    }
+    pub fn as_std(self) -> std::time::Duration {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Duration {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let signed: jiff::SignedDuration =
+            s.trim().parse().map_err(|e| format!("`{s}` is not a duration like 30s, 5m or 1h 30m ({e})"))?;
+        if signed.is_negative() {
+            return Err(format!("`{s}` is negative"));
+        }
+        Ok(Self(
+            std::time::Duration::from_secs(signed.as_secs() as u64)
+                + std::time::Duration::from_nanos(u64::from(signed.subsec_nanos().unsigned_abs())),
+        ))
+    }
+}
+
+impl std::fmt::Display for Duration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.as_secs();
+        match secs {
+            s if s % 3600 == 0 && s > 0 => write!(f, "{}h", s / 3600),
+            s if s % 60 == 0 && s > 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration such as `30s`, `5m`, `1h 30m` or `24h`.",
+            "pattern": "^\\s*\\d"
+        })
+    }
+}
+
+/// Resolves `path` against the directory of the config file that named it.
+pub fn relative_to(config: &Config, path: &Path) -> PathBuf {
+    match config.source.as_ref().and_then(|s| s.parent()) {
+        Some(dir) if path.is_relative() && !dir.as_os_str().is_empty() && !is_repo_root_config(dir) => dir.join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// `.github/homeostat.yml` names paths from the repository root, like every other file
+/// under `.github/` does.
+fn is_repo_root_config(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == ".github")
+}
+
+/// A bad value in a config file that serde accepted (e.g. a regex), at a key.
+pub fn bad_value(config: &Config, key: &str, message: impl std::fmt::Display) -> Error {
+    let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
+    Error::input(Position::file(file), format!("{key}: {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_empty() {
+        let c = Config::parse("h.yml", "").unwrap();
+        assert_eq!(c.issues.max_new_per_run, 10);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_position() {
+        let err = Config::parse("h.yml", "issues:\n  max_new_per_rn: 3\n").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("h.yml:2:3: issues: unknown field `max_new_per_rn`") || text.starts_with("h.yml:2:3:"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn durations_parse() {
+        let d: Duration = "1h 30m".parse().unwrap();
+        assert_eq!(d.as_std().as_secs(), 5400);
+        assert_eq!("0s".parse::<Duration>().unwrap().as_std().as_secs(), 0);
+        assert!("soon".parse::<Duration>().is_err());
+        assert_eq!(Duration::from_secs(1800).to_string(), "30m");
+    }
+
+    #[test]
+    fn committed_schema_is_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/homeostat.schema.json");
+        let current = Config::json_schema();
+        if std::env::var_os("HOMEOSTAT_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &current).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == current,
+            "schema/homeostat.schema.json is stale: run `HOMEOSTAT_UPDATE_SCHEMA=1 cargo test --lib committed_schema_is_current`"
+        );
+    }
+}

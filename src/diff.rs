@@ -1,0 +1,1 @@
+//! The base..head change set through git2. (being written)

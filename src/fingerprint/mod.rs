@@ -1,0 +1,1 @@
+//! Stack parsing per platform, normalisation, in-app selection, fingerprint rules, SHA-256 (being written).

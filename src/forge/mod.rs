@@ -1,0 +1,325 @@
+//! Where issues, comments and pull requests live: GitHub ([`github`]) or JSON files on
+//! disk ([`local`], the default without a token). Everything that talks to a forge goes
+//! through the [`Forge`] trait; [`DryRun`] wraps any forge and turns writes into prints.
+
+pub mod dry_run;
+pub mod github;
+pub mod local;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use dry_run::DryRun;
+
+use crate::cli::ForgeKind;
+use crate::gha::Env;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Open,
+    Closed,
+}
+
+/// Which issues a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateFilter {
+    Open,
+    Closed,
+    All,
+}
+
+impl StateFilter {
+    pub fn admits(self, state: State) -> bool {
+        matches!((self, state), (Self::All, _) | (Self::Open, State::Open) | (Self::Closed, State::Closed))
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+            Self::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub state: State,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+}
+
+impl Issue {
+    pub fn has_label(&self, name: &str) -> bool {
+        self.labels.iter().any(|l| l.eq_ignore_ascii_case(name))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub state: State,
+    /// Branch name the pull request merges from.
+    pub head: String,
+    /// Branch name it merges into.
+    pub base: String,
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub author: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NewIssue {
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+}
+
+/// Fields to change on an issue; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IssueUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NewPull {
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PullUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+}
+
+/// A person's permission on the repository, lowest to highest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Permission {
+    None,
+    Read,
+    Triage,
+    Write,
+    Maintain,
+    Admin,
+}
+
+impl Permission {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "admin" => Self::Admin,
+            "maintain" => Self::Maintain,
+            "write" => Self::Write,
+            "triage" => Self::Triage,
+            "read" => Self::Read,
+            _ => Self::None,
+        }
+    }
+    pub fn can_write(self) -> bool {
+        self >= Self::Write
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("{forge}: {what} failed with HTTP {status}: {message}")]
+    Api { forge: &'static str, what: String, status: u16, message: String },
+    #[error("{forge}: {what}: {message}")]
+    Transport { forge: &'static str, what: String, message: String },
+    #[error("{forge}: {what}: not found")]
+    NotFound { forge: &'static str, what: String },
+    #[error("local forge {}: {message}", path.display())]
+    Local { path: PathBuf, message: String },
+    #[error("{0}")]
+    Setup(String),
+}
+
+pub type ForgeResult<T> = Result<T, ForgeError>;
+
+/// A forge: GitHub or the local one. Listing methods page through everything.
+#[async_trait]
+pub trait Forge: Send + Sync {
+    /// `github` or `local`, for messages.
+    fn kind(&self) -> &'static str;
+    /// `owner/name` or the local forge's folder.
+    fn repo(&self) -> String;
+    /// Every issue (not pull request) carrying `label` in the given state.
+    async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>>;
+    async fn get_issue(&self, number: u64) -> ForgeResult<Issue>;
+    async fn create_issue(&self, new: &NewIssue) -> ForgeResult<Issue>;
+    async fn update_issue(&self, number: u64, update: &IssueUpdate) -> ForgeResult<Issue>;
+    async fn add_labels(&self, number: u64, labels: &[String]) -> ForgeResult<()>;
+    async fn remove_label(&self, number: u64, label: &str) -> ForgeResult<()>;
+    async fn list_comments(&self, number: u64) -> ForgeResult<Vec<Comment>>;
+    async fn create_comment(&self, number: u64, body: &str) -> ForgeResult<Comment>;
+    async fn update_comment(&self, number: u64, comment_id: u64, body: &str) -> ForgeResult<Comment>;
+    async fn list_pulls(&self, state: StateFilter) -> ForgeResult<Vec<PullRequest>>;
+    async fn get_pull(&self, number: u64) -> ForgeResult<PullRequest>;
+    async fn create_pull(&self, new: &NewPull) -> ForgeResult<PullRequest>;
+    async fn update_pull(&self, number: u64, update: &PullUpdate) -> ForgeResult<PullRequest>;
+    /// A person's permission on the repository (read from the forge, never from event text).
+    async fn permission(&self, login: &str) -> ForgeResult<Permission>;
+    async fn default_branch(&self) -> ForgeResult<String>;
+}
+
+/// What `--forge`, `--forge-dir`, `--repo` and `--dry-run` chose.
+#[derive(Debug, Clone)]
+pub struct ForgeChoice {
+    pub kind: Option<ForgeKind>,
+    pub dir: PathBuf,
+    pub repo: Option<String>,
+    pub dry_run: bool,
+}
+
+/// Opens the chosen forge: GitHub when asked or when a token is present, else local.
+pub fn open(choice: &ForgeChoice, env: &Env) -> crate::Result<Box<dyn Forge>> {
+    let kind = choice.kind.unwrap_or_else(|| {
+        if env.token().is_some() {
+            ForgeKind::Github
+        } else {
+            eprintln!("homeostat: no GITHUB_TOKEN, using the local forge in {}", choice.dir.display());
+            ForgeKind::Local
+        }
+    });
+    let forge: Box<dyn Forge> = match kind {
+        ForgeKind::Local => Box::new(local::LocalForge::open(&choice.dir)?),
+        ForgeKind::Github => {
+            let token = env.token().ok_or_else(|| {
+                crate::Error::input(
+                    crate::error::Position::file("--forge github"),
+                    "needs GITHUB_TOKEN in the environment",
+                )
+            })?;
+            let repo = choice.repo.as_deref().or(env.repository()).ok_or_else(|| {
+                crate::Error::input(
+                    crate::error::Position::file("--forge github"),
+                    "needs --repo owner/name or GITHUB_REPOSITORY",
+                )
+            })?;
+            let api = env.get(crate::gha::vars::GITHUB_API_URL).unwrap_or(github::DEFAULT_API);
+            {
+                let _ = (api, token, repo, github::GithubForge::new(api, token, repo)?);
+                unreachable!()
+            }
+        }
+    };
+    Ok(if choice.dry_run { Box::new(DryRun::new(forge)) } else { forge })
+}
+
+/// Keeps one comment carrying `marker` on an issue or PR: updates it in place when it
+/// exists, creates it otherwise. Returns the comment and whether it was created.
+pub async fn upsert_comment(forge: &dyn Forge, number: u64, marker: &str, body: &str) -> ForgeResult<(Comment, bool)> {
+    let body = if body.contains(marker) { body.to_string() } else { format!("{body}\n\n{marker}") };
+    let existing = forge.list_comments(number).await?.into_iter().find(|c| c.body.contains(marker));
+    match existing {
+        Some(c) if c.body == body => Ok((c, false)),
+        Some(c) => Ok((forge.update_comment(number, c.id, &body).await?, false)),
+        None => Ok((forge.create_comment(number, &body).await?, true)),
+    }
+}
+
+/// GitHub's limits on what a bot writes.
+pub mod limits {
+    /// Issue, PR and comment bodies.
+    pub const BODY_MAX_CHARS: usize = 65_536;
+    /// Issue and PR titles.
+    pub const TITLE_MAX_CHARS: usize = 256;
+    /// Label names.
+    pub const LABEL_MAX_CHARS: usize = 50;
+
+    /// Cuts `text` to at most `max` characters, ending with `…` when cut.
+    pub fn truncate_chars(text: &str, max: usize) -> String {
+        if text.chars().count() <= max {
+            return text.to_string();
+        }
+        let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+
+    /// Cuts a body to GitHub's limit, keeping its last `keep_tail` (e.g. a hidden
+    /// marker) intact and saying that it was cut.
+    pub fn truncate_body(body: &str, keep_tail: &str) -> String {
+        if body.chars().count() <= BODY_MAX_CHARS {
+            return body.to_string();
+        }
+        let note = "\n\n_(cut to GitHub's 65,536-character limit)_\n";
+        let head_max = BODY_MAX_CHARS - keep_tail.chars().count() - note.chars().count();
+        let head = body.strip_suffix(keep_tail).unwrap_or(body);
+        let mut out: String = head.chars().take(head_max).collect();
+        out.push_str(note);
+        out.push_str(keep_tail);
+        out
+    }
+
+    /// A label cut to 50 characters.
+    pub fn label(name: &str) -> String {
+        name.chars().take(LABEL_MAX_CHARS).collect()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn body_keeps_marker_and_limit() {
+            let marker = "\n<!-- m -->";
+            let body = format!("{}{marker}", "x".repeat(100_000));
+            let cut = truncate_body(&body, marker);
+            assert_eq!(cut.chars().count(), BODY_MAX_CHARS);
+            assert!(cut.ends_with(marker));
+        }
+
+        #[test]
+        fn titles_and_labels_are_cut_by_chars() {
+            assert_eq!(truncate_chars(&"é".repeat(300), TITLE_MAX_CHARS).chars().count(), 256);
+            assert_eq!(label(&"a".repeat(80)).len(), 50);
+            assert_eq!(truncate_chars("short", 256), "short");
+        }
+    }
+}

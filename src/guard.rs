@@ -1,0 +1,1 @@
+//! Non-breaking checks over a change set, and the verdict. (being written)

@@ -1,0 +1,1 @@
+//! One issue per fingerprint: the hs-issue loop (being written).

@@ -1,0 +1,35 @@
+//! homeostat keeps a software project in balance on its own.
+//!
+//! Production errors become fingerprinted ([`fingerprint`]), de-duplicated issues
+//! ([`issues`]); a policy ([`policy`]) decides which of them a coding agent ([`agent`])
+//! may try to fix; the agent's change must pass non-breaking checks ([`guard`] over a
+//! [`diff`]); a canary watch ([`canary`]) rolls a bad release back; runbooks ([`ops`])
+//! repair known faults; scheduled jobs write guides and posts ([`content`]).
+//!
+//! Pure engines (`fingerprint`, `policy`, `guard`, `canary::judge`, `ops` decisions) do no
+//! I/O. The network, the environment, files and money go through [`forge`], [`gha`],
+//! [`ledger`] and [`llm`]. Binaries in `src/bin/` only wire flags ([`cli`]) to these.
+
+pub mod agent;
+pub mod canary;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod diff;
+pub mod error;
+pub mod event;
+pub mod fingerprint;
+pub mod forge;
+pub mod gha;
+pub mod guard;
+pub mod issues;
+pub mod ledger;
+pub mod llm;
+pub mod ops;
+pub mod parse;
+pub mod policy;
+pub mod scrub;
+#[doc(hidden)]
+pub mod testing;
+
+pub use error::{Error, Result};

@@ -1,0 +1,9 @@
+//! (being written) See DESIGN.md.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The `ops` section of homeostat.yml.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpsConfig {}
