@@ -28,6 +28,7 @@ pub mod llm;
 pub mod ops;
 pub mod parse;
 pub mod policy;
+pub mod prompt;
 pub mod scrub;
 #[doc(hidden)]
 pub mod testing;
