@@ -336,7 +336,9 @@ impl Forge for LocalForge {
         git_ref: &str,
         inputs: &BTreeMap<String, String>,
     ) -> ForgeResult<()> {
-        self.record_action(serde_json::json!({"action": "workflow_dispatch", "workflow": workflow, "ref": git_ref, "inputs": inputs}))
+        self.record_action(
+            serde_json::json!({"action": "workflow_dispatch", "workflow": workflow, "ref": git_ref, "inputs": inputs}),
+        )
     }
     async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
         self.record_action(serde_json::json!({"action": "rerun_failed_jobs", "run_id": run_id}))
@@ -357,7 +359,8 @@ impl LocalForge {
         }
         let path = self.dir.join("actions.jsonl");
         self.locked(|| {
-            let mut file = fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| self.err(&path, e))?;
+            let mut file =
+                fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| self.err(&path, e))?;
             file.write_all(format!("{line}\n").as_bytes()).map_err(|e| self.err(&path, e))
         })
     }

@@ -133,7 +133,10 @@ fn parse_value(file: &str, value: serde_json::Value) -> Result<Vec<Alert>> {
             .collect());
     }
     let own: OwnAlert = serde_json::from_value(value).map_err(|e| {
-        Error::input(Position::file(file), format!("neither an Alertmanager v4 message nor an alert {{alertname, …}}: {e}"))
+        Error::input(
+            Position::file(file),
+            format!("neither an Alertmanager v4 message nor an alert {{alertname, …}}: {e}"),
+        )
     })?;
     let mut labels = own.labels;
     labels.entry("alertname".into()).or_insert_with(|| own.alertname.clone());
@@ -207,7 +210,10 @@ mod tests {
         let alerts = parse("am.json", text).unwrap();
         assert_eq!(alerts.len(), 1);
         let a = &alerts[0];
-        assert_eq!((a.alertname.as_str(), a.title.as_str(), a.fingerprint.as_str()), ("ApiDown", "API is down", "abc123"));
+        assert_eq!(
+            (a.alertname.as_str(), a.title.as_str(), a.fingerprint.as_str()),
+            ("ApiDown", "API is down", "abc123")
+        );
         assert_eq!(a.labels["service"], "api");
         assert_eq!(a.severity.as_deref(), Some("critical"));
     }

@@ -123,7 +123,13 @@ pub fn confidence(stats: &Stats, diagnosis: &[bool], trigger_match: f64, environ
     };
     let environment = if environment_ready { 1.0 } else { 0.0 };
     let total = 100.0 * (0.4 * history + 0.3 * clarity + 0.2 * trigger_match.clamp(0.0, 1.0) + 0.1 * environment);
-    Confidence { total: (total * 10.0).round() / 10.0, history, diagnosis: clarity, trigger: trigger_match, environment }
+    Confidence {
+        total: (total * 10.0).round() / 10.0,
+        history,
+        diagnosis: clarity,
+        trigger: trigger_match,
+        environment,
+    }
 }
 
 /// The decision and why.

@@ -63,7 +63,12 @@ fn cut(text: &str) -> String {
 
 /// The values placeholders can take for `alert`: labels, annotations, the alert's identity,
 /// then `ops.vars`, then environment variables that do not look like secrets.
-pub fn vars_for(alert: &Alert, config_vars: &BTreeMap<String, String>, env: &crate::gha::Env, names: &[String]) -> Vars {
+pub fn vars_for(
+    alert: &Alert,
+    config_vars: &BTreeMap<String, String>,
+    env: &crate::gha::Env,
+    names: &[String],
+) -> Vars {
     let mut values = BTreeMap::new();
     for name in names {
         let value = if let Some(label) = name.strip_prefix("labels.") {
@@ -195,7 +200,8 @@ impl Executor<'_> {
             Ok(u) => u,
             Err(e) => return (false, e),
         };
-        let method = reqwest::Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).unwrap_or(reqwest::Method::GET);
+        let method =
+            reqwest::Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut request = self.http.request(method.clone(), url.clone()).timeout(timeout);
         if let Some(body) = &h.body {
             match self.expand_json(body) {
@@ -243,7 +249,10 @@ impl Executor<'_> {
         let out = String::from_utf8_lossy(&output.stdout);
         let err = String::from_utf8_lossy(&output.stderr);
         let tail = if out.trim().is_empty() { err } else { out };
-        (code == c.expect_exit, cut(&format!("`{program}` exited {code} (expected {}): {}", c.expect_exit, tail.trim())))
+        (
+            code == c.expect_exit,
+            cut(&format!("`{program}` exited {code} (expected {}): {}", c.expect_exit, tail.trim())),
+        )
     }
 
     /// Runs one fix operation.
@@ -313,7 +322,8 @@ impl Executor<'_> {
     }
 }
 
-/// Opens an issue carrying `marker`, or comments on the open one that already does.
+/// Opens an issue carrying `marker` (appended to `body` when missing), or comments on the
+/// open one that already does.
 /// Returns its number.
 pub async fn upsert_issue(
     forge: &dyn Forge,
@@ -323,6 +333,8 @@ pub async fn upsert_issue(
     labels: &[String],
 ) -> Result<u64, String> {
     use crate::forge::limits;
+    let body = if body.contains(marker) { body.to_string() } else { format!("{body}\n\n{marker}") };
+    let body = body.as_str();
     let existing = forge
         .list_issues(OPS_LABEL, StateFilter::Open)
         .await

@@ -197,7 +197,7 @@ impl<'a> Ops<'a> {
         self.ledger.append(
             decide::STEP,
             sop,
-            serde_json::json!({"alert": alert.fingerprint, "kind": step.kind, "name": step.name,
+            serde_json::json!({"alert": alert.fingerprint, "phase": step.kind, "name": step.name,
                                "ok": step.ok, "detail": step.detail, "attempt": attempt}),
         )?;
         Ok(())
@@ -231,7 +231,8 @@ impl<'a> Ops<'a> {
             self.record_run(&out, alert, false, 0, None, None)?;
             return Ok(out);
         };
-        let runbook = self.runbook(&chosen.sop).ok_or_else(|| Error::Failed(format!("runbook {} vanished", chosen.sop)))?;
+        let runbook =
+            self.runbook(&chosen.sop).ok_or_else(|| Error::Failed(format!("runbook {} vanished", chosen.sop)))?;
         out.sop = Some(runbook.name.clone());
         let started = jiff::Timestamp::now();
         let executor = self.executor(runbook, alert);
@@ -324,7 +325,10 @@ impl<'a> Ops<'a> {
                     let reason = answer.get("reason").and_then(|v| v.as_str()).unwrap_or_default();
                     if let Some(c) = candidates.iter().find(|c| c.sop == pick) {
                         let reason = crate::forge::limits::truncate_chars(reason, 200);
-                        return Some((c, format!("{} runbooks matched; the model chose `{}`: {reason}", candidates.len(), c.sop)));
+                        return Some((
+                            c,
+                            format!("{} runbooks matched; the model chose `{}`: {reason}", candidates.len(), c.sop),
+                        ));
                     }
                     tracing::warn!("the model named `{pick}`, not a candidate: using the most specific rule");
                 }
@@ -333,7 +337,10 @@ impl<'a> Ops<'a> {
         }
         let tied = candidates.iter().filter(|c| c.specificity == first.specificity).count();
         let how = if tied > 1 { "tied on specificity, first by name" } else { "the most specific rule" };
-        Some((first, format!("{} runbooks matched; `{}` is {how} ({})", candidates.len(), first.sop, first.matched.join(", "))))
+        Some((
+            first,
+            format!("{} runbooks matched; `{}` is {how} ({})", candidates.len(), first.sop, first.matched.join(", ")),
+        ))
     }
 
     fn match_context(&self, alert: &Alert, candidates: &[Candidate]) -> serde_json::Value {
@@ -401,7 +408,12 @@ impl<'a> Ops<'a> {
     fn alert_block(alert: &Alert) -> String {
         let text = format!("{}\n\n{}", alert.title, alert.description);
         let text = crate::prompt::strip_hidden(&crate::forge::limits::truncate_chars(&text, 4000));
-        format!("Alert `{}` ({}):\n\n````text\n{}\n````\n", alert.alertname, alert.fingerprint, text.replace("````", "'''"))
+        format!(
+            "Alert `{}` ({}):\n\n````text\n{}\n````\n",
+            alert.alertname,
+            alert.fingerprint,
+            text.replace("````", "'''")
+        )
     }
 
     async fn ask_approval(&self, runbook: &Runbook, alert: &Alert, out: &Outcome) -> Result<u64> {
@@ -450,10 +462,12 @@ impl<'a> Ops<'a> {
             let marker = escalation_marker(&runbook.name);
             let labels = vec![OPS_LABEL.to_string(), "homeostat:escalation".to_string()];
             let title = format!("ops: `{}` needs a person", runbook.name);
-            issue = Some(executor::upsert_issue(self.forge, &marker, &title, &text, &labels).await.map_err(Error::Failed)?);
+            issue =
+                Some(executor::upsert_issue(self.forge, &marker, &title, &text, &labels).await.map_err(Error::Failed)?);
         }
         if runbook.escalate.to.iter().any(|t| t == "slack") {
-            let summary = format!("homeostat ops: `{}` needs a person ({}): {}", runbook.name, alert.alertname, out.reason);
+            let summary =
+                format!("homeostat ops: `{}` needs a person ({}): {}", runbook.name, alert.alertname, out.reason);
             if let Err(e) = self.post_webhook(&summary).await {
                 tracing::warn!("escalation webhook: {e}");
             }
@@ -555,14 +569,17 @@ impl<'a> Ops<'a> {
             out.outcome = "rejected".into();
             out.reason = format!("rejected by {who}");
             self.forge.create_comment(number, &format!("Rejected by @{who}: nothing was run.")).await?;
-            self.forge.update_issue(number, &IssueUpdate { state: Some(State::Closed), ..IssueUpdate::default() }).await?;
+            self.forge
+                .update_issue(number, &IssueUpdate { state: Some(State::Closed), ..IssueUpdate::default() })
+                .await?;
             self.record_run(&out, &alert, false, 0, None, Some(&who))?;
             return Ok(out);
         }
         // A person approved: the never-auto rules are answered, the limits still hold.
         let entries = self.ledger.entries()?;
         let limits = decide::decide(runbook, Mode::Auto, 100.0, &entries, jiff::Timestamp::now());
-        if matches!(limits.decision, Decision::DiagnoseOnly | Decision::Escalate) && runbook.risk.threshold().is_some() {
+        if matches!(limits.decision, Decision::DiagnoseOnly | Decision::Escalate) && runbook.risk.threshold().is_some()
+        {
             out.reason = format!("approved by {who}, but {}", limits.reason);
             out.decision = limits.decision;
             out.outcome = "deferred".into();
@@ -580,7 +597,9 @@ impl<'a> Ops<'a> {
             out.reason = format!("approved by {who}; the fix held");
             let body = format!("Approved by @{who}: fixed and verified.\n\n{}", Self::steps_table(&out.steps));
             self.forge.create_comment(number, &body).await?;
-            self.forge.update_issue(number, &IssueUpdate { state: Some(State::Closed), ..IssueUpdate::default() }).await?;
+            self.forge
+                .update_issue(number, &IssueUpdate { state: Some(State::Closed), ..IssueUpdate::default() })
+                .await?;
         } else {
             out.outcome = "escalated".into();
             out.reason = format!("approved by {who}; the fix did not hold after {} attempts", run.attempts);
@@ -593,7 +612,11 @@ impl<'a> Ops<'a> {
     }
 
     /// The report since `since`, as markdown; a model writes the opening prose when given.
-    pub async fn report(&self, prompts: &crate::prompt::Prompts, since: jiff::Timestamp) -> Result<(report::Summary, String)> {
+    pub async fn report(
+        &self,
+        prompts: &crate::prompt::Prompts,
+        since: jiff::Timestamp,
+    ) -> Result<(report::Summary, String)> {
         let until = jiff::Timestamp::now();
         let summary = report::summarize(&self.ledger.entries()?, since, until);
         let mut prose = None;

@@ -159,7 +159,8 @@ pub fn prose_schema() -> serde_json::Value {
 /// The report as markdown, with the model's `prose` when there is some.
 pub fn markdown(prompts: &crate::prompt::Prompts, summary: &Summary, prose: Option<&str>) -> crate::Result<String> {
     let percent = |v: Option<f64>| v.map(|v| format!("{:.0} %", v * 100.0));
-    let duration = |v: Option<f64>| v.map(|s| if s >= 120.0 { format!("{:.1} min", s / 60.0) } else { format!("{s:.0} s") });
+    let duration =
+        |v: Option<f64>| v.map(|s| if s >= 120.0 { format!("{:.1} min", s / 60.0) } else { format!("{s:.0} s") });
     let runbooks: Vec<serde_json::Value> = summary
         .runbooks
         .iter()
@@ -204,7 +205,12 @@ mod tests {
             entry(h(5), RUN, "a", json!({"outcome": "resolved", "acted": true, "seconds": 60.0})),
             entry(h(4), RUN, "a", json!({"outcome": "diagnosed", "acted": false})),
             entry(h(3), RUN, "b", json!({"outcome": "awaiting-approval", "acted": false})),
-            entry(h(2), RUN, "b", json!({"outcome": "resolved", "acted": true, "seconds": 180.0, "approved_by": "alice"})),
+            entry(
+                h(2),
+                RUN,
+                "b",
+                json!({"outcome": "resolved", "acted": true, "seconds": 180.0, "approved_by": "alice"}),
+            ),
             entry(h(2), RUN, "c", json!({"outcome": "escalated", "acted": true})),
             entry(h(1), RUN, "-", json!({"outcome": "no-match"})),
             entry(h(1), kinds::AGENT_PR, "12", json!({"pr": 13})),

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Alert, Model, Ops, OpsConfig, Outcome, runbook};
+use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::error::{Error, Position, Result};
 use crate::forge::Forge;
-use crate::cli::OutputFormat;
 use crate::gha::{Actions, Env};
 use crate::ledger::{BranchSync, Ledger};
 
@@ -132,7 +132,9 @@ pub fn publish(actions: &Actions, outcomes: &[Outcome]) -> Result<()> {
         actions.set_output("sop", last.sop.as_deref().unwrap_or(""))?;
         actions.set_output("outcome", &last.outcome)?;
     }
-    let mut md = String::from("### hs-ops\n\n| alert | runbook | confidence | decision | outcome |\n| --- | --- | ---: | --- | --- |\n");
+    let mut md = String::from(
+        "### hs-ops\n\n| alert | runbook | confidence | decision | outcome |\n| --- | --- | ---: | --- | --- |\n",
+    );
     for o in outcomes {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
@@ -173,7 +175,10 @@ pub async fn send_report(ops: &Ops<'_>, actions: &Actions, to: ReportTarget, mar
         }
         ReportTarget::Webhook => {
             if !ops.post_webhook(markdown).await? {
-                return Err(Error::input(Position::file("--to webhook"), "needs ops.webhook_env naming a set variable"));
+                return Err(Error::input(
+                    Position::file("--to webhook"),
+                    "needs ops.webhook_env naming a set variable",
+                ));
             }
             Ok(None)
         }
@@ -210,7 +215,12 @@ pub enum Job {
 }
 
 /// Runs one subcommand; returns the exit code (2 when lint finds problems).
-pub async fn execute(session: &Session, forge_args: &crate::cli::ForgeArgs, format: OutputFormat, job: Job) -> Result<u8> {
+pub async fn execute(
+    session: &Session,
+    forge_args: &crate::cli::ForgeArgs,
+    format: OutputFormat,
+    job: Job,
+) -> Result<u8> {
     use crate::cli::print_json;
     let print = |value: &dyn erased::Print, text: String| -> Result<()> {
         match format {

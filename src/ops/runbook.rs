@@ -454,7 +454,10 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
             }
             match (&c.http, &c.command) {
                 (Some(h), None) => {
-                    check_url(&h.url).err().into_iter().for_each(|m| bad(pos.clone(), format!("{kind} `{}`: {m}", c.name)));
+                    check_url(&h.url)
+                        .err()
+                        .into_iter()
+                        .for_each(|m| bad(pos.clone(), format!("{kind} `{}`: {m}", c.name)));
                     check_method(&h.method).err().into_iter().for_each(|m| bad(pos.clone(), m));
                     if let Some(re) = &h.expect_body
                         && let Err(e) = Regex::new(&crate::ops::vars::blank(re))
@@ -484,10 +487,15 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
             Ok(op) => {
                 match &op {
                     Op::Http(h) => {
-                        check_url(&h.url).err().into_iter().for_each(|m| bad(pos.clone(), format!("fix `{}`: {m}", step.name)));
+                        check_url(&h.url)
+                            .err()
+                            .into_iter()
+                            .for_each(|m| bad(pos.clone(), format!("fix `{}`: {m}", step.name)));
                         check_method(&h.method).err().into_iter().for_each(|m| bad(pos.clone(), m));
                     }
-                    Op::Command(c) if c.run.argv().is_empty() => bad(pos.clone(), format!("fix `{}`: empty command", step.name)),
+                    Op::Command(c) if c.run.argv().is_empty() => {
+                        bad(pos.clone(), format!("fix `{}`: empty command", step.name))
+                    }
                     Op::Label(l) if l.labels.is_empty() => bad(pos.clone(), format!("fix `{}`: no labels", step.name)),
                     _ => {}
                 }
@@ -592,7 +600,8 @@ fn duplicates(runbooks: &[Runbook], problems: &mut LintReport) {
     let mut seen = BTreeMap::new();
     for r in runbooks {
         if let Some(first) = seen.insert(r.name.clone(), r.source.clone()) {
-            problems.push(InputError::new(Position::file(&r.source), format!("name `{}` is also used by {first}", r.name)));
+            problems
+                .push(InputError::new(Position::file(&r.source), format!("name `{}` is also used by {first}", r.name)));
         }
     }
 }
@@ -658,11 +667,18 @@ verify: [{name: healthy, wait: 30s, http: {url: 'http://127.0.0.1/health'}}]
 
     #[test]
     fn problems_carry_positions() {
-        let text = GOOD.replace("op: workflow_dispatch", "op: shell").replace("category: availability", "category: billing");
+        let text =
+            GOOD.replace("op: workflow_dispatch", "op: shell").replace("category: availability", "category: billing");
         let problems = parse("sops/api-down.md", &text).unwrap_err();
         let msgs: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert!(msgs.iter().any(|m| m.starts_with("sops/api-down.md:5:") && m.contains("never auto-fixed")), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m.starts_with("sops/api-down.md:8:") && m.contains("unknown op `shell`")), "{msgs:?}");
+        assert!(
+            msgs.iter().any(|m| m.starts_with("sops/api-down.md:5:") && m.contains("never auto-fixed")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.starts_with("sops/api-down.md:8:") && m.contains("unknown op `shell`")),
+            "{msgs:?}"
+        );
     }
 
     #[test]
