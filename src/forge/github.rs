@@ -1,7 +1,9 @@
 //! The GitHub forge, over octocrab's HTTP client.
 //!
 //! GitHub's rules for bots (ANCHORS.md §3) are kept here, in one place:
-//! - every request pins `X-GitHub-Api-Version`;
+//! - every request pins `X-GitHub-Api-Version` ([`API_VERSION`]; octocrab ≥ 0.54.9 sends
+//!   it on every request it builds — adding it again would send the header twice — and
+//!   the contract tests fail if the pinned value ever changes);
 //! - writes go one at a time, at least [`RetryPolicy::write_gap`] apart;
 //! - a rate-limited or failed request waits as GitHub asks (`retry-after`, else
 //!   `x-ratelimit-reset` when no requests remain, else a minute for a secondary limit,
@@ -96,7 +98,6 @@ impl GithubForge {
             .map_err(|e| ForgeError::Setup(format!("GitHub API URL {api}: {e}")))?
             .personal_token(token.to_string())
             .add_retry_config(RetryConfig::None)
-            .add_header(http::header::HeaderName::from_static("x-github-api-version"), API_VERSION.into())
             .add_header(http::header::ACCEPT, "application/vnd.github+json".into())
             .set_connect_timeout(Some(Duration::from_secs(10)))
             .set_read_timeout(Some(Duration::from_secs(60)))
