@@ -346,12 +346,14 @@ impl Rule {
         let mut out = Vec::new();
         let mut pos = 0;
         while pos <= text.len() {
-            let Some(caps) = self.regex.captures_at(text, pos) else { break };
-            let Some(whole) = caps.get(0) else { break };
-            let target = if self.redact_groups.is_empty() {
-                Some(whole.range())
+            // Capture groups cost a second engine run; only rules with `redact` groups pay it.
+            let (whole, target) = if self.redact_groups.is_empty() {
+                let Some(m) = self.regex.find_at(text, pos) else { break };
+                (m.range(), Some(m.range()))
             } else {
-                self.redact_groups.iter().find_map(|&g| caps.get(g)).map(|m| m.range())
+                let Some(caps) = self.regex.captures_at(text, pos) else { break };
+                let Some(whole) = caps.get(0) else { break };
+                (whole.range(), self.redact_groups.iter().find_map(|&g| caps.get(g)).map(|m| m.range()))
             };
             let accepted =
                 target.filter(|t| !t.is_empty() && !is_scrubbed(text, t)).and_then(|t| match self.validate {
@@ -360,14 +362,14 @@ impl Rule {
                 });
             match accepted {
                 Some(t) => {
-                    pos = t.end.max(next_char(text, whole.start()));
+                    pos = t.end.max(next_char(text, whole.start));
                     out.push(t);
                 }
                 // A rejected candidate may hide a real one that starts inside it; only
                 // short ones are searched again from their next character, which keeps
                 // the whole scan linear.
-                None if whole.len() <= RETRY_WITHIN => pos = next_char(text, whole.start()),
-                None => pos = whole.end().max(next_char(text, whole.start())),
+                None if whole.len() <= RETRY_WITHIN => pos = next_char(text, whole.start),
+                None => pos = whole.end.max(next_char(text, whole.start)),
             }
         }
         out

@@ -486,3 +486,31 @@ fn a_large_clean_message_is_borrowed() {
     let text = "    at render (/app/ui.js:10:15)\n".repeat(40_000);
     assert!(matches!(Scrubber::builtin().scrub(&text), Cow::Borrowed(_)));
 }
+
+/// Figures, not a pass/fail timing: `scripts/bench-scrub.sh` runs this in release mode.
+#[test]
+#[ignore = "benchmark: run by scripts/bench-scrub.sh"]
+fn bench_scrub_one_mebibyte() {
+    let s = Scrubber::builtin();
+    let inputs = [
+        (
+            "log lines with an email and an IP each",
+            "    at handler (/app/server.js:42:7) user=ann@example.com ip=10.0.0.1 at 2026-01-21T10:00:00Z\n",
+        ),
+        ("clean stack frames", "    at handler (/app/server.js:42:7) retry 3 of 5 at 2026-01-21T10:00:00Z failed\n"),
+        ("non-ASCII prose", "Ошибка подключения к базе данных: таймаут соединения истёк 東京 "),
+        ("Rust paths and clock times", "std::io::Error deadbeef::cafe 10:00:00 "),
+    ];
+    for (name, unit) in inputs {
+        let text = unit.repeat((1 << 20) / unit.len() + 1);
+        let runs = 5;
+        let start = std::time::Instant::now();
+        let mut found = 0;
+        for _ in 0..runs {
+            found = s.findings(&text).len();
+        }
+        let each = start.elapsed() / runs;
+        let mib_s = text.len() as f64 / (1 << 20) as f64 / each.as_secs_f64();
+        println!("scrub {name}: {} bytes, {found} finds, {each:.2?} per run, {mib_s:.1} MiB/s", text.len());
+    }
+}
