@@ -9,11 +9,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use homeostat::forge::local::LocalForge;
 use homeostat::forge::{Forge, State};
 use homeostat::ledger::Ledger;
-use homeostat::ops::{self, Alert, Decision, Mode, Model, Ops, OpsConfig};
+use homeostat::ops::{self, Alert, Decision, Mode, Ops, OpsConfig};
 use serde_json::{Value, json};
 
 fn fixtures() -> PathBuf {
@@ -198,7 +197,17 @@ fn alertmanager_payload_is_fixed_verified_recorded_then_cooled_down_and_reported
     assert_eq!(second["steps"].as_array().unwrap().len(), 1);
     assert_eq!(app.restarts(), 1, "no second restart inside the cooldown");
 
+    let plain = hs_ops(&["report", "--since", "24h"]);
+    assert!(!plain["markdown"].as_str().unwrap().contains("Two alerts"), "no model: the plain template only");
+    // With a model configured (replay), the prose opens the report; the figures stay.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}llm: {{provider: replay, dir: '{}'}}\n", fixtures().join("replay").display()),
+    )
+    .unwrap();
     let report = hs_ops(&["report", "--since", "24h"]);
+    assert!(report["markdown"].as_str().unwrap().contains("\n\nTwo alerts for the API overnight"), "{report:#}");
     let s = &report["summary"];
     assert_eq!(
         (s["detected"].as_u64(), s["auto_fixed"].as_u64(), s["diagnosed_only"].as_u64()),
@@ -330,24 +339,6 @@ async fn hourly_limit_from_the_ledger_escalates() {
     assert_eq!(app.restarts(), 0);
 }
 
-/// Answers from `DIR/<template name>.json`, as the `replay` LLM provider does, and
-/// renders the real prompt so a broken template fails here.
-struct Replay {
-    dir: PathBuf,
-    asked: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl Model for Replay {
-    async fn ask_json(&self, template: &str, context: &Value, _schema: &Value) -> homeostat::Result<Value> {
-        let prompt = homeostat::prompt::Prompts::builtin()?.render(template, context)?;
-        self.asked.lock().unwrap().push(prompt);
-        let name = template.trim_end_matches(".j2");
-        let text = std::fs::read_to_string(self.dir.join(format!("{name}.json"))).unwrap();
-        Ok(serde_json::from_str(&text).unwrap())
-    }
-}
-
 #[tokio::test]
 async fn ties_are_broken_by_specificity_without_a_model_and_by_the_replayed_model_with_one() {
     let app = App::start();
@@ -358,14 +349,24 @@ async fn ties_are_broken_by_specificity_without_a_model_and_by_the_replayed_mode
     assert_eq!(o.candidates, ["api-down", "api-down-generic"]);
     assert!(o.reason.contains("the most specific rule"), "{}", o.reason);
 
-    let replay = Replay { dir: fixtures().join("replay"), asked: Mutex::new(Vec::new()) };
+    // The replay provider renders prompts/ops-match.j2 and answers from the recorded file.
+    let llm = homeostat::llm::Llm::from_config(
+        &homeostat::llm::LlmConfig::replay(fixtures().join("replay")),
+        homeostat::prompt::Prompts::builtin().unwrap(),
+        w.ledger.clone(),
+        &homeostat::gha::Env::default(),
+    )
+    .unwrap();
     let mut ops = ops_for(&w, &app, Mode::Diagnose);
-    ops.model = Some(&replay);
+    ops.model = Some(&llm);
     let o = ops.handle(&a, None).await.unwrap();
     assert_eq!(o.sop.as_deref(), Some("api-down-generic"), "{o:?}");
-    assert!(o.reason.contains("the model chose"), "{}", o.reason);
-    let prompt = replay.asked.lock().unwrap().pop().unwrap();
-    assert!(prompt.contains("- name: api-down\n") && prompt.contains("- name: api-down-generic\n"), "{prompt}");
+    assert!(o.reason.contains("the model chose `api-down-generic`: the alert names no instance"), "{}", o.reason);
+    let calls: Vec<_> = w.ledger.entries().unwrap().into_iter().filter(|e| e.kind == "llm.call").collect();
+    assert_eq!(calls.len(), 1, "one model call, in the ledger");
+    // A single candidate never asks the model.
+    ops.handle(&alert("InvoiceSyncFailed", &[]), Some(Mode::Diagnose)).await.unwrap();
+    assert_eq!(w.ledger.entries().unwrap().iter().filter(|e| e.kind == "llm.call").count(), 1);
 }
 
 #[test]
@@ -391,4 +392,108 @@ fn lint_reports_positions_and_exit_2() {
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
     let v: Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert!(v["runbooks"].as_u64().unwrap() >= 20);
+}
+
+mod github_actions {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use homeostat::forge::Forge;
+    use homeostat::forge::github::{GithubForge, RetryPolicy};
+    use wiremock::matchers::{body_json, header, method, path, path_regex, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn forge(server: &MockServer) -> GithubForge {
+        let policy = RetryPolicy {
+            write_gap: Duration::from_millis(1),
+            max_attempts: 3,
+            backoff: Duration::from_millis(5),
+            secondary_wait: Duration::from_millis(5),
+            max_wait: Duration::from_secs(5),
+        };
+        GithubForge::with_policy(&server.uri(), "test-token", "octo/app", policy).unwrap()
+    }
+
+    #[tokio::test]
+    async fn dispatch_rerun_and_cache_delete_call_the_actions_api() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/repos/octo/app/actions/workflows/restart(\.|%2E)yml/dispatches$"))
+            .and(header("authorization", "Bearer test-token"))
+            .and(body_json(serde_json::json!({"ref": "main", "inputs": {"service": "api"}})))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/octo/app/actions/runs/42/rerun-failed-jobs"))
+            .respond_with(ResponseTemplate::new(201).set_body_string("{}"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(path("/repos/octo/app/actions/caches"))
+            .and(query_param("key", "cargo-linux-abc"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"total_count": 2, "actions_caches": []})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let f = forge(&server);
+        let inputs = BTreeMap::from([("service".to_string(), "api".to_string())]);
+        f.workflow_dispatch("restart.yml", "main", &inputs).await.unwrap();
+        f.rerun_failed_jobs(42).await.unwrap();
+        assert_eq!(f.cache_delete("cargo-linux-abc", None).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_dispatch_is_not_sent_twice_after_a_server_error_but_waits_out_a_rate_limit() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path_regex(r"/actions/workflows/.*/dispatches$"))
+            .respond_with(ResponseTemplate::new(502))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let f = forge(&server);
+        let err = f.workflow_dispatch("deploy.yml", "main", &BTreeMap::new()).await.unwrap_err();
+        assert!(err.to_string().contains("502"), "{err}");
+
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).expect(1).mount(&server).await;
+        forge(&server).workflow_dispatch("deploy.yml", "main", &BTreeMap::new()).await.unwrap();
+        // No cache with that key: nothing deleted, not an error.
+        Mock::given(method("DELETE")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
+        assert_eq!(forge(&server).cache_delete("gone", Some("refs/heads/main")).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn workflow_dispatch_goes_through_the_forge_and_an_unrunnable_fix_is_not_tried() {
+    let app = App::start();
+    let w = world();
+    let ops = ops_for(&w, &app, Mode::Auto);
+    // service=web: only the generic runbook matches; it dispatches scale.yml. Its verify
+    // cannot pass (the dispatch does not heal this app), so it escalates after 2 attempts.
+    let o = ops.handle(&alert("ApiDown", &[("service", "web")]), None).await.unwrap();
+    assert_eq!((o.sop.as_deref(), o.outcome.as_str()), (Some("api-down-generic"), "escalated"), "{o:?}");
+    let actions = w.forge.actions().unwrap();
+    assert_eq!(actions.len(), 2);
+    assert_eq!(actions[0]["workflow"], "scale.yml");
+    assert_eq!(actions[0]["ref"], "main");
+    assert_eq!(actions[0]["inputs"]["service"], "web");
+
+    // Without the `service` label the input is undefined: nothing is dispatched.
+    let w = world();
+    let ops = ops_for(&w, &app, Mode::Auto);
+    let o = ops.handle(&alert("ApiDown", &[]), None).await.unwrap();
+    assert_eq!(o.decision, Decision::Escalate);
+    assert!(o.reason.contains("${labels.service} is not defined"), "{}", o.reason);
+    assert!(w.forge.actions().unwrap().is_empty());
 }

@@ -248,7 +248,11 @@ impl<'a> Ops<'a> {
         let confidence = decide::confidence(&stats, &oks, chosen.trigger_match, env_problem.is_none());
         out.confidence = Some(confidence.total);
         out.steps = diagnosis;
-        let verdict = decide::decide(runbook, mode, confidence.total, &entries, jiff::Timestamp::now());
+        let mut verdict = decide::decide(runbook, mode, confidence.total, &entries, jiff::Timestamp::now());
+        if verdict.decision == Decision::AutoFix && env_problem.is_some() {
+            // A fix that is known not to be runnable here is not tried: a person looks.
+            verdict = decide::Verdict { decision: Decision::Escalate, reason: "the fix cannot run here".into() };
+        }
         out.decision = verdict.decision;
         out.reason = format!("{why}; {}", verdict.reason);
         if let Some(p) = &env_problem {
@@ -641,9 +645,22 @@ struct FixRun {
 }
 
 /// The model the config's `llm` section names, if any (tie-breaks and report prose).
+/// Without one the most specific rule wins and the plain template writes the report.
 pub fn model_for(session: &run::Session) -> Result<Option<Box<dyn Model>>> {
-    // The `llm` module is being written on another branch; until it lands, hs-ops runs
-    // without a model: the most specific rule wins and the plain template writes the report.
-    let _ = session;
-    Ok(None)
+    let Some(config) = &session.config.llm else { return Ok(None) };
+    let prompts = crate::prompt::Prompts::builtin()?;
+    let llm = crate::llm::Llm::from_config(config, prompts, session.ledger.clone(), &session.env)?;
+    Ok(Some(Box::new(llm)))
+}
+
+#[async_trait]
+impl Model for crate::llm::Llm {
+    async fn ask_json(
+        &self,
+        template: &str,
+        context: &serde_json::Value,
+        schema: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        crate::llm::Llm::ask_json(self, template, context, schema).await
+    }
 }
