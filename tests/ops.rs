@@ -237,6 +237,7 @@ async fn modes_diagnose_and_approve_then_a_permitted_approval_runs_the_fix() {
     assert!(issue.has_label("homeostat:ops-approval") && issue.body.contains("/approve"));
     assert_eq!(app.restarts(), 0);
 
+    assert_eq!(ops.pending_approvals().await.unwrap(), [number], "the scheduled sweep finds it");
     // Not yet approved; then a reader's /approve is refused, a writer's runs the fix.
     let waiting = ops.approve(number).await.unwrap();
     assert_eq!(waiting.outcome, "awaiting-approval");
@@ -254,6 +255,7 @@ async fn modes_diagnose_and_approve_then_a_permitted_approval_runs_the_fix() {
     assert_eq!((approved.decision, approved.outcome.as_str()), (Decision::AutoFix, "resolved"), "{approved:?}");
     assert_eq!(app.restarts(), 1);
     assert_eq!(w.forge.get_issue(number).await.unwrap().state, State::Closed);
+    assert!(ops.pending_approvals().await.unwrap().is_empty());
     let last = runs(&w.ledger).pop().unwrap();
     assert_eq!(last.get_str("approved_by"), Some("alice"));
 }
@@ -311,6 +313,14 @@ async fn never_auto_category_waits_for_approval_and_unknown_alerts_match_nothing
     let o = ops.handle(&alert("InvoiceSyncFailed", &[]), None).await.unwrap();
     assert_eq!(o.decision, Decision::AwaitApproval);
     assert!(o.reason.contains("category billing is never auto-fixed"), "{}", o.reason);
+    assert_eq!(app.restarts(), 0);
+    // The maintainer says no: nothing runs, the approval issue closes.
+    let number = o.issue.unwrap();
+    std::fs::write(w.forge_dir.join("collaborators.json"), r#"{"alice": "admin"}"#).unwrap();
+    add_comment(&w.forge_dir, number, "alice", "/reject not during month-end");
+    let rejected = ops.approve(number).await.unwrap();
+    assert_eq!(rejected.outcome, "rejected");
+    assert_eq!(w.forge.get_issue(number).await.unwrap().state, State::Closed);
     assert_eq!(app.restarts(), 0);
 
     let o = ops.handle(&alert("SomethingElse", &[]), None).await.unwrap();

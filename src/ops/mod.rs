@@ -125,7 +125,7 @@ pub struct Ops<'a> {
     pub http: reqwest::Client,
 }
 
-const APPROVAL_LABEL: &str = "homeostat:ops-approval";
+pub const APPROVAL_LABEL: &str = "homeostat:ops-approval";
 
 fn approval_marker(sop: &str, fingerprint: &str) -> String {
     format!("<!-- homeostat:ops-approval sop={sop} alert={fingerprint} -->")
@@ -505,6 +505,14 @@ impl<'a> Ops<'a> {
             return Err(Error::Failed(format!("webhook ({var}) answered HTTP {}", response.status().as_u16())));
         }
         Ok(true)
+    }
+
+    /// Open approval issues, oldest first.
+    pub async fn pending_approvals(&self) -> Result<Vec<u64>> {
+        let mut numbers: Vec<u64> =
+            self.forge.list_issues(APPROVAL_LABEL, crate::forge::StateFilter::Open).await?.iter().map(|i| i.number).collect();
+        numbers.sort_unstable();
+        Ok(numbers)
     }
 
     /// Continues from the approval issue `number`: the newest `/approve` or `/reject`

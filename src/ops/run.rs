@@ -30,8 +30,12 @@ impl Session {
         let ledger = Ledger::open(&config.ledger.path);
         let sync = (env.in_actions() && !config.ledger.branch.is_empty())
             .then(|| BranchSync::new(".", config.ledger.branch.clone()));
-        if let Some(sync) = &sync {
-            sync.pull(&ledger)?;
+        // A ledger that cannot be synced is a warning, not a failed run: the local file
+        // still holds this run's lines, and limits still apply within it.
+        if let Some(sync) = &sync
+            && let Err(e) = sync.pull(&ledger)
+        {
+            tracing::warn!("ledger branch {}: {e}; cooldowns see only this checkout's ledger", config.ledger.branch);
         }
         Ok(Self { config, ops, ledger, env, sync })
     }
@@ -54,10 +58,14 @@ impl Session {
 
     /// Pushes the ledger branch (in Actions) after a run that wrote to it.
     pub fn finish(&self) -> Result<()> {
-        match &self.sync {
-            Some(sync) => sync.push(&self.ledger),
-            None => Ok(()),
+        if let Some(sync) = &self.sync
+            && let Err(e) = sync.push(&self.ledger)
+        {
+            let message = format!("the ledger could not be pushed ({e}); the next run will not see this one's cooldowns");
+            Actions::new(&self.env).annotate(crate::gha::AnnotationLevel::Warning, &Default::default(), &message);
+            tracing::warn!("{message}");
         }
+        Ok(())
     }
 }
 
@@ -200,10 +208,11 @@ pub enum Job {
         #[arg(long, value_enum)]
         mode: Option<super::Mode>,
     },
-    /// Continue from a maintainer's `/approve` (or `/reject`) on approval issue N.
+    /// Continue from a maintainer's `/approve` (or `/reject`) on approval issue N, or on
+    /// every open approval issue without `--issue` (for a scheduled sweep).
     Approve {
         #[arg(long, value_name = "N")]
-        issue: u64,
+        issue: Option<u64>,
     },
     /// Write the report of what happened since a time ago (e.g. 24h).
     Report {
@@ -258,9 +267,17 @@ pub async fn execute(
             Ok(0)
         }
         Job::Approve { issue } => {
-            let o = ops.approve(issue).await?;
-            print(&o, outcome_text(&o))?;
-            publish(&actions, std::slice::from_ref(&o))?;
+            let numbers = match issue {
+                Some(n) => vec![n],
+                None => ops.pending_approvals().await?,
+            };
+            let mut outcomes = Vec::new();
+            for n in numbers {
+                let o = ops.approve(n).await?;
+                print(&o, outcome_text(&o))?;
+                outcomes.push(o);
+            }
+            publish(&actions, &outcomes)?;
             Ok(0)
         }
         Job::Report { since, to } => {
