@@ -507,3 +507,34 @@ async fn workflow_dispatch_goes_through_the_forge_and_an_unrunnable_fix_is_not_t
     assert!(o.reason.contains("${labels.service} is not defined"), "{}", o.reason);
     assert!(w.forge.actions().unwrap().is_empty());
 }
+
+#[test]
+fn dry_run_diagnoses_and_shows_the_fix_but_changes_nothing() {
+    let app = App::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("homeostat.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "ledger: {{path: '{}'}}\nops: {{mode: auto, sops: '{}', allow_hosts: [127.0.0.1], vars: {{APP_URL: '{}'}}}}\n",
+            dir.path().join("ledger.jsonl").display(),
+            fixtures().join("sops").display(),
+            app.url
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hs-ops"))
+        .args(["--config", config.to_str().unwrap(), "--forge", "local", "--dry-run", "--format", "json", "handle"])
+        .args(["--forge-dir", dir.path().join("forge").to_str().unwrap()])
+        .args(["--alert", fixtures().join("alertmanager-api-down.json").to_str().unwrap()])
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let o: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((o["decision"].as_str(), o["outcome"].as_str()), (Some("auto-fix"), Some("dry-run")), "{o:#}");
+    let fix = &o["steps"][1];
+    assert!(fix["detail"].as_str().unwrap().contains(&format!("{}/restart", app.url)), "{fix}");
+    assert_eq!(app.restarts(), 0);
+    assert!(!dir.path().join("ledger.jsonl").exists(), "a dry run writes no ledger");
+}

@@ -191,7 +191,7 @@ pub fn decide(runbook: &Runbook, mode: Mode, confidence: f64, entries: &[Entry],
     if confidence < threshold {
         return verdict(
             Decision::Escalate,
-            format!("confidence {confidence:.0} is below {threshold:.0} for risk {:?}", runbook.risk).to_lowercase(),
+            format!("confidence {confidence:.0} is below {threshold:.0} for risk {}", runbook.risk.as_str()),
         );
     }
     if runbook.never_auto() {
@@ -206,7 +206,10 @@ pub fn decide(runbook: &Runbook, mode: Mode, confidence: f64, entries: &[Entry],
     if mode == Mode::Approve {
         return verdict(Decision::AwaitApproval, format!("confidence {confidence:.0} ≥ {threshold:.0}; mode approve"));
     }
-    verdict(Decision::AutoFix, format!("confidence {confidence:.0} ≥ {threshold:.0} for risk {:?}", runbook.risk))
+    verdict(
+        Decision::AutoFix,
+        format!("confidence {confidence:.0} ≥ {threshold:.0} for risk {}", runbook.risk.as_str()),
+    )
 }
 
 #[cfg(test)]

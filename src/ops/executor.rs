@@ -38,6 +38,8 @@ pub struct Executor<'a> {
     pub command_env: Vec<(String, String)>,
     pub vars: Vars,
     pub http: reqwest::Client,
+    /// Show fix operations (with their values filled) instead of running them.
+    pub dry_run: bool,
 }
 
 /// Whether `host` (and `port`) is on the allowlist: `host`, `host:port` or `*.domain`.
@@ -257,6 +259,15 @@ impl Executor<'_> {
 
     /// Runs one fix operation.
     pub async fn fix(&self, sop: &str, f: &Fix, alert: &Alert) -> StepResult {
+        if self.dry_run {
+            let op = serde_json::to_value(&f.op).unwrap_or_default();
+            let (ok, detail) = match self.expand_json(&op) {
+                Ok(filled) => (true, format!("dry run, would run {filled}")),
+                Err(e) => (false, e),
+            };
+            eprintln!("{}", serde_json::json!({"dry_run": "ops.fix", "name": f.name, "detail": detail}));
+            return StepResult { name: f.name.clone(), kind: "fix".into(), ok, detail: cut(&detail) };
+        }
         let timeout = f.timeout.map_or(FIX_TIMEOUT, |t| t.as_std());
         let (ok, detail) = match tokio::time::timeout(timeout, self.op(sop, &f.op, alert, timeout)).await {
             Ok(Ok(detail)) => (true, detail),

@@ -123,6 +123,9 @@ pub struct Ops<'a> {
     pub model: Option<&'a dyn Model>,
     pub env: crate::gha::Env,
     pub http: reqwest::Client,
+    /// `--dry-run`: diagnose, decide and show the fix, but call nothing that changes
+    /// anything and write nothing to the ledger.
+    pub dry_run: bool,
 }
 
 pub const APPROVAL_LABEL: &str = "homeostat:ops-approval";
@@ -169,7 +172,7 @@ impl<'a> Ops<'a> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Failed(format!("http client: {e}")))?;
-        Ok(Self { config, runbooks, forge, ledger, model: None, env, http })
+        Ok(Self { config, runbooks, forge, ledger, model: None, env, http, dry_run: false })
     }
 
     fn runbook(&self, name: &str) -> Option<&Runbook> {
@@ -190,11 +193,22 @@ impl<'a> Ops<'a> {
                 .collect(),
             vars: executor::vars_for(alert, &self.config.vars, &self.env, &names),
             http: self.http.clone(),
+            dry_run: self.dry_run,
         }
     }
 
+    /// Appends to the ledger, except in a dry run.
+    fn append(&self, kind: &str, key: &str, data: serde_json::Value) -> Result<()> {
+        if self.dry_run {
+            eprintln!("{}", serde_json::json!({"dry_run": "ledger", "kind": kind, "key": key, "write": data}));
+            return Ok(());
+        }
+        self.ledger.append(kind, key, data)?;
+        Ok(())
+    }
+
     fn record_step(&self, sop: &str, alert: &Alert, attempt: u32, step: &StepResult) -> Result<()> {
-        self.ledger.append(
+        self.append(
             decide::STEP,
             sop,
             serde_json::json!({"alert": alert.fingerprint, "phase": step.kind, "name": step.name,
@@ -267,7 +281,9 @@ impl<'a> Ops<'a> {
                 acted = true;
                 attempts = run.attempts;
                 out.steps.extend(run.steps);
-                if run.resolved {
+                if self.dry_run {
+                    out.outcome = "dry-run".into();
+                } else if run.resolved {
                     out.outcome = "resolved".into();
                     seconds = Some(jiff::Timestamp::now().duration_since(started).as_secs_f64());
                 } else {
@@ -310,7 +326,7 @@ impl<'a> Ops<'a> {
         if let Some(who) = approved_by {
             data["approved_by"] = serde_json::json!(who);
         }
-        self.ledger.append(decide::RUN, out.sop.as_deref().unwrap_or("-"), data)?;
+        self.append(decide::RUN, out.sop.as_deref().unwrap_or("-"), data)?;
         Ok(())
     }
 
@@ -363,7 +379,7 @@ impl<'a> Ops<'a> {
             .map(|(c, r)| {
                 let about = r.body.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("");
                 serde_json::json!({"sop": c.sop, "title": r.title, "category": r.category,
-                    "risk": format!("{:?}", r.risk).to_lowercase(), "matched": c.matched,
+                    "risk": r.risk.as_str(), "matched": c.matched,
                     "about": crate::forge::limits::truncate_chars(about, 300)})
             })
             .collect();
@@ -384,6 +400,10 @@ impl<'a> Ops<'a> {
                     fixed = false;
                     break;
                 }
+            }
+            if fixed && self.dry_run {
+                // Nothing was changed, so there is nothing to verify.
+                return Ok(FixRun { resolved: false, attempts: attempt, steps });
             }
             if fixed {
                 let (held, checks) = verify::verify(executor, runbook).await;
@@ -430,7 +450,7 @@ impl<'a> Ops<'a> {
             plan.push_str(&format!("- verify **{}**\n", c.name));
         }
         let body = format!(
-            "## Approval needed: {title}\n\n{alert}\nRunbook `{sop}` (category {cat}, risk {risk:?}), confidence {conf}.\n\
+            "## Approval needed: {title}\n\n{alert}\nRunbook `{sop}` (category {cat}, risk {risk}), confidence {conf}.\n\
              Why a person decides: {reason}\n\n### Diagnosis\n\n{table}\n### Proposed fix\n\n{plan}\n\
              A maintainer with write permission comments `/approve` to run the fix and its verification, \
              or `/reject` to close this without acting.\n\n{marker}\n{alert_json}",
@@ -438,7 +458,7 @@ impl<'a> Ops<'a> {
             alert = Self::alert_block(alert),
             sop = runbook.name,
             cat = runbook.category,
-            risk = runbook.risk,
+            risk = runbook.risk.as_str(),
             conf = out.confidence.map_or("–".into(), |c| format!("{c:.0}")),
             reason = out.reason,
             table = Self::steps_table(&out.steps),
@@ -476,7 +496,7 @@ impl<'a> Ops<'a> {
                 tracing::warn!("escalation webhook: {e}");
             }
         }
-        self.ledger.append(
+        self.append(
             decide::ESCALATION,
             &runbook.name,
             serde_json::json!({"alert": alert.fingerprint, "issue": issue, "reason": out.reason}),
@@ -509,8 +529,13 @@ impl<'a> Ops<'a> {
 
     /// Open approval issues, oldest first.
     pub async fn pending_approvals(&self) -> Result<Vec<u64>> {
-        let mut numbers: Vec<u64> =
-            self.forge.list_issues(APPROVAL_LABEL, crate::forge::StateFilter::Open).await?.iter().map(|i| i.number).collect();
+        let mut numbers: Vec<u64> = self
+            .forge
+            .list_issues(APPROVAL_LABEL, crate::forge::StateFilter::Open)
+            .await?
+            .iter()
+            .map(|i| i.number)
+            .collect();
         numbers.sort_unstable();
         Ok(numbers)
     }
@@ -604,6 +629,11 @@ impl<'a> Ops<'a> {
         let run = self.fix_and_verify(runbook, &alert, &executor).await?;
         out.steps = run.steps;
         let seconds = run.resolved.then(|| jiff::Timestamp::now().duration_since(started).as_secs_f64());
+        if self.dry_run {
+            out.outcome = "dry-run".into();
+            out.reason = format!("approved by {who}; dry run: nothing ran");
+            return Ok(out);
+        }
         if run.resolved {
             out.outcome = "resolved".into();
             out.reason = format!("approved by {who}; the fix held");

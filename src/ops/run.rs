@@ -61,7 +61,8 @@ impl Session {
         if let Some(sync) = &self.sync
             && let Err(e) = sync.push(&self.ledger)
         {
-            let message = format!("the ledger could not be pushed ({e}); the next run will not see this one's cooldowns");
+            let message =
+                format!("the ledger could not be pushed ({e}); the next run will not see this one's cooldowns");
             Actions::new(&self.env).annotate(crate::gha::AnnotationLevel::Warning, &Default::default(), &message);
             tracing::warn!("{message}");
         }
@@ -251,7 +252,8 @@ pub async fn execute(
     }
     let forge = forge_args.open(&session.env)?;
     let model = super::model_for(session)?;
-    let ops = session.ops(forge.as_ref(), model.as_deref())?;
+    let mut ops = session.ops(forge.as_ref(), model.as_deref())?;
+    ops.dry_run = forge_args.dry_run;
     let actions = Actions::new(&session.env);
     match job {
         Job::Lint { .. } => Ok(0),

@@ -47,6 +47,15 @@ pub enum Risk {
 }
 
 impl Risk {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+
     /// The confidence (0–100) a fix of this risk needs; `None`: never automatic.
     pub fn threshold(self) -> Option<f64> {
         match self {
