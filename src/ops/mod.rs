@@ -141,7 +141,17 @@ fn escalation_marker(sop: &str) -> String {
 /// The alert, kept in the approval issue so `approve` can continue (`>` escaped so the
 /// JSON cannot close the HTML comment).
 fn alert_marker(alert: &Alert) -> String {
-    let json = serde_json::to_string(alert).unwrap_or_default().replace('>', "\\u003e").replace("--", "-\\u002d");
+    // Title and description are scrubbed like everything posted; labels stay as they are,
+    // since placeholders (`${labels.instance}`) read them when the fix runs.
+    let scrubber = crate::scrub::Scrubber::builtin();
+    let mut alert = alert.clone();
+    let clean = |text: &str| scrubber.scrub(&crate::prompt::strip_hidden(text)).into_owned();
+    alert.title = clean(&alert.title);
+    alert.description = clean(&alert.description);
+    for value in alert.annotations.values_mut() {
+        *value = clean(value);
+    }
+    let json = serde_json::to_string(&alert).unwrap_or_default().replace('>', "\\u003e").replace("--", "-\\u002d");
     format!("<!-- homeostat:ops-alert {json} -->")
 }
 
@@ -432,6 +442,7 @@ impl<'a> Ops<'a> {
     fn alert_block(alert: &Alert) -> String {
         let text = format!("{}\n\n{}", alert.title, alert.description);
         let text = crate::prompt::strip_hidden(&crate::forge::limits::truncate_chars(&text, 4000));
+        let text = crate::scrub::Scrubber::builtin().scrub(&text).into_owned();
         format!(
             "Alert `{}` ({}):\n\n````text\n{}\n````\n",
             alert.alertname,
@@ -492,6 +503,7 @@ impl<'a> Ops<'a> {
         if runbook.escalate.to.iter().any(|t| t == "slack") {
             let summary =
                 format!("homeostat ops: `{}` needs a person ({}): {}", runbook.name, alert.alertname, out.reason);
+            let summary = crate::scrub::Scrubber::builtin().scrub(&summary).into_owned();
             if let Err(e) = self.post_webhook(&summary).await {
                 tracing::warn!("escalation webhook: {e}");
             }
