@@ -70,6 +70,7 @@ impl App {
                         }
                         (202, "{\"restarting\":true}")
                     }
+                    ("POST", "/hook") => (200, "ok"),
                     _ => (404, "{}"),
                 };
                 let _ = write!(
@@ -552,4 +553,47 @@ async fn what_hs_ops_posts_is_scrubbed_and_hidden_text_is_dropped() {
     assert!(!body.contains("jane.doe@example.com"), "{body}");
     assert!(!body.contains("rm -rf"), "{body}");
     assert!(body.contains("sync for"), "{body}");
+}
+
+#[tokio::test]
+async fn an_issue_is_an_alert_and_reports_go_to_an_issue_or_a_webhook() {
+    let app = App::start();
+    let w = world();
+    let issue = w
+        .forge
+        .create_issue(&homeostat::forge::NewIssue {
+            title: "Deploy failed on main after the 1.4.2 tag".into(),
+            body: "the deploy workflow failed".into(),
+            labels: vec!["severity:high".into()],
+        })
+        .await
+        .unwrap();
+    let env = homeostat::gha::Env::default();
+    let alerts = ops::run::read_alerts(None, Some(issue.number), &w.forge, &env).await.unwrap();
+    assert_eq!((alerts[0].issue, alerts[0].severity.as_deref()), (Some(issue.number), Some("high")));
+    let o = ops_for(&w, &app, Mode::Diagnose).handle(&alerts[0], None).await.unwrap();
+    assert_eq!(o.sop.as_deref(), Some("deploy-failed"), "the built-in runbook matches by title: {o:?}");
+    // Its diagnosis needs HEALTH_URL and a host that is not allowed: both fail, without a request.
+    assert!(o.steps.iter().all(|s| !s.ok), "{:?}", o.steps);
+    assert!(o.steps.iter().any(|s| s.detail.contains("not in ops.allow_hosts")), "{:?}", o.steps);
+
+    let mut config = config(&app, Mode::Auto);
+    config.webhook_env = Some("OPS_HOOK".into());
+    let env = homeostat::gha::Env::from_pairs([("OPS_HOOK", format!("{}/hook", app.url))]);
+    let runbooks = ops::runbook::load(Some(&config.sops)).unwrap();
+    let ops = Ops::new(config, runbooks, &w.forge, w.ledger.clone(), env).unwrap();
+    let (summary, markdown) = ops
+        .report(
+            &homeostat::prompt::Prompts::builtin().unwrap(),
+            jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.detected, 1);
+    let actions = homeostat::gha::Actions::default();
+    let n = ops::run::send_report(&ops, &actions, ops::run::ReportTarget::Issue, &markdown).await.unwrap().unwrap();
+    assert!(w.forge.get_issue(n).await.unwrap().has_label("homeostat:ops-report"));
+    ops::run::send_report(&ops, &actions, ops::run::ReportTarget::Webhook, &markdown).await.unwrap();
+    let hook = app.requests.lock().unwrap().iter().find(|r| r.starts_with("POST /hook")).cloned().unwrap();
+    assert!(hook.contains("Alerts detected"), "{hook}");
 }
