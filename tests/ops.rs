@@ -324,6 +324,11 @@ async fn never_auto_category_waits_for_approval_and_unknown_alerts_match_nothing
     assert_eq!(w.forge.get_issue(number).await.unwrap().state, State::Closed);
     assert_eq!(app.restarts(), 0);
 
+    let mut resolved = alert("InvoiceSyncFailed", &[]);
+    resolved.status = "resolved".into();
+    let o = ops.handle(&resolved, None).await.unwrap();
+    assert_eq!(o.outcome, "ignored", "a resolved alert needs nothing");
+
     let o = ops.handle(&alert("SomethingElse", &[]), None).await.unwrap();
     assert_eq!((o.decision, o.sop.as_deref()), (Decision::NoMatch, None));
     assert_eq!(runs(&w.ledger).last().unwrap().key, "-");
@@ -359,6 +364,10 @@ async fn ties_are_broken_by_specificity_without_a_model_and_by_the_replayed_mode
     assert_eq!(o.sop.as_deref(), Some("api-down"));
     assert_eq!(o.candidates, ["api-down", "api-down-generic"]);
     assert!(o.reason.contains("the most specific rule"), "{}", o.reason);
+    // A disabled runbook stays out of matching.
+    let mut ops = ops_for(&w, &app, Mode::Diagnose);
+    ops.runbooks.iter_mut().filter(|r| r.name == "api-down").for_each(|r| r.enabled = false);
+    assert_eq!(ops.handle(&a, None).await.unwrap().candidates, ["api-down-generic"]);
 
     // The replay provider renders prompts/ops-match.j2 and answers from the recorded file.
     let llm = homeostat::llm::Llm::from_config(

@@ -21,6 +21,9 @@ pub struct Candidate {
 /// Whether `runbook`'s trigger holds for `alert`: its name or a title pattern identifies
 /// the alert, and every label matcher and the severity floor hold.
 pub fn matches(runbook: &Runbook, alert: &Alert) -> Option<Candidate> {
+    if !runbook.enabled {
+        return None;
+    }
     let t = &runbook.trigger;
     let mut specificity = 0;
     let mut matched = Vec::new();

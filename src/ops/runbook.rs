@@ -269,6 +269,9 @@ impl Default for Escalate {
     }
 }
 
+fn yes() -> bool {
+    true
+}
 fn two() -> u32 {
     2
 }
@@ -305,6 +308,9 @@ fn thirty_minutes() -> Duration {
 #[serde(deny_unknown_fields)]
 pub struct Front {
     pub name: String,
+    /// `false` keeps the runbook in the library but out of matching (StackStorm's `enabled`).
+    #[serde(default = "yes")]
+    pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     pub category: String,
@@ -336,6 +342,7 @@ pub struct Fix {
 #[derive(Debug, Clone)]
 pub struct Runbook {
     pub name: String,
+    pub enabled: bool,
     pub title: String,
     pub category: String,
     pub risk: Risk,
@@ -534,6 +541,7 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
     });
     Ok(Runbook {
         name: front.name,
+        enabled: front.enabled,
         title,
         category: front.category,
         risk: front.risk,
