@@ -606,3 +606,25 @@ async fn an_issue_is_an_alert_and_reports_go_to_an_issue_or_a_webhook() {
     let hook = app.requests.lock().unwrap().iter().find(|r| r.starts_with("POST /hook")).cloned().unwrap();
     assert!(hook.contains("Alerts detected"), "{hook}");
 }
+
+#[tokio::test]
+async fn an_approved_fix_still_honours_the_cooldown() {
+    let app = App::start();
+    let w = world();
+    let ops = ops_for(&w, &app, Mode::Approve);
+    let o = ops.handle(&alert("ApiDown", &[("service", "api")]), None).await.unwrap();
+    let number = o.issue.unwrap();
+    // Meanwhile another run fixed it (a later alert approved elsewhere).
+    w.ledger.append("ops.run", "api-down", json!({"acted": true, "outcome": "resolved"})).unwrap();
+    std::fs::write(w.forge_dir.join("collaborators.json"), r#"{"alice": "maintain"}"#).unwrap();
+    add_comment(&w.forge_dir, number, "alice", "/approve");
+    let o = ops.approve(number).await.unwrap();
+    assert_eq!((o.outcome.as_str(), o.decision), ("deferred", Decision::DiagnoseOnly), "{o:?}");
+    assert!(o.reason.contains("cooldown"), "{}", o.reason);
+    assert_eq!(app.restarts(), 0);
+    assert_eq!(w.forge.get_issue(number).await.unwrap().state, State::Open, "still open for a later sweep");
+    ops.approve(number).await.unwrap();
+    let notes =
+        w.forge.list_comments(number).await.unwrap().into_iter().filter(|c| c.body.contains("not run yet")).count();
+    assert_eq!(notes, 1, "the sweep updates its note instead of adding one each time");
+}

@@ -168,22 +168,8 @@ pub fn decide(runbook: &Runbook, mode: Mode, confidence: f64, entries: &[Entry],
     if runbook.fix.is_empty() {
         return verdict(Decision::Escalate, "the runbook has no fix steps: a person must act");
     }
-    let (attempts, last) = recent_actions(entries, &runbook.name, now);
-    let cooldown = SignedDuration::try_from(runbook.limits.cooldown.as_std()).unwrap_or(SignedDuration::MAX);
-    if let Some(last) = last
-        && now.duration_since(last) < cooldown
-    {
-        let ago = now.duration_since(last).as_secs();
-        return verdict(
-            Decision::DiagnoseOnly,
-            format!("cooldown: the last fix ran {ago}s ago (cooldown {})", runbook.limits.cooldown),
-        );
-    }
-    if attempts >= runbook.limits.max_per_hour {
-        return verdict(
-            Decision::Escalate,
-            format!("hourly limit: {attempts} fix attempts in the last hour (max {})", runbook.limits.max_per_hour),
-        );
+    if let Some(held) = limits(runbook, entries, now) {
+        return held;
     }
     let Some(threshold) = runbook.risk.threshold() else {
         return verdict(Decision::Escalate, "risk critical: never fixed automatically");
@@ -210,6 +196,30 @@ pub fn decide(runbook: &Runbook, mode: Mode, confidence: f64, entries: &[Entry],
         Decision::AutoFix,
         format!("confidence {confidence:.0} ≥ {threshold:.0} for risk {}", runbook.risk.as_str()),
     )
+}
+
+/// The runbook's cooldown and hourly limit, from the ledger: `Some` when they hold a fix
+/// back (cooldown: diagnose only, a fix is still settling; hourly limit: escalate, fixes
+/// keep not holding). Applies to approved fixes too.
+pub fn limits(runbook: &Runbook, entries: &[Entry], now: Timestamp) -> Option<Verdict> {
+    let (attempts, last) = recent_actions(entries, &runbook.name, now);
+    let cooldown = SignedDuration::try_from(runbook.limits.cooldown.as_std()).unwrap_or(SignedDuration::MAX);
+    if let Some(last) = last
+        && now.duration_since(last) < cooldown
+    {
+        let ago = now.duration_since(last).as_secs();
+        return Some(verdict(
+            Decision::DiagnoseOnly,
+            format!("cooldown: the last fix ran {ago}s ago (cooldown {})", runbook.limits.cooldown),
+        ));
+    }
+    if attempts >= runbook.limits.max_per_hour {
+        return Some(verdict(
+            Decision::Escalate,
+            format!("hourly limit: {attempts} fix attempts in the last hour (max {})", runbook.limits.max_per_hour),
+        ));
+    }
+    None
 }
 
 #[cfg(test)]

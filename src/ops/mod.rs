@@ -626,13 +626,13 @@ impl<'a> Ops<'a> {
         }
         // A person approved: the never-auto rules are answered, the limits still hold.
         let entries = self.ledger.entries()?;
-        let limits = decide::decide(runbook, Mode::Auto, 100.0, &entries, jiff::Timestamp::now());
-        if matches!(limits.decision, Decision::DiagnoseOnly | Decision::Escalate) && runbook.risk.threshold().is_some()
-        {
+        if let Some(limits) = decide::limits(runbook, &entries, jiff::Timestamp::now()) {
             out.reason = format!("approved by {who}, but {}", limits.reason);
             out.decision = limits.decision;
             out.outcome = "deferred".into();
-            self.forge.create_comment(number, &format!("Approved by @{who}, not run yet: {}.", limits.reason)).await?;
+            // One note, updated in place: the sweep comes back every few minutes.
+            let note = format!("Approved by @{who}, not run yet: {}. The next sweep tries again.", limits.reason);
+            crate::forge::upsert_comment(self.forge, number, "<!-- homeostat:ops-deferred -->", &note).await?;
             return Ok(out);
         }
         out.decision = Decision::AutoFix;
