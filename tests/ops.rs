@@ -628,3 +628,43 @@ async fn an_approved_fix_still_honours_the_cooldown() {
         w.forge.list_comments(number).await.unwrap().into_iter().filter(|c| c.body.contains("not run yet")).count();
     assert_eq!(notes, 1, "the sweep updates its note instead of adding one each time");
 }
+
+/// `scripts/bench-ops.sh`: how fast rules pick a runbook and the engine decides.
+#[test]
+#[ignore = "benchmark: run with scripts/bench-ops.sh"]
+fn bench_match_and_decide() {
+    let runbooks = ops::runbook::builtin().unwrap();
+    let names = ["DeployFailed", "QueueBacklogHigh", "Unknown", "HighLatency", "CertificateExpiringSoon"];
+    let alerts: Vec<Alert> = (0..10_000)
+        .map(|i| {
+            let mut a = alert(names[i % names.len()], &[("service", "api"), ("queue", "jobs")]);
+            a.title = format!("alert {i}: p95 latency high on api");
+            a
+        })
+        .collect();
+    let entries: Vec<homeostat::ledger::Entry> = (0..5_000)
+        .map(|i| homeostat::ledger::Entry {
+            ts: jiff::Timestamp::now() - jiff::SignedDuration::from_mins(i),
+            kind: "ops.run".into(),
+            key: runbooks[(i as usize) % runbooks.len()].name.clone(),
+            id: String::new(),
+            data: json!({"acted": true, "outcome": "resolved", "seconds": 30.0}).as_object().unwrap().clone(),
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let mut matched = 0;
+    for a in &alerts {
+        matched += ops::matcher::candidates(&runbooks, a).len();
+    }
+    let per_alert = started.elapsed().as_secs_f64() / alerts.len() as f64;
+    let started = std::time::Instant::now();
+    let now = jiff::Timestamp::now();
+    for r in &runbooks {
+        let s = ops::decide::stats(&entries, &r.name);
+        let c = ops::decide::confidence(&s, &[true, true], 1.0, true);
+        std::hint::black_box(ops::decide::decide(r, Mode::Auto, c.total, &entries, now));
+    }
+    let per_decision = started.elapsed().as_secs_f64() / runbooks.len() as f64;
+    println!("ops match: {:.1} µs per alert over {} runbooks ({matched} candidates)", per_alert * 1e6, runbooks.len());
+    println!("ops decide: {:.1} µs per decision over a {}-entry ledger", per_decision * 1e6, entries.len());
+}
