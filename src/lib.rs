@@ -22,6 +22,7 @@ pub mod fingerprint;
 pub mod forge;
 pub mod gha;
 pub mod guard;
+pub mod input;
 pub mod issues;
 pub mod ledger;
 pub mod llm;
