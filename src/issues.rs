@@ -704,14 +704,19 @@ pub fn read_groups(
 }
 
 /// A whole hs-issue run against a forge: plan within the quotas, write, record.
-pub async fn run(forge: &dyn Forge, config: &Config, scrubber: &Scrubber, groups: &[Group]) -> Result<Vec<Outcome>> {
-    let ledger = Ledger::open(&config.ledger.path);
+pub async fn run(
+    forge: &dyn Forge,
+    config: &Config,
+    ledger: &Ledger,
+    scrubber: &Scrubber,
+    groups: &[Group],
+) -> Result<Vec<Outcome>> {
     let prompts = Prompts::builtin()?;
     let scrub = |text: &str| scrubber.scrub(text).into_owned();
     let writer = Writer { prompts: &prompts, scrub: &scrub };
     let now = jiff::Timestamp::now().round(jiff::Unit::Second).map_err(|e| Error::Failed(e.to_string()))?;
-    let limits = PlanLimits::from_config(&config.issues, &ledger, now)?;
-    apply(forge, &ledger, &config.issues, &writer, groups, &limits).await
+    let limits = PlanLimits::from_config(&config.issues, ledger, now)?;
+    apply(forge, ledger, &config.issues, &writer, groups, &limits).await
 }
 
 /// Prints the outcomes (a table for people, one JSON line per fingerprint for machines)

@@ -21,6 +21,7 @@ pub mod event;
 pub mod fingerprint;
 pub mod forge;
 pub mod gha;
+pub mod git;
 pub mod guard;
 pub mod input;
 pub mod issues;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use homeostat::input::InputArgs;
-use homeostat::{gha, issues, scrub};
+use homeostat::{gha, issues, ledger, scrub};
 
 /// Turn production errors into one de-duplicated, scrubbed issue per fingerprint.
 #[derive(Parser)]
@@ -35,7 +35,9 @@ fn main() -> ExitCode {
         let (groups, stats) = issues::read_groups(&args.input, payload.as_ref(), &engine, &scrubber)?;
         tracing::info!("{} events ({} skipped) in {} fingerprints", stats.events, stats.bad, groups.len());
         let forge = args.forge.open(&env)?;
-        let outcomes = cli::block_on(issues::run(forge.as_ref(), &config, &scrubber, &groups))??;
+        let run_ledger = ledger::RunLedger::open(&config, &env);
+        let outcomes = cli::block_on(issues::run(forge.as_ref(), &config, &run_ledger.ledger, &scrubber, &groups))??;
+        run_ledger.finish();
         issues::emit(&outcomes, args.format.format, &gha::Actions::new(&env))?;
         Ok(ExitCode::SUCCESS)
     })
