@@ -55,9 +55,10 @@ pub enum Validate {
     Luhn,
     /// Not part of a longer dotted number, not a version (`version 10.0.2.15`, `Chrome/…`).
     Ipv4,
-    /// Parses as `std::net::Ipv6Addr`, has a hex digit, stands alone.
+    /// Parses as `std::net::Ipv6Addr`, has a decimal digit, stands alone.
     Ipv6,
-    /// 8–15 digits, not glued to letters, digits or `.`/`-`/`+`.
+    /// 8–15 digits, not glued to letters, digits or `.`/`-`/`+` (trailing groups that
+    /// break this are dropped and the rest tried again).
     Phone,
     /// A value, not a reference to one: not `${VAR}`, `{{ x }}`, `<your-key>`, `null`,
     /// `string`, `obj.field`, `call(…)`, `****`, and at least 3 characters.
@@ -386,7 +387,7 @@ impl Validate {
             Validate::Luhn => luhn_prefix(s).map(|len| range.start..range.start + len),
             Validate::Ipv4 => ipv4_ok(before, after).then_some(range),
             Validate::Ipv6 => ipv6_len(before, s, after).map(|len| range.start..range.start + len),
-            Validate::Phone => phone_ok(before, s, after).then_some(range),
+            Validate::Phone => phone_len(before, s, after).map(|len| range.start..range.start + len),
             Validate::SecretValue => secret_value_ok(s).then_some(range),
             Validate::Email => email_ok(s, after).then_some(range),
             Validate::Token => (s.bytes().any(|b| b.is_ascii_digit()) || s.len() >= 32).then_some(range),
@@ -462,7 +463,14 @@ fn ipv6_len(before: &str, s: &str, after: &str) -> Option<usize> {
     loop {
         let next = s[candidate.len()..].chars().next().or_else(|| after.chars().next());
         let stands_alone = next.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
-        if stands_alone && candidate.bytes().any(|b| b.is_ascii_hexdigit()) && candidate.parse::<Ipv6Addr>().is_ok() {
+        // A decimal digit: real addresses have one, `dead::beef`-like code paths do not;
+        // `x::` with one group is a path prefix (`lambda$0::`), `2001:db8::` an address.
+        let path_prefix = candidate.ends_with("::") && candidate.matches(':').count() < 3;
+        if stands_alone
+            && !path_prefix
+            && candidate.bytes().any(|b| b.is_ascii_digit())
+            && candidate.parse::<Ipv6Addr>().is_ok()
+        {
             return Some(candidate.len());
         }
         candidate = candidate.strip_suffix(':').or_else(|| candidate.rfind('.').map(|i| &candidate[..i]))?;
@@ -488,18 +496,36 @@ fn email_ok(s: &str, after: &str) -> bool {
     !CODE_EXTENSIONS.contains(&tld.as_str())
 }
 
-fn phone_ok(before: &str, s: &str, after: &str) -> bool {
+/// The longest prefix of a phone candidate, ending after a digit group, with 8–15 digits,
+/// not glued to letters, digits or `.`/`-`/`+` (a greedy match may run into a following
+/// number: `+49 151 1234 5678 2024`).
+fn phone_len(before: &str, s: &str, after: &str) -> Option<usize> {
     if before.chars().next_back().is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '+')) {
-        return false;
+        return None;
     }
-    let mut a = after.chars();
-    match a.next() {
-        Some(c) if c.is_alphanumeric() || c == '_' => return false,
-        Some('.' | '-') if a.next().is_some_and(|c| c.is_ascii_digit()) => return false,
-        _ => {}
+    let ends = std::iter::once(s.len()).chain(
+        s.char_indices()
+            .rev()
+            .filter(|&(i, c)| !c.is_ascii_digit() && s[..i].ends_with(|d: char| d.is_ascii_digit()))
+            .map(|(i, _)| i),
+    );
+    for end in ends {
+        let digits = s[..end].bytes().filter(u8::is_ascii_digit).count();
+        if digits < 8 {
+            return None;
+        }
+        let rest = if end == s.len() { after } else { &s[end..] };
+        let mut a = rest.chars();
+        let glued = match a.next() {
+            Some(c) if c.is_alphanumeric() || c == '_' => true,
+            Some('.' | '-') => a.next().is_some_and(|c| c.is_ascii_digit()),
+            _ => false,
+        };
+        if digits <= 15 && !glued {
+            return Some(end);
+        }
     }
-    let digits = s.bytes().filter(u8::is_ascii_digit).count();
-    (8..=15).contains(&digits)
+    None
 }
 
 /// Values that stand for a secret rather than being one.
@@ -664,6 +690,18 @@ mod tests {
         assert_eq!(ipv6_len("std", "::io", ""), None);
         assert_eq!(ipv6_len(" ", "10:00:00", ""), None);
         assert_eq!(ipv6_len(" ", "::1", "g"), None);
+        assert_eq!(ipv6_len(" ", "dead::beef", " "), None);
+        assert_eq!(ipv6_len(" ", "0::", "<anonymous>"), None);
+        assert_eq!(ipv6_len(" ", "2001:db8::", " "), Some(10));
+    }
+
+    #[test]
+    fn phone_candidates_shrink_to_a_valid_number() {
+        assert_eq!(phone_len(" ", "+1 415 555 0100", " x"), Some(15));
+        assert_eq!(phone_len(" ", "+49 151 1234 5678 2024", ""), Some(17));
+        assert_eq!(phone_len("x", "+1 415 555 0100", ""), None);
+        assert_eq!(phone_len(" ", "+1 2345", ""), None);
+        assert_eq!(phone_len(" ", "415-555-0100", "-7"), None);
     }
 
     #[test]
