@@ -805,3 +805,53 @@ fn generated_stack_traces_stay_unchanged() {
         assert!(matches!(out, Cow::Borrowed(_)), "case {case} damaged:\n  in:  {trace}\n  out: {out}");
     }
 }
+
+/// Every `frames` array inside a JSON value, in document order.
+fn frames_of(value: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                if key == "frames" {
+                    out.push(v.clone());
+                } else {
+                    frames_of(v, out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| frames_of(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn sentry_grouping_corpus_frames_survive_scrub_json() {
+    let Some(dir) = homeostat::testing::shared_path("corpus/sentry-grouping/tests/sentry/grouping/grouping_inputs")
+    else {
+        return;
+    };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let mut event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut before = Vec::new();
+        frames_of(&event, &mut before);
+        Scrubber::builtin().scrub_json(&mut event);
+        let mut after = Vec::new();
+        frames_of(&event, &mut after);
+        assert_eq!(before, after, "{}", path.display());
+        checked += before.iter().filter_map(|f| f.as_array()).map(Vec::len).sum::<usize>();
+    }
+    assert!(checked > 50, "only {checked} frames in the corpus");
+    println!("{checked} frames unchanged");
+}
+
+#[test]
+fn docs_list_every_builtin_rule() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scrub.md")).unwrap();
+    for name in Scrubber::builtin().rule_names() {
+        assert!(docs.contains(&format!("| `{name}` |")), "docs/scrub.md does not list rule `{name}`");
+    }
+}
