@@ -61,7 +61,8 @@ pub enum Validate {
     /// break this are dropped and the rest tried again).
     Phone,
     /// A value, not a reference to one: not `${VAR}`, `{{ x }}`, `<your-key>`, `null`,
-    /// `string`, `obj.field`, `call(…)`, `****`, and at least 3 characters.
+    /// `string`, `obj.field`, `call(…)`, `****`, not prose (3+ words), at least 3
+    /// characters; and the key is not a known non-secret (`PublicKeyToken`, `page_token`).
     SecretValue,
     /// Looks like a token rather than a word: has a digit, or is at least 32 characters.
     Token,
@@ -388,7 +389,12 @@ impl Validate {
             Validate::Ipv4 => ipv4_ok(before, after).then_some(range),
             Validate::Ipv6 => ipv6_len(before, s, after).map(|len| range.start..range.start + len),
             Validate::Phone => phone_len(before, s, after).map(|len| range.start..range.start + len),
-            Validate::SecretValue => secret_value_ok(s).then_some(range),
+            Validate::SecretValue => {
+                // The whole key, also when a retry started the match inside it.
+                let key = before.trim_end_matches(['"', '\'', '\\', ':', '=', ' ', '\t']);
+                let key_len = key.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || "_.-".contains(*c)).count();
+                (secret_value_ok(s) && secret_key_ok(&key[key.len() - key_len..])).then_some(range)
+            }
             Validate::Email => email_ok(s, after).then_some(range),
             Validate::Token => (s.bytes().any(|b| b.is_ascii_digit()) || s.len() >= 32).then_some(range),
         }
@@ -448,8 +454,9 @@ fn ipv4_ok(before: &str, after: &str) -> bool {
         return false;
     }
     let context = before.trim_end_matches([' ', '\t', ':', '=', '"', '\'', '.']);
-    let word_start = context.rfind(|c: char| !c.is_ascii_alphabetic()).map_or(0, |i| i + 1);
-    let word = context[word_start..].to_ascii_lowercase();
+    // ASCII letters are one byte each, so this slice stays on a char boundary.
+    let word_len = context.chars().rev().take_while(char::is_ascii_alphabetic).count();
+    let word = context[context.len() - word_len..].to_ascii_lowercase();
     !VERSION_WORDS.contains(&word.as_str())
 }
 
@@ -553,8 +560,28 @@ const NOT_SECRETS: &[&str] = &[
     "changeme",
 ];
 
+/// Keys that end like a secret's but hold none (.NET assembly names, paging cursors).
+const NOT_SECRET_KEYS: &[&str] = &[
+    "publickeytoken",
+    "pagetoken",
+    "page_token",
+    "nextpagetoken",
+    "next_page_token",
+    "continuationtoken",
+    "continuation_token",
+];
+
+fn secret_key_ok(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    !NOT_SECRET_KEYS.iter().any(|k| key.ends_with(k))
+}
+
 fn secret_value_ok(s: &str) -> bool {
     if s.chars().count() < 3 || NOT_SECRETS.contains(&s.to_ascii_lowercase().as_str()) {
+        return false;
+    }
+    // Three words or more is prose (a label: "Forgot your password?"), not a secret.
+    if s.split_whitespace().count() >= 3 {
         return false;
     }
     if s.starts_with(['$', '{', '%', '<']) || s.contains('(') {
@@ -706,6 +733,8 @@ mod tests {
 
     #[test]
     fn secret_values_and_references() {
+        assert!(!secret_value_ok("Forgot your password?"));
+        assert!(secret_key_ok("DB_PASSWORD") && !secret_key_ok("PublicKeyToken") && !secret_key_ok("next_page_token"));
         for value in ["hunter2", "correct-horse", "p@ss w0rd", "abc"] {
             assert!(secret_value_ok(value), "{value}");
         }

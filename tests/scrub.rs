@@ -226,6 +226,9 @@ fn password_references_and_types_are_not_secrets() {
     untouched(r#""password": "{{ secrets.DB_PASSWORD }}""#);
     untouched("token=process.env.API_TOKEN");
     untouched("password_hint=true");
+    untouched(r#"{"forgot_password": "Forgot your password?"}"#);
+    untouched("System.Private.CoreLib, Version=4.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e");
+    untouched("GET /v1/items?page_token=abc123def&limit=50");
 }
 
 #[test]
@@ -693,6 +696,10 @@ const FILLER: &[&str] = &[
     "OK",
     "null",
     "#17",
+    "Ошибка",
+    "東京",
+    "é:",
+    "🙂",
 ];
 
 #[test]
