@@ -325,7 +325,9 @@ impl Rule {
         if !is_placeholder(&placeholder) {
             return Err(Error::input(
                 at("placeholder"),
-                format!("placeholder `{placeholder}` must look like `[lowercase-kebab]`"),
+                format!(
+                    "placeholder `{placeholder}` must look like `[lowercase-kebab]` (at most {MAX_PLACEHOLDER} characters)"
+                ),
             ));
         }
         let regex = Regex::new(&spec.pattern).map_err(|e| {
@@ -392,7 +394,8 @@ impl Validate {
             Validate::SecretValue => {
                 // The whole key, also when a retry started the match inside it.
                 let key = before.trim_end_matches(['"', '\'', '\\', ':', '=', ' ', '\t']);
-                let key_len = key.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || "_.-".contains(*c)).count();
+                let key_len =
+                    key.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || "_.-".contains(*c)).take(64).count();
                 (secret_value_ok(s) && secret_key_ok(&key[key.len() - key_len..])).then_some(range)
             }
             Validate::Email => email_ok(s, after).then_some(range),
@@ -455,7 +458,7 @@ fn ipv4_ok(before: &str, after: &str) -> bool {
     }
     let context = before.trim_end_matches([' ', '\t', ':', '=', '"', '\'', '.']);
     // ASCII letters are one byte each, so this slice stays on a char boundary.
-    let word_len = context.chars().rev().take_while(char::is_ascii_alphabetic).count();
+    let word_len = context.chars().rev().take_while(char::is_ascii_alphabetic).take(16).count();
     let word = context[context.len() - word_len..].to_ascii_lowercase();
     !VERSION_WORDS.contains(&word.as_str())
 }
@@ -608,12 +611,20 @@ fn next_char(text: &str, pos: usize) -> usize {
 /// at its `]`), as in text scrubbed before.
 fn is_scrubbed(text: &str, target: &Range<usize>) -> bool {
     let rest = &text[target.start..];
-    rest.find(']').is_some_and(|end| target.start + end + 1 >= target.end && is_placeholder(&rest[..=end]))
+    if !rest.starts_with('[') {
+        return false;
+    }
+    // Placeholders are short; looking further would make every find cost a scan to the end.
+    let end = rest.bytes().take(MAX_PLACEHOLDER).position(|b| b == b']');
+    end.is_some_and(|end| target.start + end + 1 >= target.end && is_placeholder(&rest[..=end]))
 }
+
+/// The longest placeholder, brackets included.
+const MAX_PLACEHOLDER: usize = 64;
 
 /// `[lowercase-kebab]`: the shape of every placeholder, never replaced again.
 fn is_placeholder(s: &str) -> bool {
-    s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).is_some_and(is_kebab)
+    s.len() <= MAX_PLACEHOLDER && s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).is_some_and(is_kebab)
 }
 
 fn is_kebab(s: &str) -> bool {

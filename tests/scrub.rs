@@ -503,6 +503,8 @@ fn bench_scrub_one_mebibyte() {
         ("clean stack frames", "    at handler (/app/server.js:42:7) retry 3 of 5 at 2026-01-21T10:00:00Z failed\n"),
         ("non-ASCII prose", "Ошибка подключения к базе данных: таймаут соединения истёк 東京 "),
         ("Rust paths and clock times", "std::io::Error deadbeef::cafe 10:00:00 "),
+        ("dense: every word a find", "10.0.0.1 a@b.io "),
+        ("dense: every word a rejected candidate", "version 1.2.3.4 x@app.js:1:2 +1 2 "),
     ];
     for (name, unit) in inputs {
         let text = unit.repeat((1 << 20) / unit.len() + 1);
