@@ -864,3 +864,24 @@ fn docs_list_every_builtin_rule() {
         assert!(docs.contains(&format!("| `{name}` |")), "docs/scrub.md does not list rule `{name}`");
     }
 }
+
+#[test]
+fn the_rule_file_example_in_the_docs_works() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scrub.md")).unwrap();
+    let start = docs.find("# .github/scrub-rules.yml\n").expect("the example rule file");
+    let example = &docs[start..docs[start..].find("```").map(|end| start + end).unwrap()];
+    let s = Scrubber::with_rules(".github/scrub-rules.yml", example).unwrap();
+    let key = concat!("x-internal-key: ", "abcdefghijklmnopqrstuvwx1234");
+    assert_eq!(s.scrub(&format!("EMP-123456 sent {key}")), "[employee-id] sent x-internal-key: [internal-key]");
+    assert_eq!(s.scrub("ann@corp.example and 415-555-0100"), "[email] and 415-555-0100");
+}
+
+#[test]
+fn homeostat_markers_labels_and_markdown_stay() {
+    untouched("<!-- homeostat:fingerprint=0123456789abcdef algorithm=v1 -->\n<!-- homeostat:issue=12 -->");
+    untouched("labels: homeostat:error, fp:0123abcd, change-class:safe, homeostat:ai-proposed");
+    untouched(
+        "| release | count |\n|---|---|\n| 1.4.2 | 17 |\n\nSee [the run](https://github.com/acme/app/actions/runs/123456789) \
+         and `git checkout homeostat/fix-12`.\n```\nTypeError: x is undefined\n```",
+    );
+}
