@@ -96,3 +96,145 @@ pub fn validate(c: &CanaryConfig) -> std::result::Result<(), (String, String)> {
     }
     Ok(())
 }
+
+/// `--fail-on`: which decisions make the binary exit 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Exit 3 on rollback.
+    Rollback,
+    /// Exit 3 on rollback or inconclusive (anything but promote).
+    Inconclusive,
+}
+
+/// How a run is carried out, beyond the config.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where the JSON report and the SVG charts go.
+    pub out_dir: std::path::PathBuf,
+    /// The checkout: commands run here, reverts are built here.
+    pub repo_dir: std::path::PathBuf,
+    /// `--revert REV`: on rollback, open a revert PR for REV (replaces `on_rollback`).
+    pub revert: Option<String>,
+    /// `--issue N`: the issue the reverted change fixed.
+    pub issue: Option<u64>,
+    pub dry_run: bool,
+    /// Wait `interval` between measurements (false in tests: replays as fast as they read).
+    pub wait: bool,
+}
+
+/// The run's result: the report, what the action did, the chart files.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub report: Report,
+    pub actions: Vec<action::ActionOutcome>,
+    pub charts: Vec<String>,
+}
+
+impl Outcome {
+    /// Ok, or the error the binary exits with: 1 when an action failed, 3 when the
+    /// decision is one `fail_on` names.
+    pub fn verdict(&self, fail_on: Option<FailOn>) -> Result<()> {
+        if let Some(a) = self.actions.iter().find(|a| !a.ok) {
+            return Err(Error::Failed(format!("{} failed: {}", a.on, a.detail)));
+        }
+        let gate = match (fail_on, self.report.decision) {
+            (Some(FailOn::Rollback), Decision::Rollback) => true,
+            (Some(FailOn::Inconclusive), d) => d != Decision::Promote,
+            _ => false,
+        };
+        if gate {
+            return Err(Error::Gate(format!("canary {}: {}", self.report.decision.as_str(), self.report.reason)));
+        }
+        Ok(())
+    }
+}
+
+/// The actions in force: the config's, with `--revert`/`--issue` replacing `on_rollback`.
+pub fn effective_actions(canary: &CanaryConfig, opts: &RunOptions) -> (Option<ActionConfig>, Option<ActionConfig>) {
+    let mut rollback = canary.on_rollback.clone();
+    if let Some(rev) = &opts.revert {
+        rollback = Some(ActionConfig { revert: Some(rev.clone()), ..rollback.unwrap_or_default() });
+        if let Some(a) = rollback.as_mut() {
+            a.run = None;
+        }
+    }
+    if let (Some(n), Some(a)) = (opts.issue, rollback.as_mut()) {
+        a.issue = Some(n);
+    }
+    (rollback, canary.on_promote.clone())
+}
+
+/// True when a forge is needed (a revert PR may be opened).
+pub fn needs_forge(canary: &CanaryConfig, opts: &RunOptions) -> bool {
+    let (rollback, promote) = effective_actions(canary, opts);
+    [rollback, promote].iter().flatten().any(|a| a.revert.is_some())
+}
+
+/// Watches the canary to a decision, writes the report and charts, runs the action, and
+/// reports to the Actions runner (outputs `decision`, `reason`; the step summary).
+pub async fn run(
+    config: &Config,
+    opts: &RunOptions,
+    forge: Option<&dyn crate::forge::Forge>,
+    gha: &crate::gha::Actions,
+) -> Result<Outcome> {
+    let canary = section(config)?;
+    let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
+    let base = crate::config::relative_to(config, std::path::Path::new(""));
+    let sources = watch::Sources::open(canary, &base, &file)?;
+    let sleep = if opts.wait { canary.interval.as_std() } else { std::time::Duration::ZERO };
+    let report = watch::watch(canary, &sources, sleep).await;
+    tracing::info!(decision = report.decision.as_str(), reason = %report.reason, "canary decided");
+
+    let mut charts = Vec::new();
+    let report_file = opts.out_dir.join("report.json");
+    for s in chart::series(&report) {
+        let path = opts.out_dir.join(chart::file_name(&s.name));
+        write_atomic(&path, &chart::svg(&s))?;
+        charts.push(path.display().to_string());
+    }
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Failed(e.to_string()))?;
+    write_atomic(&report_file, &json)?;
+
+    let (rollback, promote) = effective_actions(canary, opts);
+    let ctx = action::ActionContext {
+        repo_dir: &opts.repo_dir,
+        forge,
+        report_file: Some(&report_file),
+        dry_run: opts.dry_run,
+    };
+    let mut actions = Vec::new();
+    match action::act(rollback.as_ref(), promote.as_ref(), &report, &ctx).await {
+        Ok(Some(a)) => actions.push(a),
+        Ok(None) => {}
+        Err(e) => actions.push(action::ActionOutcome {
+            kind: if report.decision == Decision::Rollback && rollback.as_ref().is_some_and(|a| a.revert.is_some()) {
+                "revert"
+            } else {
+                "run"
+            },
+            on: if report.decision == Decision::Rollback { "on_rollback" } else { "on_promote" },
+            ok: false,
+            detail: e.to_string(),
+            exit_code: None,
+            branch: None,
+            pr: None,
+            issue: None,
+        }),
+    }
+    gha.set_output("decision", report.decision.as_str())?;
+    gha.set_output("reason", &report.reason)?;
+    gha.append_summary(&chart::summary(&report, &charts, &actions))?;
+    Ok(Outcome { report, actions, charts })
+}
+
+/// Writes a file whole or not at all (temporary file, then rename).
+fn write_atomic(path: &std::path::Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

@@ -96,7 +96,7 @@ impl Source {
                 Self::Http { client: client(h.timeout.as_std())?, config: h.clone() }
             }
             SourceConfig::Command(c) => {
-                Self::Command { run: c.run.clone(), timeout: c.timeout.as_std(), dir: base.to_path_buf() }
+                Self::Command { run: c.run.clone(), timeout: c.timeout.as_std(), dir: PathBuf::new() }
             }
             SourceConfig::File(f) => {
                 let path = if f.path.is_relative() { base.join(&f.path) } else { f.path.clone() };
