@@ -195,3 +195,215 @@ mod conformance {
         assert_eq!(scorer_agreed, scorer_total);
     }
 }
+
+/// Runs hs-canary; returns (exit code, stdout, stderr).
+fn hs_canary(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hs-canary"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("hs-canary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/canary/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+mod cli {
+    use super::*;
+
+    #[test]
+    fn healthy_replay_is_promoted_and_on_promote_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = dir.path().join("summary.md");
+        let output = dir.path().join("output");
+        let env = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
+        ];
+        let config = fixture("promote.yml");
+        let (code, stdout, stderr) =
+            hs_canary(&["--config", &config, "--format", "json", "--fail-on", "inconclusive"], dir.path(), &env);
+        assert_eq!(code, 0, "{stderr}");
+        let out: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(out["decision"], "promote");
+        assert_eq!(out["measurements"].as_array().unwrap().len(), 10);
+        assert_eq!(out["judge"][0]["classification"], "Pass");
+        assert_eq!(out["actions"][0]["on"], "on_promote");
+        assert_eq!(std::fs::read_to_string(dir.path().join("promoted")).unwrap().trim(), "promote");
+        assert!(!dir.path().join("rolled-back").exists());
+        let svg = std::fs::read_to_string(dir.path().join(".homeostat/canary/error-rate.svg")).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+        let summary = std::fs::read_to_string(&summary).unwrap();
+        assert!(summary.contains("hs-canary: **promote**") && summary.contains("error-rate.svg"), "{summary}");
+        let output = std::fs::read_to_string(&output).unwrap();
+        assert!(output.starts_with("decision<<") && output.contains("\npromote\n"), "{output}");
+    }
+
+    #[test]
+    fn spike_is_rolled_back_and_gated() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = fixture("rollback.yml");
+        let (code, stdout, stderr) = hs_canary(&["--config", &config, "--fail-on", "rollback"], dir.path(), &[]);
+        assert_eq!(code, 3, "{stdout}{stderr}");
+        assert!(stdout.starts_with("rollback: 2 failed measurements"), "{stdout}");
+        assert!(stderr.contains("error: canary rollback"), "{stderr}");
+        let written = std::fs::read_to_string(dir.path().join("rolled-back")).unwrap();
+        assert!(written.contains("more than failure_limit 1"), "{written}");
+        // Without --fail-on the decision is reported and the exit is 0.
+        let (code, _, _) = hs_canary(&["--config", &config], dir.path(), &[]);
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn a_failing_action_fails_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(fixture("promote.yml"))
+            .unwrap()
+            .replace("series/", &format!("{}/series/", fixture("")))
+            .replace(r#"{run: "echo \"$HOMEOSTAT_CANARY_DECISION\" > promoted"}"#, "{run: [\"false\"]}");
+        let config = dir.path().join("h.yml");
+        std::fs::write(&config, text).unwrap();
+        let (code, _, stderr) = hs_canary(&["--config", config.to_str().unwrap()], dir.path(), &[]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("on_promote failed"), "{stderr}");
+    }
+
+    #[test]
+    fn bad_configs_exit_2_with_a_position() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, at, words) in [
+            ("bad-unknown-key.yml", "bad-unknown-key.yml:7:7:", "unknown field `max_increse`"),
+            ("bad-no-baseline.yml", "bad-no-baseline.yml:4:7:", "need a `baseline` source"),
+            ("bad-two-sources.yml", "bad-two-sources.yml:3:7:", "exactly one of"),
+            ("bad-series.yml", "series/broken.json:1:27:", "expected f64"),
+        ] {
+            let (code, _, stderr) = hs_canary(&["--config", &fixture(name)], dir.path(), &[]);
+            assert_eq!(code, 2, "{name}: {stderr}");
+            assert!(stderr.contains(at) && stderr.contains(words), "{name}: {stderr}");
+        }
+        let (code, _, stderr) = hs_canary(&["--config", &fixture("missing.yml")], dir.path(), &[]);
+        assert_eq!(code, 2, "{stderr}");
+        let empty = dir.path().join("empty.yml");
+        std::fs::write(&empty, "issues: {}\n").unwrap();
+        let (code, _, stderr) = hs_canary(&["--config", empty.to_str().unwrap()], dir.path(), &[]);
+        assert_eq!(code, 2);
+        assert!(stderr.contains("no `canary:` section"), "{stderr}");
+    }
+}
+
+mod revert {
+    use super::*;
+    use homeostat::forge::{Forge, IssueUpdate, NewIssue, State, local::LocalForge};
+    use std::path::Path;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    #[test]
+    fn rollback_opens_a_revert_pr_and_reopens_the_fixed_issue() {
+        let tmp = tempfile::tempdir().unwrap();
+        let origin = tmp.path().join("origin.git");
+        let work = tmp.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        git(tmp.path(), &["init", "--bare", "-q", origin.to_str().unwrap()]);
+        git(&work, &["init", "-q"]);
+        git(&work, &["remote", "add", "origin", origin.to_str().unwrap()]);
+        std::fs::write(work.join("app.txt"), "v1\n").unwrap();
+        git(&work, &["add", "."]);
+        git(&work, &["commit", "-qm", "Initial"]);
+        std::fs::write(work.join("app.txt"), "v2 with the fix\n").unwrap();
+        git(&work, &["commit", "-qam", "Fix the popup crash\n\nFixes #1"]);
+        git(&work, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+        let fix = git(&work, &["rev-parse", "HEAD"]);
+
+        let forge_dir = tmp.path().join("forge");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let forge = LocalForge::open(&forge_dir).unwrap();
+            let issue = forge
+                .create_issue(&NewIssue { title: "TypeError in popup".into(), body: "b".into(), labels: vec![] })
+                .await
+                .unwrap();
+            assert_eq!(issue.number, 1);
+            forge.update_issue(1, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await.unwrap();
+        });
+
+        let args = [
+            "--config",
+            &fixture("rollback.yml"),
+            "--revert",
+            "HEAD",
+            "--forge",
+            "local",
+            "--forge-dir",
+            forge_dir.to_str().unwrap(),
+            "--repo-dir",
+            work.to_str().unwrap(),
+            "--fail-on",
+            "rollback",
+            "--format",
+            "json",
+        ];
+        let (code, stdout, stderr) = hs_canary(&args, tmp.path(), &[]);
+        assert_eq!(code, 3, "{stdout}{stderr}");
+        let out: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let branch = format!("homeostat/revert-{}", &fix[..12]);
+        assert_eq!(out["actions"][0]["kind"], "revert", "{out}");
+        assert_eq!(out["actions"][0]["branch"], branch.as_str());
+        assert_eq!(out["actions"][0]["issue"], 1);
+        let pr = out["actions"][0]["pr"].as_u64().unwrap();
+
+        // The branch reached origin, and its tree is the one before the fix.
+        let on_origin = git(&origin, &["show", &format!("refs/heads/{branch}:app.txt")]);
+        assert_eq!(on_origin, "v1");
+        let message = git(&origin, &["log", "-1", "--format=%an%n%B", &format!("refs/heads/{branch}")]);
+        assert!(message.starts_with("homeostat[bot]\nRevert \"Fix the popup crash\""), "{message}");
+        assert!(message.contains(&format!("This reverts commit {fix}.")), "{message}");
+
+        rt.block_on(async {
+            let forge = LocalForge::open(&forge_dir).unwrap();
+            let pull = forge.get_pull(pr).await.unwrap();
+            assert_eq!((pull.head.as_str(), pull.base.as_str()), (branch.as_str(), "main"));
+            assert!(pull.body.contains("Refs #1") && pull.body.contains(&fix), "{}", pull.body);
+            let issue = forge.get_issue(1).await.unwrap();
+            assert_eq!(issue.state, State::Open);
+            assert!(issue.has_label("homeostat:regressed"), "{:?}", issue.labels);
+            let comments = forge.list_comments(1).await.unwrap();
+            assert_eq!(comments.len(), 1);
+            assert!(comments[0].body.contains(&format!("#{pr}")), "{}", comments[0].body);
+        });
+
+        // A second run finds the open PR instead of opening another.
+        let (code, stdout, _) = hs_canary(&args, tmp.path(), &[]);
+        assert_eq!(code, 3);
+        let out: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(out["actions"][0]["pr"].as_u64(), Some(pr));
+        assert!(out["actions"][0]["detail"].as_str().unwrap().contains("already open"));
+        rt.block_on(async {
+            let forge = LocalForge::open(&forge_dir).unwrap();
+            assert_eq!(forge.list_pulls(homeostat::forge::StateFilter::All).await.unwrap().len(), 1);
+            assert_eq!(forge.list_comments(1).await.unwrap().len(), 1, "the comment is kept up to date, not repeated");
+        });
+    }
+}
