@@ -386,4 +386,49 @@ mod tests {
         let args = CommandLine::Args(vec!["printf".into(), "%s".into(), "7".into()]);
         assert_eq!(command(&args, t, dir).await, Reading::Value { value: 7.0 });
     }
+
+    #[tokio::test]
+    async fn http_source_reads_a_pointer_and_reports_http_errors() {
+        use wiremock::matchers::path;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(path("/ok"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"error_rate": 0.02}})))
+            .mount(&server)
+            .await;
+        Mock::given(path("/down")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+        let open = |url: String| {
+            let cfg = SourceConfig::Http(super::super::config::HttpSource {
+                url,
+                pointer: "/data/error_rate".into(),
+                timeout: crate::config::Duration::from_secs(5),
+            });
+            Source::open(&cfg, Path::new(""), StdDuration::ZERO, "t.yml").unwrap()
+        };
+        assert_eq!(open(format!("{}/ok", server.uri())).read(0).await, Reading::Value { value: 0.02 });
+        let down = open(format!("{}/down", server.uri())).read(0).await;
+        assert!(matches!(&down, Reading::Error { reason } if reason.contains("HTTP 503")), "{down:?}");
+    }
+
+    #[tokio::test]
+    async fn prometheus_errors_are_errors_not_health() {
+        use wiremock::matchers::path;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(path("/api/v1/query"))
+            .respond_with(ResponseTemplate::new(422).set_body_json(
+                json!({"status": "error", "errorType": "execution", "error": "many-to-many matching not allowed"}),
+            ))
+            .mount(&server)
+            .await;
+        let cfg: SourceConfig =
+            crate::parse::yaml("t.yml", &format!("prometheus: {{url: '{}', query: 'up'}}", server.uri())).unwrap();
+        let src = Source::open(&cfg, Path::new(""), StdDuration::from_secs(60), "t.yml").unwrap();
+        let r = src.read(0).await;
+        assert!(matches!(&r, Reading::Error { reason } if reason.contains("HTTP 422: execution")), "{r:?}");
+        let dead: SourceConfig =
+            crate::parse::yaml("t.yml", "prometheus: {url: 'http://127.0.0.1:9', query: 'up', timeout: 2s}").unwrap();
+        let r = Source::open(&dead, Path::new(""), StdDuration::from_secs(60), "t.yml").unwrap().read(0).await;
+        assert!(matches!(r, Reading::Error { .. }), "{r:?}");
+    }
 }
