@@ -310,14 +310,7 @@ mod revert {
     use std::path::Path;
 
     fn git(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com", "-c", "init.defaultBranch=main"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        super::revert_git(dir, args)
     }
 
     #[test]
@@ -406,6 +399,116 @@ mod revert {
             assert_eq!(forge.list_comments(1).await.unwrap().len(), 1, "the comment is kept up to date, not repeated");
         });
     }
+}
+
+mod revert_merge {
+    use super::*;
+    use homeostat::forge::{Forge, IssueUpdate, NewIssue, NewPull, State, StateFilter, local::LocalForge};
+
+    /// A merged pull request (merge commit, mainline 1): the fixed issue is found through
+    /// the PR's body; `--dry-run` first pushes nothing and opens nothing.
+    #[test]
+    fn merge_commit_is_reverted_and_the_issue_found_through_its_pull_request() {
+        let tmp = tempfile::tempdir().unwrap();
+        let origin = tmp.path().join("origin.git");
+        let work = tmp.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        let git = |args: &[&str]| super::revert_git(&work, args);
+        super::revert_git(tmp.path(), &["init", "--bare", "-q", origin.to_str().unwrap()]);
+        git(&["init", "-q"]);
+        git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+        std::fs::write(work.join("app.txt"), "v1\n").unwrap();
+        std::fs::write(work.join("other.txt"), "kept\n").unwrap();
+        git(&["add", "."]);
+        git(&["commit", "-qm", "Initial"]);
+        git(&["checkout", "-qb", "homeostat/fix-1"]);
+        std::fs::write(work.join("app.txt"), "v2 with the fix\n").unwrap();
+        git(&["commit", "-qam", "Guard the undefined id"]);
+        git(&["checkout", "-q", "main"]);
+        std::fs::write(work.join("other.txt"), "kept, and changed on main\n").unwrap();
+        git(&["commit", "-qam", "Unrelated change on main"]);
+        git(&["merge", "-q", "--no-ff", "homeostat/fix-1", "-m", "Merge pull request #2 from o/homeostat/fix-1"]);
+        git(&["push", "-q", "origin", "HEAD:refs/heads/main"]);
+        let merge = git(&["rev-parse", "HEAD"]);
+
+        let forge_dir = tmp.path().join("forge");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let forge = LocalForge::open(&forge_dir).unwrap();
+            forge.create_issue(&NewIssue { title: "TypeError".into(), ..Default::default() }).await.unwrap();
+            forge.update_issue(1, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await.unwrap();
+            let pr = forge
+                .create_pull(&NewPull {
+                    title: "Fix TypeError".into(),
+                    body: "Root cause: …\n\nFixes #1\n".into(),
+                    head: "homeostat/fix-1".into(),
+                    base: "main".into(),
+                    draft: true,
+                })
+                .await
+                .unwrap();
+            assert_eq!(pr.number, 2);
+        });
+        let mut args = vec![
+            "--config".to_string(),
+            fixture("rollback.yml"),
+            "--revert".into(),
+            merge.clone(),
+            "--forge".into(),
+            "local".into(),
+            "--forge-dir".into(),
+            forge_dir.display().to_string(),
+            "--repo-dir".into(),
+            work.display().to_string(),
+            "--format".into(),
+            "json".into(),
+            "--dry-run".into(),
+        ];
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = hs_canary(&argv, tmp.path(), &[]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(stderr.contains("\"dry_run\""), "{stderr}");
+        let branch = format!("homeostat/revert-{}", &merge[..12]);
+        let listed = super::revert_git(&origin, &["branch", "--list"]);
+        assert!(!listed.contains("revert"), "dry run pushed: {listed}");
+        assert!(!std::path::Path::new(&work).join(".git/refs/heads/homeostat/revert").exists());
+        rt.block_on(async {
+            let forge = LocalForge::open(&forge_dir).unwrap();
+            assert_eq!(forge.list_pulls(StateFilter::All).await.unwrap().len(), 1);
+            assert_eq!(forge.get_issue(1).await.unwrap().state, State::Closed);
+        });
+
+        args.pop();
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = hs_canary(&argv, tmp.path(), &[]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let out: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(out["actions"][0]["issue"], 1, "{out}");
+        assert_eq!(out["actions"][0]["pr"], 3, "{out}");
+        // The fix is undone; the unrelated change made on main after it stays.
+        assert_eq!(super::revert_git(&origin, &["show", &format!("refs/heads/{branch}:app.txt")]), "v1");
+        assert_eq!(
+            super::revert_git(&origin, &["show", &format!("refs/heads/{branch}:other.txt")]),
+            "kept, and changed on main"
+        );
+        rt.block_on(async {
+            let forge = LocalForge::open(&forge_dir).unwrap();
+            let issue = forge.get_issue(1).await.unwrap();
+            assert_eq!(issue.state, State::Open);
+            assert!(issue.has_label("homeostat:regressed"));
+        });
+    }
+}
+
+fn revert_git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A real Prometheus (Debian's `prometheus` package, installed by scripts/test.sh) over a
