@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             wait: true,
         };
         let forge = if canary::needs_forge(canary, &opts) { Some(args.forge.open(&env)?) } else { None };
-        let outcome = cli::block_on(canary::run(&config, &opts, forge.as_deref(), &Actions::new(&env)))??;
+        let outcome = cli::block_on(canary::run(&config, &opts, forge.as_deref(), &env, &Actions::new(&env)))??;
         match args.format.format {
             OutputFormat::Text => {
                 println!("{}: {}", outcome.report.decision.as_str(), outcome.report.reason);

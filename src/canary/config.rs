@@ -1,5 +1,6 @@
 //! The `canary` section of homeostat.yml (DESIGN.md, "Canary watch").
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
@@ -157,6 +158,10 @@ pub struct PrometheusSource {
     /// How a range query's samples become one value.
     #[serde(default)]
     pub reduce: Reduce,
+    /// Request headers (e.g. `Authorization: "Bearer ${PROM_TOKEN}"`); `${NAME}` is read
+    /// from the environment and masked in the job's log.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// Per-request timeout.
     #[serde(default = "defaults::timeout")]
     pub timeout: Duration,
@@ -179,6 +184,9 @@ pub struct HttpSource {
     pub url: String,
     /// RFC 6901 JSON pointer to a number (or a numeric string), e.g. `/data/error_rate`.
     pub pointer: String,
+    /// Request headers; `${NAME}` is read from the environment and masked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     #[serde(default = "defaults::timeout")]
     pub timeout: Duration,
 }

@@ -177,12 +177,16 @@ pub async fn run(
     config: &Config,
     opts: &RunOptions,
     forge: Option<&dyn crate::forge::Forge>,
+    env: &crate::gha::Env,
     gha: &crate::gha::Actions,
 ) -> Result<Outcome> {
     let canary = section(config)?;
     let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
     let base = crate::config::relative_to(config, std::path::Path::new(""));
-    let sources = watch::Sources::open(canary, &base, &file)?;
+    let sources = watch::Sources::open(canary, &base, &file, env)?;
+    for secret in &sources.secrets {
+        gha.mask(secret);
+    }
     let sleep = if opts.wait { canary.interval.as_std() } else { std::time::Duration::ZERO };
     let report = watch::watch(canary, &sources, sleep).await;
     tracing::info!(decision = report.decision.as_str(), reason = %report.reason, "canary decided");

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration as StdDuration;
 
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
 use super::config::{CommandLine, Reduce, SourceConfig};
@@ -67,8 +68,42 @@ impl Source {
     /// Prepares `config`; `base` resolves relative paths, `interval` is the default step.
     /// A file that cannot be read or parsed, or a bad timestamp, is bad input (exit 2).
     pub fn open(config: &SourceConfig, base: &Path, interval: StdDuration, at: &str) -> Result<Self> {
+        Self::open_with(config, base, interval, at, &crate::gha::Env::default(), &mut Vec::new())
+    }
+
+    /// [`Source::open`] with `${NAME}` in headers read from `env`; the values substituted
+    /// are pushed to `secrets` so the caller can mask them.
+    pub fn open_with(
+        config: &SourceConfig,
+        base: &Path,
+        interval: StdDuration,
+        at: &str,
+        env: &crate::gha::Env,
+        secrets: &mut Vec<String>,
+    ) -> Result<Self> {
+        let mut header_map = |headers: &std::collections::BTreeMap<String, String>| -> Result<HeaderMap> {
+            let mut map = HeaderMap::new();
+            for (name, template) in headers {
+                let bad = |e: String| Error::input(Position::file(at), format!("header `{name}`: {e}"));
+                let (text, used) = expand(template, env).map_err(bad)?;
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(e.to_string()))?;
+                let mut value = HeaderValue::from_str(&text).map_err(|e| bad(e.to_string()))?;
+                if used {
+                    value.set_sensitive(true);
+                    secrets.push(text);
+                }
+                map.insert(name, value);
+            }
+            Ok(map)
+        };
+        let headers = match config {
+            SourceConfig::Prometheus(p) => header_map(&p.headers)?,
+            SourceConfig::Http(h) => header_map(&h.headers)?,
+            _ => HeaderMap::new(),
+        };
         let client = |timeout: StdDuration| {
             reqwest::Client::builder()
+                .default_headers(headers.clone())
                 .timeout(timeout)
                 .user_agent(concat!("homeostat/", env!("CARGO_PKG_VERSION")))
                 .build()
@@ -123,6 +158,26 @@ impl Source {
             Self::Command { run, timeout, dir } => command(run, *timeout, dir).await,
         }
     }
+}
+
+/// Replaces `${NAME}` with the variable's value; says whether anything was replaced.
+/// An unset variable is bad input (it would send an empty credential).
+pub fn expand(template: &str, env: &crate::gha::Env) -> std::result::Result<(String, bool), String> {
+    let mut out = String::new();
+    let mut rest = template;
+    let mut used = false;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| format!("unclosed `${{` in `{template}`"))?;
+        let name = &after[..end];
+        let value = env.get(name).ok_or_else(|| format!("environment variable `{name}` is not set"))?;
+        out.push_str(value);
+        used = true;
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok((out, used))
 }
 
 fn parse_time(text: &str) -> std::result::Result<jiff::Timestamp, String> {
@@ -393,6 +448,7 @@ mod tests {
         use wiremock::{Mock, MockServer, ResponseTemplate};
         let server = MockServer::start().await;
         Mock::given(path("/ok"))
+            .and(wiremock::matchers::header("authorization", "Bearer s3cret"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"error_rate": 0.02}})))
             .mount(&server)
             .await;
@@ -401,13 +457,27 @@ mod tests {
             let cfg = SourceConfig::Http(super::super::config::HttpSource {
                 url,
                 pointer: "/data/error_rate".into(),
+                headers: [("Authorization".to_string(), "Bearer ${TEST_TOKEN}".to_string())].into(),
                 timeout: crate::config::Duration::from_secs(5),
             });
-            Source::open(&cfg, Path::new(""), StdDuration::ZERO, "t.yml").unwrap()
+            let env = crate::gha::Env::from_pairs([("TEST_TOKEN", "s3cret")]);
+            let mut secrets = Vec::new();
+            let src = Source::open_with(&cfg, Path::new(""), StdDuration::ZERO, "t.yml", &env, &mut secrets).unwrap();
+            assert_eq!(secrets, ["Bearer s3cret"]);
+            src
         };
         assert_eq!(open(format!("{}/ok", server.uri())).read(0).await, Reading::Value { value: 0.02 });
         let down = open(format!("{}/down", server.uri())).read(0).await;
         assert!(matches!(&down, Reading::Error { reason } if reason.contains("HTTP 503")), "{down:?}");
+    }
+
+    #[test]
+    fn unset_header_variables_are_bad_input() {
+        let env = crate::gha::Env::from_pairs([("A", "1")]);
+        assert_eq!(expand("x ${A} y", &env).unwrap(), ("x 1 y".to_string(), true));
+        assert_eq!(expand("plain", &env).unwrap(), ("plain".to_string(), false));
+        assert!(expand("${B}", &env).unwrap_err().contains("`B` is not set"));
+        assert!(expand("${A", &env).is_err());
     }
 
     #[tokio::test]

@@ -211,20 +211,26 @@ pub trait Probe: Send + Sync {
 /// The configured sources of every metric.
 pub struct Sources {
     pub sources: Vec<(Source, Option<Source>)>,
+    /// Header values read from the environment, for the caller to mask.
+    pub secrets: Vec<String>,
 }
 
 impl Sources {
     /// Opens every metric's sources; relative paths resolve against `base`.
-    pub fn open(config: &CanaryConfig, base: &Path, file: &str) -> Result<Self> {
+    pub fn open(config: &CanaryConfig, base: &Path, file: &str, env: &crate::gha::Env) -> Result<Self> {
         let interval = config.interval.as_std();
         let mut sources = Vec::new();
+        let mut secrets = Vec::new();
         for (i, m) in config.metrics.iter().enumerate() {
             let at = format!("{file} (canary.metrics[{i}] {})", m.name);
-            let canary = Source::open(&m.canary, base, interval, &at)?;
-            let baseline = m.baseline.as_ref().map(|b| Source::open(b, base, interval, &at)).transpose()?;
+            let canary = Source::open_with(&m.canary, base, interval, &at, env, &mut secrets)?;
+            let baseline = match &m.baseline {
+                Some(b) => Some(Source::open_with(b, base, interval, &at, env, &mut secrets)?),
+                None => None,
+            };
             sources.push((canary, baseline));
         }
-        Ok(Self { sources })
+        Ok(Self { sources, secrets })
     }
 }
 
