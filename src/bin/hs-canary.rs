@@ -30,7 +30,7 @@ struct Args {
     /// Where the JSON report and SVG charts are written.
     #[arg(long, value_name = "DIR", default_value = ".homeostat/canary")]
     out_dir: PathBuf,
-    /// The checkout (commands run here; reverts are built here and pushed to its origin).
+    /// The checkout: commands run here, reverts are built here and pushed to its origin.
     #[arg(long, value_name = "DIR", default_value = ".")]
     repo_dir: PathBuf,
 }
@@ -40,16 +40,10 @@ fn main() -> ExitCode {
         let args = Args::parse();
         let env = Env::from_process();
         let config = args.config.load()?;
-        let canary = canary::section(&config)?;
-        let opts = RunOptions {
-            out_dir: args.out_dir,
-            repo_dir: args.repo_dir,
-            revert: args.revert,
-            issue: args.issue,
-            dry_run: args.forge.dry_run,
-            wait: true,
-        };
-        let forge = if canary::needs_forge(canary, &opts) { Some(args.forge.open(&env)?) } else { None };
+        let (out_dir, repo_dir, revert, issue) = (args.out_dir, args.repo_dir, args.revert, args.issue);
+        let opts = RunOptions { out_dir, repo_dir, revert, issue, dry_run: args.forge.dry_run, wait: true };
+        let needs_forge = canary::needs_forge(canary::section(&config)?, &opts);
+        let forge = if needs_forge { Some(args.forge.open(&env)?) } else { None };
         let outcome = cli::block_on(canary::run(&config, &opts, forge.as_deref(), &env, &Actions::new(&env)))??;
         match args.format.format {
             OutputFormat::Text => {

@@ -187,8 +187,7 @@ pub async fn run(
     for secret in &sources.secrets {
         gha.mask(secret);
     }
-    let sleep = if opts.wait { canary.interval.as_std() } else { std::time::Duration::ZERO };
-    let report = watch::watch(canary, &sources, sleep).await;
+    let report = watch::watch(canary, &sources, opts.wait).await;
     tracing::info!(decision = report.decision.as_str(), reason = %report.reason, "canary decided");
 
     let mut charts = Vec::new();

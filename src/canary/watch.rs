@@ -249,10 +249,10 @@ impl Probe for Sources {
     }
 }
 
-/// Runs the loop to a decision. `sleep` waits between measurements (tests pass a no-op).
-pub async fn watch(config: &CanaryConfig, probe: &dyn Probe, sleep: StdDuration) -> Report {
-    let interval = if sleep.is_zero() { StdDuration::ZERO } else { config.interval.as_std() };
-    if !config.initial_delay.as_std().is_zero() && !sleep.is_zero() {
+/// Runs the loop to a decision. With `wait` false the delays are skipped (replays, tests).
+pub async fn watch(config: &CanaryConfig, probe: &dyn Probe, wait: bool) -> Report {
+    let interval = if wait { config.interval.as_std() } else { StdDuration::ZERO };
+    if wait && !config.initial_delay.as_std().is_zero() {
         tokio::time::sleep(config.initial_delay.as_std()).await;
     }
     let mut state = Counters::default();
@@ -454,7 +454,7 @@ mod tests {
     }
 
     async fn run(cfg: &CanaryConfig, canary: Vec<Option<f64>>, baseline: Vec<Option<f64>>) -> Report {
-        watch(cfg, &Series(vec![(canary, Some(baseline))]), StdDuration::ZERO).await
+        watch(cfg, &Series(vec![(canary, Some(baseline))]), false).await
     }
 
     const STEADY: [f64; 10] = [0.010, 0.012, 0.011, 0.009, 0.010, 0.011, 0.012, 0.010, 0.009, 0.011];
@@ -585,7 +585,7 @@ mod tests {
         let cfg = config(&format!(
             "{BASE}metrics:\n  - name: success\n    canary: {{file: {{path: c.json}}}}\n    min: 0.99\n    direction: decrease\n"
         ));
-        let r = watch(&cfg, &Series(vec![(s(&[0.995, 0.98, 0.97, 0.99]), None)]), StdDuration::ZERO).await;
+        let r = watch(&cfg, &Series(vec![(s(&[0.995, 0.98, 0.97, 0.99]), None)]), false).await;
         assert_eq!(r.decision, Decision::Rollback);
         assert!(r.measurements[1].metrics[0].reason.contains("< min 0.99"));
     }
