@@ -93,11 +93,21 @@ pub fn svg(s: &MetricSeries) -> String {
             escape(&fmt(v))
         );
     }
+    let every = n.div_ceil(15).max(1);
+    for i in (0..n).step_by(every) {
+        let _ = write!(
+            out,
+            r##"<text x="{:.1}" y="{}" text-anchor="middle" fill="#555">{}</text>"##,
+            x(i),
+            H - BOTTOM + 14.0,
+            i + 1
+        );
+    }
     let _ = write!(
         out,
-        r##"<text x="{}" y="{}" text-anchor="middle" fill="#555">measurement (1–{n})</text>"##,
+        r##"<text x="{}" y="{}" text-anchor="middle" fill="#555">measurement</text>"##,
         (LEFT + W - RIGHT) / 2.0,
-        H - 8.0
+        H - 4.0
     );
     let mut line = |values: &[Option<f64>], style: &str| {
         for run in runs(values) {
