@@ -241,3 +241,63 @@ fn write_atomic(path: &std::path::Path, text: &str) -> Result<()> {
     std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let path = dir.path().join("homeostat.yml");
+        std::fs::write(&path, yaml).map_err(|e| Error::io(&path, e))?;
+        section(&Config::load(&path)?).map(|_| ())
+    }
+
+    const METRIC: &str = "  metrics:\n    - name: errors\n      canary: {file: {path: c.json}}\n      max: 0.1\n";
+
+    #[test]
+    fn semantic_errors_name_the_line_of_the_key() {
+        let err = load(&format!("canary:\n  judge: {{confidence: 1.5}}\n{METRIC}")).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("homeostat.yml:2:") && err.to_string().contains("confidence"), "{err}");
+
+        let twice =
+            format!("canary:\n{METRIC}    - name: errors\n      canary: {{file: {{path: c.json}}}}\n      max: 1\n");
+        let err = load(&twice).unwrap_err().to_string();
+        assert!(err.contains("defined twice"), "{err}");
+
+        let both = format!("canary:\n{METRIC}  on_rollback: {{run: x.sh, revert: HEAD}}\n");
+        let err = load(&both).unwrap_err().to_string();
+        assert!(err.contains("homeostat.yml:6:3:") && err.contains("not both"), "{err}");
+
+        let unbounded = "canary:\n  metrics:\n    - name: errors\n      canary: {file: {path: c.json}}\n";
+        assert!(load(unbounded).unwrap_err().to_string().contains("has no bound"));
+        assert!(load("canary:\n  count: 0\n  metrics: []\n").is_err());
+        assert!(load(&format!("canary:\n{METRIC}")).is_ok());
+    }
+
+    #[test]
+    fn fail_on_gates_and_failed_actions_fail() {
+        let report =
+            Report { decision: Decision::Inconclusive, reason: "r".into(), measurements: vec![], judge: vec![] };
+        let mut outcome = Outcome { report, actions: vec![], charts: vec![] };
+        assert!(outcome.verdict(None).is_ok());
+        assert!(outcome.verdict(Some(FailOn::Rollback)).is_ok());
+        assert_eq!(outcome.verdict(Some(FailOn::Inconclusive)).unwrap_err().exit_code(), 3);
+        outcome.report.decision = Decision::Promote;
+        assert!(outcome.verdict(Some(FailOn::Inconclusive)).is_ok());
+        outcome.report.decision = Decision::Rollback;
+        assert_eq!(outcome.verdict(Some(FailOn::Rollback)).unwrap_err().exit_code(), 3);
+        outcome.actions.push(action::ActionOutcome {
+            kind: "run",
+            on: "on_rollback",
+            ok: false,
+            detail: "x".into(),
+            exit_code: Some(1),
+            branch: None,
+            pr: None,
+            issue: None,
+        });
+        assert_eq!(outcome.verdict(None).unwrap_err().exit_code(), 1);
+    }
+}
