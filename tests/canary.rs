@@ -232,6 +232,9 @@ mod cli {
             ("GITHUB_ACTIONS", "true"),
             ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
             ("GITHUB_OUTPUT", output.to_str().unwrap()),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "o/r"),
+            ("GITHUB_RUN_ID", "42"),
         ];
         let config = fixture("promote.yml");
         let (code, stdout, stderr) =
@@ -248,6 +251,7 @@ mod cli {
         assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
         let summary = std::fs::read_to_string(&summary).unwrap();
         assert!(summary.contains("hs-canary: **promote**") && summary.contains("error-rate.svg"), "{summary}");
+        assert!(summary.contains("(https://github.com/o/r/actions/runs/42#artifacts)"), "{summary}");
         let output = std::fs::read_to_string(&output).unwrap();
         assert!(output.starts_with("decision<<") && output.contains("\npromote\n"), "{output}");
     }

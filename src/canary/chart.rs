@@ -208,7 +208,13 @@ pub fn measurements_table(report: &Report) -> String {
 }
 
 /// The step summary: decision, reason, the measurements table, the judge, the charts.
-pub fn summary(report: &Report, charts: &[String], actions: &[super::action::ActionOutcome]) -> String {
+/// `run_url` (the workflow run's page) links the artifact holding the charts.
+pub fn summary(
+    report: &Report,
+    charts: &[String],
+    actions: &[super::action::ActionOutcome],
+    run_url: Option<&str>,
+) -> String {
     let mut out = format!("## hs-canary: **{}**\n\n{}\n\n", report.decision.as_str(), cell(&report.reason));
     out.push_str(&measurements_table(report));
     if !report.judge.is_empty() {
@@ -227,7 +233,12 @@ pub fn summary(report: &Report, charts: &[String], actions: &[super::action::Act
         let _ = writeln!(out, "\n{} `{}`: {}", if a.ok { "✅" } else { "❌" }, a.on, cell(&a.detail));
     }
     if !charts.is_empty() {
-        out.push_str("\nCharts (series against bounds, SVG) are in the run's artifact: ");
+        match run_url {
+            Some(url) => {
+                let _ = write!(out, "\nCharts (series against bounds, SVG) are in the [run's artifacts]({url}): ");
+            }
+            None => out.push_str("\nCharts (series against bounds, SVG): "),
+        }
         out.push_str(&charts.iter().map(|c| format!("`{}`", cell(c))).collect::<Vec<_>>().join(", "));
         out.push('\n');
     }

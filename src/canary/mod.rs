@@ -14,6 +14,7 @@ pub use watch::{Decision, Report};
 
 use crate::config::Config;
 use crate::error::{Error, Position, Result};
+use crate::gha::vars;
 
 /// The `canary` section of `config`, checked beyond what serde checks. Problems name the
 /// config file and the line of the offending key.
@@ -228,7 +229,12 @@ pub async fn run(
     }
     gha.set_output("decision", report.decision.as_str())?;
     gha.set_output("reason", &report.reason)?;
-    gha.append_summary(&chart::summary(&report, &charts, &actions))?;
+    let run_url =
+        match (env.get(vars::GITHUB_SERVER_URL), env.get(vars::GITHUB_REPOSITORY), env.get(vars::GITHUB_RUN_ID)) {
+            (Some(server), Some(repo), Some(run)) => Some(format!("{server}/{repo}/actions/runs/{run}#artifacts")),
+            _ => None,
+        };
+    gha.append_summary(&chart::summary(&report, &charts, &actions, run_url.as_deref()))?;
     Ok(Outcome { report, actions, charts })
 }
 
