@@ -41,10 +41,7 @@ cargo test --doc --locked
 
 step "zizmor"
 targets=()
-for t in action.yml .github/workflows; do [ -e "$t" ] && targets+=("$t"); done
-# zizmor collects nothing from a plain folder of workflows (it looks for .github/workflows
-# inside a directory), so the examples are passed file by file.
-for f in examples/workflows/*.yml examples/workflows/*.yaml; do [ -e "$f" ] && targets+=("$f"); done
+for t in action.yml .github/workflows examples/workflows; do [ -e "$t" ] && targets+=("$t"); done
 if [ ${#targets[@]} -gt 0 ]; then
   zizmor --offline --no-progress "${targets[@]}"
 fi

@@ -254,6 +254,7 @@ mod cli {
         assert!(summary.contains("(https://github.com/o/r/actions/runs/42#artifacts)"), "{summary}");
         let output = std::fs::read_to_string(&output).unwrap();
         assert!(output.starts_with("decision<<") && output.contains("\npromote\n"), "{output}");
+        assert!(output.contains("result<<") && output.contains("\"decision\":\"promote\""), "{output}");
     }
 
     #[test]

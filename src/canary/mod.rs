@@ -235,7 +235,10 @@ pub async fn run(
             _ => None,
         };
     gha.append_summary(&chart::summary(&report, &charts, &actions, run_url.as_deref()))?;
-    Ok(Outcome { report, actions, charts })
+    let outcome = Outcome { report, actions, charts };
+    let json = serde_json::to_string(&outcome).map_err(|e| Error::Failed(e.to_string()))?;
+    gha.set_output("result", &json)?;
+    Ok(outcome)
 }
 
 /// Writes a file whole or not at all (temporary file, then rename).
