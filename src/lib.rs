@@ -31,5 +31,6 @@ pub mod policy;
 pub mod scrub;
 #[doc(hidden)]
 pub mod testing;
+pub mod triage;
 
 pub use error::{Error, Result};
