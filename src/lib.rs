@@ -34,5 +34,6 @@ pub mod prompt;
 pub mod scrub;
 #[doc(hidden)]
 pub mod testing;
+pub mod triage;
 
 pub use error::{Error, Result};
