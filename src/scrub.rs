@@ -67,7 +67,8 @@ pub enum Validate {
     /// Looks like a token rather than a word: has a digit, or is at least 32 characters.
     Token,
     /// Not a stack frame's file (`onClick@main.js:3:7`): not followed by `:<line>`, and
-    /// the top-level domain is not a source-file extension (`js`, `ts`, `java`, …).
+    /// the top-level domain is not a source-file extension (`js`, `ts`, `java`, …); not
+    /// the SSH user of a git remote (`git@github.com`).
     Email,
 }
 
@@ -500,6 +501,10 @@ const CODE_EXTENSIONS: &[&str] = &[
 fn email_ok(s: &str, after: &str) -> bool {
     let mut a = after.chars();
     if a.next() == Some(':') && a.next().is_some_and(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    // `git@github.com:org/repo`: the SSH user every forge uses, not a person.
+    if s.starts_with("git@") {
         return false;
     }
     let tld = s.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();

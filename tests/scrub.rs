@@ -382,6 +382,7 @@ fn code_paths_hex_and_numbers_stay() {
     untouched("std::io::Error at foo::bar::<T>::baz and Foo::Bar()");
     untouched("segfault at 0x7ffd5fbff8a0 ip 0x000055d4c3a1b2c3");
     untouched("retrying in 500 ms (attempt 3/5), 100 200 3000 items, +1 more, @@ -1,7 +1,12 @@");
+    untouched("ssh: connect to host git@github.com port 22; remote git@gitlab.example.org:acme/app.git");
     untouched("npm ERR! @scope/pkg@1.2.3 and lodash@4.17.21 and https://deno.land/std@0.200.0/mod.ts");
 }
 
