@@ -173,7 +173,7 @@ fn a_run_killed_half_way_and_run_again_leaves_one_issue_per_fingerprint() {
     markers.sort();
     markers.dedup();
     assert_eq!(markers.len(), fingerprints, "one issue per fingerprint");
-    // No file was left half-written.
+    // No file was left half-written, and the killed run's temporaries were cleaned up.
     assert!(
         std::fs::read_dir(&issues_dir).unwrap().all(|e| e.unwrap().path().extension().is_some_and(|x| x == "json"))
     );
