@@ -352,6 +352,50 @@ impl Forge for LocalForge {
     async fn default_branch(&self) -> ForgeResult<String> {
         Ok("main".into())
     }
+    async fn workflow_dispatch(
+        &self,
+        workflow: &str,
+        git_ref: &str,
+        inputs: &BTreeMap<String, String>,
+    ) -> ForgeResult<()> {
+        self.record_action(
+            serde_json::json!({"action": "workflow_dispatch", "workflow": workflow, "ref": git_ref, "inputs": inputs}),
+        )
+    }
+    async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
+        self.record_action(serde_json::json!({"action": "rerun_failed_jobs", "run_id": run_id}))
+    }
+    async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {
+        // The local forge holds no caches: the request is recorded, nothing is deleted.
+        self.record_action(serde_json::json!({"action": "cache_delete", "key": key, "ref": git_ref}))?;
+        Ok(0)
+    }
+}
+
+impl LocalForge {
+    /// Appends one Actions operation to `actions.jsonl`, so tests and demos can see it.
+    fn record_action(&self, mut line: serde_json::Value) -> ForgeResult<()> {
+        use std::io::Write;
+        if let Some(map) = line.as_object_mut() {
+            map.insert("ts".into(), serde_json::Value::String(now()));
+        }
+        let path = self.dir.join("actions.jsonl");
+        self.locked(|| {
+            let mut file =
+                fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| self.err(&path, e))?;
+            file.write_all(format!("{line}\n").as_bytes()).map_err(|e| self.err(&path, e))
+        })
+    }
+
+    /// The Actions operations recorded so far (`actions.jsonl`), oldest first.
+    pub fn actions(&self) -> ForgeResult<Vec<serde_json::Value>> {
+        let path = self.dir.join("actions.jsonl");
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(self.err(&path, e)),
+        }
+    }
 }
 
 fn dedup_labels(labels: &[String]) -> Vec<String> {
