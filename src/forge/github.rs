@@ -347,8 +347,12 @@ fn bad_json(what: &str, e: serde_json::Error) -> ForgeError {
     ForgeError::Transport { forge: FORGE, what: what.into(), message: format!("unexpected response: {e}") }
 }
 
+/// RFC 3986's unreserved characters stay as they are; everything else is escaped.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 fn encode(segment: &str) -> String {
-    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT).to_string()
 }
 
 // GitHub's JSON, reduced to what homeostat reads.
