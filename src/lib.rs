@@ -22,12 +22,14 @@ pub mod fingerprint;
 pub mod forge;
 pub mod gha;
 pub mod guard;
+pub mod input;
 pub mod issues;
 pub mod ledger;
 pub mod llm;
 pub mod ops;
 pub mod parse;
 pub mod policy;
+pub mod prompt;
 pub mod scrub;
 #[doc(hidden)]
 pub mod testing;
