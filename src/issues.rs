@@ -507,7 +507,9 @@ pub async fn apply(
                     labels: labels_for(g, config),
                 };
                 let issue = forge.create_issue(&new).await?;
-                ledger.append(
+                record(
+                    forge,
+                    ledger,
                     LEDGER_CREATED,
                     &g.fingerprint,
                     serde_json::json!({"issue": issue.number, "occurrences": g.count}),
@@ -556,7 +558,9 @@ pub async fn apply(
                 outcomes.push(outcome(Action::Skipped, known(n), Some("this batch was counted already".into())));
             }
             Step::Hold(reason) => {
-                ledger.append(
+                record(
+                    forge,
+                    ledger,
                     LEDGER_HELD,
                     &g.fingerprint,
                     serde_json::json!({"title": writer.title(g), "occurrences": g.count, "reason": reason}),
@@ -566,6 +570,14 @@ pub async fn apply(
         }
     }
     Ok(outcomes)
+}
+
+/// Appends to the ledger, unless this is a dry run.
+fn record(forge: &dyn Forge, ledger: &Ledger, kind: &str, key: &str, data: serde_json::Value) -> Result<()> {
+    if !forge.is_dry_run() {
+        ledger.append(kind, key, data)?;
+    }
+    Ok(())
 }
 
 /// Counts of each action, for outputs and summaries.
