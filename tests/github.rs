@@ -102,7 +102,7 @@ async fn create_sends_pinned_version_labels_and_marker() {
         .and(path(format!("/repos/{REPO}/issues")))
         .and(header("x-github-api-version", homeostat::forge::github::API_VERSION))
         .and(header("authorization", "Bearer test-token"))
-        .and(body_partial_json(json!({"labels": ["homeostat:error", "fp:00000000"]})))
+        .and(body_partial_json(json!({"labels": ["homeostat:error", "fp:00000000", "homeostat:backlog"]})))
         .respond_with(ResponseTemplate::new(201).set_body_json(&created))
         .expect(1)
         .mount(&server)
@@ -195,7 +195,7 @@ async fn closed_issue_from_a_newer_release_is_reopened() {
         .await;
     Mock::given(method("POST"))
         .and(path(format!("/repos/{REPO}/issues/1347/labels")))
-        .and(body_partial_json(json!({"labels": ["homeostat:regression"]})))
+        .and(body_partial_json(json!({"labels": ["homeostat:regression", "homeostat:backlog"]})))
         .respond_with(ResponseTemplate::new(200).set_body_json(&labels))
         .expect(1)
         .mount(&server)
