@@ -16,11 +16,18 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::IssuesConfig;
-use crate::error::Result;
+use crate::cli::OutputFormat;
+use crate::config::{Config, IssuesConfig};
+use crate::error::{Error, Result};
+use crate::event::ErrorEvent;
+use crate::fingerprint::{Engine, Fingerprint};
 use crate::forge::{Forge, Issue, IssueUpdate, NewIssue, State, StateFilter, limits};
+use crate::gha::Actions;
+use crate::input::{InputArgs, InputStats};
 use crate::ledger::Ledger;
+use crate::policy::board::Stage;
 use crate::prompt::Prompts;
+use crate::scrub::Scrubber;
 
 /// Every error issue carries this label; the index lists issues by it.
 pub const LABEL: &str = "homeostat:error";
@@ -78,13 +85,18 @@ impl Group {
     }
 }
 
-/// Groups occurrences by fingerprint, in the order fingerprints first appear.
-pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
-    let mut order: Vec<String> = Vec::new();
-    let mut groups: HashMap<String, (Group, Sha256)> = HashMap::new();
-    for o in occurrences {
-        let entry = groups.entry(o.fingerprint.clone()).or_insert_with(|| {
-            order.push(o.fingerprint.clone());
+/// Groups occurrences by fingerprint as they stream in; memory grows with the number of
+/// fingerprints, not of occurrences.
+#[derive(Default)]
+pub struct Grouper {
+    order: Vec<String>,
+    groups: HashMap<String, (Group, Sha256)>,
+}
+
+impl Grouper {
+    pub fn add(&mut self, o: Occurrence) {
+        let (g, hasher) = self.groups.entry(o.fingerprint.clone()).or_insert_with(|| {
+            self.order.push(o.fingerprint.clone());
             let g = Group {
                 fingerprint: o.fingerprint.clone(),
                 algorithm: o.algorithm.clone(),
@@ -93,7 +105,7 @@ pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
                 platform: o.platform.clone(),
                 message: o.message.clone(),
                 frames: o.frames.clone(),
-                sample_stack: o.stack.clone(),
+                sample_stack: None,
                 count: 0,
                 first_seen: None,
                 last_seen: None,
@@ -103,7 +115,6 @@ pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
             };
             (g, Sha256::new())
         });
-        let (g, hasher) = entry;
         g.count += 1;
         if g.sample_stack.is_none() {
             g.sample_stack = o.stack;
@@ -117,14 +128,25 @@ pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
         hasher.update(o.identity.as_bytes());
         hasher.update([0]);
     }
-    order
-        .into_iter()
-        .filter_map(|fp| groups.remove(&fp))
-        .map(|(mut g, hasher)| {
-            g.key = hex16(&hasher.finalize());
-            g
-        })
-        .collect()
+
+    /// The groups, in the order their fingerprints first appeared.
+    pub fn finish(mut self) -> Vec<Group> {
+        self.order
+            .into_iter()
+            .filter_map(|fp| self.groups.remove(&fp))
+            .map(|(mut g, hasher)| {
+                g.key = hex16(&hasher.finalize());
+                g
+            })
+            .collect()
+    }
+}
+
+/// Groups occurrences by fingerprint, in the order fingerprints first appear.
+pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
+    let mut grouper = Grouper::default();
+    occurrences.into_iter().for_each(|o| grouper.add(o));
+    grouper.finish()
 }
 
 fn hex16(bytes: &[u8]) -> String {
@@ -445,7 +467,11 @@ fn merge_state(mut state: IssueState, g: &Group) -> IssueState {
 
 /// Labels of a new error issue: `homeostat:error`, `fp:<8 hex>`, and the configured ones.
 pub fn labels_for(g: &Group, config: &IssuesConfig) -> Vec<String> {
-    let mut labels = vec![LABEL.to_string(), format!("fp:{}", &g.fingerprint[..g.fingerprint.len().min(8)])];
+    let mut labels = vec![
+        LABEL.to_string(),
+        format!("fp:{}", &g.fingerprint[..g.fingerprint.len().min(8)]),
+        Stage::Backlog.label().to_string(),
+    ];
     labels.extend(config.labels.iter().cloned());
     labels.into_iter().map(|l| limits::label(&l)).collect()
 }
@@ -486,7 +512,9 @@ pub async fn apply(
                     labels: labels_for(g, config),
                 };
                 let issue = forge.create_issue(&new).await?;
-                ledger.append(
+                record(
+                    forge,
+                    ledger,
                     LEDGER_CREATED,
                     &g.fingerprint,
                     serde_json::json!({"issue": issue.number, "occurrences": g.count}),
@@ -509,7 +537,13 @@ pub async fn apply(
                 // already marked counted and is not counted twice.
                 let updated = forge.update_issue(n, &update).await?;
                 let action = if reopen {
-                    forge.add_labels(n, &[REGRESSION_LABEL.to_string()]).await?;
+                    // Back on the board's first column: a regression needs triage again.
+                    forge.add_labels(n, &[REGRESSION_LABEL.to_string(), Stage::Backlog.label().to_string()]).await?;
+                    for stage in Stage::ALL.into_iter().filter(|s| *s != Stage::Backlog) {
+                        if issue.has_label(stage.label()) {
+                            forge.remove_label(n, stage.label()).await?;
+                        }
+                    }
                     let fixed = newest(old_state.releases.iter().map(String::as_str));
                     let extra = serde_json::json!({"release": g.newest_release(), "fixed_release": fixed});
                     forge.create_comment(n, &writer.comment("issue-regression.md.j2", g, &state, extra)?).await?;
@@ -535,7 +569,9 @@ pub async fn apply(
                 outcomes.push(outcome(Action::Skipped, known(n), Some("this batch was counted already".into())));
             }
             Step::Hold(reason) => {
-                ledger.append(
+                record(
+                    forge,
+                    ledger,
                     LEDGER_HELD,
                     &g.fingerprint,
                     serde_json::json!({"title": writer.title(g), "occurrences": g.count, "reason": reason}),
@@ -545,6 +581,14 @@ pub async fn apply(
         }
     }
     Ok(outcomes)
+}
+
+/// Appends to the ledger, unless this is a dry run.
+fn record(forge: &dyn Forge, ledger: &Ledger, kind: &str, key: &str, data: serde_json::Value) -> Result<()> {
+    if !forge.is_dry_run() {
+        ledger.append(kind, key, data)?;
+    }
+    Ok(())
 }
 
 /// Counts of each action, for outputs and summaries.
@@ -600,6 +644,136 @@ pub fn dispatch_events(payload: &serde_json::Value) -> Vec<serde_json::Value> {
         return vec![client.clone()];
     }
     Vec::new()
+}
+
+/// Caps on what one issue shows, so bodies stay far below GitHub's 65,536 characters.
+const MESSAGE_MAX_CHARS: usize = 4_000;
+const STACK_MAX_CHARS: usize = 16_000;
+const FRAMES_MAX: usize = 40;
+
+/// One occurrence from an event and its fingerprint, every text scrubbed.
+pub fn occurrence(event: &ErrorEvent, fp: &Fingerprint, scrubber: &Scrubber) -> Occurrence {
+    let scrub = |text: &str| scrubber.scrub(text).into_owned();
+    let message = event
+        .message
+        .clone()
+        .or_else(|| event.exceptions.last().and_then(|e| e.value.clone()))
+        .unwrap_or_else(|| fp.title.clone());
+    let frames: Vec<String> = fp
+        .frames
+        .iter()
+        .filter(|f| f.in_app)
+        .take(FRAMES_MAX)
+        .map(|f| {
+            let function = f.function.as_deref().unwrap_or("?");
+            match f.module.as_deref().or(f.file.as_deref()) {
+                Some(place) => scrub(&format!("{function}  ({place})")),
+                None => scrub(function),
+            }
+        })
+        .collect();
+    let identity = match &event.id {
+        Some(id) => format!("id:{id}"),
+        None => format!(
+            "{}\u{1f}{}\u{1f}{}",
+            event.timestamp.as_deref().unwrap_or(""),
+            message,
+            event.stack.as_deref().unwrap_or("")
+        ),
+    };
+    Occurrence {
+        fingerprint: fp.fingerprint.clone(),
+        algorithm: fp.algorithm.to_string(),
+        title: scrub(&fp.title),
+        culprit: scrub(&fp.culprit),
+        platform: fp.platform.clone(),
+        message: limits::truncate_chars(&scrub(&message), MESSAGE_MAX_CHARS),
+        frames,
+        stack: event.stack.as_deref().map(|s| limits::truncate_chars(&scrub(s), STACK_MAX_CHARS)),
+        release: event.release.as_deref().map(scrub),
+        environment: event.environment.as_deref().map(scrub),
+        timestamp: event.timestamp.as_deref().and_then(|t| t.parse().ok()),
+        identity,
+    }
+}
+
+/// Reads the run's events (files or stdin, and the dispatch payload when asked) into
+/// fingerprint groups.
+pub fn read_groups(
+    input: &InputArgs,
+    payload: Option<&serde_json::Value>,
+    engine: &Engine,
+    scrubber: &Scrubber,
+) -> Result<(Vec<Group>, InputStats)> {
+    let mut grouper = Grouper::default();
+    let mut add = |event: ErrorEvent| {
+        let fp = engine.fingerprint(&event);
+        grouper.add(occurrence(&event, &fp, scrubber));
+    };
+    let stats = match payload {
+        Some(payload) => {
+            let values = dispatch_events(payload);
+            let events = crate::input::events_from_values("client_payload", &values, input.strict)?;
+            let stats = InputStats { events: events.len(), bad: values.len() - events.len() };
+            events.into_iter().for_each(&mut add);
+            stats
+        }
+        None => input.for_each(|event| {
+            add(event);
+            Ok(())
+        })?,
+    };
+    Ok((grouper.finish(), stats))
+}
+
+/// A whole hs-issue run against a forge: plan within the quotas, write, record.
+pub async fn run(
+    forge: &dyn Forge,
+    config: &Config,
+    ledger: &Ledger,
+    scrubber: &Scrubber,
+    groups: &[Group],
+) -> Result<Vec<Outcome>> {
+    let prompts = Prompts::builtin()?;
+    let scrub = |text: &str| scrubber.scrub(text).into_owned();
+    let writer = Writer { prompts: &prompts, scrub: &scrub };
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).map_err(|e| Error::Failed(e.to_string()))?;
+    let limits = PlanLimits::from_config(&config.issues, ledger, now)?;
+    apply(forge, ledger, &config.issues, &writer, groups, &limits).await
+}
+
+/// Prints the outcomes (a table for people, one JSON line per fingerprint for machines)
+/// and, in Actions, sets the outputs and the step summary.
+pub fn emit(outcomes: &[Outcome], format: OutputFormat, actions: &Actions) -> Result<()> {
+    let json_err = |e: serde_json::Error| Error::Failed(e.to_string());
+    match format {
+        OutputFormat::Jsonl => {
+            for o in outcomes {
+                println!("{}", serde_json::to_string(o).map_err(json_err)?);
+            }
+        }
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(outcomes).map_err(json_err)?),
+        OutputFormat::Text => {
+            println!("{:<10} {:>6} {:>6}  {:<16}  title", "action", "issue", "count", "fingerprint");
+            for o in outcomes {
+                let action = serde_json::to_value(&o.action).map_err(json_err)?;
+                let issue = o.issue.map_or_else(|| "-".to_string(), |n| format!("#{n}"));
+                println!(
+                    "{:<10} {:>6} {:>6}  {:<16}  {}",
+                    action.as_str().unwrap_or(""),
+                    issue,
+                    o.occurrences,
+                    o.fingerprint,
+                    limits::truncate_chars(&o.title, 70)
+                );
+            }
+        }
+    }
+    for (name, count) in tally(outcomes) {
+        actions.set_output(name, &count.to_string())?;
+    }
+    actions.set_output("result", &serde_json::to_string(outcomes).map_err(json_err)?)?;
+    actions.append_summary(&summary_markdown(outcomes))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -170,6 +169,8 @@ pub struct BranchSync {
     /// The file's name on the branch.
     pub file_name: String,
     pub max_attempts: u32,
+    /// The environment git runs with (the job's token, when there is one).
+    pub env: crate::gha::Env,
 }
 
 impl BranchSync {
@@ -180,13 +181,12 @@ impl BranchSync {
             branch: branch.into(),
             file_name: "ledger.jsonl".into(),
             max_attempts: 5,
+            env: crate::gha::Env::default(),
         }
     }
 
     fn git(&self, args: &[&str]) -> Result<std::process::Output> {
-        Command::new("git")
-            .arg("-C")
-            .arg(&self.repo_dir)
+        crate::git::command(&self.repo_dir, &self.env)
             .args(args)
             .output()
             .map_err(|e| Error::Git(format!("cannot run git: {e}")))
@@ -228,6 +228,9 @@ impl BranchSync {
             if parent.is_some() {
                 self.pull(ledger)?;
             }
+            if self.unchanged(ledger, parent.as_deref())? {
+                return Ok(());
+            }
             let commit = self.commit(ledger, parent.as_deref())?;
             let refspec = format!("{commit}:refs/heads/{}", self.branch);
             let out = self.git(&["push", "--quiet", &self.remote, &refspec])?;
@@ -241,6 +244,16 @@ impl BranchSync {
             std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
         }
         Err(Error::Git(format!("could not push the ledger to {} after {} attempts", self.branch, self.max_attempts)))
+    }
+
+    /// Whether the branch already holds exactly the local file.
+    fn unchanged(&self, ledger: &Ledger, parent: Option<&str>) -> Result<bool> {
+        let Some(parent) = parent else { return Ok(false) };
+        let repo = git2::Repository::open(&self.repo_dir)?;
+        let tree = repo.find_commit(git2::Oid::from_str(parent)?)?.tree()?;
+        let bytes = fs::read(ledger.path()).unwrap_or_default();
+        let local = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)?;
+        Ok(tree.get_name(&self.file_name).is_some_and(|e| e.id() == local))
     }
 
     /// A commit whose tree holds only the ledger file, on top of `parent`.
@@ -259,6 +272,39 @@ impl BranchSync {
         let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
         let oid = repo.commit(None, &sig, &sig, "homeostat: ledger", &tree, &parent_refs)?;
         Ok(oid.to_string())
+    }
+}
+
+/// The ledger of one run: in Actions, with `ledger.branch` set and a git checkout,
+/// the branch's lines are merged in first and the result pushed back by [`Self::finish`].
+pub struct RunLedger {
+    pub ledger: Ledger,
+    sync: Option<BranchSync>,
+}
+
+impl RunLedger {
+    pub fn open(config: &crate::config::Config, env: &crate::gha::Env) -> Self {
+        let ledger = Ledger::open(&config.ledger.path);
+        let sync = (env.in_actions() && !config.ledger.branch.is_empty() && Path::new(".git").exists()).then(|| {
+            let mut sync = BranchSync::new(".", config.ledger.branch.clone());
+            sync.env = env.clone();
+            sync
+        });
+        if let Some(sync) = &sync
+            && let Err(e) = sync.pull(&ledger)
+        {
+            tracing::warn!("ledger: could not read branch {}: {e}; quotas count this run only", sync.branch);
+        }
+        Self { ledger, sync }
+    }
+
+    /// Pushes the ledger to its branch (a failure is a warning: the run's work is done).
+    pub fn finish(self) {
+        if let Some(sync) = &self.sync
+            && let Err(e) = sync.push(&self.ledger)
+        {
+            tracing::warn!("ledger: could not push branch {}: {e}", sync.branch);
+        }
     }
 }
 
@@ -292,7 +338,7 @@ mod tests {
     }
 
     fn git(dir: &Path, args: &[&str]) {
-        let st = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
+        let st = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
         assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
     }
 

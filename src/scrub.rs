@@ -3,8 +3,8 @@
 //! A [`Scrubber`] holds compiled rules. Rules apply in file order, each to the output of
 //! the ones before it, so a specific rule (a GitHub token) names its find before a generic
 //! one (a `token=` pair) sees it, and a placeholder is never matched again. One
-//! [`RegexSet`] pass over the input picks the rules that can match at all, so clean text
-//! costs one scan. Every engine is `regex` (linear time, no backtracking); candidates a
+//! [`RegexSet`] pass over the input picks the rules that can match at all (again after
+//! each rule that replaced something), so clean text costs one scan. Every engine is `regex` (linear time, no backtracking); candidates a
 //! regex cannot judge alone (Luhn, IP ranges, version context) go through a [`Validate`]
 //! check in code.
 //!
@@ -55,17 +55,20 @@ pub enum Validate {
     Luhn,
     /// Not part of a longer dotted number, not a version (`version 10.0.2.15`, `Chrome/…`).
     Ipv4,
-    /// Parses as `std::net::Ipv6Addr`, has a hex digit, stands alone.
+    /// Parses as `std::net::Ipv6Addr`, has a decimal digit, stands alone.
     Ipv6,
-    /// 8–15 digits, not glued to letters, digits or `.`/`-`/`+`.
+    /// 8–15 digits, not glued to letters, digits or `.`/`-`/`+` (trailing groups that
+    /// break this are dropped and the rest tried again).
     Phone,
     /// A value, not a reference to one: not `${VAR}`, `{{ x }}`, `<your-key>`, `null`,
-    /// `string`, `obj.field`, `call(…)`, `****`, and at least 3 characters.
+    /// `string`, `obj.field`, `call(…)`, `****`, not prose (3+ words), at least 3
+    /// characters; and the key is not a known non-secret (`PublicKeyToken`, `page_token`).
     SecretValue,
     /// Looks like a token rather than a word: has a digit, or is at least 32 characters.
     Token,
     /// Not a stack frame's file (`onClick@main.js:3:7`): not followed by `:<line>`, and
-    /// the top-level domain is not a source-file extension (`js`, `ts`, `java`, …).
+    /// the top-level domain is not a source-file extension (`js`, `ts`, `java`, …); not
+    /// the SSH user of a git remote (`git@github.com`).
     Email,
 }
 
@@ -230,15 +233,14 @@ impl Scrubber {
     }
 
     fn run<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Finding>) {
-        let candidates: Vec<usize> = match &self.prefilter {
-            Some(set) => set.matches(text).into_iter().collect(),
-            None => (0..self.rules.len()).collect(),
-        };
+        let mut may_match = self.prefilter.as_ref().map(|set| set.matches(text));
         let mut current: Cow<'a, str> = Cow::Borrowed(text);
         let mut placed: Vec<Placed> = Vec::new();
         let mut findings = Vec::new();
-        for index in candidates {
-            let rule = &self.rules[index];
+        for (index, rule) in self.rules.iter().enumerate() {
+            if may_match.as_ref().is_some_and(|m| !m.matched(index)) {
+                continue;
+            }
             let spans = widen(rule.spans(&current), &placed);
             if spans.is_empty() {
                 continue;
@@ -269,6 +271,9 @@ impl Scrubber {
             out.push_str(&current[last..]);
             current = Cow::Owned(out);
             placed = next_placed;
+            // Replacing can make a later rule match where it did not before (a key block's
+            // spaces gone, a URL password now ends at `@`), so the shortcut is re-taken.
+            may_match = self.prefilter.as_ref().map(|set| set.matches(&current));
         }
         findings.sort_by(|a, b| (a.range.start, a.range.end, &a.rule).cmp(&(b.range.start, b.range.end, &b.rule)));
         (current, findings)
@@ -323,7 +328,9 @@ impl Rule {
         if !is_placeholder(&placeholder) {
             return Err(Error::input(
                 at("placeholder"),
-                format!("placeholder `{placeholder}` must look like `[lowercase-kebab]`"),
+                format!(
+                    "placeholder `{placeholder}` must look like `[lowercase-kebab]` (at most {MAX_PLACEHOLDER} characters)"
+                ),
             ));
         }
         let regex = Regex::new(&spec.pattern).map_err(|e| {
@@ -386,8 +393,14 @@ impl Validate {
             Validate::Luhn => luhn_prefix(s).map(|len| range.start..range.start + len),
             Validate::Ipv4 => ipv4_ok(before, after).then_some(range),
             Validate::Ipv6 => ipv6_len(before, s, after).map(|len| range.start..range.start + len),
-            Validate::Phone => phone_ok(before, s, after).then_some(range),
-            Validate::SecretValue => secret_value_ok(s).then_some(range),
+            Validate::Phone => phone_len(before, s, after).map(|len| range.start..range.start + len),
+            Validate::SecretValue => {
+                // The whole key, also when a retry started the match inside it.
+                let key = before.trim_end_matches(['"', '\'', '\\', ':', '=', ' ', '\t']);
+                let key_len =
+                    key.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || "_.-".contains(*c)).take(64).count();
+                (secret_value_ok(s) && secret_key_ok(&key[key.len() - key_len..])).then_some(range)
+            }
             Validate::Email => email_ok(s, after).then_some(range),
             Validate::Token => (s.bytes().any(|b| b.is_ascii_digit()) || s.len() >= 32).then_some(range),
         }
@@ -447,8 +460,9 @@ fn ipv4_ok(before: &str, after: &str) -> bool {
         return false;
     }
     let context = before.trim_end_matches([' ', '\t', ':', '=', '"', '\'', '.']);
-    let word_start = context.rfind(|c: char| !c.is_ascii_alphabetic()).map_or(0, |i| i + 1);
-    let word = context[word_start..].to_ascii_lowercase();
+    // ASCII letters are one byte each, so this slice stays on a char boundary.
+    let word_len = context.chars().rev().take_while(char::is_ascii_alphabetic).take(16).count();
+    let word = context[context.len() - word_len..].to_ascii_lowercase();
     !VERSION_WORDS.contains(&word.as_str())
 }
 
@@ -462,7 +476,14 @@ fn ipv6_len(before: &str, s: &str, after: &str) -> Option<usize> {
     loop {
         let next = s[candidate.len()..].chars().next().or_else(|| after.chars().next());
         let stands_alone = next.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
-        if stands_alone && candidate.bytes().any(|b| b.is_ascii_hexdigit()) && candidate.parse::<Ipv6Addr>().is_ok() {
+        // A decimal digit: real addresses have one, `dead::beef`-like code paths do not;
+        // `x::` with one group is a path prefix (`lambda$0::`), `2001:db8::` an address.
+        let path_prefix = candidate.ends_with("::") && candidate.matches(':').count() < 3;
+        if stands_alone
+            && !path_prefix
+            && candidate.bytes().any(|b| b.is_ascii_digit())
+            && candidate.parse::<Ipv6Addr>().is_ok()
+        {
             return Some(candidate.len());
         }
         candidate = candidate.strip_suffix(':').or_else(|| candidate.rfind('.').map(|i| &candidate[..i]))?;
@@ -484,22 +505,44 @@ fn email_ok(s: &str, after: &str) -> bool {
     if a.next() == Some(':') && a.next().is_some_and(|c| c.is_ascii_digit()) {
         return false;
     }
+    // `git@github.com:org/repo`: the SSH user every forge uses, not a person.
+    if s.starts_with("git@") {
+        return false;
+    }
     let tld = s.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
     !CODE_EXTENSIONS.contains(&tld.as_str())
 }
 
-fn phone_ok(before: &str, s: &str, after: &str) -> bool {
+/// The longest prefix of a phone candidate, ending after a digit group, with 8–15 digits,
+/// not glued to letters, digits or `.`/`-`/`+` (a greedy match may run into a following
+/// number: `+49 151 1234 5678 2024`).
+fn phone_len(before: &str, s: &str, after: &str) -> Option<usize> {
     if before.chars().next_back().is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '+')) {
-        return false;
+        return None;
     }
-    let mut a = after.chars();
-    match a.next() {
-        Some(c) if c.is_alphanumeric() || c == '_' => return false,
-        Some('.' | '-') if a.next().is_some_and(|c| c.is_ascii_digit()) => return false,
-        _ => {}
+    let ends = std::iter::once(s.len()).chain(
+        s.char_indices()
+            .rev()
+            .filter(|&(i, c)| !c.is_ascii_digit() && s[..i].ends_with(|d: char| d.is_ascii_digit()))
+            .map(|(i, _)| i),
+    );
+    for end in ends {
+        let digits = s[..end].bytes().filter(u8::is_ascii_digit).count();
+        if digits < 8 {
+            return None;
+        }
+        let rest = if end == s.len() { after } else { &s[end..] };
+        let mut a = rest.chars();
+        let glued = match a.next() {
+            Some(c) if c.is_alphanumeric() || c == '_' => true,
+            Some('.' | '-') => a.next().is_some_and(|c| c.is_ascii_digit()),
+            _ => false,
+        };
+        if digits <= 15 && !glued {
+            return Some(end);
+        }
     }
-    let digits = s.bytes().filter(u8::is_ascii_digit).count();
-    (8..=15).contains(&digits)
+    None
 }
 
 /// Values that stand for a secret rather than being one.
@@ -527,8 +570,28 @@ const NOT_SECRETS: &[&str] = &[
     "changeme",
 ];
 
+/// Keys that end like a secret's but hold none (.NET assembly names, paging cursors).
+const NOT_SECRET_KEYS: &[&str] = &[
+    "publickeytoken",
+    "pagetoken",
+    "page_token",
+    "nextpagetoken",
+    "next_page_token",
+    "continuationtoken",
+    "continuation_token",
+];
+
+fn secret_key_ok(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    !NOT_SECRET_KEYS.iter().any(|k| key.ends_with(k))
+}
+
 fn secret_value_ok(s: &str) -> bool {
     if s.chars().count() < 3 || NOT_SECRETS.contains(&s.to_ascii_lowercase().as_str()) {
+        return false;
+    }
+    // Three words or more is prose (a label: "Forgot your password?"), not a secret.
+    if s.split_whitespace().count() >= 3 {
         return false;
     }
     if s.starts_with(['$', '{', '%', '<']) || s.contains('(') {
@@ -555,12 +618,20 @@ fn next_char(text: &str, pos: usize) -> usize {
 /// at its `]`), as in text scrubbed before.
 fn is_scrubbed(text: &str, target: &Range<usize>) -> bool {
     let rest = &text[target.start..];
-    rest.find(']').is_some_and(|end| target.start + end + 1 >= target.end && is_placeholder(&rest[..=end]))
+    if !rest.starts_with('[') {
+        return false;
+    }
+    // Placeholders are short; looking further would make every find cost a scan to the end.
+    let end = rest.bytes().take(MAX_PLACEHOLDER).position(|b| b == b']');
+    end.is_some_and(|end| target.start + end + 1 >= target.end && is_placeholder(&rest[..=end]))
 }
+
+/// The longest placeholder, brackets included.
+const MAX_PLACEHOLDER: usize = 64;
 
 /// `[lowercase-kebab]`: the shape of every placeholder, never replaced again.
 fn is_placeholder(s: &str) -> bool {
-    s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).is_some_and(is_kebab)
+    s.len() <= MAX_PLACEHOLDER && s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).is_some_and(is_kebab)
 }
 
 fn is_kebab(s: &str) -> bool {
@@ -664,10 +735,24 @@ mod tests {
         assert_eq!(ipv6_len("std", "::io", ""), None);
         assert_eq!(ipv6_len(" ", "10:00:00", ""), None);
         assert_eq!(ipv6_len(" ", "::1", "g"), None);
+        assert_eq!(ipv6_len(" ", "dead::beef", " "), None);
+        assert_eq!(ipv6_len(" ", "0::", "<anonymous>"), None);
+        assert_eq!(ipv6_len(" ", "2001:db8::", " "), Some(10));
+    }
+
+    #[test]
+    fn phone_candidates_shrink_to_a_valid_number() {
+        assert_eq!(phone_len(" ", "+1 415 555 0100", " x"), Some(15));
+        assert_eq!(phone_len(" ", "+49 151 1234 5678 2024", ""), Some(17));
+        assert_eq!(phone_len("x", "+1 415 555 0100", ""), None);
+        assert_eq!(phone_len(" ", "+1 2345", ""), None);
+        assert_eq!(phone_len(" ", "415-555-0100", "-7"), None);
     }
 
     #[test]
     fn secret_values_and_references() {
+        assert!(!secret_value_ok("Forgot your password?"));
+        assert!(secret_key_ok("DB_PASSWORD") && !secret_key_ok("PublicKeyToken") && !secret_key_ok("next_page_token"));
         for value in ["hunter2", "correct-horse", "p@ss w0rd", "abc"] {
             assert!(secret_value_ok(value), "{value}");
         }

@@ -27,6 +27,9 @@ impl Forge for DryRun {
     fn repo(&self) -> String {
         self.inner.repo()
     }
+    fn is_dry_run(&self) -> bool {
+        true
+    }
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {
         self.inner.list_issues(label, state).await
     }

@@ -49,7 +49,27 @@ impl LocalForge {
         for sub in ["issues", "pulls"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| crate::Error::io(dir.join(sub), e))?;
         }
-        Ok(Self { dir: dir.to_path_buf() })
+        let forge = Self { dir: dir.to_path_buf() };
+        forge.locked(|| {
+            forge.remove_stale_temporaries();
+            Ok(())
+        })?;
+        Ok(forge)
+    }
+
+    /// Temporaries are only written under the lock, so any found while holding it were
+    /// left by a run that was killed mid-write.
+    fn remove_stale_temporaries(&self) {
+        for sub in ["issues", "pulls"] {
+            let Ok(entries) = fs::read_dir(self.dir.join(sub)) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') && name.contains(".tmp") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -81,7 +101,9 @@ impl LocalForge {
 
     fn write<T: Serialize>(&self, path: &Path, value: &T) -> ForgeResult<()> {
         let text = serde_json::to_string_pretty(value).map_err(|e| self.err(path, e))?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // A hidden temporary beside the file; the rename makes the write all or nothing.
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
         fs::write(&tmp, text + "\n").map_err(|e| self.err(&tmp, e))?;
         fs::rename(&tmp, path).map_err(|e| self.err(path, e))
     }

@@ -188,6 +188,10 @@ pub trait Forge: Send + Sync {
     fn kind(&self) -> &'static str;
     /// `owner/name` or the local forge's folder.
     fn repo(&self) -> String;
+    /// True for `--dry-run`: callers then record nothing either (no ledger entries).
+    fn is_dry_run(&self) -> bool {
+        false
+    }
     /// Every issue (not pull request) carrying `label` in the given state.
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>>;
     async fn get_issue(&self, number: u64) -> ForgeResult<Issue>;
