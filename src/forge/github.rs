@@ -27,9 +27,6 @@ use tokio::sync::Mutex;
 
 use super::*;
 
-#[path = "github_actions.rs"]
-mod actions;
-
 pub const DEFAULT_API: &str = "https://api.github.com";
 /// The REST API version every request asks for.
 pub const API_VERSION: &str = "2022-11-28";
@@ -716,22 +713,6 @@ impl Forge for GithubForge {
         let text = self.get_json("repository", &format!("{}/repos/{}", self.api, self.repo)).await?;
         let value: Value = serde_json::from_str(&text).map_err(|e| bad_json("repository", e))?;
         Ok(value.get("default_branch").and_then(Value::as_str).unwrap_or("main").to_string())
-    }
-
-    // Actions operations for runbooks: src/forge/github_actions.rs.
-    async fn workflow_dispatch(
-        &self,
-        workflow: &str,
-        git_ref: &str,
-        inputs: &std::collections::BTreeMap<String, String>,
-    ) -> ForgeResult<()> {
-        self.actions_workflow_dispatch(workflow, git_ref, inputs).await
-    }
-    async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
-        self.actions_rerun_failed_jobs(run_id).await
-    }
-    async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {
-        self.actions_cache_delete(key, git_ref).await
     }
 }
 

@@ -182,7 +182,7 @@ impl<'a> Ops<'a> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Failed(format!("http client: {e}")))?;
-        Ok(Self { config, runbooks, forge, ledger, model: None, env, http, dry_run: false })
+        Ok(Self { config, runbooks, forge, ledger, model: None, env, http, dry_run: forge.is_dry_run() })
     }
 
     fn runbook(&self, name: &str) -> Option<&Runbook> {

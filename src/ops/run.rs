@@ -251,9 +251,9 @@ pub async fn execute(
         return Ok(if result.problems.is_empty() { 0 } else { 2 });
     }
     let forge = forge_args.open(&session.env)?;
-    let model = super::model_for(session)?;
-    let mut ops = session.ops(forge.as_ref(), model.as_deref())?;
-    ops.dry_run = forge_args.dry_run;
+    // A dry run spends nothing: no model calls (the most specific rule decides ties).
+    let model = if forge.is_dry_run() { None } else { super::model_for(session)? };
+    let ops = session.ops(forge.as_ref(), model.as_deref())?;
     let actions = Actions::new(&session.env);
     match job {
         Job::Lint { .. } => Ok(0),
