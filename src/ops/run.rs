@@ -202,23 +202,29 @@ pub enum Job {
     /// Handle an alert: Alertmanager v4 JSON, our alert JSON (`-` for stdin), or an issue;
     /// in Actions without either, the triggering event.
     Handle {
+        /// Alert file: an Alertmanager v4 message, our alert JSON, or a repository_dispatch event; `-` reads stdin.
         #[arg(long, value_name = "FILE", conflicts_with = "issue")]
         alert: Option<PathBuf>,
+        /// An issue whose title and body are the alert.
         #[arg(long, value_name = "N")]
         issue: Option<u64>,
+        /// Overrides ops.mode.
         #[arg(long, value_enum)]
         mode: Option<super::Mode>,
     },
     /// Continue from a maintainer's `/approve` (or `/reject`) on approval issue N, or on
     /// every open approval issue without `--issue` (for a scheduled sweep).
     Approve {
+        /// The approval issue (default: every open one).
         #[arg(long, value_name = "N")]
         issue: Option<u64>,
     },
     /// Write the report of what happened since a time ago (e.g. 24h).
     Report {
+        /// How far back the report looks.
         #[arg(long, default_value = "24h")]
         since: crate::config::Duration,
+        /// Where the markdown goes besides stdout and the step summary.
         #[arg(long, value_enum, default_value = "summary")]
         to: ReportTarget,
     },
