@@ -1,9 +1,125 @@
-//! (being written) See DESIGN.md.
+//! Scheduled guides and social posts as committed files (hs-content): topic planning,
+//! generation through the model, guardrails, guide and social files, Open Graph images,
+//! the sitemap, and the feedback loop. One branch and one pull request per run.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+pub mod config;
+pub mod feedback;
+pub mod generate;
+pub mod guardrails;
+pub mod og;
+pub mod page;
+pub mod plan;
+pub mod pr;
+pub mod sitemap;
+pub mod social;
+pub mod topics;
 
-/// The `content` section of homeostat.yml.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContentConfig {}
+pub use config::ContentConfig;
+pub use generate::{GenerateReport, Generator, PublishReport, Workspace, collect_feedback, publish};
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::{Error, Position, Result};
+use crate::gha::{Actions, Env};
+use crate::ledger::{BranchSync, Ledger};
+
+/// One invocation of hs-content: the workspace, the ledger (synced with its branch in
+/// Actions), the model settings and the time the run acts at.
+pub struct Session {
+    pub workspace: Workspace,
+    pub ledger: Ledger,
+    pub now: jiff::Timestamp,
+    llm: Option<crate::llm::LlmConfig>,
+    env: Env,
+    sync: Option<BranchSync>,
+}
+
+impl Session {
+    pub fn open(config: &Config, repo_dir: &Path, env: &Env, now: Option<jiff::Timestamp>) -> Result<Self> {
+        let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
+        let content = config
+            .content
+            .clone()
+            .ok_or_else(|| Error::input(Position::file(&file), "no `content` section: hs-content needs one"))?;
+        let mut llm = config.llm.clone();
+        // A replay folder is relative to the config file.
+        if let Some(llm) = &mut llm
+            && let Some(dir) = llm.dir.as_mut().filter(|d| d.is_relative())
+        {
+            let base =
+                config.source.as_ref().and_then(|p| p.parent()).map_or(repo_dir.to_path_buf(), Path::to_path_buf);
+            *dir = base.join(&*dir);
+        }
+        let ledger = Ledger::open(repo_dir.join(&config.ledger.path));
+        let sync = (env.in_actions() && !config.ledger.branch.is_empty())
+            .then(|| BranchSync::new(repo_dir, config.ledger.branch.clone()));
+        if let Some(sync) = &sync {
+            sync.pull(&ledger)?;
+        }
+        Ok(Self {
+            workspace: Workspace::new(repo_dir, content),
+            ledger,
+            now: now.unwrap_or_else(jiff::Timestamp::now),
+            llm,
+            env: env.clone(),
+            sync,
+        })
+    }
+
+    pub fn plan(&self) -> Result<plan::Plan> {
+        generate::plan(&self.workspace, &self.ledger, self.now)
+    }
+
+    fn llm(&self) -> Result<(crate::llm::Llm, crate::prompt::Prompts)> {
+        let config = self.llm.as_ref().ok_or_else(|| {
+            Error::input(Position::file("homeostat.yml"), "no `llm` section: hs-content needs a model")
+        })?;
+        let llm =
+            crate::llm::Llm::from_config(config, crate::prompt::Prompts::builtin()?, self.ledger.clone(), &self.env)?;
+        Ok((llm, crate::prompt::Prompts::builtin()?))
+    }
+
+    /// `generate`; `propose` off writes the files without a commit, push or PR.
+    pub async fn generate(
+        &self,
+        forge: &dyn crate::forge::Forge,
+        propose: bool,
+        remote: String,
+        font_dirs: Vec<PathBuf>,
+    ) -> Result<GenerateReport> {
+        let (llm, prompts) = self.llm()?;
+        Generator {
+            ws: &self.workspace,
+            llm: &llm,
+            prompts: &prompts,
+            forge,
+            ledger: &self.ledger,
+            now: self.now,
+            propose,
+            remote,
+            font_dirs,
+        }
+        .run()
+        .await
+    }
+
+    pub async fn feedback(&self, forge: &dyn crate::forge::Forge) -> Result<generate::FeedbackReport> {
+        let (llm, _) = self.llm()?;
+        collect_feedback(&self.workspace, forge, &llm, self.now).await
+    }
+
+    /// In Actions: the report as the `result` output and in the step summary, and the
+    /// ledger pushed to its branch.
+    pub fn finish(&self, report: &serde_json::Value) -> Result<()> {
+        let actions = Actions::new(&self.env);
+        let json = serde_json::to_string(report).map_err(|e| Error::Failed(e.to_string()))?;
+        actions.set_output("result", &json)?;
+        let pretty = serde_json::to_string_pretty(report).map_err(|e| Error::Failed(e.to_string()))?;
+        actions.append_summary(&format!("### hs-content\n\n```json\n{pretty}\n```\n"))?;
+        if let Some(sync) = &self.sync {
+            sync.push(&self.ledger)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! What the next run writes and why: the highest-priority topic and keyword not yet
+//! covered, within the weekly page limit. Pure.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::feedback::FeedbackFile;
+use super::topics::{Keyword, Topic, TopicsFile};
+
+/// One page the run would write.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub topic: String,
+    pub keyword: Keyword,
+    pub priority: u8,
+    pub reason: String,
+}
+
+/// A keyword the run passes over, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub topic: String,
+    pub keyword: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Pages already written this ISO week (from the ledger).
+    pub written_this_week: u32,
+    pub pages_per_week: u32,
+    pub pages: Vec<Planned>,
+    pub skipped: Vec<Skipped>,
+    /// Candidates left for later runs.
+    pub backlog: usize,
+}
+
+/// The inputs of a plan.
+pub struct PlanInput<'a> {
+    pub topics: &'a TopicsFile,
+    /// Keywords already covered (existing guides' `keyword` and the ledger's pages), lowercase.
+    pub covered: &'a BTreeSet<String>,
+    pub feedback: &'a [FeedbackFile],
+    pub written_this_week: u32,
+    pub pages_per_week: u32,
+    pub pages_per_run: u32,
+}
+
+/// Normalises a keyword for coverage comparison.
+pub fn key(phrase: &str) -> String {
+    phrase.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    // Topics by priority (stable: file order breaks ties); feedback keywords join the
+    // topic they name, after the topic's own keywords.
+    let mut topics: Vec<(&Topic, Vec<Keyword>)> = input
+        .topics
+        .topics
+        .iter()
+        .map(|t| {
+            let mut kws = t.keywords.clone();
+            for file in input.feedback {
+                for s in file.keywords.iter().filter(|s| s.topic.as_deref() == Some(t.name.as_str())) {
+                    kws.push(Keyword {
+                        phrase: s.phrase.clone(),
+                        intent: "informational".into(),
+                        source: "feedback".into(),
+                    });
+                }
+            }
+            (t, kws)
+        })
+        .collect();
+    topics.sort_by_key(|t| std::cmp::Reverse(t.0.priority));
+
+    let room = input.pages_per_week.saturating_sub(input.written_this_week).min(input.pages_per_run);
+    let mut pages = Vec::new();
+    let mut skipped = Vec::new();
+    let mut backlog = 0;
+    let mut seen = BTreeSet::new();
+    for (topic, keywords) in &topics {
+        for kw in keywords {
+            let k = key(&kw.phrase);
+            if input.covered.contains(&k) {
+                skipped.push(Skipped {
+                    topic: topic.name.clone(),
+                    keyword: kw.phrase.clone(),
+                    reason: "already covered".into(),
+                });
+                continue;
+            }
+            if !seen.insert(k) {
+                continue;
+            }
+            if pages.len() < room as usize {
+                let reason = format!(
+                    "highest-priority uncovered keyword: topic {} (priority {}, {:?} intent, {:?} funnel), keyword from {}",
+                    topic.name, topic.priority, topic.intent, topic.funnel, kw.source
+                )
+                .to_lowercase();
+                pages.push(Planned {
+                    topic: topic.name.clone(),
+                    keyword: kw.clone(),
+                    priority: topic.priority,
+                    reason,
+                });
+            } else {
+                backlog += 1;
+            }
+        }
+    }
+    if room == 0 && backlog > 0 {
+        skipped.push(Skipped {
+            topic: String::new(),
+            keyword: String::new(),
+            reason: format!(
+                "weekly limit reached: {} of {} pages written this week",
+                input.written_this_week, input.pages_per_week
+            ),
+        });
+    }
+    Plan { written_this_week: input.written_this_week, pages_per_week: input.pages_per_week, pages, skipped, backlog }
+}
+
+/// Monday 00:00 UTC of the ISO week holding `now`.
+pub fn week_start(now: jiff::Timestamp) -> jiff::Timestamp {
+    let date = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let back = i64::from(date.weekday().to_monday_zero_offset());
+    let monday = date.checked_sub(jiff::Span::new().days(back)).unwrap_or(date);
+    monday.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(now)
+}
+
+/// `2026-W48`: the ISO week of `now`, the period a feedback file covers.
+pub fn iso_week(now: jiff::Timestamp) -> String {
+    let week = now.to_zoned(jiff::tz::TimeZone::UTC).date().iso_week_date();
+    format!("{}-W{:02}", week.year(), week.week())
+}
