@@ -198,8 +198,7 @@ impl Generator<'_> {
         let candidates: Vec<&Planned> = plan.pages.iter().collect();
         let room = candidates.len();
         let mut queue = candidates.clone();
-        let backlog = self.backlog(&plan)?;
-        queue.extend(backlog.iter().take(2));
+        queue.extend(plan.next.iter().take(2));
         for planned in queue {
             if report.written.len() >= room {
                 break;
@@ -356,24 +355,6 @@ impl Generator<'_> {
         report.pr = Some(proposal.pr);
         report.branch = Some(branch);
         Ok(report)
-    }
-
-    fn backlog(&self, plan: &Plan) -> Result<Vec<Planned>> {
-        // Re-plan with room for more to get the next candidates in order.
-        let topics = TopicsFile::load(&self.ws.at(&self.ws.config.topics))?;
-        let planned: BTreeSet<String> = plan.pages.iter().map(|p| plan::key(&p.keyword.phrase)).collect();
-        let mut covered: BTreeSet<String> = plan.skipped.iter().map(|s| plan::key(&s.keyword)).collect();
-        covered.extend(planned);
-        let feedback = self.ws.feedback()?;
-        Ok(plan::plan(&PlanInput {
-            topics: &topics,
-            covered: &covered,
-            feedback: &feedback,
-            written_this_week: 0,
-            pages_per_week: u32::MAX,
-            pages_per_run: 2,
-        })
-        .pages)
     }
 
     fn scheduled_posts(&self) -> Result<Vec<(Platform, jiff::Timestamp)>> {

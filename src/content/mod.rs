@@ -24,6 +24,34 @@ use crate::error::{Error, Position, Result};
 use crate::gha::{Actions, Env};
 use crate::ledger::{BranchSync, Ledger};
 
+/// Flags of hs-content beyond the shared ones.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The repository checkout; config paths are relative to it, its `origin` is pushed to.
+    #[arg(long, default_value = ".", global = true)]
+    pub repo_dir: PathBuf,
+    /// The time the run acts at, RFC 3339 (tests and replays; default now).
+    #[arg(long, global = true, hide = true)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+/// The subcommands of hs-content.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Show what the next run would write and why.
+    Plan,
+    /// Write the next pages, images and social bundles and propose them in one PR (--dry-run: the plan).
+    Generate {
+        /// Write the files only: no commit, push or PR.
+        #[arg(long)]
+        no_pr: bool,
+    },
+    /// Sitemap from live pages; approve the posts maintainers marked.
+    Publish,
+    /// Summarise issues labelled `feedback` into content/feedback/<period>.yml.
+    Feedback,
+}
+
 /// One invocation of hs-content: the workspace, the ledger (synced with its branch in
 /// Actions), the model settings and the time the run acts at.
 pub struct Session {
@@ -65,6 +93,23 @@ impl Session {
             env: env.clone(),
             sync,
         })
+    }
+
+    /// Runs one subcommand and returns its report.
+    pub async fn run(&self, command: Command, forge: &crate::cli::ForgeArgs) -> Result<serde_json::Value> {
+        let json =
+            |v: std::result::Result<serde_json::Value, serde_json::Error>| v.map_err(|e| Error::Failed(e.to_string()));
+        match command {
+            Command::Plan => json(serde_json::to_value(self.plan()?)),
+            // A dry run spends nothing: it shows the plan the run would follow.
+            Command::Generate { .. } if forge.dry_run => json(serde_json::to_value(self.plan()?)),
+            Command::Generate { no_pr } => {
+                let forge = forge.open(&self.env)?;
+                json(serde_json::to_value(self.generate(forge.as_ref(), !no_pr, "origin".into(), Vec::new()).await?))
+            }
+            Command::Publish => json(serde_json::to_value(publish(&self.workspace, sitemap::MAX_URLS)?)),
+            Command::Feedback => json(serde_json::to_value(self.feedback(forge.open(&self.env)?.as_ref()).await?)),
+        }
     }
 
     pub fn plan(&self) -> Result<plan::Plan> {

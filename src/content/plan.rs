@@ -32,8 +32,8 @@ pub struct Plan {
     pub pages_per_week: u32,
     pub pages: Vec<Planned>,
     pub skipped: Vec<Skipped>,
-    /// Candidates left for later runs.
-    pub backlog: usize,
+    /// Candidates for later runs, in the order they would be written.
+    pub next: Vec<Planned>,
 }
 
 /// The inputs of a plan.
@@ -78,7 +78,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let room = input.pages_per_week.saturating_sub(input.written_this_week).min(input.pages_per_run);
     let mut pages = Vec::new();
     let mut skipped = Vec::new();
-    let mut backlog = 0;
+    let mut next = Vec::new();
     let mut seen = BTreeSet::new();
     for (topic, keywords) in &topics {
         for kw in keywords {
@@ -94,24 +94,20 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             if !seen.insert(k) {
                 continue;
             }
+            let reason = format!(
+                "highest-priority uncovered keyword: topic {} (priority {}, {:?} intent, {:?} funnel), keyword from {}",
+                topic.name, topic.priority, topic.intent, topic.funnel, kw.source
+            )
+            .to_lowercase();
+            let planned = Planned { topic: topic.name.clone(), keyword: kw.clone(), priority: topic.priority, reason };
             if pages.len() < room as usize {
-                let reason = format!(
-                    "highest-priority uncovered keyword: topic {} (priority {}, {:?} intent, {:?} funnel), keyword from {}",
-                    topic.name, topic.priority, topic.intent, topic.funnel, kw.source
-                )
-                .to_lowercase();
-                pages.push(Planned {
-                    topic: topic.name.clone(),
-                    keyword: kw.clone(),
-                    priority: topic.priority,
-                    reason,
-                });
+                pages.push(planned);
             } else {
-                backlog += 1;
+                next.push(planned);
             }
         }
     }
-    if room == 0 && backlog > 0 {
+    if room == 0 && !next.is_empty() {
         skipped.push(Skipped {
             topic: String::new(),
             keyword: String::new(),
@@ -121,7 +117,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             ),
         });
     }
-    Plan { written_this_week: input.written_this_week, pages_per_week: input.pages_per_week, pages, skipped, backlog }
+    Plan { written_this_week: input.written_this_week, pages_per_week: input.pages_per_week, pages, skipped, next }
 }
 
 /// Monday 00:00 UTC of the ISO week holding `now`.
