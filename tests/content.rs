@@ -481,9 +481,14 @@ mod chain {
         bundle.posts[1].review = Review::Reject;
         std::fs::write(&yml, serde_yaml_ng::to_string(&bundle).unwrap()).unwrap();
 
-        let (code, out, err) = hs(&repo, MONDAY, &["publish"]);
+        let (code, out, err) = hs(&repo, MONDAY, &["publish", "--pr"]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(out["approved"], 1);
+        assert_eq!(out["changed"], serde_json::json!(["static/sitemap.xml", format!("content/social/{SLUG}.yml")]));
+        // The changes go up for review on one standing branch.
+        assert_eq!(out["pr"], 1);
+        let sitemap_on_branch = git(&repo.remote, &["show", "homeostat/content-publish:static/sitemap.xml"]);
+        assert!(sitemap_on_branch.contains("how-to-price-a-saas-product"));
         let bundle: Bundle = serde_yaml_ng::from_str(&std::fs::read_to_string(&yml).unwrap()).unwrap();
         let approved: Vec<bool> = bundle.posts.iter().map(|p| p.approved).collect();
         assert_eq!(approved.iter().filter(|a| **a).count(), 1);

@@ -273,7 +273,8 @@ impl Generator<'_> {
             let md_path = Workspace::rel(&cfg.out.guides, &format!("{slug}.md"));
 
             // The image.
-            let svg = og::svg(self.prompts, &front.title, &cfg.brand.name, &cfg.site.base_url)?;
+            let host = social::short_link(&cfg.site.base_url);
+            let svg = og::svg(self.prompts, &front.title, &cfg.brand.name, &host)?;
             let png = og::render_png(&svg, fonts.clone())?;
             let png_path = Workspace::rel(&cfg.out.images, &image_name);
 
@@ -458,6 +459,7 @@ pub fn publish(ws: &Workspace, max_urls_per_file: usize) -> Result<PublishReport
     let stem = sitemap_path.file_stem().and_then(|s| s.to_str()).unwrap_or("sitemap").to_string();
     let files = sitemap::render(&entries, &cfg.site.base_url, &cfg.site.base_url, &stem, max_urls_per_file)?;
     let dir = sitemap_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let shown_dir = cfg.out.sitemap.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut report =
         PublishReport { live: Vec::new(), sitemap: Vec::new(), approved: 0, waiting: 0, changed: Vec::new() };
     report.live = live.iter().map(|g| g.front.slug.clone()).collect();
@@ -465,9 +467,9 @@ pub fn publish(ws: &Workspace, max_urls_per_file: usize) -> Result<PublishReport
         let path = dir.join(&f.name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(f.xml.as_str()) {
             write_file(&path, f.xml.as_bytes())?;
-            report.changed.push(path.display().to_string());
+            report.changed.push(Workspace::rel(&shown_dir, &f.name));
         }
-        report.sitemap.push(path.display().to_string());
+        report.sitemap.push(Workspace::rel(&shown_dir, &f.name));
     }
     let live_slugs: BTreeSet<&str> = live.iter().map(|g| g.front.slug.as_str()).collect();
     for (path, mut bundle) in load_bundles(ws)? {
@@ -488,7 +490,8 @@ pub fn publish(ws: &Workspace, max_urls_per_file: usize) -> Result<PublishReport
         if changed {
             let yml = serde_yaml_ng::to_string(&bundle).map_err(|e| Error::Failed(e.to_string()))?;
             write_file(&path, yml.as_bytes())?;
-            report.changed.push(path.display().to_string());
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            report.changed.push(Workspace::rel(&cfg.out.social, &name));
         }
     }
     Ok(report)
@@ -542,7 +545,7 @@ pub async fn collect_feedback(
     let yml = serde_yaml_ng::to_string(&file).map_err(|e| Error::Failed(e.to_string()))?;
     write_file(&path, yml.as_bytes())?;
     Ok(FeedbackReport {
-        path: Some(path.display().to_string()),
+        path: Some(Workspace::rel(&cfg.out.feedback, &format!("{}.yml", file.period))),
         issues: numbers,
         keywords: file.keywords.len(),
         faq: file.faq.len(),

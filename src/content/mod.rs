@@ -47,7 +47,11 @@ pub enum Command {
         no_pr: bool,
     },
     /// Sitemap from live pages; approve the posts maintainers marked.
-    Publish,
+    Publish {
+        /// Propose the changed files in a pull request (branch `<branch_prefix>publish`).
+        #[arg(long)]
+        pr: bool,
+    },
     /// Summarise issues labelled `feedback` into content/feedback/<period>.yml.
     Feedback,
 }
@@ -107,9 +111,45 @@ impl Session {
                 let forge = forge.open(&self.env)?;
                 json(serde_json::to_value(self.generate(forge.as_ref(), !no_pr, "origin".into(), Vec::new()).await?))
             }
-            Command::Publish => json(serde_json::to_value(publish(&self.workspace, sitemap::MAX_URLS)?)),
+            Command::Publish { pr } => {
+                let mut report = json(serde_json::to_value(publish(&self.workspace, sitemap::MAX_URLS)?))?;
+                if pr && !forge.dry_run {
+                    let changed: Vec<String> = serde_json::from_value(report["changed"].clone()).unwrap_or_default();
+                    let proposal = self.propose_publish(&changed, forge.open(&self.env)?.as_ref()).await?;
+                    report["pr"] = proposal.map_or(serde_json::Value::Null, |p| p.pr.into());
+                }
+                Ok(report)
+            }
             Command::Feedback => json(serde_json::to_value(self.feedback(forge.open(&self.env)?.as_ref()).await?)),
         }
+    }
+
+    /// Proposes what `publish` changed on one standing branch; nothing changed, no PR.
+    pub async fn propose_publish(
+        &self,
+        changed: &[String],
+        forge: &dyn crate::forge::Forge,
+    ) -> Result<Option<pr::Proposal>> {
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        let root = &self.workspace.root;
+        let files = changed
+            .iter()
+            .map(|p| {
+                let bytes = std::fs::read(root.join(p)).map_err(|e| Error::io(root.join(p), e))?;
+                Ok(pr::FileChange { path: p.clone(), bytes })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let branch = format!("{}publish", self.workspace.config.branch_prefix);
+        let title = "content: publish live pages (sitemap, approved posts)";
+        let body = format!(
+            "`hs-content publish` updated:\n\n{}\n\n<!-- homeostat:content-publish -->\n",
+            changed.iter().map(|c| format!("- `{c}`")).collect::<Vec<_>>().join("\n")
+        );
+        let target =
+            pr::Target { repo_dir: root, remote: "origin", branch: &branch, title, body: &body, message: title };
+        pr::propose(&target, &files, forge).await.map(Some)
     }
 
     pub fn plan(&self) -> Result<plan::Plan> {
