@@ -133,3 +133,77 @@ pub fn iso_week(now: jiff::Timestamp) -> String {
     let week = now.to_zoned(jiff::tz::TimeZone::UTC).date().iso_week_date();
     format!("{}-W{:02}", week.year(), week.week())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::feedback::SuggestedKeyword;
+
+    fn topics() -> TopicsFile {
+        TopicsFile::parse(
+            "t.yml",
+            "topics:\n\
+             - {name: low, intent: awareness, funnel: top, priority: 10, keywords: [{phrase: low one}]}\n\
+             - {name: high, intent: decision, funnel: bottom, priority: 90, keywords: [{phrase: High  One}, {phrase: high two}]}\n",
+        )
+        .unwrap()
+    }
+
+    fn run(covered: &[&str], feedback: &[FeedbackFile], written: u32, per_week: u32, per_run: u32) -> Plan {
+        let topics = topics();
+        let covered = covered.iter().map(|k| key(k)).collect();
+        plan(&PlanInput {
+            topics: &topics,
+            covered: &covered,
+            feedback,
+            written_this_week: written,
+            pages_per_week: per_week,
+            pages_per_run: per_run,
+        })
+    }
+
+    fn phrases(list: &[Planned]) -> Vec<&str> {
+        list.iter().map(|p| p.keyword.phrase.as_str()).collect()
+    }
+
+    #[test]
+    fn highest_priority_uncovered_first_within_the_room() {
+        let p = run(&["high one"], &[], 0, 3, 2);
+        assert_eq!(phrases(&p.pages), ["high two", "low one"]);
+        assert_eq!(p.skipped[0].reason, "already covered");
+        assert!(p.pages[0].reason.contains("priority 90"));
+        // The week's room is what is left of the weekly limit.
+        let p = run(&[], &[], 2, 3, 3);
+        assert_eq!(phrases(&p.pages), ["High  One"]);
+        assert_eq!(phrases(&p.next), ["high two", "low one"]);
+        let p = run(&[], &[], 3, 3, 3);
+        assert!(p.pages.is_empty());
+        assert!(p.skipped.iter().any(|s| s.reason.contains("weekly limit reached: 3 of 3")));
+    }
+
+    #[test]
+    fn feedback_keywords_join_their_topic_after_its_own() {
+        let fb = FeedbackFile {
+            period: "2026-W48".into(),
+            keywords: vec![
+                SuggestedKeyword { phrase: "from readers".into(), topic: Some("high".into()), reason: String::new() },
+                SuggestedKeyword { phrase: "High One".into(), topic: Some("high".into()), reason: String::new() },
+                SuggestedKeyword { phrase: "orphan".into(), topic: None, reason: String::new() },
+            ],
+            ..Default::default()
+        };
+        let p = run(&[], &[fb], 0, 10, 10);
+        assert_eq!(phrases(&p.pages), ["High  One", "high two", "from readers", "low one"]);
+        assert_eq!(p.pages[2].keyword.source, "feedback");
+    }
+
+    #[test]
+    fn weeks_start_on_monday_utc() {
+        let sunday: jiff::Timestamp = "2026-11-29T23:59:59Z".parse().unwrap();
+        assert_eq!(week_start(sunday).to_string(), "2026-11-23T00:00:00Z");
+        let monday: jiff::Timestamp = "2026-11-30T00:00:00Z".parse().unwrap();
+        assert_eq!(week_start(monday), monday);
+        assert_eq!(iso_week(sunday), "2026-W48");
+        assert_eq!(iso_week("2027-01-01T12:00:00Z".parse().unwrap()), "2026-W53");
+    }
+}
