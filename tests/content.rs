@@ -620,3 +620,40 @@ fn feedback_text_reaches_the_model_fenced_as_data() {
     assert!(!text.contains("ignore previous instructions"), "hidden comments are stripped");
     assert!(text.contains("[% if true %]"), "template syntax in data stays inert");
 }
+
+#[tokio::test]
+async fn feedback_is_scrubbed_before_it_reaches_the_model() {
+    use homeostat::forge::{Forge, NewIssue};
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+    let server = MockServer::start().await;
+    let answer = std::fs::read_to_string(fixture("replay/content-feedback.json")).unwrap();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "choices": [{"message": {"role": "assistant", "content": answer}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10}
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("content")).unwrap();
+    std::fs::copy(fixture("topics.yml"), dir.path().join("content/topics.yml")).unwrap();
+    let forge = homeostat::forge::local::LocalForge::open(&dir.path().join("forge")).unwrap();
+    let body = "Reach me at jane.doe@example.org, token ghp_0123456789abcdefghijABCDEFGHIJ012345".to_string();
+    forge.create_issue(&NewIssue { title: "Prices?".into(), body, labels: vec!["feedback".into()] }).await.unwrap();
+
+    let mut llm_config = homeostat::llm::LlmConfig::replay("unused");
+    llm_config.provider = homeostat::llm::Provider::Openai;
+    llm_config.dir = None;
+    llm_config.base_url = Some(server.uri());
+    let ledger = homeostat::ledger::Ledger::open(dir.path().join("ledger.jsonl"));
+    let prompts = homeostat::prompt::Prompts::builtin().unwrap();
+    let llm = homeostat::llm::Llm::from_config(&llm_config, prompts, ledger, &homeostat::gha::Env::default()).unwrap();
+    let ws = homeostat::content::Workspace::new(dir.path(), content_config());
+    let now = "2026-11-23T10:00:00Z".parse().unwrap();
+    let scrubber = homeostat::scrub::Scrubber::builtin();
+    let report = homeostat::content::collect_feedback(&ws, &forge, &llm, scrubber, now).await.unwrap();
+    assert_eq!(report.issues, [1]);
+    let sent = String::from_utf8(server.received_requests().await.unwrap()[0].body.clone()).unwrap();
+    assert!(sent.contains("Reach me at"), "the issue reached the prompt");
+    assert!(!sent.contains("jane.doe@example.org") && !sent.contains("ghp_0123456789"), "{sent}");
+}

@@ -89,6 +89,8 @@ pub struct Generator<'a> {
     pub remote: String,
     /// Extra font folders for the Open Graph image.
     pub font_dirs: Vec<PathBuf>,
+    /// The environment git runs with.
+    pub env: &'a crate::gha::Env,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -348,6 +350,7 @@ impl Generator<'_> {
                 title: &title,
                 body: &body,
                 message: &title,
+                env: self.env,
             },
             &files,
             self.forge,
@@ -511,6 +514,7 @@ pub async fn collect_feedback(
     ws: &Workspace,
     forge: &dyn Forge,
     llm: &Llm,
+    scrubber: &crate::scrub::Scrubber,
     now: jiff::Timestamp,
 ) -> Result<FeedbackReport> {
     let cfg = &ws.config;
@@ -523,7 +527,11 @@ pub async fn collect_feedback(
     let ctx = json!({
         "brand": cfg.brand,
         "topics": topics.topics.iter().map(|t| json!({"name": t.name, "description": t.description})).collect::<Vec<_>>(),
-        "issues": issues.iter().map(|i| json!({"number": i.number, "title": i.title, "body": i.body})).collect::<Vec<_>>(),
+        "issues": issues
+            .iter()
+            // Personal data and secrets never leave the machine.
+            .map(|i| json!({"number": i.number, "title": scrubber.scrub(&i.title), "body": scrubber.scrub(&i.body)}))
+            .collect::<Vec<_>>(),
     });
     let answer = llm.ask_json("content-feedback.j2", &ctx, &feedback::answer_schema()).await?;
     let names: BTreeSet<&str> = topics.topics.iter().map(|t| t.name.as_str()).collect();

@@ -65,6 +65,7 @@ pub struct Session {
     llm: Option<crate::llm::LlmConfig>,
     env: Env,
     sync: Option<BranchSync>,
+    scrubber: crate::scrub::Scrubber,
 }
 
 impl Session {
@@ -84,11 +85,19 @@ impl Session {
             *dir = base.join(&*dir);
         }
         let ledger = Ledger::open(repo_dir.join(&config.ledger.path));
-        let sync = (env.in_actions() && !config.ledger.branch.is_empty())
-            .then(|| BranchSync::new(repo_dir, config.ledger.branch.clone()));
-        if let Some(sync) = &sync {
-            sync.pull(&ledger)?;
+        // As `ledger::RunLedger`, but for the checkout in `repo_dir`.
+        let sync =
+            (env.in_actions() && !config.ledger.branch.is_empty() && repo_dir.join(".git").exists()).then(|| {
+                let mut sync = BranchSync::new(repo_dir, config.ledger.branch.clone());
+                sync.env = env.clone();
+                sync
+            });
+        if let Some(sync) = &sync
+            && let Err(e) = sync.pull(&ledger)
+        {
+            tracing::warn!("ledger: could not read branch {}: {e}; limits count this checkout only", sync.branch);
         }
+        let scrubber = crate::scrub::config_scrubber(config)?;
         Ok(Self {
             workspace: Workspace::new(repo_dir, content),
             ledger,
@@ -96,6 +105,7 @@ impl Session {
             llm,
             env: env.clone(),
             sync,
+            scrubber,
         })
     }
 
@@ -147,8 +157,15 @@ impl Session {
             "`hs-content publish` updated:\n\n{}\n\n<!-- homeostat:content-publish -->\n",
             changed.iter().map(|c| format!("- `{c}`")).collect::<Vec<_>>().join("\n")
         );
-        let target =
-            pr::Target { repo_dir: root, remote: "origin", branch: &branch, title, body: &body, message: title };
+        let target = pr::Target {
+            repo_dir: root,
+            remote: "origin",
+            branch: &branch,
+            title,
+            body: &body,
+            message: title,
+            env: &self.env,
+        };
         pr::propose(&target, &files, forge).await.map(Some)
     }
 
@@ -184,6 +201,7 @@ impl Session {
             propose,
             remote,
             font_dirs,
+            env: &self.env,
         }
         .run()
         .await
@@ -191,7 +209,7 @@ impl Session {
 
     pub async fn feedback(&self, forge: &dyn crate::forge::Forge) -> Result<generate::FeedbackReport> {
         let (llm, _) = self.llm()?;
-        collect_feedback(&self.workspace, forge, &llm, self.now).await
+        collect_feedback(&self.workspace, forge, &llm, &self.scrubber, self.now).await
     }
 
     /// In Actions: the report as the `result` output and in the step summary, and the
@@ -202,8 +220,10 @@ impl Session {
         actions.set_output("result", &json)?;
         let pretty = serde_json::to_string_pretty(report).map_err(|e| Error::Failed(e.to_string()))?;
         actions.append_summary(&format!("### hs-content\n\n```json\n{pretty}\n```\n"))?;
-        if let Some(sync) = &self.sync {
-            sync.push(&self.ledger)?;
+        if let Some(sync) = &self.sync
+            && let Err(e) = sync.push(&self.ledger)
+        {
+            tracing::warn!("ledger: could not push branch {}: {e}", sync.branch);
         }
         Ok(())
     }

@@ -4,7 +4,6 @@
 //! and the forge opens the pull request or updates the open one for that branch.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde::Serialize;
 
@@ -36,12 +35,15 @@ pub struct Target<'a> {
     pub title: &'a str,
     pub body: &'a str,
     pub message: &'a str,
+    /// The environment git runs with (the job's token, when there is one).
+    pub env: &'a crate::gha::Env,
 }
 
 /// Commits `files` on top of HEAD to `branch`, pushes it and opens (or updates) its PR.
 pub async fn propose(target: &Target<'_>, files: &[FileChange], forge: &dyn Forge) -> Result<Proposal> {
     let commit = commit(target.repo_dir, target.branch, target.message, files)?;
-    push(target.repo_dir, target.remote, &commit, target.branch)?;
+    // The run's own branch: a re-run replaces it.
+    crate::git::push(target.repo_dir, target.env, target.remote, &commit, target.branch, true)?;
     let base = forge.default_branch().await?;
     let open = forge.list_pulls(StateFilter::Open).await?.into_iter().find(|p| p.head == target.branch);
     let (pr, updated) = match open {
@@ -97,18 +99,4 @@ pub fn commit(repo_dir: &Path, branch: &str, message: &str, files: &[FileChange]
     let oid = repo.commit(None, &sig, &sig, message, &tree, &[&head])?;
     repo.reference(&format!("refs/heads/{branch}"), oid, true, "homeostat: content run")?;
     Ok(oid.to_string())
-}
-
-fn push(repo_dir: &Path, remote: &str, commit: &str, branch: &str) -> Result<()> {
-    let refspec = format!("+{commit}:refs/heads/{branch}");
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo_dir)
-        .args(["push", "--quiet", remote, &refspec])
-        .output()
-        .map_err(|e| Error::Git(format!("cannot run git: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::Git(format!("push {branch} to {remote}: {}", String::from_utf8_lossy(&out.stderr).trim())));
-    }
-    Ok(())
 }
