@@ -512,6 +512,40 @@ mod chain {
         assert_eq!(out["approved"], 0);
     }
 
+    #[test]
+    fn publish_dry_run_writes_nothing_and_late_approved_posts_move_to_free_slots() {
+        let repo = setup("replay");
+        assert_eq!(hs(&repo, MONDAY, &["generate", "--no-pr"]).0, 0);
+        let md = repo.dir.join(format!("content/guides/{SLUG}.md"));
+        let text = std::fs::read_to_string(&md).unwrap().replace("status: pending_review", "status: live");
+        std::fs::write(&md, text).unwrap();
+        let yml = repo.dir.join(format!("content/social/{SLUG}.yml"));
+        let mut bundle: Bundle = serde_yaml_ng::from_str(&std::fs::read_to_string(&yml).unwrap()).unwrap();
+        for post in &mut bundle.posts {
+            post.review = Review::Approve;
+        }
+        std::fs::write(&yml, serde_yaml_ng::to_string(&bundle).unwrap()).unwrap();
+        let before = std::fs::read_to_string(&yml).unwrap();
+
+        // Reviewed a week late: every approved post's time has passed.
+        let late = "2026-12-01T12:00:00Z";
+        let (code, out, err) = hs(&repo, late, &["publish", "--dry-run"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out["rescheduled"], 4);
+        assert!(!out["changed"].as_array().unwrap().is_empty());
+        assert_eq!(std::fs::read_to_string(&yml).unwrap(), before, "a dry run writes nothing");
+        assert!(!repo.dir.join("static/sitemap.xml").exists());
+
+        let (code, out, err) = hs(&repo, late, &["publish"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out["approved"], 4);
+        let bundle: Bundle = serde_yaml_ng::from_str(&std::fs::read_to_string(&yml).unwrap()).unwrap();
+        let x: Vec<String> =
+            bundle.posts.iter().filter(|p| p.platform == Platform::X).map(|p| p.scheduled_at.to_string()).collect();
+        assert_eq!(x, ["2026-12-02T09:00:00Z", "2026-12-02T14:00:00Z"]);
+        assert!(bundle.posts.iter().all(|p| p.approved && p.scheduled_at.to_string().starts_with("2026-12-02")));
+    }
+
     /// Parses a sitemap as XML: the root element and each `<url>`'s unescaped loc and lastmod.
     fn read_sitemap(xml: &str) -> (String, Vec<(String, String)>) {
         use quick_xml::events::Event;

@@ -15,7 +15,7 @@ pub mod social;
 pub mod topics;
 
 pub use config::ContentConfig;
-pub use generate::{GenerateReport, Generator, PublishReport, Workspace, collect_feedback, publish};
+pub use generate::{GenerateReport, Generator, PublishOptions, PublishReport, Workspace, collect_feedback, publish};
 
 use std::path::{Path, PathBuf};
 
@@ -122,13 +122,25 @@ impl Session {
                 json(serde_json::to_value(self.generate(forge.as_ref(), !no_pr, "origin".into(), Vec::new()).await?))
             }
             Command::Publish { pr } => {
-                let mut report = json(serde_json::to_value(publish(&self.workspace, sitemap::MAX_URLS)?))?;
+                let options = generate::PublishOptions {
+                    max_urls_per_file: sitemap::MAX_URLS,
+                    now: self.now,
+                    write: !forge.dry_run,
+                };
+                let mut report = json(serde_json::to_value(publish(&self.workspace, options)?))?;
                 if pr && !forge.dry_run {
                     let changed: Vec<String> = serde_json::from_value(report["changed"].clone()).unwrap_or_default();
                     let proposal = self.propose_publish(&changed, forge.open(&self.env)?.as_ref()).await?;
                     report["pr"] = proposal.map_or(serde_json::Value::Null, |p| p.pr.into());
                 }
                 Ok(report)
+            }
+            // A dry run lists the issues it would read; it calls no model and writes nothing.
+            Command::Feedback if forge.dry_run => {
+                let forge = forge.open(&self.env)?;
+                let label = &self.workspace.config.feedback_label;
+                let issues = forge.list_issues(label, crate::forge::StateFilter::Open).await?;
+                Ok(serde_json::json!({"issues": issues.iter().map(|i| i.number).collect::<Vec<_>>(), "path": null}))
             }
             Command::Feedback => json(serde_json::to_value(self.feedback(forge.open(&self.env)?.as_ref()).await?)),
         }
