@@ -441,6 +441,29 @@ mod chain {
     }
 
     #[test]
+    fn a_model_failure_after_a_written_page_still_proposes_it() {
+        let repo = setup("replay");
+        let config = std::fs::read_to_string(repo.dir.join("homeostat.yml")).unwrap();
+        let config = config.replace("pages_per_week: 1,", "pages_per_week: 3, pages_per_run: 2,");
+        std::fs::write(repo.dir.join("homeostat.yml"), config).unwrap();
+        // Only one set of answers is recorded: the second page's idea has none.
+        let (code, out, err) = hs(&repo, MONDAY, &["generate"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out["written"].as_array().unwrap().len(), 3);
+        assert_eq!(out["pr"], 1);
+        assert!(
+            out["note"].as_str().unwrap().contains("stopped early")
+                && out["note"].to_string().contains("content-idea.2.json")
+        );
+        // Without any page written, the same failure fails the run.
+        let repo = setup("replay");
+        std::fs::remove_file(repo.dir.join("replay/content-idea.1.json")).unwrap();
+        let (code, _, err) = hs(&repo, MONDAY, &["generate"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("content-idea.1.json"), "{err}");
+    }
+
+    #[test]
     fn a_page_that_fails_guardrails_is_not_written_and_the_pr_says_why() {
         let repo = setup("replay-rejected");
         let (code, out, err) = hs(&repo, MONDAY, &["generate"]);

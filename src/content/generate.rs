@@ -202,7 +202,7 @@ impl Generator<'_> {
         let mut queue = candidates.clone();
         queue.extend(plan.next.iter().take(2));
         for planned in queue {
-            if report.written.len() >= room {
+            if titles.len() >= room {
                 break;
             }
             let faq_hints: Vec<&feedback::SuggestedFaq> = feedback
@@ -220,15 +220,28 @@ impl Generator<'_> {
                 "site_pages": cfg.site.pages,
                 "limits": cfg.limits,
             });
-            let idea = self.llm.ask_json("content-idea.j2", &base_ctx, &idea_schema()).await?;
+            let drafted = async {
+                let idea = self.llm.ask_json("content-idea.j2", &base_ctx, &idea_schema()).await?;
+                let mut ctx = base_ctx.clone();
+                ctx["idea"] = idea.clone();
+                let first = self.llm.ask_json("content-page.j2", &ctx, &page_schema()).await?;
+                ctx["draft"] = Value::String(serde_json::to_string_pretty(&first).unwrap_or_default());
+                let edited = self.llm.ask_json("content-edit.j2", &ctx, &page_schema()).await?;
+                let draft: Draft = serde_json::from_value(edited)
+                    .map_err(|e| Error::Failed(format!("llm: the edited page does not fit its schema: {e}")))?;
+                Ok::<_, Error>((idea, draft))
+            }
+            .await;
+            // A model failure after a page was written still proposes what was written.
+            let (idea, draft) = match drafted {
+                Ok(done) => done,
+                Err(e) if !files.is_empty() => {
+                    report.note = Some(format!("stopped early: {e}"));
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             let slug = idea["slug"].as_str().unwrap_or_default().to_string();
-            let mut ctx = base_ctx.clone();
-            ctx["idea"] = idea.clone();
-            let first = self.llm.ask_json("content-page.j2", &ctx, &page_schema()).await?;
-            ctx["draft"] = Value::String(serde_json::to_string_pretty(&first).unwrap_or_default());
-            let edited = self.llm.ask_json("content-edit.j2", &ctx, &page_schema()).await?;
-            let draft: Draft = serde_json::from_value(edited)
-                .map_err(|e| Error::Failed(format!("llm: the edited page does not fit its schema: {e}")))?;
 
             let mut violations = guardrails::check(&draft, &slug, &rules, &site);
             if taken_slugs.contains(&slug) {
@@ -285,7 +298,14 @@ impl Generator<'_> {
                 "brand": cfg.brand, "title": front.title, "description": front.description,
                 "keyword": keyword, "platforms": cfg.platforms,
             });
-            let answer = self.llm.ask_json("content-social.j2", &social_ctx, &social_schema()).await?;
+            let answer = match self.llm.ask_json("content-social.j2", &social_ctx, &social_schema()).await {
+                Ok(answer) => answer,
+                Err(e) if !files.is_empty() => {
+                    report.note = Some(format!("stopped early: {e}"));
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             let mut texts: BTreeMap<Platform, Vec<String>> = BTreeMap::new();
             for platform in &cfg.platforms {
                 let list = answer[platform.as_str()].as_array().cloned().unwrap_or_default();
