@@ -190,6 +190,14 @@ pub async fn run(
     }
     let report = watch::watch(canary, &sources, opts.wait).await;
     tracing::info!(decision = report.decision.as_str(), reason = %report.reason, "canary decided");
+    if !opts.dry_run {
+        // The daily ops report counts rollbacks from here.
+        crate::ledger::Ledger::open(&config.ledger.path).append(
+            crate::ops::report::kinds::CANARY_DECISION,
+            report.decision.as_str(),
+            serde_json::json!({"decision": report.decision.as_str(), "reason": report.reason}),
+        )?;
+    }
 
     let mut charts = Vec::new();
     let report_file = opts.out_dir.join("report.json");
