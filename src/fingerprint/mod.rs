@@ -15,6 +15,7 @@ pub mod message;
 pub(crate) mod normalize;
 pub(crate) mod rules;
 pub mod stack;
+pub mod stream;
 
 use std::collections::BTreeMap;
 
@@ -138,6 +139,11 @@ impl Default for Engine {
 impl Engine {
     /// The engine with the built-in rules (`policies/fingerprint.rules`).
     pub fn builtin() -> Engine {
+        static BUILTIN: std::sync::LazyLock<Engine> = std::sync::LazyLock::new(Engine::parse_builtin);
+        BUILTIN.clone()
+    }
+
+    fn parse_builtin() -> Engine {
         let mut rules = Rules::default();
         // The built-in file is ours and a test parses it; a broken one must not take the
         // tool down, so it degrades to no rules rather than panicking.
@@ -176,13 +182,7 @@ impl Engine {
             };
             (p, &event.exceptions)
         } else if let Some(stack) = event.stack.as_deref().filter(|s| !s.trim().is_empty()) {
-            let (p, mut list) = stack::parse(hint, stack);
-            // Frames from text carry no client in-app flag: the rules decide, in-app by default.
-            for ex in &mut list {
-                for f in &mut ex.frames {
-                    f.in_app.get_or_insert(true);
-                }
-            }
+            let (p, list) = stack::parse(hint, stack);
             parsed = list;
             (p, &parsed[..])
         } else {
@@ -199,10 +199,10 @@ impl Engine {
                     if event.r#type.is_some() {
                         last.r#type = event.r#type.clone();
                     }
-                    if last.value.is_none() || event.exceptions.is_empty() {
-                        if let Some(m) = &event.message {
-                            last.value = Some(m.clone());
-                        }
+                    if (last.value.is_none() || event.exceptions.is_empty())
+                        && let Some(m) = &event.message
+                    {
+                        last.value = Some(m.clone());
                     }
                 }
                 None if event.r#type.is_some() => owned.push(Exception {
@@ -218,8 +218,11 @@ impl Engine {
         };
 
         let family = platform.family();
+        // Frames parsed from text carry no in-app flag: they are the app unless a rule says
+        // otherwise. Sentry events say it per frame; a frame that does not is not the app.
+        let default_in_app = event.exceptions.is_empty();
         let mut states: Vec<ExceptionState> =
-            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family)).collect();
+            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family, default_in_app)).collect();
 
         // Which frames count, per variant.
         let mut app_any = false;
@@ -334,7 +337,7 @@ impl Engine {
             ),
             Reason::Client(true) => "marked in-app by the client".into(),
             Reason::Client(false) => "marked out of app by the client".into(),
-            Reason::Default => if f.in_app { "in-app" } else { "non app frame" }.into(),
+            Reason::Default => if f.in_app { "in-app by default" } else { "non app frame" }.into(),
         };
         match variant {
             Variant::App if !app => format!("{app_why}: only in-app frames count"),
@@ -345,7 +348,13 @@ impl Engine {
 
     /// Normalises frames and runs the stack-trace rules: first in-app and categories,
     /// then grouping (which sees the final in-app flags and categories).
-    fn run_stack_rules<'a>(&self, exception: &'a Exception, platform: Platform, family: &str) -> ExceptionState<'a> {
+    fn run_stack_rules<'a>(
+        &self,
+        exception: &'a Exception,
+        platform: Platform,
+        family: &str,
+        default_in_app: bool,
+    ) -> ExceptionState<'a> {
         let mut frames: Vec<FrameState> = Vec::with_capacity(exception.frames.len());
         let mut previous: Option<&Frame> = None;
         for raw in &exception.frames {
@@ -357,7 +366,7 @@ impl Engine {
             let hits = self.frame_hits(&norm, raw);
             let (in_app, app_reason) = match raw.in_app {
                 Some(v) => (v, Reason::Client(v)),
-                None => (false, Reason::Default),
+                None => (default_in_app, Reason::Default),
             };
             let dropped = norm.dropped;
             frames.push(FrameState {

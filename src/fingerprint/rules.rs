@@ -113,7 +113,8 @@ impl Rules {
                 continue;
             }
             let err = |col: usize, msg: String| Error::input(Position::at(file, line_no, col), msg);
-            let rule_text = raw_line.split(" #").next().unwrap_or(raw_line).trim().to_string();
+            let rule_text =
+                raw_line.split(" #").next().unwrap_or(raw_line).split_whitespace().collect::<Vec<_>>().join(" ");
             if let Some(arrow) = tokens.iter().position(|t| t.text == "->" && !t.quoted) {
                 let mut matchers = Vec::new();
                 for t in &tokens[..arrow] {
@@ -165,7 +166,7 @@ impl Rules {
                 let open = tokens[*i].col;
                 *i += 1;
                 let mut out = Vec::new();
-                while *i < tokens.len() && !(tokens[*i].text == "]" && !tokens[*i].quoted) {
+                while *i < tokens.len() && (tokens[*i].text != "]" || tokens[*i].quoted) {
                     let t = &tokens[*i];
                     out.push(this.matcher(t, false).map_err(|m| (t.col, m))?);
                     *i += 1;

@@ -50,15 +50,13 @@ pub fn parse(text: &str) -> Vec<Exception> {
     if headers.is_empty() {
         headers.push((None, None));
     }
-    let n = headers.len();
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(headers.len());
     for (i, (ty, value)) in headers.into_iter().rev().enumerate() {
         // i = 0 is the innermost exception; it owns the first segment.
         let mut frames = if i < segments.len() { std::mem::take(&mut segments[i]) } else { Vec::new() };
         frames.reverse();
         out.push(Exception { r#type: ty, value, frames, ..Exception::default() });
     }
-    let _ = n;
     out
 }
 
