@@ -1,1 +1,798 @@
-//! One issue per fingerprint: the hs-issue loop (being written).
+//! Issues from errors (hs-issue): one open issue per fingerprint, whatever the number of
+//! occurrences or runs.
+//!
+//! A run groups its occurrences by fingerprint ([`group`]), lists the `homeostat:error`
+//! issues once to build the fingerprint index ([`Index`]), decides what to do for each
+//! group without touching the forge ([`plan`]), then makes the writes one at a time
+//! ([`apply`]). The issue body carries the fingerprint marker and a hidden state (counts,
+//! releases, the keys of the batches already counted), so a run that is repeated or was
+//! killed half-way counts nothing twice and never opens a second issue.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::IssuesConfig;
+use crate::error::Result;
+use crate::forge::{Forge, Issue, IssueUpdate, NewIssue, State, StateFilter, limits};
+use crate::ledger::Ledger;
+use crate::prompt::Prompts;
+
+/// Every error issue carries this label; the index lists issues by it.
+pub const LABEL: &str = "homeostat:error";
+/// Added when a closed issue comes back.
+pub const REGRESSION_LABEL: &str = "homeostat:regression";
+/// Ledger kinds.
+pub const LEDGER_CREATED: &str = "issue.created";
+pub const LEDGER_HELD: &str = "issue.held";
+/// How many batch keys an issue remembers.
+const APPLIED_KEYS_KEPT: usize = 50;
+
+/// One occurrence of an error, already fingerprinted and scrubbed.
+#[derive(Debug, Clone, Default)]
+pub struct Occurrence {
+    pub fingerprint: String,
+    pub algorithm: String,
+    pub title: String,
+    pub culprit: String,
+    pub platform: String,
+    pub message: String,
+    /// The in-app frames as grouped, one line each.
+    pub frames: Vec<String>,
+    pub stack: Option<String>,
+    pub release: Option<String>,
+    pub environment: Option<String>,
+    pub timestamp: Option<jiff::Timestamp>,
+    /// What makes this occurrence distinct (its id, else time and message).
+    pub identity: String,
+}
+
+/// All occurrences of one fingerprint in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub fingerprint: String,
+    pub algorithm: String,
+    pub title: String,
+    pub culprit: String,
+    pub platform: String,
+    pub message: String,
+    pub frames: Vec<String>,
+    pub sample_stack: Option<String>,
+    pub count: u64,
+    pub first_seen: Option<jiff::Timestamp>,
+    pub last_seen: Option<jiff::Timestamp>,
+    pub releases: BTreeSet<String>,
+    pub environments: BTreeSet<String>,
+    /// SHA-256 over the occurrences' identities: the same batch sent twice has one key.
+    pub key: String,
+}
+
+impl Group {
+    /// The newest release among the occurrences.
+    pub fn newest_release(&self) -> Option<&str> {
+        newest(self.releases.iter().map(String::as_str))
+    }
+}
+
+/// Groups occurrences by fingerprint, in the order fingerprints first appear.
+pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: HashMap<String, (Group, Sha256)> = HashMap::new();
+    for o in occurrences {
+        let entry = groups.entry(o.fingerprint.clone()).or_insert_with(|| {
+            order.push(o.fingerprint.clone());
+            let g = Group {
+                fingerprint: o.fingerprint.clone(),
+                algorithm: o.algorithm.clone(),
+                title: o.title.clone(),
+                culprit: o.culprit.clone(),
+                platform: o.platform.clone(),
+                message: o.message.clone(),
+                frames: o.frames.clone(),
+                sample_stack: o.stack.clone(),
+                count: 0,
+                first_seen: None,
+                last_seen: None,
+                releases: BTreeSet::new(),
+                environments: BTreeSet::new(),
+                key: String::new(),
+            };
+            (g, Sha256::new())
+        });
+        let (g, hasher) = entry;
+        g.count += 1;
+        if g.sample_stack.is_none() {
+            g.sample_stack = o.stack;
+        }
+        if let Some(ts) = o.timestamp {
+            g.first_seen = Some(g.first_seen.map_or(ts, |f| f.min(ts)));
+            g.last_seen = Some(g.last_seen.map_or(ts, |l| l.max(ts)));
+        }
+        g.releases.extend(o.release);
+        g.environments.extend(o.environment);
+        hasher.update(o.identity.as_bytes());
+        hasher.update([0]);
+    }
+    order
+        .into_iter()
+        .filter_map(|fp| groups.remove(&fp))
+        .map(|(mut g, hasher)| {
+            g.key = hex16(&hasher.finalize());
+            g
+        })
+        .collect()
+}
+
+fn hex16(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// What an issue remembers between runs, kept in a hidden comment in its body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IssueState {
+    #[serde(default)]
+    pub count: u64,
+    #[serde(default)]
+    pub first_seen: Option<String>,
+    #[serde(default)]
+    pub last_seen: Option<String>,
+    #[serde(default)]
+    pub releases: Vec<String>,
+    #[serde(default)]
+    pub environments: Vec<String>,
+    #[serde(default)]
+    pub last_comment_at: Option<String>,
+    /// Keys of the batches already counted (newest last).
+    #[serde(default)]
+    pub applied: Vec<String>,
+}
+
+static MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<!-- homeostat:fingerprint=([0-9a-f]{16}) algorithm=([A-Za-z0-9_.-]+) -->").expect("valid regex")
+});
+static STATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<!-- homeostat:state (\{[^\n]*\}) -->").expect("valid regex"));
+
+/// The hidden marker that ties an issue to its fingerprint.
+pub fn marker(fingerprint: &str, algorithm: &str) -> String {
+    format!("<!-- homeostat:fingerprint={fingerprint} algorithm={algorithm} -->")
+}
+
+/// Every `(fingerprint, algorithm)` marker in a body (an issue keeps its old markers when
+/// the algorithm is bumped, so old fingerprints keep matching).
+pub fn markers(body: &str) -> Vec<(String, String)> {
+    MARKER.captures_iter(body).map(|c| (c[1].to_string(), c[2].to_string())).collect()
+}
+
+/// The state hidden in a body (the default when there is none or it is damaged).
+pub fn parse_state(body: &str) -> IssueState {
+    STATE.captures(body).and_then(|c| serde_json::from_str(&c[1]).ok()).unwrap_or_default()
+}
+
+fn state_comment(state: &IssueState) -> String {
+    // `<` and `>` are escaped so no value can close the HTML comment early.
+    let json = serde_json::to_string(state).unwrap_or_else(|_| "{}".into());
+    let json = json.replace('<', "\\u003c").replace('>', "\\u003e");
+    format!("<!-- homeostat:state {json} -->")
+}
+
+/// The fingerprint → issue index of a run, from one listing.
+#[derive(Debug, Default)]
+pub struct Index {
+    by_fingerprint: HashMap<String, Issue>,
+}
+
+impl Index {
+    /// Lists the `homeostat:error` issues (open and closed) once.
+    pub async fn load(forge: &dyn Forge) -> Result<Self> {
+        let issues = forge.list_issues(LABEL, StateFilter::All).await?;
+        Ok(Self::from_issues(issues))
+    }
+
+    /// When several issues carry one fingerprint, the open one wins, then the oldest.
+    pub fn from_issues(issues: Vec<Issue>) -> Self {
+        let mut by_fingerprint: HashMap<String, Issue> = HashMap::new();
+        for issue in issues {
+            for (fp, _) in markers(&issue.body) {
+                let better = match by_fingerprint.get(&fp) {
+                    None => true,
+                    Some(have) => {
+                        (issue.state == State::Open && have.state != State::Open)
+                            || (issue.state == have.state && issue.number < have.number)
+                    }
+                };
+                if better {
+                    by_fingerprint.insert(fp, issue.clone());
+                }
+            }
+        }
+        Self { by_fingerprint }
+    }
+
+    pub fn get(&self, fingerprint: &str) -> Option<&Issue> {
+        self.by_fingerprint.get(fingerprint)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_fingerprint.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_fingerprint.is_empty()
+    }
+}
+
+/// What a run does for one fingerprint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Created,
+    Commented,
+    Reopened,
+    /// Known, nothing posted: the batch was counted already, or only the counter moved
+    /// (a closed issue seen from an old release, or inside the dedup window).
+    Skipped,
+    /// Held back by a quota; reported, and kept in the ledger for a later run.
+    Held,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Create,
+    Comment(u64),
+    /// Update the counter only.
+    Count(u64),
+    Reopen(u64),
+    Nothing(u64),
+    Hold(String),
+}
+
+/// The limits a run plans within.
+#[derive(Debug, Clone)]
+pub struct PlanLimits {
+    /// New issues this run may still open.
+    pub new_allowed: u64,
+    pub dedup_window: std::time::Duration,
+    pub reopen_on_regression: bool,
+    pub now: jiff::Timestamp,
+}
+
+impl PlanLimits {
+    /// The limits from config and the ledger (issues created since midnight UTC).
+    pub fn from_config(config: &IssuesConfig, ledger: &Ledger, now: jiff::Timestamp) -> Result<Self> {
+        let midnight = now.to_zoned(jiff::tz::TimeZone::UTC).start_of_day().map(|z| z.timestamp()).unwrap_or(now);
+        let today = ledger.count(LEDGER_CREATED, None, midnight)? as u64;
+        let per_day_left = u64::from(config.max_new_per_day).saturating_sub(today);
+        Ok(Self {
+            new_allowed: u64::from(config.max_new_per_run).min(per_day_left),
+            dedup_window: config.dedup_window.as_std(),
+            reopen_on_regression: config.reopen_on_regression,
+            now,
+        })
+    }
+}
+
+/// Decides, without touching the forge, what to do for each group. New fingerprints are
+/// created most frequent first, within the quota; the rest are held.
+fn plan(groups: &[Group], index: &Index, limits: &PlanLimits) -> Vec<Step> {
+    let mut new_ones: Vec<usize> = (0..groups.len()).filter(|&i| index.get(&groups[i].fingerprint).is_none()).collect();
+    new_ones.sort_by(|&a, &b| groups[b].count.cmp(&groups[a].count).then(a.cmp(&b)));
+    let allowed: BTreeSet<usize> = new_ones.iter().copied().take(limits.new_allowed as usize).collect();
+    groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| match index.get(&g.fingerprint) {
+            None if allowed.contains(&i) => Step::Create,
+            None => Step::Hold(format!("quota: at most {} new issue(s) now", limits.new_allowed)),
+            Some(issue) => plan_known(g, issue, limits),
+        })
+        .collect()
+}
+
+fn plan_known(g: &Group, issue: &Issue, limits: &PlanLimits) -> Step {
+    let state = parse_state(&issue.body);
+    if state.applied.contains(&g.key) {
+        return Step::Nothing(issue.number);
+    }
+    if issue.state == State::Closed {
+        return if limits.reopen_on_regression && is_regression(g, issue, &state) {
+            Step::Reopen(issue.number)
+        } else {
+            Step::Count(issue.number)
+        };
+    }
+    let recently = state
+        .last_comment_at
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .is_some_and(|t| limits.now.duration_since(t).as_secs() < limits.dedup_window.as_secs() as i64);
+    if recently { Step::Count(issue.number) } else { Step::Comment(issue.number) }
+}
+
+/// A closed issue has regressed when the error comes from a release newer than any it was
+/// seen in before; without releases on either side, when it happened after the close.
+fn is_regression(g: &Group, issue: &Issue, state: &IssueState) -> bool {
+    match (g.newest_release(), newest(state.releases.iter().map(String::as_str))) {
+        (Some(now), Some(before)) => compare_releases(now, before) == Ordering::Greater,
+        (Some(_), None) => true,
+        (None, _) => {
+            let closed = issue.closed_at.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+            match (g.last_seen, closed) {
+                (Some(seen), Some(closed)) => seen > closed,
+                _ => false,
+            }
+        }
+    }
+}
+
+/// Orders release names: semantic versions (with or without a leading `v`) as semver,
+/// anything else by its numbers, then as text.
+pub fn compare_releases(a: &str, b: &str) -> Ordering {
+    let semver = |s: &str| semver::Version::parse(s.trim_start_matches(['v', 'V'])).ok();
+    if let (Some(x), Some(y)) = (semver(a), semver(b)) {
+        return x.cmp(&y);
+    }
+    let numbers = |s: &str| -> Vec<u64> {
+        s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).filter_map(|p| p.parse().ok()).collect()
+    };
+    numbers(a).cmp(&numbers(b)).then_with(|| a.cmp(b))
+}
+
+fn newest<'a>(releases: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    releases.max_by(|a, b| compare_releases(a, b))
+}
+
+/// The outcome for one fingerprint (hs-issue's output line).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub fingerprint: String,
+    pub action: Action,
+    pub issue: Option<u64>,
+    pub url: Option<String>,
+    /// Occurrences of this fingerprint in the run.
+    pub occurrences: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub title: String,
+}
+
+/// The text homeostat posts, rendered and scrubbed.
+pub struct Writer<'a> {
+    pub prompts: &'a Prompts,
+    /// Applied to every title, body and comment right before it is posted.
+    pub scrub: &'a dyn Fn(&str) -> String,
+}
+
+impl Writer<'_> {
+    fn title(&self, g: &Group) -> String {
+        limits::truncate_chars(&(self.scrub)(&g.title), limits::TITLE_MAX_CHARS)
+    }
+
+    fn body(&self, g: &Group, state: &IssueState, old_markers: &[(String, String)]) -> Result<String> {
+        let context = serde_json::json!({
+            "title": g.title, "culprit": g.culprit, "platform": g.platform, "message": g.message,
+            "frames": g.frames, "sample_stack": g.sample_stack, "fingerprint": g.fingerprint,
+            "count": state.count,
+            "first_seen": state.first_seen.as_deref().unwrap_or("unknown"),
+            "last_seen": state.last_seen.as_deref().unwrap_or("unknown"),
+            "releases": state.releases, "environments": state.environments,
+        });
+        let text = (self.scrub)(&self.prompts.render("issue-body.md.j2", &context)?);
+        let mut tail = format!("\n\n{}", state_comment(state));
+        let mut seen = BTreeSet::new();
+        for (fp, alg) in old_markers.iter().cloned().chain([(g.fingerprint.clone(), g.algorithm.clone())]) {
+            if seen.insert((fp.clone(), alg.clone())) {
+                tail.push('\n');
+                tail.push_str(&marker(&fp, &alg));
+            }
+        }
+        Ok(limits::truncate_body(&format!("{}{tail}", text.trim_end()), &tail))
+    }
+
+    fn comment(&self, template: &str, g: &Group, state: &IssueState, extra: serde_json::Value) -> Result<String> {
+        let mut context = serde_json::json!({
+            "new": g.count, "count": state.count,
+            "last_seen": state.last_seen.as_deref().unwrap_or("unknown"),
+            "releases": g.releases, "environments": g.environments,
+        });
+        if let (Some(map), serde_json::Value::Object(extra)) = (context.as_object_mut(), extra) {
+            map.extend(extra);
+        }
+        let text = (self.scrub)(&self.prompts.render(template, &context)?);
+        Ok(limits::truncate_body(text.trim_end(), ""))
+    }
+}
+
+/// Adds a group's occurrences to an issue's state.
+fn merge_state(mut state: IssueState, g: &Group) -> IssueState {
+    state.count += g.count;
+    let fmt = |t: jiff::Timestamp| t.to_string();
+    if let Some(first) = g.first_seen {
+        let earlier =
+            state.first_seen.as_deref().and_then(|s| s.parse::<jiff::Timestamp>().ok()).is_none_or(|s| first < s);
+        if earlier {
+            state.first_seen = Some(fmt(first));
+        }
+    }
+    if let Some(last) = g.last_seen {
+        let later = state.last_seen.as_deref().and_then(|s| s.parse::<jiff::Timestamp>().ok()).is_none_or(|s| last > s);
+        if later {
+            state.last_seen = Some(fmt(last));
+        }
+    }
+    for r in &g.releases {
+        if !state.releases.contains(r) {
+            state.releases.push(r.clone());
+        }
+    }
+    state.releases.sort_by(|a, b| compare_releases(a, b));
+    for e in &g.environments {
+        if !state.environments.contains(e) {
+            state.environments.push(e.clone());
+        }
+    }
+    state.environments.sort();
+    state.applied.push(g.key.clone());
+    let excess = state.applied.len().saturating_sub(APPLIED_KEYS_KEPT);
+    state.applied.drain(..excess);
+    state
+}
+
+/// Labels of a new error issue: `homeostat:error`, `fp:<8 hex>`, and the configured ones.
+pub fn labels_for(g: &Group, config: &IssuesConfig) -> Vec<String> {
+    let mut labels = vec![LABEL.to_string(), format!("fp:{}", &g.fingerprint[..g.fingerprint.len().min(8)])];
+    labels.extend(config.labels.iter().cloned());
+    labels.into_iter().map(|l| limits::label(&l)).collect()
+}
+
+/// Plans and makes the writes for a run's groups, one at a time. A write that fails
+/// stops the run (the next run picks up where it stopped: nothing is counted twice).
+pub async fn apply(
+    forge: &dyn Forge,
+    ledger: &Ledger,
+    config: &IssuesConfig,
+    writer: &Writer<'_>,
+    groups: &[Group],
+    limits: &PlanLimits,
+) -> Result<Vec<Outcome>> {
+    let index = Index::load(forge).await?;
+    tracing::info!("{} known fingerprints on {} ({})", index.len(), forge.repo(), forge.kind());
+    let steps = plan(groups, &index, limits);
+    let mut outcomes = Vec::with_capacity(groups.len());
+    for (g, step) in groups.iter().zip(steps) {
+        let now = limits.now.to_string();
+        let outcome = |action: Action, issue: Option<&Issue>, reason: Option<String>| Outcome {
+            fingerprint: g.fingerprint.clone(),
+            action,
+            issue: issue.map(|i| i.number).filter(|&n| n > 0),
+            url: issue.map(|i| i.url.clone()).filter(|u| !u.is_empty()),
+            occurrences: g.count,
+            reason,
+            title: g.title.clone(),
+        };
+        let known = |n: u64| index.get(&g.fingerprint).filter(|i| i.number == n);
+        match step {
+            Step::Create => {
+                let mut state = merge_state(IssueState::default(), g);
+                state.last_comment_at = Some(now.clone());
+                let new = NewIssue {
+                    title: writer.title(g),
+                    body: writer.body(g, &state, &[])?,
+                    labels: labels_for(g, config),
+                };
+                let issue = forge.create_issue(&new).await?;
+                ledger.append(
+                    LEDGER_CREATED,
+                    &g.fingerprint,
+                    serde_json::json!({"issue": issue.number, "occurrences": g.count}),
+                )?;
+                outcomes.push(outcome(Action::Created, Some(&issue), None));
+            }
+            Step::Comment(n) | Step::Count(n) | Step::Reopen(n) => {
+                let Some(issue) = known(n) else { continue };
+                let old_state = parse_state(&issue.body);
+                let mut state = merge_state(old_state.clone(), g);
+                let reopen = matches!(step, Step::Reopen(_));
+                let comment = matches!(step, Step::Comment(_)) || reopen;
+                if comment {
+                    state.last_comment_at = Some(now.clone());
+                }
+                let body = writer.body(g, &state, &markers(&issue.body))?;
+                let update =
+                    IssueUpdate { body: Some(body), state: reopen.then_some(State::Open), ..Default::default() };
+                // The counter first: if the run dies before the comment, the batch is
+                // already marked counted and is not counted twice.
+                let updated = forge.update_issue(n, &update).await?;
+                let action = if reopen {
+                    forge.add_labels(n, &[REGRESSION_LABEL.to_string()]).await?;
+                    let fixed = newest(old_state.releases.iter().map(String::as_str));
+                    let extra = serde_json::json!({"release": g.newest_release(), "fixed_release": fixed});
+                    forge.create_comment(n, &writer.comment("issue-regression.md.j2", g, &state, extra)?).await?;
+                    Action::Reopened
+                } else if comment {
+                    forge
+                        .create_comment(n, &writer.comment("issue-comment.md.j2", g, &state, serde_json::json!({}))?)
+                        .await?;
+                    Action::Commented
+                } else {
+                    Action::Skipped
+                };
+                let reason = (action == Action::Skipped).then(|| {
+                    if issue.state == State::Closed {
+                        "closed; counted silently (not from a newer release)".to_string()
+                    } else {
+                        "counted; inside the dedup window".to_string()
+                    }
+                });
+                outcomes.push(outcome(action, Some(&updated), reason));
+            }
+            Step::Nothing(n) => {
+                outcomes.push(outcome(Action::Skipped, known(n), Some("this batch was counted already".into())));
+            }
+            Step::Hold(reason) => {
+                ledger.append(
+                    LEDGER_HELD,
+                    &g.fingerprint,
+                    serde_json::json!({"title": writer.title(g), "occurrences": g.count, "reason": reason}),
+                )?;
+                outcomes.push(outcome(Action::Held, None, Some(reason)));
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Counts of each action, for outputs and summaries.
+pub fn tally(outcomes: &[Outcome]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::from([("created", 0), ("commented", 0), ("reopened", 0), ("skipped", 0), ("held", 0)]);
+    for o in outcomes {
+        let key = match o.action {
+            Action::Created => "created",
+            Action::Commented => "commented",
+            Action::Reopened => "reopened",
+            Action::Skipped => "skipped",
+            Action::Held => "held",
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+/// A markdown table of a run's outcomes (step summary, text output).
+pub fn summary_markdown(outcomes: &[Outcome]) -> String {
+    let mut out =
+        String::from("### homeostat: errors → issues\n\n| action | issue | occurrences | title |\n|---|---|---|---|\n");
+    for o in outcomes {
+        let issue = o.issue.map_or_else(|| "–".to_string(), |n| format!("#{n}"));
+        let title = crate::prompt::inline_code(&limits::truncate_chars(&o.title, 80)).replace('|', "\\|");
+        let action =
+            serde_json::to_value(&o.action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        out.push_str(&format!("| {action} | {issue} | {} | {title} |\n", o.occurrences));
+    }
+    let held: Vec<&Outcome> = outcomes.iter().filter(|o| o.action == Action::Held).collect();
+    if !held.is_empty() {
+        let n: u64 = held.iter().map(|o| o.occurrences).sum();
+        out.push_str(&format!(
+            "\n**{} fingerprint(s) held back by a quota** ({n} occurrences). They are recorded in the ledger; \
+             raise `issues.max_new_per_run` / `issues.max_new_per_day` or wait for the next run.\n",
+            held.len()
+        ));
+    }
+    out
+}
+
+/// Events carried by a `repository_dispatch` payload: `client_payload.events` (a list),
+/// `client_payload.event` (one), or the client payload itself when it looks like an event.
+pub fn dispatch_events(payload: &serde_json::Value) -> Vec<serde_json::Value> {
+    let Some(client) = payload.get("client_payload") else { return Vec::new() };
+    if let Some(list) = client.get("events").and_then(serde_json::Value::as_array) {
+        return list.clone();
+    }
+    if let Some(one) = client.get("event") {
+        return vec![one.clone()];
+    }
+    if client.get("message").is_some() || client.get("stack").is_some() || client.get("exception").is_some() {
+        return vec![client.clone()];
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn occ(fp: &str, id: &str, release: Option<&str>) -> Occurrence {
+        Occurrence {
+            fingerprint: fp.into(),
+            algorithm: "v1".into(),
+            title: format!("TypeError: boom {fp}"),
+            culprit: "render (app.js)".into(),
+            platform: "javascript".into(),
+            message: "boom".into(),
+            frames: vec!["render (app.js)".into()],
+            stack: Some("TypeError: boom\n    at render (app.js:1:2)".into()),
+            release: release.map(str::to_string),
+            environment: Some("production".into()),
+            timestamp: Some("2026-01-21T10:00:00Z".parse().unwrap()),
+            identity: id.into(),
+        }
+    }
+
+    fn limits(n: u64) -> PlanLimits {
+        PlanLimits {
+            new_allowed: n,
+            dedup_window: std::time::Duration::ZERO,
+            reopen_on_regression: true,
+            now: "2026-01-22T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn issue(n: u64, body: &str, state: State) -> Issue {
+        Issue {
+            number: n,
+            title: "t".into(),
+            body: body.into(),
+            labels: vec![LABEL.into()],
+            state,
+            url: String::new(),
+            author: String::new(),
+            created_at: String::new(),
+            closed_at: Some("2026-01-15T00:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn groups_keep_first_appearance_order_and_a_batch_key() {
+        let groups = group([occ("a", "1", None), occ("b", "2", None), occ("a", "3", Some("1.0.0"))]);
+        assert_eq!(groups.iter().map(|g| (g.fingerprint.as_str(), g.count)).collect::<Vec<_>>(), [("a", 2), ("b", 1)]);
+        let again = group([occ("a", "1", None), occ("b", "2", None), occ("a", "3", Some("1.0.0"))]);
+        assert_eq!(groups[0].key, again[0].key);
+        let other = group([occ("a", "1", None), occ("a", "4", None)]);
+        assert_ne!(groups[0].key, other[0].key);
+    }
+
+    #[test]
+    fn quota_creates_the_most_frequent_first_and_holds_the_rest() {
+        let groups = group([occ("a", "1", None), occ("b", "2", None), occ("b", "3", None), occ("c", "4", None)]);
+        let steps = plan(&groups, &Index::default(), &limits(1));
+        assert!(matches!(steps[0], Step::Hold(_)));
+        assert_eq!(steps[1], Step::Create);
+        assert!(matches!(steps[2], Step::Hold(_)));
+    }
+
+    #[test]
+    fn known_open_issue_gets_a_comment_and_a_counted_batch_nothing() {
+        let groups = group([occ("aaaaaaaaaaaaaaaa", "1", None)]);
+        let body = format!("x\n{}", marker("aaaaaaaaaaaaaaaa", "v1"));
+        let index = Index::from_issues(vec![issue(7, &body, State::Open)]);
+        assert_eq!(plan(&groups, &index, &limits(10)), [Step::Comment(7)]);
+        let state = merge_state(IssueState::default(), &groups[0]);
+        let body = format!("x\n{}\n{}", state_comment(&state), marker("aaaaaaaaaaaaaaaa", "v1"));
+        let index = Index::from_issues(vec![issue(7, &body, State::Open)]);
+        assert_eq!(plan(&groups, &index, &limits(10)), [Step::Nothing(7)]);
+    }
+
+    #[test]
+    fn closed_issue_reopens_only_for_a_newer_release() {
+        let fp = "bbbbbbbbbbbbbbbb";
+        let state = IssueState { releases: vec!["1.4.2".into()], ..Default::default() };
+        let body = format!("x\n{}\n{}", state_comment(&state), marker(fp, "v1"));
+        let index = Index::from_issues(vec![issue(3, &body, State::Closed)]);
+        assert_eq!(plan(&group([occ(fp, "1", Some("1.4.10"))]), &index, &limits(10)), [Step::Reopen(3)]);
+        assert_eq!(plan(&group([occ(fp, "2", Some("1.4.2"))]), &index, &limits(10)), [Step::Count(3)]);
+        assert_eq!(plan(&group([occ(fp, "3", Some("1.3.9"))]), &index, &limits(10)), [Step::Count(3)]);
+    }
+
+    #[test]
+    fn without_releases_a_closed_issue_reopens_when_seen_after_the_close() {
+        let fp = "cccccccccccccccc";
+        let body = format!("x\n{}", marker(fp, "v1"));
+        let index = Index::from_issues(vec![issue(4, &body, State::Closed)]);
+        // occ() happened on 2026-01-21, after the close on 2026-01-15.
+        assert_eq!(plan(&group([occ(fp, "1", None)]), &index, &limits(10)), [Step::Reopen(4)]);
+    }
+
+    #[test]
+    fn releases_compare_as_versions() {
+        assert_eq!(compare_releases("1.10.0", "1.9.3"), Ordering::Greater);
+        assert_eq!(compare_releases("v2.0.0-rc.1", "2.0.0"), Ordering::Less);
+        assert_eq!(compare_releases("2026.01.3", "2026.01.12"), Ordering::Less);
+        assert_eq!(newest(["1.2", "1.10", "1.9"].into_iter()), Some("1.10"));
+    }
+
+    #[test]
+    fn state_comment_cannot_be_closed_by_a_value() {
+        let state = IssueState { releases: vec!["1.0 --> <script>".into()], ..Default::default() };
+        let comment = state_comment(&state);
+        assert_eq!(comment.matches("-->").count(), 1);
+        assert_eq!(parse_state(&format!("a\n{comment}\nb")), state);
+    }
+
+    #[test]
+    fn index_prefers_the_open_issue_then_the_oldest() {
+        let fp = "dddddddddddddddd";
+        let body = marker(fp, "v1");
+        let index = Index::from_issues(vec![
+            issue(9, &body, State::Closed),
+            issue(12, &body, State::Open),
+            issue(11, &body, State::Open),
+        ]);
+        assert_eq!(index.get(fp).unwrap().number, 11);
+    }
+
+    #[test]
+    fn dispatch_payloads_carry_events_three_ways() {
+        let p = serde_json::json!({"client_payload": {"events": [{"message": "a"}, {"message": "b"}]}});
+        assert_eq!(dispatch_events(&p).len(), 2);
+        let p = serde_json::json!({"client_payload": {"event": {"message": "a"}}});
+        assert_eq!(dispatch_events(&p).len(), 1);
+        let p = serde_json::json!({"client_payload": {"message": "a", "stack": "x"}});
+        assert_eq!(dispatch_events(&p).len(), 1);
+        assert!(dispatch_events(&serde_json::json!({"action": "opened"})).is_empty());
+    }
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn the_loop_on_the_local_forge_creates_counts_comments_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let forge = crate::forge::local::LocalForge::open(&dir.path().join("forge")).unwrap();
+        let ledger = Ledger::open(dir.path().join("ledger.jsonl"));
+        let prompts = Prompts::builtin().unwrap();
+        let scrub = |t: &str| t.replace("secret", "[redacted]");
+        let writer = Writer { prompts: &prompts, scrub: &scrub };
+        let config = IssuesConfig::default();
+        let fp = "eeeeeeeeeeeeeeee";
+        let mut first = occ(fp, "1", Some("1.0.0"));
+        first.message = "boom with secret `x` @someone".into();
+        block(async {
+            let run = |groups: Vec<Group>| {
+                let (forge, ledger, writer, config) = (&forge, &ledger, &writer, &config);
+                async move { apply(forge, ledger, config, writer, &groups, &limits(10)).await.unwrap() }
+            };
+            let out = run(group([first.clone()])).await;
+            assert_eq!(out[0].action, Action::Created);
+            let n = out[0].issue.unwrap();
+            let created = forge.get_issue(n).await.unwrap();
+            assert!(created.body.ends_with(&marker(fp, "v1")), "{}", created.body);
+            assert!(!created.body.contains("secret"));
+            assert!(created.body.contains("```text\nboom with [redacted] `x` @someone\n```"), "{}", created.body);
+            assert!(created.labels.contains(&"fp:eeeeeeee".to_string()));
+            assert_eq!(parse_state(&created.body).count, 1);
+
+            // The same batch again: nothing is written.
+            let out = run(group([first.clone()])).await;
+            assert_eq!(out[0].action, Action::Skipped);
+            assert_eq!(forge.get_issue(n).await.unwrap().body, created.body);
+
+            // New occurrences: one comment, counter updated.
+            let out = run(group([occ(fp, "2", Some("1.0.1")), occ(fp, "3", Some("1.0.1"))])).await;
+            assert_eq!(out[0].action, Action::Commented);
+            let comments = forge.list_comments(n).await.unwrap();
+            assert_eq!(comments.len(), 1);
+            assert!(comments[0].body.starts_with("**2 new occurrences**"), "{}", comments[0].body);
+            assert_eq!(parse_state(&forge.get_issue(n).await.unwrap().body).count, 3);
+
+            // Closed, then seen from an old release: counted silently; from a newer one: reopened.
+            forge.update_issue(n, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await.unwrap();
+            let out = run(group([occ(fp, "4", Some("1.0.0"))])).await;
+            assert_eq!(out[0].action, Action::Skipped);
+            assert_eq!(forge.get_issue(n).await.unwrap().state, State::Closed);
+            let out = run(group([occ(fp, "5", Some("1.1.0"))])).await;
+            assert_eq!(out[0].action, Action::Reopened);
+            let reopened = forge.get_issue(n).await.unwrap();
+            assert_eq!(reopened.state, State::Open);
+            assert!(reopened.labels.contains(&REGRESSION_LABEL.to_string()));
+            assert_eq!(parse_state(&reopened.body).count, 5);
+            assert_eq!(forge.list_issues(LABEL, StateFilter::All).await.unwrap().len(), 1);
+        });
+        assert_eq!(ledger.count(LEDGER_CREATED, None, jiff::Timestamp::UNIX_EPOCH).unwrap(), 1);
+    }
+}

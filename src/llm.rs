@@ -1,9 +1,607 @@
-//! (being written) See DESIGN.md.
+//! LLM calls: a prompt from `prompts/`, a JSON answer validated against a schema (one
+//! repair retry), retries with backoff on 429/5xx, a timeout, tokens and cost in the
+//! ledger, and a daily budget that refuses a call before it is sent.
+//!
+//! Providers: OpenAI-compatible chat completions (also local servers that speak it),
+//! Anthropic messages, and `replay`, which answers from recorded files for tests and
+//! demos: the n-th call (n from 1) made with `prompts/<name>.j2` in a run reads
+//! `DIR/<name>.<n>.json`, else `DIR/<name>.json`.
+//!
+//! The API key is read from its environment variable at call time, masked in Actions,
+//! and never written to a log or an error message.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::Duration;
+use crate::error::{Error, Position, Result};
+use crate::gha::{Actions, Env};
+use crate::ledger::Ledger;
+use crate::prompt::Prompts;
+
+/// The ledger kind of one model call.
+pub const LEDGER_KIND: &str = "llm.call";
+/// Output tokens asked for (Anthropic's `max_tokens`) and assumed when a call's cost is
+/// estimated against the budget before it is sent.
+pub const MAX_OUTPUT_TOKENS: u64 = 4096;
+/// The system prompt that asks for JSON matching the schema.
+const SYSTEM_TEMPLATE: &str = "llm-system.j2";
+/// The follow-up that shows the model why its answer was rejected.
+const REPAIR_TEMPLATE: &str = "llm-repair.j2";
+
+/// Which API answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// OpenAI-compatible chat completions (`POST {base_url}/chat/completions`), also
+    /// local servers (llama.cpp, vLLM, Ollama) that speak it.
+    Openai,
+    /// Anthropic messages (`POST {base_url}/v1/messages`).
+    Anthropic,
+    /// Recorded answers from files in `dir` (tests and demos).
+    Replay,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Openai => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Replay => "replay",
+        }
+    }
+    fn default_base_url(self) -> &'static str {
+        match self {
+            Self::Openai => "https://api.openai.com/v1",
+            Self::Anthropic => "https://api.anthropic.com",
+            Self::Replay => "",
+        }
+    }
+    fn default_key_env(self) -> &'static str {
+        match self {
+            Self::Openai => "OPENAI_API_KEY",
+            Self::Anthropic => "ANTHROPIC_API_KEY",
+            Self::Replay => "",
+        }
+    }
+    fn default_model(self) -> &'static str {
+        match self {
+            Self::Openai => "gpt-4o-mini",
+            Self::Anthropic => "claude-haiku-4-5",
+            Self::Replay => "replay",
+        }
+    }
+}
+
+/// Prices in USD per million tokens, for the cost of each call.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+impl Price {
+    pub fn usd(&self, input_tokens: u64, output_tokens: u64) -> f64 {
+        (input_tokens as f64 * self.input_per_mtok + output_tokens as f64 * self.output_per_mtok) / 1_000_000.0
+    }
+}
 
 /// The `llm` section of homeostat.yml.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LlmConfig {}
+pub struct LlmConfig {
+    /// `openai` (OpenAI-compatible, also local servers), `anthropic` or `replay`.
+    pub provider: Provider,
+    /// Model name (default: gpt-4o-mini for openai, claude-haiku-4-5 for anthropic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// API base (default https://api.openai.com/v1, https://api.anthropic.com).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Name of the environment variable holding the key (default OPENAI_API_KEY or
+    /// ANTHROPIC_API_KEY). An OpenAI-compatible local server may need none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// replay: folder of recorded answers, `<name>.<n>.json` or `<name>.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// Per request (default 120s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Retries on 429, 5xx and network errors, with exponential backoff (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Daily budget (UTC day) in USD, counted in the ledger; a call that could pass it is
+    /// refused before it is sent. Needs `price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_day: Option<f64>,
+    /// Prices for the cost written to the ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+}
+
+impl LlmConfig {
+    /// A replay configuration reading answers from `dir`.
+    pub fn replay(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            provider: Provider::Replay,
+            model: None,
+            base_url: None,
+            api_key_env: None,
+            dir: Some(dir.into()),
+            timeout: None,
+            max_retries: None,
+            usd_per_day: None,
+            price: None,
+        }
+    }
+}
+
+/// A configured model client.
+pub struct Llm {
+    provider: Provider,
+    model: String,
+    base_url: String,
+    key_env: Option<String>,
+    key_required: bool,
+    replay_dir: Option<PathBuf>,
+    max_retries: u32,
+    usd_per_day: Option<f64>,
+    price: Option<Price>,
+    backoff_base: std::time::Duration,
+    http: reqwest::Client,
+    prompts: Prompts,
+    ledger: Ledger,
+    env: Env,
+    replay_calls: Mutex<HashMap<String, u32>>,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, Serialize)]
+struct Message {
+    role: &'static str,
+    content: String,
+}
+
+/// What one request returned.
+struct Reply {
+    text: String,
+    input_tokens: u64,
+    output_tokens: u64,
+}
+
+fn config_error(message: impl Into<String>) -> Error {
+    Error::input(Position::file("homeostat.yml (llm)"), message)
+}
+
+impl Llm {
+    pub fn from_config(config: &LlmConfig, prompts: Prompts, ledger: Ledger, env: &Env) -> Result<Llm> {
+        let provider = config.provider;
+        let replay_dir = match (provider, &config.dir) {
+            (Provider::Replay, None) => return Err(config_error("provider `replay` needs `dir`")),
+            (_, dir) => dir.clone(),
+        };
+        if config.usd_per_day.is_some() && config.price.is_none() {
+            return Err(config_error("`usd_per_day` needs `price` to count what calls cost"));
+        }
+        if let Some(budget) = config.usd_per_day
+            && !(budget >= 0.0 && budget.is_finite())
+        {
+            return Err(config_error("`usd_per_day` must be a non-negative number"));
+        }
+        for template in [SYSTEM_TEMPLATE, REPAIR_TEMPLATE] {
+            if !prompts.has(template) {
+                return Err(config_error(format!("the prompt set lacks prompts/{template}")));
+            }
+        }
+        let timeout = config.timeout.map_or(std::time::Duration::from_secs(120), Duration::as_std);
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("homeostat/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Failed(format!("llm: cannot build the HTTP client: {e}")))?;
+        let key_env = match provider {
+            Provider::Replay => None,
+            _ => Some(config.api_key_env.clone().unwrap_or_else(|| provider.default_key_env().into())),
+        };
+        // A local OpenAI-compatible server may need no key: there only a variable named
+        // in the config is required.
+        let key_required = match provider {
+            Provider::Openai => config.api_key_env.is_some() || config.base_url.is_none(),
+            _ => true,
+        };
+        Ok(Llm {
+            provider,
+            model: config.model.clone().unwrap_or_else(|| provider.default_model().into()),
+            base_url: config.base_url.clone().unwrap_or_else(|| provider.default_base_url().into()),
+            key_env,
+            key_required,
+            replay_dir,
+            max_retries: config.max_retries.unwrap_or(3),
+            usd_per_day: config.usd_per_day,
+            price: config.price,
+            backoff_base: std::time::Duration::from_millis(500),
+            http,
+            prompts,
+            ledger,
+            env: env.clone(),
+            replay_calls: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Sets the first backoff delay (it doubles each retry); tests shorten it.
+    pub fn with_backoff(mut self, base: std::time::Duration) -> Self {
+        self.backoff_base = base;
+        self
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Renders prompts/<template> with `context`, sends it, parses the answer as JSON,
+    /// validates it against `schema` (one repair retry that shows the model the
+    /// validation error), writes each request to the ledger (kind `llm.call`) and
+    /// returns the JSON.
+    pub async fn ask_json(&self, template: &str, context: &impl Serialize, schema: &Value) -> Result<Value> {
+        let template = template.strip_prefix("prompts/").unwrap_or(template);
+        let name = template.strip_suffix(".j2").unwrap_or(template).to_string();
+        let validator = jsonschema::validator_for(schema)
+            .map_err(|e| Error::Failed(format!("llm: the answer schema for {template} is not a JSON Schema: {e}")))?;
+        let schema_text = serde_json::to_string_pretty(schema).map_err(|e| Error::Failed(e.to_string()))?;
+        let system = self.prompts.render(SYSTEM_TEMPLATE, &json!({"schema": schema_text}))?;
+        let prompt = self.prompts.render(template, context)?;
+        let mut messages = vec![Message { role: "user", content: prompt }];
+
+        let mut last_problem = String::new();
+        for attempt in 0..2 {
+            let reply = self.send(&name, &system, &messages).await?;
+            let checked = parse_answer(&reply.text).and_then(|value| check(&validator, value));
+            self.record(&name, &reply, checked.is_ok())?;
+            match checked {
+                Ok(value) => return Ok(value),
+                Err(problem) => {
+                    tracing::warn!("llm: answer to {template} rejected (attempt {}): {problem}", attempt + 1);
+                    let repair =
+                        self.prompts.render(REPAIR_TEMPLATE, &json!({"error": problem, "schema": schema_text}))?;
+                    messages.push(Message { role: "assistant", content: reply.text });
+                    messages.push(Message { role: "user", content: repair });
+                    last_problem = problem;
+                }
+            }
+        }
+        Err(Error::Failed(format!(
+            "llm: the answer to prompts/{template} did not match its schema after one repair retry: {last_problem}"
+        )))
+    }
+
+    /// USD spent on model calls since `since`, from the ledger.
+    pub fn spend_since(&self, since: jiff::Timestamp) -> Result<f64> {
+        spend_since(&self.ledger, since)
+    }
+
+    /// What is left of today's budget (UTC), if there is a budget.
+    pub fn budget_left(&self) -> Result<Option<f64>> {
+        let Some(budget) = self.usd_per_day else { return Ok(None) };
+        Ok(Some(budget - self.spend_since(start_of_utc_day())?))
+    }
+
+    fn record(&self, name: &str, reply: &Reply, ok: bool) -> Result<()> {
+        let usd = self.price.map_or(0.0, |p| p.usd(reply.input_tokens, reply.output_tokens));
+        self.ledger.append(
+            LEDGER_KIND,
+            name,
+            json!({
+                "template": format!("{name}.j2"),
+                "provider": self.provider.as_str(),
+                "model": self.model,
+                "input_tokens": reply.input_tokens,
+                "output_tokens": reply.output_tokens,
+                "usd": usd,
+                "ok": ok,
+            }),
+        )?;
+        Ok(())
+    }
+
+    /// Refuses a call whose worst-case cost would pass today's budget.
+    fn check_budget(&self, system: &str, messages: &[Message]) -> Result<()> {
+        let (Some(budget), Some(price)) = (self.usd_per_day, self.price) else { return Ok(()) };
+        let chars = system.len() + messages.iter().map(|m| m.content.len()).sum::<usize>();
+        let estimate = price.usd(estimate_tokens(chars), MAX_OUTPUT_TOKENS);
+        let spent = self.spend_since(start_of_utc_day())?;
+        if spent + estimate > budget {
+            return Err(Error::Failed(format!(
+                "llm: daily budget reached: spent ${spent:.4} of ${budget:.2} today (UTC); this call could cost up to ${estimate:.4}, so it was not sent"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn send(&self, name: &str, system: &str, messages: &[Message]) -> Result<Reply> {
+        self.check_budget(system, messages)?;
+        match self.provider {
+            Provider::Replay => self.replay(name, system, messages),
+            Provider::Openai | Provider::Anthropic => self.send_http(system, messages).await,
+        }
+    }
+
+    fn replay(&self, name: &str, system: &str, messages: &[Message]) -> Result<Reply> {
+        let dir = self.replay_dir.as_deref().unwrap_or(std::path::Path::new("."));
+        let n = {
+            let mut calls =
+                self.replay_calls.lock().map_err(|_| Error::Failed("llm: replay counter poisoned".into()))?;
+            let n = calls.entry(name.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let numbered = dir.join(format!("{name}.{n}.json"));
+        let plain = dir.join(format!("{name}.json"));
+        let path = if numbered.is_file() {
+            numbered
+        } else if plain.is_file() {
+            plain
+        } else {
+            return Err(Error::input(
+                Position::file(numbered.display().to_string()),
+                format!("no recorded answer for call {n} of prompts/{name}.j2 (nor {})", plain.display()),
+            ));
+        };
+        let text = crate::error::read_to_string(&path)?;
+        tracing::debug!("llm: replaying {}", path.display());
+        let chars = system.len() + messages.iter().map(|m| m.content.len()).sum::<usize>();
+        Ok(Reply { input_tokens: estimate_tokens(chars), output_tokens: estimate_tokens(text.len()), text })
+    }
+
+    /// The key, read now from its variable.
+    fn api_key(&self) -> Result<Option<String>> {
+        let Some(var) = &self.key_env else { return Ok(None) };
+        match self.env.get(var) {
+            Some(key) => {
+                Actions::new(&self.env).mask(key);
+                Ok(Some(key.to_string()))
+            }
+            None if !self.key_required => Ok(None),
+            None => Err(config_error(format!("the API key variable {var} is not set"))),
+        }
+    }
+
+    fn request(&self, key: Option<&str>, system: &str, messages: &[Message]) -> reqwest::RequestBuilder {
+        let base = self.base_url.trim_end_matches('/');
+        match self.provider {
+            Provider::Anthropic => {
+                let mut req =
+                    self.http.post(format!("{base}/v1/messages")).header("anthropic-version", "2023-06-01").json(
+                        &json!({
+                            "model": self.model,
+                            "max_tokens": MAX_OUTPUT_TOKENS,
+                            "system": system,
+                            "messages": messages,
+                        }),
+                    );
+                if let Some(key) = key {
+                    req = req.header("x-api-key", key);
+                }
+                req
+            }
+            _ => {
+                let mut all = vec![Message { role: "system", content: system.to_string() }];
+                all.extend(messages.iter().cloned());
+                let mut req = self.http.post(format!("{base}/chat/completions")).json(&json!({
+                    "model": self.model,
+                    "messages": all,
+                    "response_format": {"type": "json_object"},
+                }));
+                if let Some(key) = key {
+                    req = req.bearer_auth(key);
+                }
+                req
+            }
+        }
+    }
+
+    async fn send_http(&self, system: &str, messages: &[Message]) -> Result<Reply> {
+        let key = self.api_key()?;
+        let hide = |text: String| match &key {
+            Some(k) if !k.is_empty() => text.replace(k.as_str(), "***"),
+            _ => text,
+        };
+        let provider = self.provider.as_str();
+        let mut attempt = 0;
+        loop {
+            let outcome = self.request(key.as_deref(), system, messages).send().await;
+            let (retryable, problem, retry_after) = match outcome {
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(std::time::Duration::from_secs);
+                    let body = response.text().await.unwrap_or_default();
+                    if status.is_success() {
+                        let value: Value = serde_json::from_str(&body).map_err(|e| {
+                            Error::Failed(format!(
+                                "llm: {provider} answered {status} with a body that is not JSON: {e}"
+                            ))
+                        })?;
+                        return self.reply_from(&value);
+                    }
+                    let retryable = status.as_u16() == 429 || status.is_server_error();
+                    (retryable, hide(format!("{provider} answered {status}: {}", excerpt(&body))), retry_after)
+                }
+                Err(e) => (true, hide(format!("request to {provider} failed: {}", without_url(&e))), None),
+            };
+            if !retryable || attempt >= self.max_retries {
+                let tries = attempt + 1;
+                return Err(Error::Failed(format!("llm: {problem} (after {tries} attempt(s))")));
+            }
+            let backoff = self.backoff_base.saturating_mul(2u32.saturating_pow(attempt));
+            // Honour the server's retry-after, within reason.
+            let wait = retry_after.map_or(backoff, |ra| ra.min(std::time::Duration::from_secs(60))).max(backoff);
+            tracing::info!("llm: {problem}; retrying in {wait:?}");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    fn reply_from(&self, value: &Value) -> Result<Reply> {
+        let provider = self.provider.as_str();
+        let (text, input, output) = match self.provider {
+            Provider::Anthropic => {
+                let text: String = value["content"]
+                    .as_array()
+                    .map(|parts| {
+                        parts.iter().filter(|p| p["type"] == "text").filter_map(|p| p["text"].as_str()).collect()
+                    })
+                    .unwrap_or_default();
+                (text, &value["usage"]["input_tokens"], &value["usage"]["output_tokens"])
+            }
+            _ => {
+                let text = value["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_string();
+                (text, &value["usage"]["prompt_tokens"], &value["usage"]["completion_tokens"])
+            }
+        };
+        if text.is_empty() {
+            return Err(Error::Failed(format!("llm: {provider} answered with no text")));
+        }
+        Ok(Reply {
+            input_tokens: input.as_u64().unwrap_or_else(|| estimate_tokens(text.len())),
+            output_tokens: output.as_u64().unwrap_or_else(|| estimate_tokens(text.len())),
+            text,
+        })
+    }
+}
+
+/// USD spent on model calls since `since`, from a ledger.
+pub fn spend_since(ledger: &Ledger, since: jiff::Timestamp) -> Result<f64> {
+    Ok(ledger.since(LEDGER_KIND, since)?.iter().filter_map(|e| e.get_f64("usd")).sum())
+}
+
+/// Midnight UTC today.
+pub fn start_of_utc_day() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    let secs = now.as_second();
+    jiff::Timestamp::from_second(secs - secs.rem_euclid(86_400)).unwrap_or(now)
+}
+
+/// About four bytes per token: enough for a budget estimate and for replays.
+fn estimate_tokens(bytes: usize) -> u64 {
+    (bytes as u64).div_ceil(4)
+}
+
+/// The JSON value in a model's answer, which may sit in a Markdown code fence.
+fn parse_answer(text: &str) -> std::result::Result<Value, String> {
+    let trimmed = text.trim();
+    let unfenced = trimmed
+        .strip_prefix("```json")
+        .or_else(|| trimmed.strip_prefix("```"))
+        .and_then(|t| t.trim_end().strip_suffix("```"))
+        .unwrap_or(trimmed)
+        .trim();
+    serde_json::from_str(unfenced).or_else(|first| {
+        // Prose around one object: take the outermost braces.
+        match (unfenced.find('{'), unfenced.rfind('}')) {
+            (Some(start), Some(end)) if start < end => {
+                serde_json::from_str(&unfenced[start..=end]).map_err(|_| format!("the answer is not JSON: {first}"))
+            }
+            _ => Err(format!("the answer is not JSON: {first}")),
+        }
+    })
+}
+
+fn check(validator: &jsonschema::Validator, value: Value) -> std::result::Result<Value, String> {
+    let problems: Vec<String> = validator
+        .iter_errors(&value)
+        .take(10)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            format!("at `{}`: {e}", if at.is_empty() { "/" } else { &at })
+        })
+        .collect();
+    if problems.is_empty() { Ok(value) } else { Err(problems.join("; ")) }
+}
+
+fn excerpt(body: &str) -> String {
+    let cut = crate::gha::floor_char_boundary(body, 300);
+    let mut s = body[..cut].replace(['\n', '\r'], " ");
+    if cut < body.len() {
+        s.push('…');
+    }
+    s
+}
+
+/// reqwest's error text names the URL; drop it so a key in a query string cannot leak.
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() { kind.to_string() } else { format!("{kind}: {detail}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_in_fences_or_prose_parse() {
+        assert_eq!(parse_answer("```json\n{\"a\": 1}\n```").unwrap(), json!({"a": 1}));
+        assert_eq!(parse_answer("Here you go: {\"a\": [1]} hope it helps").unwrap(), json!({"a": [1]}));
+        assert!(parse_answer("no json here").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn schema_problems_name_the_place() {
+        let schema = json!({"type": "object", "required": ["title"], "properties": {"n": {"type": "integer"}}});
+        let v = jsonschema::validator_for(&schema).unwrap();
+        let err = check(&v, json!({"n": "x"})).unwrap_err();
+        assert!(err.contains("title"), "{err}");
+        assert!(err.contains("/n"), "{err}");
+        assert!(check(&v, json!({"title": "t", "n": 2})).is_ok());
+    }
+
+    #[test]
+    fn price_and_day_start() {
+        let p = Price { input_per_mtok: 3.0, output_per_mtok: 15.0 };
+        assert!((p.usd(1_000_000, 100_000) - 4.5).abs() < 1e-9);
+        let start = start_of_utc_day();
+        assert_eq!(start.as_second() % 86_400, 0);
+        assert!(jiff::Timestamp::now().as_second() - start.as_second() < 86_400);
+    }
+
+    #[test]
+    fn config_errors_are_input_errors() {
+        let prompts = Prompts::builtin().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.jsonl"));
+        let mut config = LlmConfig::replay(dir.path());
+        config.dir = None;
+        let err = Llm::from_config(&config, prompts, ledger.clone(), &Env::default()).err().unwrap();
+        assert_eq!(err.exit_code(), 2);
+        let mut config = LlmConfig::replay(dir.path());
+        config.usd_per_day = Some(1.0);
+        let err = Llm::from_config(&config, Prompts::builtin().unwrap(), ledger, &Env::default()).err().unwrap();
+        assert!(err.to_string().contains("price"), "{err}");
+    }
+}

@@ -86,6 +86,8 @@ fn new_environment() -> Result<Environment<'static>> {
         quote_untrusted(source.as_deref().unwrap_or("data"), &text)
     });
     env.add_filter("strip_hidden", |text: String| strip_hidden(&text));
+    env.add_filter("fenced", |text: String, lang: Option<String>| fenced(&text, lang.as_deref().unwrap_or("")));
+    env.add_filter("code", |text: String| inline_code(&text));
     Ok(env)
 }
 
@@ -125,6 +127,26 @@ fn is_invisible(c: char) -> bool {
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
         | '\u{E0000}'..='\u{E007F}')
+}
+
+/// A markdown code block that `text` cannot break out of: the fence is longer than any
+/// run of backticks inside. Nothing in it renders (no mentions, links, images or HTML).
+pub fn fenced(text: &str, lang: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(text).max(2) + 1);
+    let lang: String = lang.chars().filter(char::is_ascii_alphanumeric).collect();
+    format!("{fence}{lang}\n{}\n{fence}", text.trim_end_matches('\n'))
+}
+
+/// Inline markdown code on one line, safe for any text.
+pub fn inline_code(text: &str) -> String {
+    let one_line = text.replace(['\n', '\r'], " ");
+    let ticks = "`".repeat(longest_backtick_run(&one_line) + 1);
+    let pad = if one_line.starts_with('`') || one_line.ends_with('`') { " " } else { "" };
+    format!("{ticks}{pad}{one_line}{pad}{ticks}")
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 /// Fences untrusted text as data: `<untrusted-data source=".." boundary="..">` … closing
@@ -167,6 +189,16 @@ mod tests {
         assert!(out.starts_with("run: ${{ github.sha }} <untrusted-data source=\"issue\""));
         // The value's template-like text is data, not control flow.
         assert!(out.contains("[% if true %]x[% endif %]"));
+    }
+
+    #[test]
+    fn fences_are_longer_than_any_backtick_run_inside() {
+        let text = "a ```` b";
+        let block = fenced(text, "text");
+        assert!(block.starts_with("`````text\n"));
+        assert!(block.ends_with("\n`````"));
+        assert_eq!(inline_code("x`y"), "``x`y``");
+        assert_eq!(inline_code("`x"), "`` `x ``");
     }
 
     #[test]
