@@ -170,6 +170,8 @@ pub struct BranchSync {
     /// The file's name on the branch.
     pub file_name: String,
     pub max_attempts: u32,
+    /// Extra environment for the `git` commands (e.g. credentials as `GIT_CONFIG_*`).
+    pub git_env: Vec<(String, String)>,
 }
 
 impl BranchSync {
@@ -180,6 +182,7 @@ impl BranchSync {
             branch: branch.into(),
             file_name: "ledger.jsonl".into(),
             max_attempts: 5,
+            git_env: Vec::new(),
         }
     }
 
@@ -188,6 +191,7 @@ impl BranchSync {
             .arg("-C")
             .arg(&self.repo_dir)
             .args(args)
+            .envs(self.git_env.iter().map(|(k, v)| (k, v)))
             .output()
             .map_err(|e| Error::Git(format!("cannot run git: {e}")))
     }

@@ -211,8 +211,8 @@ fn first_run_opens_one_draft_pr_and_a_second_updates_it() {
     assert_eq!((code, report["outcome"].as_str()), (0, Some("pr-updated")), "{report}");
     assert_eq!(fx.pulls().len(), 1, "a second PR was opened");
     assert_eq!(report["pr"], pr["number"]);
+    // One bot commit on top of main: the fresh attempt replaced the first, not stacked on it.
     let head2 = fx.remote_branch("homeostat/fix-1").unwrap();
-    assert_ne!(head, head2);
     assert_eq!(git(&fx.remote(), &["rev-list", "--count", &format!("main..{head2}")]).trim(), "1");
     assert_eq!(fx.ledger_runs(), 2);
 }
@@ -346,6 +346,8 @@ fn an_injected_instruction_is_fenced_as_data_and_cannot_push_to_main() {
     assert_eq!((code, report["outcome"].as_str()), (0, Some("pr-opened")), "{report}");
     assert_eq!(fx.remote_branch("main").unwrap(), main_before, "main moved");
     assert!(fx.remote_branch(&format!("homeostat/fix-{issue}")).is_some());
+    let git_config = std::fs::read_to_string(fx.work().join(".git/config")).unwrap();
+    assert!(!git_config.contains("pushurl") && !git_config.contains("redirected"), "{git_config}");
 
     let prompt = std::fs::read_to_string(fx.out().join("prompt.md")).unwrap();
     let start = prompt.find("<untrusted-data source=\"issue-body\"").expect("body fenced");

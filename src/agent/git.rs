@@ -194,31 +194,27 @@ impl Checkout {
     }
 
     /// Points the remote's push URL nowhere until the guard drops, so an agent that
-    /// obeys "push to main" cannot push through the checkout's remote.
-    pub fn disable_push(&self) -> Result<PushDisabled<'_>> {
-        let key = format!("remote.{}.pushurl", self.remote);
-        let previous = self.git(&["config", "--get", &key])?;
-        let previous = previous.status.success().then(|| String::from_utf8_lossy(&previous.stdout).trim().to_string());
-        self.git_ok(&["config", &key, "homeostat-agent-may-not-push:/"])?;
-        Ok(PushDisabled { checkout: self, key, previous })
+    /// obeys "push to main" cannot push through the checkout's remote. On drop the
+    /// repository's `.git/config` is restored byte for byte, undoing whatever the agent
+    /// changed there too (remote URLs, `insteadOf`, filters, hooks paths).
+    pub fn disable_push(&self) -> Result<PushDisabled> {
+        let config = self.repo()?.path().join("config");
+        let saved = std::fs::read(&config).map_err(|e| Error::io(&config, e))?;
+        self.git_ok(&["config", &format!("remote.{}.pushurl", self.remote), "homeostat-agent-may-not-push:/"])?;
+        Ok(PushDisabled { config, saved })
     }
 }
 
-/// Restores the push URL when dropped.
-pub struct PushDisabled<'a> {
-    checkout: &'a Checkout,
-    key: String,
-    previous: Option<String>,
+/// Restores `.git/config` when dropped.
+pub struct PushDisabled {
+    config: PathBuf,
+    saved: Vec<u8>,
 }
 
-impl Drop for PushDisabled<'_> {
+impl Drop for PushDisabled {
     fn drop(&mut self) {
-        let result = match &self.previous {
-            Some(url) => self.checkout.git(&["config", &self.key, url]),
-            None => self.checkout.git(&["config", "--unset-all", &self.key]),
-        };
-        if let Err(e) = result {
-            tracing::warn!("could not restore {}: {e}", self.key);
+        if let Err(e) = std::fs::write(&self.config, &self.saved) {
+            tracing::warn!("could not restore {}: {e}", self.config.display());
         }
     }
 }

@@ -82,6 +82,9 @@ pub struct Options {
     pub checkout: git::Checkout,
     pub ledger: Ledger,
     pub prompts: Prompts,
+    /// In Actions: the ledger's orphan branch, pulled before a run and pushed after, so
+    /// budgets and attempt counts hold across runs.
+    pub ledger_sync: Option<crate::ledger::BranchSync>,
 }
 
 /// Marker of the one status comment hs-agent keeps on an issue (edited in place).
@@ -495,7 +498,32 @@ pub fn options(config: &Config, env: &Env, forge: &dyn Forge, repo_dir: &std::pa
         Some(dir) => Prompts::with_overrides(&dir.join("prompts"))?,
         None => Prompts::builtin()?,
     };
-    Ok(Options { checkout, ledger: Ledger::open(config.ledger.path.clone()), prompts })
+    let ledger_sync = (env.in_actions() && !config.ledger.branch.is_empty()).then(|| {
+        let mut sync = crate::ledger::BranchSync::new(repo_dir, config.ledger.branch.clone());
+        sync.git_env.clone_from(&checkout.git_env);
+        sync
+    });
+    Ok(Options { checkout, ledger: Ledger::open(config.ledger.path.clone()), prompts, ledger_sync })
+}
+
+/// [`run`], with the ledger pulled from its branch before and pushed after (in Actions).
+pub async fn execute(
+    forge: &dyn Forge,
+    config: &Config,
+    env: &Env,
+    trigger: &Trigger,
+    opts: &Options,
+) -> Result<Report> {
+    if let Some(sync) = &opts.ledger_sync {
+        sync.pull(&opts.ledger)?;
+    }
+    let result = run(forge, config, env, trigger, opts).await;
+    if let Some(sync) = &opts.ledger_sync
+        && let Err(e) = sync.push(&opts.ledger)
+    {
+        tracing::warn!("could not push the ledger to {}: {e}", sync.branch);
+    }
+    result
 }
 
 /// Writes the report to the Actions outputs and step summary (no-ops elsewhere).

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         };
         let forge = args.forge.open(&env)?;
         let options = agent::options(&config, &env, forge.as_ref(), &args.repo_dir)?;
-        let report = cli::block_on(agent::run(forge.as_ref(), &config, &env, &trigger, &options))??;
+        let report = cli::block_on(agent::execute(forge.as_ref(), &config, &env, &trigger, &options))??;
         agent::publish(&report, &env)?;
         match args.format.format {
             OutputFormat::Text => eprintln!("{}: {}", report.outcome.as_str(), report.reason),
