@@ -1,1 +1,701 @@
-//! The canonical error event: reads our JSON lines, Sentry event JSON and raw log text. (being written)
+//! The canonical error event, and the readers that produce it from our JSON lines,
+//! Sentry event JSON (one per line, or one pretty-printed document) and raw log text.
+//!
+//! Reading streams: one reused line buffer, lines capped at [`MAX_LINE`]; nothing holds a
+//! whole large file in memory (a pretty-printed JSON document is capped at [`MAX_DOCUMENT`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::BufRead;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Position;
+
+/// A line longer than this is reported and skipped.
+pub const MAX_LINE: usize = 1 << 20;
+/// A pretty-printed JSON document (a Sentry event file) may be this large at most.
+pub const MAX_DOCUMENT: usize = 16 << 20;
+
+/// One production error, as DESIGN.md defines it. Only `message` or `stack` (or Sentry's
+/// structured `exceptions`) is required.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surface: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Structured exceptions (from Sentry events), innermost cause first, the thrown
+    /// exception last — Sentry's order. When empty, `stack` is parsed instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<Exception>,
+    /// A fingerprint the client chose (Sentry's `fingerprint`); `{{ default }}` stands for
+    /// the computed values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fingerprint: Vec<String>,
+}
+
+/// One exception of a chain, with its frames oldest call first (crashing frame last).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Exception {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// The type was made up by the SDK (Sentry's `mechanism.synthetic`): it does not group.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<Frame>,
+}
+
+/// One stack frame as a parser or an SDK saw it, before normalisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abs_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineno: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colno: Option<u64>,
+    /// What the client said (Sentry's `in_app`); `None` lets the rules decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_app: Option<bool>,
+}
+
+impl ErrorEvent {
+    /// Whether there is anything to fingerprint.
+    pub fn has_content(&self) -> bool {
+        let filled = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
+        filled(&self.message)
+            || filled(&self.stack)
+            || self.exceptions.iter().any(|e| !e.frames.is_empty() || filled(&e.value) || filled(&e.r#type))
+    }
+}
+
+/// How to read a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputFormat {
+    /// Canonical JSONL or Sentry event JSON, per line or as one pretty-printed document.
+    #[default]
+    Auto,
+    /// Raw log text: every stack trace found in it becomes one event.
+    Text,
+}
+
+/// A line (or document) that could not be read as an event; reading goes on after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    pub at: Position,
+    pub reason: String,
+}
+
+impl fmt::Display for BadLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.at, self.reason)
+    }
+}
+
+impl std::error::Error for BadLine {}
+
+/// Streams events from one source.
+pub fn read_events<R: BufRead>(source: &str, reader: R, format: InputFormat) -> EventReader<R> {
+    EventReader {
+        source: source.to_string(),
+        reader,
+        format,
+        line_no: 0,
+        buf: Vec::with_capacity(8 * 1024),
+        pending: std::collections::VecDeque::new(),
+        text: crate::fingerprint::stack::LogScanner::default(),
+        done: false,
+    }
+}
+
+/// The iterator [`read_events`] returns.
+pub struct EventReader<R> {
+    source: String,
+    reader: R,
+    format: InputFormat,
+    line_no: usize,
+    buf: Vec<u8>,
+    pending: std::collections::VecDeque<Result<ErrorEvent, BadLine>>,
+    text: crate::fingerprint::stack::LogScanner,
+    done: bool,
+}
+
+enum LineRead {
+    Eof,
+    Line,
+    TooLong,
+    Failed(std::io::Error),
+}
+
+impl<R: BufRead> EventReader<R> {
+    /// Reads one line into `buf` (without its end), keeping at most [`MAX_LINE`] bytes.
+    fn read_line(&mut self) -> LineRead {
+        self.buf.clear();
+        let mut too_long = false;
+        let mut any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return LineRead::Failed(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            any = true;
+            let (chunk, used, end) = match memchr_newline(available) {
+                Some(i) => (&available[..i], i + 1, true),
+                None => (available, available.len(), false),
+            };
+            if !too_long {
+                if self.buf.len() + chunk.len() > MAX_LINE {
+                    too_long = true;
+                    self.buf.clear();
+                } else {
+                    self.buf.extend_from_slice(chunk);
+                }
+            }
+            self.reader.consume(used);
+            if end {
+                break;
+            }
+        }
+        if !any {
+            return LineRead::Eof;
+        }
+        self.line_no += 1;
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        if too_long { LineRead::TooLong } else { LineRead::Line }
+    }
+
+    fn bad(&self, line: usize, reason: impl Into<String>) -> BadLine {
+        BadLine { at: Position::line(self.source.clone(), line), reason: reason.into() }
+    }
+
+    fn next_auto(&mut self) -> Option<Result<ErrorEvent, BadLine>> {
+        loop {
+            match self.read_line() {
+                LineRead::Eof => return None,
+                LineRead::Failed(e) => {
+                    self.done = true;
+                    return Some(Err(self.bad(self.line_no + 1, format!("read failed: {e}"))));
+                }
+                LineRead::TooLong => {
+                    return Some(Err(self.bad(self.line_no, format!("line longer than {MAX_LINE} bytes"))));
+                }
+                LineRead::Line => {}
+            }
+            let line = trim_ascii(&self.buf);
+            if line.is_empty() {
+                continue;
+            }
+            if std::str::from_utf8(line).is_err() {
+                return Some(Err(self.bad(self.line_no, "not UTF-8")));
+            }
+            let at = self.line_no;
+            match serde_json::from_slice::<RawEvent>(line) {
+                Ok(raw) => return Some(raw.into_event().map_err(|r| self.bad(at, r))),
+                Err(e) if e.is_eof() && (line[0] == b'{' || line[0] == b'[') => return Some(self.read_document(at)),
+                Err(e) => {
+                    let reason = if line[0] == b'{' || line[0] == b'[' {
+                        format!("not a JSON event: {}", strip_position(&e))
+                    } else {
+                        "not JSON (use --text for log text)".to_string()
+                    };
+                    return Some(Err(self.bad(at, reason)));
+                }
+            }
+        }
+    }
+
+    /// A pretty-printed JSON document starting at `start` (its first line is in `buf`):
+    /// reads on to the end of the source, bounded, and queues every event in it.
+    fn read_document(&mut self, start: usize) -> Result<ErrorEvent, BadLine> {
+        let mut doc = std::mem::take(&mut self.buf);
+        doc.push(b'\n');
+        let mut too_large = false;
+        loop {
+            match self.read_line() {
+                LineRead::Eof => break,
+                LineRead::Failed(e) => return Err(self.bad(self.line_no + 1, format!("read failed: {e}"))),
+                LineRead::TooLong => too_large = true,
+                LineRead::Line => {
+                    if doc.len() + self.buf.len() > MAX_DOCUMENT {
+                        too_large = true;
+                    }
+                    if !too_large {
+                        doc.extend_from_slice(&self.buf);
+                        doc.push(b'\n');
+                    }
+                }
+            }
+        }
+        self.done = true;
+        if too_large {
+            return Err(self.bad(start, format!("JSON document larger than {MAX_DOCUMENT} bytes")));
+        }
+        let text = match std::str::from_utf8(&doc) {
+            Ok(t) => t,
+            Err(_) => return Err(self.bad(start, "not UTF-8")),
+        };
+        let mut events = Vec::new();
+        for item in serde_json::Deserializer::from_str(text).into_iter::<Document>() {
+            match item {
+                Ok(Document::One(raw)) => events.push(raw.into_event().map_err(|r| self.bad(start, r))),
+                Ok(Document::Many(list)) => {
+                    events.extend(list.into_iter().map(|raw| raw.into_event().map_err(|r| self.bad(start, r))))
+                }
+                Err(e) => {
+                    let line = start + e.line().saturating_sub(1);
+                    events.push(Err(self.bad(line, format!("not a JSON event: {}", strip_position(&e)))));
+                    break;
+                }
+            }
+        }
+        let mut events = events.into_iter();
+        let first = events.next().unwrap_or_else(|| Err(self.bad(start, "empty JSON document")));
+        self.pending.extend(events);
+        first
+    }
+
+    fn next_text(&mut self) -> Option<Result<ErrorEvent, BadLine>> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some(ev);
+            }
+            if self.done {
+                return None;
+            }
+            match self.read_line() {
+                LineRead::Eof => {
+                    self.done = true;
+                    if let Some(stack) = self.text.finish() {
+                        self.pending.push_back(Ok(text_event(stack)));
+                    }
+                }
+                LineRead::Failed(e) => {
+                    self.done = true;
+                    self.pending.push_back(Err(self.bad(self.line_no + 1, format!("read failed: {e}"))));
+                }
+                LineRead::TooLong => {
+                    let at = self.line_no;
+                    self.pending.push_back(Err(self.bad(at, format!("line longer than {MAX_LINE} bytes"))));
+                }
+                LineRead::Line => {
+                    let line = String::from_utf8_lossy(&self.buf).into_owned();
+                    if let Some(stack) = self.text.push(&line) {
+                        self.pending.push_back(Ok(text_event(stack)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn text_event(stack: String) -> ErrorEvent {
+    ErrorEvent { stack: Some(stack), ..ErrorEvent::default() }
+}
+
+impl<R: BufRead> Iterator for EventReader<R> {
+    type Item = Result<ErrorEvent, BadLine>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.format {
+            InputFormat::Text => self.next_text(),
+            InputFormat::Auto => {
+                if let Some(ev) = self.pending.pop_front() {
+                    return Some(ev);
+                }
+                if self.done {
+                    return None;
+                }
+                self.next_auto()
+            }
+        }
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.trim_ascii()
+}
+
+fn strip_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    }
+}
+
+/// Parses one event from a JSON string (canonical or Sentry); used by tests and fuzzing.
+pub fn parse_event(text: &str) -> Result<ErrorEvent, String> {
+    let raw: RawEvent = serde_json::from_str(text).map_err(|e| strip_position(&e))?;
+    raw.into_event()
+}
+
+// --- the union of the canonical and Sentry shapes -------------------------------------
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Document {
+    Many(Vec<RawEvent>),
+    One(Box<RawEvent>),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawEvent {
+    r#type: Option<String>,
+    message: Option<MessageField>,
+    stack: Option<String>,
+    platform: Option<String>,
+    surface: Option<String>,
+    release: Option<Scalar>,
+    environment: Option<String>,
+    timestamp: Option<Scalar>,
+    id: Option<Scalar>,
+    event_id: Option<String>,
+    tags: Option<Tags>,
+    exception: Option<ExceptionField>,
+    threads: Option<ThreadsField>,
+    stacktrace: Option<RawStacktrace>,
+    logentry: Option<MessageField>,
+    fingerprint: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Str(String),
+    Num(serde_json::Number),
+    Bool(bool),
+}
+
+impl Scalar {
+    fn into_string(self) -> String {
+        match self {
+            Scalar::Str(s) => s,
+            Scalar::Num(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MessageField {
+    Text(String),
+    Entry {
+        #[serde(default)]
+        formatted: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    },
+}
+
+impl MessageField {
+    fn into_text(self) -> Option<String> {
+        match self {
+            MessageField::Text(s) => Some(s),
+            MessageField::Entry { formatted, message } => formatted.or(message),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Tags {
+    Map(BTreeMap<String, Scalar>),
+    Pairs(Vec<(String, Scalar)>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ExceptionField {
+    Values {
+        #[serde(default)]
+        values: Option<Vec<Option<RawException>>>,
+    },
+    List(Vec<Option<RawException>>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ThreadsField {
+    Values {
+        #[serde(default)]
+        values: Option<Vec<Option<RawThread>>>,
+    },
+    List(Vec<Option<RawThread>>),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawThread {
+    stacktrace: Option<RawStacktrace>,
+    crashed: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawException {
+    r#type: Option<String>,
+    value: Option<String>,
+    module: Option<String>,
+    mechanism: Option<RawMechanism>,
+    stacktrace: Option<RawStacktrace>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawMechanism {
+    synthetic: Option<bool>,
+    exception_id: Option<u64>,
+    parent_id: Option<u64>,
+    is_exception_group: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawStacktrace {
+    frames: Option<Vec<Option<RawFrame>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawFrame {
+    function: Option<String>,
+    raw_function: Option<String>,
+    module: Option<String>,
+    filename: Option<String>,
+    abs_path: Option<String>,
+    package: Option<String>,
+    lineno: Option<Scalar>,
+    colno: Option<Scalar>,
+    in_app: Option<bool>,
+}
+
+impl RawStacktrace {
+    fn into_frames(self) -> Vec<Frame> {
+        let number = |s: Option<Scalar>| s.and_then(|s| s.into_string().parse::<u64>().ok());
+        self.frames
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .map(|f| Frame {
+                function: f.function,
+                raw_function: f.raw_function,
+                module: f.module,
+                filename: f.filename,
+                abs_path: f.abs_path,
+                package: f.package,
+                lineno: number(f.lineno),
+                colno: number(f.colno),
+                in_app: f.in_app,
+            })
+            .collect()
+    }
+}
+
+impl RawEvent {
+    fn into_event(self) -> Result<ErrorEvent, String> {
+        let message =
+            self.message.and_then(MessageField::into_text).or_else(|| self.logentry.and_then(MessageField::into_text));
+        let mut exceptions: Vec<Exception> = Vec::new();
+        if let Some(field) = self.exception {
+            let list = match field {
+                ExceptionField::Values { values } => values.unwrap_or_default(),
+                ExceptionField::List(list) => list,
+            };
+            exceptions = exception_chain(list.into_iter().flatten().collect());
+        }
+        if exceptions.is_empty()
+            && let Some(st) = self.stacktrace
+        {
+            let frames = st.into_frames();
+            if !frames.is_empty() {
+                exceptions.push(Exception { frames, ..Exception::default() });
+            }
+        }
+        if exceptions.is_empty()
+            && let Some(field) = self.threads
+        {
+            let threads: Vec<RawThread> = match field {
+                ThreadsField::Values { values } => values.unwrap_or_default(),
+                ThreadsField::List(list) => list,
+            }
+            .into_iter()
+            .flatten()
+            .collect();
+            // As Sentry: a thread stack groups only when it is unambiguous (one thread),
+            // or when one thread is marked as the one that crashed.
+            let chosen = if threads.len() == 1 {
+                threads.into_iter().next()
+            } else {
+                threads.into_iter().find(|t| t.crashed == Some(true))
+            };
+            if let Some(frames) = chosen.and_then(|t| t.stacktrace).map(RawStacktrace::into_frames)
+                && !frames.is_empty()
+            {
+                exceptions.push(Exception { frames, ..Exception::default() });
+            }
+        }
+        let tags = match self.tags {
+            Some(Tags::Map(m)) => m.into_iter().map(|(k, v)| (k, v.into_string())).collect(),
+            Some(Tags::Pairs(p)) => p.into_iter().map(|(k, v)| (k, v.into_string())).collect(),
+            None => BTreeMap::new(),
+        };
+        let event = ErrorEvent {
+            r#type: self.r#type.filter(|t| t != "error" && t != "default" && t != "transaction"),
+            message,
+            stack: self.stack,
+            platform: self.platform,
+            surface: self.surface,
+            release: self.release.map(Scalar::into_string),
+            environment: self.environment,
+            timestamp: self.timestamp.map(Scalar::into_string),
+            id: self.id.map(Scalar::into_string).or(self.event_id),
+            tags,
+            exceptions,
+            fingerprint: self.fingerprint.unwrap_or_default(),
+        };
+        if !event.has_content() {
+            return Err("no message and no stack".into());
+        }
+        Ok(event)
+    }
+}
+
+/// Sentry's exception list, with exception groups reduced to their leaves' chain: when
+/// `exception_id`/`parent_id` form a tree, the group containers are dropped (their own
+/// frames are the aggregation machinery, not the bug).
+fn exception_chain(list: Vec<RawException>) -> Vec<Exception> {
+    let has_tree = list.iter().any(|e| e.mechanism.as_ref().is_some_and(|m| m.exception_id.is_some()));
+    let parents: std::collections::HashSet<u64> = if has_tree {
+        list.iter().filter_map(|e| e.mechanism.as_ref().and_then(|m| m.parent_id)).collect()
+    } else {
+        Default::default()
+    };
+    let all: Vec<Exception> = list
+        .into_iter()
+        .filter_map(|e| {
+            let mech = e.mechanism.unwrap_or_default();
+            let is_group_container =
+                mech.is_exception_group == Some(true) && mech.exception_id.is_some_and(|id| parents.contains(&id));
+            if is_group_container {
+                return None;
+            }
+            Some(Exception {
+                r#type: e.r#type,
+                value: e.value,
+                module: e.module,
+                synthetic: mech.synthetic == Some(true),
+                frames: e.stacktrace.map(RawStacktrace::into_frames).unwrap_or_default(),
+            })
+        })
+        .collect();
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, format: InputFormat) -> Vec<Result<ErrorEvent, BadLine>> {
+        read_events("in.jsonl", std::io::Cursor::new(text.as_bytes().to_vec()), format).collect()
+    }
+
+    #[test]
+    fn canonical_lines_and_bad_lines_keep_their_numbers() {
+        let text = "{\"message\":\"a\"}\n\nnot json\n{\"type\":\"X\"}\n{\"stack\":\"Error: b\\n  at f (a.js:1:2)\"}\n\u{feff}{\"message\":\"c\"}\n";
+        let got = read(text, InputFormat::Auto);
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[0].as_ref().unwrap().message.as_deref(), Some("a"));
+        assert_eq!(got[1].as_ref().unwrap_err().to_string(), "in.jsonl:3: not JSON (use --text for log text)");
+        assert_eq!(got[2].as_ref().unwrap_err().to_string(), "in.jsonl:4: no message and no stack");
+        assert!(got[3].as_ref().unwrap().stack.is_some());
+        assert_eq!(got[4].as_ref().unwrap().message.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn invalid_utf8_and_long_lines_are_reported() {
+        let mut bytes = b"{\"message\":\"\xff\"}\n".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        bytes.extend(b"\n{\"message\":\"ok\"}\n");
+        let got: Vec<_> = read_events("f", std::io::Cursor::new(bytes), InputFormat::Auto).collect();
+        assert_eq!(got[0].as_ref().unwrap_err().to_string(), "f:1: not UTF-8");
+        assert!(got[1].as_ref().unwrap_err().to_string().starts_with("f:2: line longer than"));
+        assert_eq!(got[2].as_ref().unwrap().message.as_deref(), Some("ok"));
+    }
+
+    #[test]
+    fn pretty_printed_sentry_document() {
+        let text = "{\n  \"platform\": \"python\",\n  \"exception\": {\"values\": [\n {\"type\": \"KeyError\", \"value\": \"'x'\",\n  \"stacktrace\": {\"frames\": [{\"function\": \"f\", \"filename\": \"a.py\", \"in_app\": true}]}}]},\n  \"tags\": [[\"a\", \"b\"]]\n}\n";
+        let got = read(text, InputFormat::Auto);
+        assert_eq!(got.len(), 1);
+        let ev = got[0].as_ref().unwrap();
+        assert_eq!(ev.exceptions.len(), 1);
+        assert_eq!(ev.exceptions[0].frames[0].function.as_deref(), Some("f"));
+        assert_eq!(ev.tags.get("a").map(String::as_str), Some("b"));
+    }
+
+    #[test]
+    fn logentry_and_threads() {
+        let ev = parse_event(r#"{"logentry": {"formatted": "hello 1"}}"#).unwrap();
+        assert_eq!(ev.message.as_deref(), Some("hello 1"));
+        let ev = parse_event(
+            r#"{"threads": {"values": [{"crashed": true, "stacktrace": {"frames": [{"function": "a"}]}}, {"stacktrace": {"frames": [{"function": "b"}]}}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.exceptions[0].frames[0].function.as_deref(), Some("a"));
+        assert!(parse_event(r#"{"threads": {"values": [{}, {}]}}"#).is_err());
+    }
+
+    #[test]
+    fn text_mode_finds_each_trace() {
+        let log = "INFO start\nTraceback (most recent call last):\n  File \"app.py\", line 3, in main\n    run()\nValueError: bad\nINFO next\nException in thread \"main\" java.lang.IllegalStateException: x\n\tat com.a.B.c(B.java:1)\nINFO done\n";
+        let got = read(log, InputFormat::Text);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].as_ref().unwrap().stack.as_deref().unwrap().ends_with("ValueError: bad"));
+        assert!(got[1].as_ref().unwrap().stack.as_deref().unwrap().contains("B.java"));
+    }
+}

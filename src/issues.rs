@@ -16,11 +16,17 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::IssuesConfig;
-use crate::error::Result;
+use crate::cli::OutputFormat;
+use crate::config::{Config, IssuesConfig};
+use crate::error::{Error, Result};
+use crate::event::ErrorEvent;
+use crate::fingerprint::{Engine, Fingerprint};
 use crate::forge::{Forge, Issue, IssueUpdate, NewIssue, State, StateFilter, limits};
+use crate::gha::Actions;
+use crate::input::{InputArgs, InputStats};
 use crate::ledger::Ledger;
 use crate::prompt::Prompts;
+use crate::scrub::Scrubber;
 
 /// Every error issue carries this label; the index lists issues by it.
 pub const LABEL: &str = "homeostat:error";
@@ -78,13 +84,18 @@ impl Group {
     }
 }
 
-/// Groups occurrences by fingerprint, in the order fingerprints first appear.
-pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
-    let mut order: Vec<String> = Vec::new();
-    let mut groups: HashMap<String, (Group, Sha256)> = HashMap::new();
-    for o in occurrences {
-        let entry = groups.entry(o.fingerprint.clone()).or_insert_with(|| {
-            order.push(o.fingerprint.clone());
+/// Groups occurrences by fingerprint as they stream in; memory grows with the number of
+/// fingerprints, not of occurrences.
+#[derive(Default)]
+pub struct Grouper {
+    order: Vec<String>,
+    groups: HashMap<String, (Group, Sha256)>,
+}
+
+impl Grouper {
+    pub fn add(&mut self, o: Occurrence) {
+        let (g, hasher) = self.groups.entry(o.fingerprint.clone()).or_insert_with(|| {
+            self.order.push(o.fingerprint.clone());
             let g = Group {
                 fingerprint: o.fingerprint.clone(),
                 algorithm: o.algorithm.clone(),
@@ -93,7 +104,7 @@ pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
                 platform: o.platform.clone(),
                 message: o.message.clone(),
                 frames: o.frames.clone(),
-                sample_stack: o.stack.clone(),
+                sample_stack: None,
                 count: 0,
                 first_seen: None,
                 last_seen: None,
@@ -103,7 +114,6 @@ pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
             };
             (g, Sha256::new())
         });
-        let (g, hasher) = entry;
         g.count += 1;
         if g.sample_stack.is_none() {
             g.sample_stack = o.stack;
@@ -117,14 +127,25 @@ pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
         hasher.update(o.identity.as_bytes());
         hasher.update([0]);
     }
-    order
-        .into_iter()
-        .filter_map(|fp| groups.remove(&fp))
-        .map(|(mut g, hasher)| {
-            g.key = hex16(&hasher.finalize());
-            g
-        })
-        .collect()
+
+    /// The groups, in the order their fingerprints first appeared.
+    pub fn finish(mut self) -> Vec<Group> {
+        self.order
+            .into_iter()
+            .filter_map(|fp| self.groups.remove(&fp))
+            .map(|(mut g, hasher)| {
+                g.key = hex16(&hasher.finalize());
+                g
+            })
+            .collect()
+    }
+}
+
+/// Groups occurrences by fingerprint, in the order fingerprints first appear.
+pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
+    let mut grouper = Grouper::default();
+    occurrences.into_iter().for_each(|o| grouper.add(o));
+    grouper.finish()
 }
 
 fn hex16(bytes: &[u8]) -> String {
@@ -600,6 +621,136 @@ pub fn dispatch_events(payload: &serde_json::Value) -> Vec<serde_json::Value> {
         return vec![client.clone()];
     }
     Vec::new()
+}
+
+/// Caps on what one issue shows, so bodies stay far below GitHub's 65,536 characters.
+const MESSAGE_MAX_CHARS: usize = 4_000;
+const STACK_MAX_CHARS: usize = 16_000;
+const FRAMES_MAX: usize = 40;
+
+/// One occurrence from an event and its fingerprint, every text scrubbed.
+pub fn occurrence(event: &ErrorEvent, fp: &Fingerprint, scrubber: &Scrubber) -> Occurrence {
+    let scrub = |text: &str| scrubber.scrub(text).into_owned();
+    let message = event
+        .message
+        .clone()
+        .or_else(|| event.exceptions.last().and_then(|e| e.value.clone()))
+        .unwrap_or_else(|| fp.title.clone());
+    let frames: Vec<String> = fp
+        .frames
+        .iter()
+        .filter(|f| f.in_app)
+        .take(FRAMES_MAX)
+        .map(|f| {
+            let function = f.function.as_deref().unwrap_or("?");
+            match f.module.as_deref().or(f.file.as_deref()) {
+                Some(place) => scrub(&format!("{function}  ({place})")),
+                None => scrub(function),
+            }
+        })
+        .collect();
+    let identity = match &event.id {
+        Some(id) => format!("id:{id}"),
+        None => format!(
+            "{}\u{1f}{}\u{1f}{}",
+            event.timestamp.as_deref().unwrap_or(""),
+            message,
+            event.stack.as_deref().unwrap_or("")
+        ),
+    };
+    Occurrence {
+        fingerprint: fp.fingerprint.clone(),
+        algorithm: fp.algorithm.to_string(),
+        title: scrub(&fp.title),
+        culprit: scrub(&fp.culprit),
+        platform: fp.platform.clone(),
+        message: limits::truncate_chars(&scrub(&message), MESSAGE_MAX_CHARS),
+        frames,
+        stack: event.stack.as_deref().map(|s| limits::truncate_chars(&scrub(s), STACK_MAX_CHARS)),
+        release: event.release.as_deref().map(scrub),
+        environment: event.environment.as_deref().map(scrub),
+        timestamp: event.timestamp.as_deref().and_then(|t| t.parse().ok()),
+        identity,
+    }
+}
+
+/// Reads the run's events (files or stdin, and the dispatch payload when asked) into
+/// fingerprint groups.
+pub fn read_groups(
+    input: &InputArgs,
+    payload: Option<&serde_json::Value>,
+    engine: &Engine,
+    scrubber: &Scrubber,
+) -> Result<(Vec<Group>, InputStats)> {
+    let mut grouper = Grouper::default();
+    let mut add = |event: ErrorEvent| {
+        let fp = engine.fingerprint(&event);
+        grouper.add(occurrence(&event, &fp, scrubber));
+    };
+    let stats = match payload {
+        Some(payload) => {
+            let values = dispatch_events(payload);
+            let events = crate::input::events_from_values("client_payload", &values, input.strict)?;
+            let stats = InputStats { events: events.len(), bad: values.len() - events.len() };
+            events.into_iter().for_each(&mut add);
+            stats
+        }
+        None => input.for_each(|event| {
+            add(event);
+            Ok(())
+        })?,
+    };
+    Ok((grouper.finish(), stats))
+}
+
+/// A whole hs-issue run against a forge: plan within the quotas, write, record.
+pub async fn run(
+    forge: &dyn Forge,
+    config: &Config,
+    ledger: &Ledger,
+    scrubber: &Scrubber,
+    groups: &[Group],
+) -> Result<Vec<Outcome>> {
+    let prompts = Prompts::builtin()?;
+    let scrub = |text: &str| scrubber.scrub(text).into_owned();
+    let writer = Writer { prompts: &prompts, scrub: &scrub };
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).map_err(|e| Error::Failed(e.to_string()))?;
+    let limits = PlanLimits::from_config(&config.issues, ledger, now)?;
+    apply(forge, ledger, &config.issues, &writer, groups, &limits).await
+}
+
+/// Prints the outcomes (a table for people, one JSON line per fingerprint for machines)
+/// and, in Actions, sets the outputs and the step summary.
+pub fn emit(outcomes: &[Outcome], format: OutputFormat, actions: &Actions) -> Result<()> {
+    let json_err = |e: serde_json::Error| Error::Failed(e.to_string());
+    match format {
+        OutputFormat::Jsonl => {
+            for o in outcomes {
+                println!("{}", serde_json::to_string(o).map_err(json_err)?);
+            }
+        }
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(outcomes).map_err(json_err)?),
+        OutputFormat::Text => {
+            println!("{:<10} {:>6} {:>6}  {:<16}  title", "action", "issue", "count", "fingerprint");
+            for o in outcomes {
+                let action = serde_json::to_value(&o.action).map_err(json_err)?;
+                let issue = o.issue.map_or_else(|| "-".to_string(), |n| format!("#{n}"));
+                println!(
+                    "{:<10} {:>6} {:>6}  {:<16}  {}",
+                    action.as_str().unwrap_or(""),
+                    issue,
+                    o.occurrences,
+                    o.fingerprint,
+                    limits::truncate_chars(&o.title, 70)
+                );
+            }
+        }
+    }
+    for (name, count) in tally(outcomes) {
+        actions.set_output(name, &count.to_string())?;
+    }
+    actions.set_output("result", &serde_json::to_string(outcomes).map_err(json_err)?)?;
+    actions.append_summary(&summary_markdown(outcomes))
 }
 
 #[cfg(test)]

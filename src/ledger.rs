@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -170,8 +169,8 @@ pub struct BranchSync {
     /// The file's name on the branch.
     pub file_name: String,
     pub max_attempts: u32,
-    /// Extra environment for the `git` commands (e.g. credentials as `GIT_CONFIG_*`).
-    pub git_env: Vec<(String, String)>,
+    /// The environment git runs with (the job's token, when there is one).
+    pub env: crate::gha::Env,
 }
 
 impl BranchSync {
@@ -182,16 +181,13 @@ impl BranchSync {
             branch: branch.into(),
             file_name: "ledger.jsonl".into(),
             max_attempts: 5,
-            git_env: Vec::new(),
+            env: crate::gha::Env::default(),
         }
     }
 
     fn git(&self, args: &[&str]) -> Result<std::process::Output> {
-        Command::new("git")
-            .arg("-C")
-            .arg(&self.repo_dir)
+        crate::git::command(&self.repo_dir, &self.env)
             .args(args)
-            .envs(self.git_env.iter().map(|(k, v)| (k, v)))
             .output()
             .map_err(|e| Error::Git(format!("cannot run git: {e}")))
     }
@@ -266,6 +262,39 @@ impl BranchSync {
     }
 }
 
+/// The ledger of one run: in Actions, with `ledger.branch` set and a git checkout,
+/// the branch's lines are merged in first and the result pushed back by [`Self::finish`].
+pub struct RunLedger {
+    pub ledger: Ledger,
+    sync: Option<BranchSync>,
+}
+
+impl RunLedger {
+    pub fn open(config: &crate::config::Config, env: &crate::gha::Env) -> Self {
+        let ledger = Ledger::open(&config.ledger.path);
+        let sync = (env.in_actions() && !config.ledger.branch.is_empty() && Path::new(".git").exists()).then(|| {
+            let mut sync = BranchSync::new(".", config.ledger.branch.clone());
+            sync.env = env.clone();
+            sync
+        });
+        if let Some(sync) = &sync
+            && let Err(e) = sync.pull(&ledger)
+        {
+            tracing::warn!("ledger: could not read branch {}: {e}; quotas count this run only", sync.branch);
+        }
+        Self { ledger, sync }
+    }
+
+    /// Pushes the ledger to its branch (a failure is a warning: the run's work is done).
+    pub fn finish(self) {
+        if let Some(sync) = &self.sync
+            && let Err(e) = sync.push(&self.ledger)
+        {
+            tracing::warn!("ledger: could not push branch {}: {e}", sync.branch);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,7 +325,7 @@ mod tests {
     }
 
     fn git(dir: &Path, args: &[&str]) {
-        let st = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
+        let st = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
         assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
     }
 

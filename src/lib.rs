@@ -21,7 +21,9 @@ pub mod event;
 pub mod fingerprint;
 pub mod forge;
 pub mod gha;
+pub mod git;
 pub mod guard;
+pub mod input;
 pub mod issues;
 pub mod ledger;
 pub mod llm;
@@ -32,5 +34,6 @@ pub mod prompt;
 pub mod scrub;
 #[doc(hidden)]
 pub mod testing;
+pub mod triage;
 
 pub use error::{Error, Result};

@@ -1,87 +1,20 @@
-//! Stand-ins for the policy, guard, scrub and fingerprint libraries while they are being
-//! written in parallel. Every call the agent makes to them goes through the small
-//! functions here, so wiring the real ones (`policy::Policy::classify_error`,
-//! `guard::judge`, `scrub::Scrubber`, `fingerprint::Engine`) touches only this file.
-//!
-//! The stand-ins read the same policy file format (DESIGN.md "Policy file") but only
-//! evaluate what an issue carries: `text` and `labels` conditions.
+//! The agent's view of the policy (`crate::policy`), the scrubber (`crate::scrub`) and
+//! the guard. The guard library (`guard::judge` over `diff::change_set`) is being
+//! written in parallel: until it lands, [`judge`] runs the checks DESIGN.md names for
+//! hs-guard over a git2 diff with the policy's compiled `changes` section, so swapping
+//! in the real guard touches only this file.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::LazyLock;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::Regex;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::error::{Error, Position, Result};
+use crate::error::Result;
 use crate::forge::Issue;
+use crate::policy::{Class, Policy};
+use crate::scrub::Scrubber;
 
-/// The policy file shipped as the default.
-const DEFAULT_POLICY: &str = include_str!("../../policies/default.yml");
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Policy {
-    #[serde(default = "default_classes")]
-    pub classes: Vec<String>,
-    #[serde(default)]
-    errors: ErrorRules,
-    #[serde(default)]
-    changes: Changes,
-    #[serde(default)]
-    agent: AgentSection,
-}
-
-fn default_classes() -> Vec<String> {
-    vec!["safe".into(), "needs-validation".into(), "critical".into()]
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-struct ErrorRules {
-    #[serde(default)]
-    rules: Vec<Rule>,
-    #[serde(default)]
-    default: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Rule {
-    class: String,
-    #[serde(default)]
-    when: BTreeMap<String, Vec<String>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Changes {
-    #[serde(default)]
-    pub paths: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    pub tests: Vec<String>,
-    #[serde(default)]
-    pub limits: Limits,
-    #[serde(default)]
-    pub require_tests: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Limits {
-    pub max_files: usize,
-    pub max_changed_lines: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self { max_files: 3, max_changed_lines: 200 }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-struct AgentSection {
-    #[serde(default)]
-    classes: Vec<String>,
-}
-
-/// The class a policy gives an issue's error.
+/// The class a policy gives an issue's error, in the words the agent reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Classification {
     pub class: String,
@@ -89,76 +22,44 @@ pub struct Classification {
     pub reasons: Vec<String>,
 }
 
-impl Policy {
-    /// The policy `config.policy` names, else the built-in default.
-    pub fn load(config: &crate::config::Config) -> Result<Self> {
-        match &config.policy {
-            Some(path) => {
-                let path = crate::config::relative_to(config, path);
-                let text = crate::error::read_to_string(&path)?;
-                crate::parse::yaml(&path.display().to_string(), &text)
-            }
-            None => crate::parse::yaml("policies/default.yml", DEFAULT_POLICY),
+/// The policy `config.policy` names, else the built-in one.
+pub fn load_policy(config: &crate::config::Config) -> Result<Policy> {
+    Policy::from_config(config, None)
+}
+
+/// Classes the policy's error rules give the issue hs-issue wrote (title, body's
+/// stack and fields, labels).
+pub fn classify_issue(policy: &Policy, issue: &Issue) -> Classification {
+    let facts = crate::policy::issue::facts_from_issue(issue);
+    let c = policy.classify_error(&facts);
+    Classification {
+        class: c.class.as_str().to_string(),
+        auto_fixable: c.auto_fixable,
+        reasons: c.reasons.iter().map(|r| format!("{}: {}", r.rule, r.matched)).collect(),
+    }
+}
+
+/// Classes a bot may attempt, for messages.
+pub fn agent_classes(policy: &Policy) -> Vec<String> {
+    policy.agent_classes().iter().map(|c| c.as_str().to_string()).collect()
+}
+
+/// Globs of paths a bot must not touch: the critical class of `changes.paths`, and workflows.
+pub fn protected_paths(policy: &Policy) -> Vec<String> {
+    let file = &policy.file().changes;
+    let mut out = file.paths.get(&Class::Critical).cloned().unwrap_or_default();
+    for w in file.workflows.clone().unwrap_or_else(|| vec![".github/workflows/**".into()]) {
+        if !out.contains(&w) {
+            out.push(w);
         }
     }
+    out
+}
 
-    /// Classes a bot may attempt (`agent.classes`).
-    pub fn agent_classes(&self) -> &[String] {
-        &self.agent.classes
-    }
-
-    pub fn changes(&self) -> &Changes {
-        &self.changes
-    }
-
-    /// Globs of paths a bot must not touch (the `critical` class of `changes.paths`).
-    pub fn protected_paths(&self) -> Vec<String> {
-        self.changes.paths.get("critical").cloned().unwrap_or_default()
-    }
-
-    fn rank(&self, class: &str) -> usize {
-        self.classes.iter().position(|c| c == class).unwrap_or(self.classes.len())
-    }
-
-    /// The most risky class among the rules matching the issue's text and labels.
-    pub fn classify_issue(&self, issue: &Issue) -> Result<Classification> {
-        let text = format!("{}\n{}", issue.title, issue.body);
-        let mut best: Option<String> = None;
-        let mut reasons = Vec::new();
-        for (i, rule) in self.errors.rules.iter().enumerate() {
-            if rule.when.is_empty() {
-                continue;
-            }
-            let mut all = true;
-            for (key, values) in &rule.when {
-                let holds = match key.as_str() {
-                    "text" => values.iter().try_fold(false, |any, pattern| {
-                        let re = Regex::new(pattern).map_err(|e| {
-                            Error::input(Position::file("policy"), format!("errors.rules[{i}].when.text: {e}"))
-                        })?;
-                        Ok::<_, Error>(any || re.is_match(&text))
-                    })?,
-                    "labels" => values.iter().any(|l| issue.has_label(l)),
-                    // Conditions on the event's fields need the error event, which the
-                    // issue does not carry: such a rule cannot be shown to match.
-                    _ => false,
-                };
-                all &= holds;
-            }
-            if all {
-                reasons.push(format!("errors.rules[{i}] → {}", rule.class));
-                if best.as_ref().is_none_or(|b| self.rank(&rule.class) > self.rank(b)) {
-                    best = Some(rule.class.clone());
-                }
-            }
-        }
-        let class = best.unwrap_or_else(|| {
-            reasons.push("no rule matched: errors.default".into());
-            self.errors.default.clone().unwrap_or_else(|| "unknown".into())
-        });
-        let auto_fixable = self.agent.classes.contains(&class);
-        Ok(Classification { class, auto_fixable, reasons })
-    }
+/// The policy's size limits (files, changed lines) and whether tests are required.
+pub fn limits(policy: &Policy) -> (Option<u64>, Option<u64>, bool) {
+    let c = policy.changes();
+    (c.limits.max_files, c.limits.max_changed_lines, c.require_tests)
 }
 
 // ---- guard --------------------------------------------------------------------------
@@ -210,92 +111,89 @@ impl Verdict {
     }
 }
 
-fn globset(patterns: &[String]) -> Result<GlobSet> {
-    let mut builder = GlobSetBuilder::new();
-    for p in patterns {
-        let glob = Glob::new(p).map_err(|e| Error::input(Position::file("policy"), format!("glob `{p}`: {e}")))?;
-        builder.add(glob);
-    }
-    builder.build().map_err(|e| Error::input(Position::file("policy"), e.to_string()))
+struct Diffed {
+    path: String,
+    deleted: bool,
+    binary: bool,
+    added: Vec<String>,
+    removed: usize,
 }
 
-/// Judges the change `base..head` in `repo` against the policy's `changes` section.
-pub fn judge(repo: &git2::Repository, base: git2::Oid, head: git2::Oid, policy: &Policy) -> Result<Verdict> {
+fn diff(repo: &git2::Repository, base: git2::Oid, head: git2::Oid) -> Result<Vec<Diffed>> {
     let base_tree = repo.find_commit(base)?.tree()?;
     let head_tree = repo.find_commit(head)?.tree()?;
     let diff = repo.diff_tree_to_tree(Some(&base_tree), Some(&head_tree), None)?;
-    let mut files: Vec<FileChange> = Vec::new();
-    let mut added_lines: Vec<String> = Vec::new();
-    let mut deleted_tests = Vec::new();
-    let mut binary = Vec::new();
+    let mut out = Vec::new();
     for (i, delta) in diff.deltas().enumerate() {
-        let path =
-            delta.new_file().path().or_else(|| delta.old_file().path()).map(|p| p.to_string_lossy().into_owned());
-        let Some(path) = path else { continue };
-        let (mut added, mut removed) = (0, 0);
+        let Some(path) = delta.new_file().path().or_else(|| delta.old_file().path()) else { continue };
+        let mut d = Diffed {
+            path: path.to_string_lossy().into_owned(),
+            deleted: delta.status() == git2::Delta::Deleted,
+            binary: delta.flags().is_binary(),
+            added: Vec::new(),
+            removed: 0,
+        };
         if let Ok(Some(patch)) = git2::Patch::from_diff(&diff, i) {
-            if delta.flags().is_binary() {
-                binary.push(path.clone());
-            }
+            d.binary |= patch.delta().flags().is_binary();
             for h in 0..patch.num_hunks() {
                 for l in 0..patch.num_lines_in_hunk(h).unwrap_or(0) {
-                    if let Ok(line) = patch.line_in_hunk(h, l) {
-                        match line.origin() {
-                            '+' => {
-                                added += 1;
-                                added_lines.push(String::from_utf8_lossy(line.content()).into_owned());
-                            }
-                            '-' => removed += 1,
-                            _ => {}
-                        }
+                    let Ok(line) = patch.line_in_hunk(h, l) else { continue };
+                    match line.origin() {
+                        '+' => d.added.push(String::from_utf8_lossy(line.content()).into_owned()),
+                        '-' => d.removed += 1,
+                        _ => {}
                     }
                 }
             }
-        } else if delta.flags().is_binary() {
-            binary.push(path.clone());
         }
-        if delta.status() == git2::Delta::Deleted {
-            deleted_tests.push(path.clone());
-        }
-        files.push(FileChange { path, class: "safe".into(), added, removed });
+        out.push(d);
     }
+    Ok(out)
+}
 
-    let changes = &policy.changes;
-    let tests = globset(&changes.tests)?;
-    let mut classed: Vec<(String, GlobSet)> = Vec::new();
-    for (class, patterns) in &changes.paths {
-        classed.push((class.clone(), globset(patterns)?));
-    }
-    for f in &mut files {
-        for (class, set) in &classed {
-            if set.is_match(&f.path) && policy.rank(class) > policy.rank(&f.class) {
-                f.class.clone_from(class);
-            }
-        }
-    }
-    let mut checks = Vec::new();
-    let mut check = |name: &str, ok: bool, class: &str, reason: String| {
-        checks.push(Check {
-            name: name.into(),
-            status: if ok { "pass" } else { "fail" }.into(),
-            class: class.into(),
-            reason,
-        });
+/// Judges the change `base..head` in `repo` with the policy's `changes` section.
+pub fn judge(
+    repo: &git2::Repository,
+    base: git2::Oid,
+    head: git2::Oid,
+    policy: &Policy,
+    scrubber: &Scrubber,
+) -> Result<Verdict> {
+    let changes = policy.changes();
+    let diffed = diff(repo, base, head)?;
+    let files: Vec<FileChange> = diffed
+        .iter()
+        .map(|d| FileChange {
+            path: d.path.clone(),
+            class: policy.path_class(&d.path).unwrap_or(changes.default).as_str().to_string(),
+            added: d.added.len(),
+            removed: d.removed,
+        })
+        .collect();
+    let mut checks: Vec<(Check, Class)> = Vec::new();
+    let mut check = |name: &str, ok: bool, class: Class, reason: String| {
+        let status = if ok { "pass" } else { "fail" };
+        checks.push((Check { name: name.into(), status: status.into(), class: class.as_str().into(), reason }, class));
     };
-    let changed: usize = files.iter().map(|f| f.added + f.removed).sum();
+    let listed = |paths: Vec<&str>| if paths.is_empty() { "none".to_string() } else { paths.join(", ") };
+
+    let changed: u64 = files.iter().map(|f| (f.added + f.removed) as u64).sum();
+    let n = files.len() as u64;
+    let within = changes.limits.max_files.is_none_or(|m| n <= m)
+        && changes.limits.max_changed_lines.is_none_or(|m| changed <= m);
+    let max = |m: Option<u64>| m.map_or("no limit".to_string(), |m| format!("max {m}"));
     check(
         "limits",
-        files.len() <= changes.limits.max_files && changed <= changes.limits.max_changed_lines,
-        "needs-validation",
+        within,
+        Class::NeedsValidation,
         format!(
-            "{} files (max {}), {changed} changed lines (max {})",
-            files.len(),
-            changes.limits.max_files,
-            changes.limits.max_changed_lines
+            "{n} files ({}), {changed} changed lines ({})",
+            max(changes.limits.max_files),
+            max(changes.limits.max_changed_lines)
         ),
     );
     let risky: Vec<&FileChange> = files.iter().filter(|f| f.class != "safe").collect();
-    let worst = risky.iter().map(|f| f.class.as_str()).max_by_key(|c| policy.rank(c)).unwrap_or("safe");
+    let worst = diffed.iter().filter_map(|d| policy.path_class(&d.path)).max().unwrap_or(Class::Safe);
     check(
         "paths",
         risky.is_empty(),
@@ -306,76 +204,70 @@ pub fn judge(repo: &git2::Repository, base: git2::Oid, head: git2::Oid, policy: 
             risky.iter().map(|f| format!("{} is {}", f.path, f.class)).collect::<Vec<_>>().join(", ")
         },
     );
-    let is_doc =
-        |p: &str| Path::new(p).extension().is_some_and(|e| matches!(e.to_str(), Some("md" | "txt" | "rst" | "adoc")));
-    let code_changed = files.iter().any(|f| !tests.is_match(&f.path) && !is_doc(&f.path));
-    let tests_changed = files.iter().any(|f| tests.is_match(&f.path));
+    let is_test = |p: &str| policy.is_test_path(p);
+    let code_changed = diffed.iter().any(|d| !is_test(&d.path) && !changes.docs.is_match(&d.path));
+    let tests_changed = diffed.iter().any(|d| is_test(&d.path) && !d.deleted);
     check(
         "tests",
         !changes.require_tests || !code_changed || tests_changed,
-        "needs-validation",
+        Class::NeedsValidation,
         if tests_changed { "tests changed with the code".into() } else { "code changed without a test".into() },
     );
-    let deleted: Vec<&String> = deleted_tests.iter().filter(|p| tests.is_match(p.as_str())).collect();
-    check(
-        "no deleted tests",
-        deleted.is_empty(),
-        "needs-validation",
-        if deleted.is_empty() { "none".into() } else { format!("deleted {deleted:?}") },
-    );
-    check(
-        "no binary files",
-        binary.is_empty(),
-        "needs-validation",
-        if binary.is_empty() { "none".into() } else { format!("{binary:?}") },
-    );
-    let secrets = added_lines.iter().filter(|l| scrub(l) != **l).count();
+    let deleted: Vec<&str> = diffed.iter().filter(|d| d.deleted && is_test(&d.path)).map(|d| d.path.as_str()).collect();
+    check("no deleted tests", deleted.is_empty(), Class::NeedsValidation, listed(deleted));
+    let manifests: Vec<&str> =
+        diffed.iter().filter(|d| changes.manifests.is_match(&d.path)).map(|d| d.path.as_str()).collect();
+    check("no manifest changes", manifests.is_empty(), Class::NeedsValidation, listed(manifests));
+    let workflows: Vec<&str> =
+        diffed.iter().filter(|d| changes.workflows.is_match(&d.path)).map(|d| d.path.as_str()).collect();
+    check("no workflow changes", workflows.is_empty(), Class::Critical, listed(workflows));
+    let binary: Vec<&str> = diffed.iter().filter(|d| d.binary).map(|d| d.path.as_str()).collect();
+    check("no binary files", binary.is_empty(), Class::NeedsValidation, listed(binary));
+    let secrets: Vec<String> = diffed
+        .iter()
+        .flat_map(|d| d.added.iter().flat_map(|l| scrubber.findings(l)).map(|f| format!("{} in {}", f.rule, d.path)))
+        .collect();
     check(
         "no secrets added",
-        secrets == 0,
-        "critical",
-        if secrets == 0 { "none".into() } else { format!("{secrets} added lines look like secrets") },
+        secrets.is_empty(),
+        Class::Critical,
+        if secrets.is_empty() { "none".into() } else { secrets.join(", ") },
     );
+    let hatches: Vec<String> = changes
+        .escape_hatches
+        .iter()
+        .flat_map(|h| {
+            diffed
+                .iter()
+                .filter(|d| h.applies_to(&d.path) && d.added.iter().any(|l| h.pattern.is_match(l)))
+                .map(move |d| format!("{} in {}", h.name, d.path))
+        })
+        .collect();
+    check(
+        "no escape hatches",
+        hatches.is_empty(),
+        Class::NeedsValidation,
+        listed(hatches.iter().map(String::as_str).collect()),
+    );
+
     let class = checks
         .iter()
-        .filter(|c| c.status == "fail")
-        .map(|c| c.class.clone())
-        .chain(files.iter().map(|f| f.class.clone()))
-        .max_by_key(|c| policy.rank(c))
-        .unwrap_or_else(|| "safe".into());
-    let verdict = match class.as_str() {
-        "safe" => "auto-merge",
-        "critical" => "blocked",
-        _ => "human-review",
+        .filter(|(c, _)| c.status == "fail")
+        .map(|(_, class)| *class)
+        .chain(diffed.iter().map(|d| policy.path_class(&d.path).unwrap_or(changes.default)))
+        .max()
+        .unwrap_or(Class::Safe);
+    let verdict = match class {
+        Class::Safe => "auto-merge",
+        Class::Critical => "blocked",
+        Class::NeedsValidation | Class::Unknown => "human-review",
     };
-    Ok(Verdict { verdict: verdict.into(), class, checks, files })
-}
-
-// ---- scrub --------------------------------------------------------------------------
-
-static SCRUB_RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    [
-        (r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----", "[private-key]"),
-        (r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}\b|\bgithub_pat_[A-Za-z0-9_]{20,}", "[forge-token]"),
-        (r"\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}", "[api-key]"),
-        (r"\bAKIA[0-9A-Z]{16}\b", "[aws-key]"),
-        (r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", "[jwt]"),
-        (r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{12,}=*", "Bearer [token]"),
-        (r"://[^/\s:@]+:[^/\s@]+@", "://[credentials]@"),
-        (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "[email]"),
-    ]
-    .into_iter()
-    .filter_map(|(p, r)| Regex::new(p).ok().map(|re| (re, r)))
-    .collect()
-});
-
-/// Personal data and secrets replaced by placeholders.
-pub fn scrub(text: &str) -> String {
-    let mut out = text.to_string();
-    for (re, replacement) in SCRUB_RULES.iter() {
-        out = re.replace_all(&out, *replacement).into_owned();
-    }
-    out
+    Ok(Verdict {
+        verdict: verdict.into(),
+        class: class.as_str().into(),
+        checks: checks.into_iter().map(|(c, _)| c).collect(),
+        files,
+    })
 }
 
 // ---- frames -------------------------------------------------------------------------
@@ -441,40 +333,12 @@ fn url_path(file: &str) -> String {
 
 /// The fingerprint in an issue's hidden marker, if any.
 pub fn fingerprint_of(body: &str) -> Option<String> {
-    static MARKER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"<!-- homeostat:fingerprint=([0-9a-f]{16})").unwrap_or_else(|_| unreachable!()));
-    MARKER.captures(body).map(|c| c[1].to_string())
+    crate::policy::issue::marker(body).map(|m| m.fingerprint)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn issue(title: &str, body: &str) -> Issue {
-        Issue {
-            number: 1,
-            title: title.into(),
-            body: body.into(),
-            labels: vec![],
-            state: crate::forge::State::Open,
-            url: String::new(),
-            author: String::new(),
-            created_at: String::new(),
-            closed_at: None,
-        }
-    }
-
-    #[test]
-    fn default_policy_classes_issue_text() {
-        let policy = crate::parse::yaml::<Policy>("d", DEFAULT_POLICY).unwrap();
-        let safe = policy.classify_issue(&issue("TypeError: Cannot read properties of undefined", "")).unwrap();
-        assert_eq!((safe.class.as_str(), safe.auto_fixable), ("safe", true));
-        let critical = policy
-            .classify_issue(&issue("TypeError: Cannot read properties of undefined", "in stripe checkout"))
-            .unwrap();
-        assert_eq!((critical.class.as_str(), critical.auto_fixable), ("critical", false));
-        assert_eq!(policy.classify_issue(&issue("Weird", "")).unwrap().class, "unknown");
-    }
 
     #[test]
     fn frames_come_from_the_fenced_stack() {
@@ -486,8 +350,23 @@ mod tests {
     }
 
     #[test]
-    fn scrub_hides_tokens_and_emails() {
-        let s = scrub("token ghp_abcdefghijklmnopqrstuvwxyz0123 from ann@example.com");
-        assert_eq!(s, "token [forge-token] from [email]");
+    fn the_builtin_policy_classes_issues() {
+        let policy = Policy::builtin();
+        let issue = |title: &str, body: &str| Issue {
+            number: 1,
+            title: title.into(),
+            body: body.into(),
+            labels: vec![],
+            state: crate::forge::State::Open,
+            url: String::new(),
+            author: String::new(),
+            created_at: String::new(),
+            closed_at: None,
+        };
+        let safe = classify_issue(&policy, &issue("TypeError: Cannot read properties of undefined (reading 'id')", ""));
+        assert_eq!((safe.class.as_str(), safe.auto_fixable), ("safe", true));
+        let critical = classify_issue(&policy, &issue("TypeError: x is undefined", "in the stripe checkout"));
+        assert_eq!((critical.class.as_str(), critical.auto_fixable), ("critical", false));
+        assert!(protected_paths(&policy).iter().any(|p| p.starts_with(".github/workflows")));
     }
 }

@@ -5,10 +5,12 @@
 
 use serde::Serialize;
 
-use super::bridge::{self, Frame, Policy};
+use super::bridge::{self, Frame};
 use super::git::Checkout;
 use crate::error::Result;
 use crate::forge::Issue;
+use crate::policy::Policy;
+use crate::scrub::Scrubber;
 
 /// Instruction files a repository gives coding agents, read from the default branch.
 pub const INSTRUCTION_FILES: &[&str] = &["AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md"];
@@ -63,8 +65,8 @@ pub struct Bundle {
     pub sources_left_out: Vec<String>,
     pub instructions: Vec<InstructionFile>,
     pub protected_paths: Vec<String>,
-    pub max_files: usize,
-    pub max_changed_lines: usize,
+    pub max_files: Option<u64>,
+    pub max_changed_lines: Option<u64>,
     pub require_tests: bool,
     pub branch: String,
     pub summary_file: String,
@@ -86,7 +88,13 @@ pub struct BundleInput<'a> {
 }
 
 /// Builds the bundle; files are read from `default_head` (the default branch's commit).
-pub fn build(input: &BundleInput<'_>, checkout: &Checkout, default_head: git2::Oid, policy: &Policy) -> Result<Bundle> {
+pub fn build(
+    input: &BundleInput<'_>,
+    checkout: &Checkout,
+    default_head: git2::Oid,
+    policy: &Policy,
+    scrubber: &Scrubber,
+) -> Result<Bundle> {
     let issue = input.issue;
     let files = checkout.files_at(default_head)?;
     let frames: Vec<FrameData> = bridge::frames_from_body(&issue.body)
@@ -138,13 +146,14 @@ pub fn build(input: &BundleInput<'_>, checkout: &Checkout, default_head: git2::O
         }
     }
 
-    let changes = policy.changes();
+    let (max_files, max_changed_lines, require_tests) = bridge::limits(policy);
+    let scrub = |t: &str| scrubber.scrub(t).into_owned();
     Ok(Bundle {
         mode: input.mode.to_string(),
         issue: IssueData {
             number: issue.number,
-            title: bridge::scrub(&issue.title),
-            body: bridge::scrub(&issue.body),
+            title: scrub(&issue.title),
+            body: scrub(&issue.body),
             url: issue.url.clone(),
         },
         fingerprint: bridge::fingerprint_of(&issue.body),
@@ -154,13 +163,13 @@ pub fn build(input: &BundleInput<'_>, checkout: &Checkout, default_head: git2::O
         sources,
         sources_left_out: left_out,
         instructions,
-        protected_paths: policy.protected_paths(),
-        max_files: changes.limits.max_files,
-        max_changed_lines: changes.limits.max_changed_lines,
-        require_tests: changes.require_tests,
+        protected_paths: bridge::protected_paths(policy),
+        max_files,
+        max_changed_lines,
+        require_tests,
         branch: input.branch.to_string(),
         summary_file: input.summary_file.to_string(),
-        feedback: input.feedback.map(bridge::scrub),
+        feedback: input.feedback.map(scrub),
         pr: input.pr,
     })
 }

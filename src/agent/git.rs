@@ -7,12 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use base64::Engine as _;
+use std::process::Output;
 
 use super::config::BotIdentity;
 use crate::error::{Error, Result};
+use crate::gha::Env;
 
 /// Paths homeostat keeps in a checkout (local forge, ledger); never part of a fix.
 const OWN_DIR: &str = ".homeostat/";
@@ -22,25 +21,23 @@ const OWN_DIR: &str = ".homeostat/";
 pub struct Checkout {
     pub dir: PathBuf,
     pub remote: String,
-    /// Extra environment for `git` network commands (credentials from the token).
-    pub git_env: Vec<(String, String)>,
+    /// What `crate::git::command` reads: the job's token and server URL, if any.
+    pub env: Env,
 }
 
 impl Checkout {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), remote: "origin".into(), git_env: Vec::new() }
+        Self { dir: dir.into(), remote: "origin".into(), env: Env::default() }
     }
 
-    /// Sends `token` as GitHub's checkout does (an `http.extraheader`), through
-    /// `GIT_CONFIG_*` variables of homeostat's own git commands: never on disk, never in
-    /// an argv, never in the agent's environment.
+    /// Reaches the remote with the job's token (`crate::git::command`): handed to git
+    /// through `GIT_CONFIG_*` variables of homeostat's own git commands only — never on
+    /// disk, never in an argv, never in the agent's environment.
     pub fn with_token(mut self, server_url: &str, token: &str) -> Self {
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"));
-        self.git_env = vec![
-            ("GIT_CONFIG_COUNT".into(), "1".into()),
-            ("GIT_CONFIG_KEY_0".into(), format!("http.{}/.extraheader", server_url.trim_end_matches('/'))),
-            ("GIT_CONFIG_VALUE_0".into(), format!("AUTHORIZATION: basic {basic}")),
-        ];
+        self.env = Env::from_pairs([
+            (crate::gha::vars::GITHUB_TOKEN, token),
+            (crate::gha::vars::GITHUB_SERVER_URL, server_url),
+        ]);
         self
     }
 
@@ -49,13 +46,9 @@ impl Checkout {
     }
 
     fn git(&self, args: &[&str]) -> Result<Output> {
-        Command::new("git")
-            .arg("-C")
-            .arg(&self.dir)
+        crate::git::command(&self.dir, &self.env)
             .args(["-c", "core.hooksPath=/dev/null"])
             .args(args)
-            .envs(self.git_env.iter().map(|(k, v)| (k, v)))
-            .env("GIT_TERMINAL_PROMPT", "0")
             .output()
             .map_err(|e| Error::Git(format!("cannot run git: {e}")))
     }

@@ -82,6 +82,8 @@ pub struct Options {
     pub checkout: git::Checkout,
     pub ledger: Ledger,
     pub prompts: Prompts,
+    /// Scrubs what leaves the machine (issue text in the prompt, agent output in comments and the PR).
+    pub scrubber: crate::scrub::Scrubber,
     /// In Actions: the ledger's orphan branch, pulled before a run and pushed after, so
     /// budgets and attempt counts hold across runs.
     pub ledger_sync: Option<crate::ledger::BranchSync>,
@@ -120,7 +122,8 @@ impl Ctx<'_> {
 /// prove its writes is `Err`.
 pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigger, opts: &Options) -> Result<Report> {
     let agents = config.agents.clone().unwrap_or_default();
-    let policy = bridge::Policy::load(config)?;
+    let policy = bridge::load_policy(config)?;
+    let scrubber = &opts.scrubber;
 
     // The issue: named by the trigger, or by the marker of the PR a revise was asked on.
     let issue_number = match (trigger.issue, trigger.pr) {
@@ -191,14 +194,14 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
 
     let issue = forge.get_issue(issue_number).await?;
     ctx.thread = if trigger.pr.is_some() { ctx.thread } else { issue.number };
-    let class = policy.classify_issue(&issue)?;
+    let class = bridge::classify_issue(&policy, &issue);
     ctx.report.class = Some(class.class.clone());
     if !class.auto_fixable {
         let reason = format!(
             "The policy classes this error as `{}` ({}); the agent may only attempt {}.",
             class.class,
             class.reasons.join("; "),
-            policy.agent_classes().iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            bridge::agent_classes(&policy).iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
         );
         return ctx.end(Outcome::RefusedClass, reason).await;
     }
@@ -285,6 +288,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
         checkout,
         default_head,
         &policy,
+        scrubber,
     )?;
     let template = if trigger.mode == Mode::Revise { "agent-revise.md.j2" } else { "agent-fix.md.j2" };
     let prompt = opts.prompts.render(template, &bundle)?;
@@ -343,7 +347,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
         }
         runner::Exit::Code(0) => {}
         other => {
-            let tail = tail(&bridge::scrub(&agent_run.output), 1500);
+            let tail = tail(&scrubber.scrub(&agent_run.output), 1500);
             return ctx
                 .end(
                     Outcome::AgentFailed,
@@ -366,7 +370,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
         git::commit_message(issue_number, &issue.title, co_author.as_ref().map(|(l, e)| (l.as_str(), e.as_str())));
     let commit = checkout.commit(&branch, start, &agents.bot, &message)?;
     let base = checkout.merge_base(default_head, commit)?;
-    let verdict = bridge::judge(&checkout.repo()?, base, commit, &policy)?;
+    let verdict = bridge::judge(&checkout.repo()?, base, commit, &policy, scrubber)?;
     ctx.report.guard = Some(verdict.clone());
     if verdict.is_blocked() {
         return ctx
@@ -382,7 +386,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     let summary = if summary.trim().is_empty() {
         "_The agent wrote no summary._".to_string()
     } else {
-        bridge::scrub(&crate::prompt::strip_hidden(&tail_chars(&summary, 20_000)))
+        scrubber.scrub(&crate::prompt::strip_hidden(&tail_chars(&summary, 20_000))).into_owned()
     };
     let body = opts.prompts.render(
         "agent-pr.md.j2",
@@ -500,10 +504,11 @@ pub fn options(config: &Config, env: &Env, forge: &dyn Forge, repo_dir: &std::pa
     };
     let ledger_sync = (env.in_actions() && !config.ledger.branch.is_empty()).then(|| {
         let mut sync = crate::ledger::BranchSync::new(repo_dir, config.ledger.branch.clone());
-        sync.git_env.clone_from(&checkout.git_env);
+        sync.env = checkout.env.clone();
         sync
     });
-    Ok(Options { checkout, ledger: Ledger::open(config.ledger.path.clone()), prompts, ledger_sync })
+    let scrubber = crate::scrub::config_scrubber(config)?;
+    Ok(Options { checkout, ledger: Ledger::open(config.ledger.path.clone()), prompts, scrubber, ledger_sync })
 }
 
 /// [`run`], with the ledger pulled from its branch before and pushed after (in Actions).

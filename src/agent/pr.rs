@@ -10,8 +10,6 @@ use super::git::Checkout;
 pub const AI_LABEL: &str = "homeostat:ai-proposed";
 /// Label when the guard asks for a person's review.
 pub const REVIEW_LABEL: &str = "needs-human-review";
-/// Board column (label) the issue moves to once its PR is up.
-pub const BOARD_REVIEW: &str = "homeostat:review";
 
 /// The hidden marker that ties a pull request to its issue.
 pub fn marker(issue: u64) -> String {
@@ -67,7 +65,7 @@ pub async fn label(forge: &dyn Forge, pr: &PullRequest, issue: u64, class: &str,
         labels.push(REVIEW_LABEL.into());
     }
     forge.add_labels(pr.number, &labels).await?;
-    forge.add_labels(issue, &[BOARD_REVIEW.to_string()]).await?;
+    crate::policy::board::move_to(forge, issue, crate::policy::board::Stage::Review).await?;
     // Removing the trigger label lets a maintainer ask again by labelling again.
     ignore_missing(forge.remove_label(issue, super::trigger::FIX_LABEL).await)?;
     Ok(())

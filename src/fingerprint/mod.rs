@@ -1,1 +1,874 @@
-//! Stack parsing per platform, normalisation, in-app selection, fingerprint rules, SHA-256 (being written).
+//! The fingerprint engine: one bug, one fingerprint, however its occurrences differ in
+//! line numbers, paths, ids, browsers or releases.
+//!
+//! Modelled on Sentry's default grouping (`newstyle:2023-01-11`): stack-trace rules decide
+//! which frames are in-app and which group ([`rules`], defaults in
+//! `policies/fingerprint.rules`); per frame only the module (or file basename) and a cleaned
+//! function name count ([`normalize`]); only in-app frames count when any does (the "app"
+//! variant), else all frames (the "system" variant); the message counts only when no frame
+//! does, parameterised ([`message`]). Fingerprint rules (`matchers -> values`) and the
+//! client's fingerprint override it. The fingerprint is 16 hex of SHA-256 over the values.
+//!
+//! Pure: no I/O, never panics on any event.
+
+pub mod message;
+pub(crate) mod normalize;
+pub(crate) mod rules;
+pub mod stack;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::event::{ErrorEvent, Exception, Frame};
+use normalize::Normalized;
+use rules::{Action, FRAME_FIELDS, FrameField, MatchKind, Matcher, Range, Rules};
+use stack::Platform;
+
+/// The algorithm version in every output line and issue marker. Bump it (and alias the
+/// old one downstream) when a change moves fingerprints.
+pub const ALGORITHM: &str = "v1";
+
+/// The built-in rules, as data.
+pub const BUILTIN_RULES: &str = include_str!("../../policies/fingerprint.rules");
+const BUILTIN_FILE: &str = "policies/fingerprint.rules";
+
+/// Most frames shown per fingerprint in `frames`.
+const MAX_FRAMES_OUT: usize = 50;
+/// Longest title, in characters.
+const MAX_TITLE: usize = 200;
+
+/// Computes fingerprints with the built-in rules and, optionally, a user's rules.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    rules: Rules,
+}
+
+/// One frame of the output, most recent call first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FrameOut {
+    pub function: Option<String>,
+    pub module: Option<String>,
+    pub file: Option<String>,
+    pub in_app: bool,
+}
+
+/// The fingerprint of one event; serialises as DESIGN.md's output line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fingerprint {
+    pub fingerprint: String,
+    pub algorithm: &'static str,
+    pub platform: String,
+    #[serde(rename = "type")]
+    pub r#type: String,
+    pub title: String,
+    pub culprit: String,
+    pub frames: Vec<FrameOut>,
+    /// Why each frame did or did not count (filled by [`Engine::explain`]).
+    #[serde(skip)]
+    pub explanation: Option<Explanation>,
+}
+
+/// What went into a fingerprint, for `--explain` and the conformance tests.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// `app`, `system`, `message`, `fingerprint-rule` or `client-fingerprint`.
+    pub variant: String,
+    /// The values hashed, in order.
+    pub values: Vec<String>,
+    /// The fingerprint rule that decided, if one did.
+    pub rule: Option<String>,
+    pub exceptions: Vec<ExceptionExplained>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExceptionExplained {
+    pub r#type: Option<String>,
+    /// Frames oldest call first (the input order of Sentry events).
+    pub frames: Vec<FrameExplained>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameExplained {
+    pub function: Option<String>,
+    pub module: Option<String>,
+    pub file: Option<String>,
+    pub in_app: bool,
+    /// Counts in the variant that only in-app frames feed.
+    pub contributes_app: bool,
+    /// Counts in the variant that every frame feeds.
+    pub contributes_system: bool,
+    /// Counts in the fingerprint that was computed.
+    pub contributes: bool,
+    pub reason: String,
+}
+
+/// One frame while rules run over it.
+struct FrameState {
+    norm: Normalized,
+    hits: [Vec<bool>; FRAME_FIELDS],
+    in_app: bool,
+    app_reason: Reason,
+    group: bool,
+    group_rule: Option<usize>,
+    category: Option<String>,
+    dropped: Option<&'static str>,
+}
+
+#[derive(Clone, Copy)]
+enum Reason {
+    Client(bool),
+    Default,
+    Rule(usize),
+}
+
+struct ExceptionState<'a> {
+    exception: &'a Exception,
+    frames: Vec<FrameState>,
+    max_frames: Option<usize>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl Engine {
+    /// The engine with the built-in rules (`policies/fingerprint.rules`).
+    pub fn builtin() -> Engine {
+        let mut rules = Rules::default();
+        // The built-in file is ours and a test parses it; a broken one must not take the
+        // tool down, so it degrades to no rules rather than panicking.
+        if let Err(e) = rules.add(BUILTIN_FILE, BUILTIN_RULES) {
+            tracing::error!("built-in fingerprint rules: {e}");
+            rules = Rules::default();
+        }
+        Engine { rules }
+    }
+
+    /// The built-in rules, then the user's: their stack-trace rules apply after (and so
+    /// override) the built-in ones; their fingerprint rules are tried first.
+    pub fn with_rules(file: &str, text: &str) -> crate::Result<Engine> {
+        let mut engine = Self::builtin();
+        engine.rules.add(file, text)?;
+        Ok(engine)
+    }
+
+    /// The fingerprint of one event.
+    pub fn fingerprint(&self, event: &ErrorEvent) -> Fingerprint {
+        self.compute(event, false)
+    }
+
+    /// The fingerprint with its [`Explanation`].
+    pub fn explain(&self, event: &ErrorEvent) -> Fingerprint {
+        self.compute(event, true)
+    }
+
+    fn compute(&self, event: &ErrorEvent, explain: bool) -> Fingerprint {
+        let hint = event.platform.as_deref().map(Platform::from_name);
+        let parsed;
+        let (platform, exceptions): (Platform, &[Exception]) = if !event.exceptions.is_empty() {
+            let p = match hint {
+                Some(p) if p != Platform::Other => p,
+                _ => platform_from_frames(&event.exceptions),
+            };
+            (p, &event.exceptions)
+        } else if let Some(stack) = event.stack.as_deref().filter(|s| !s.trim().is_empty()) {
+            let (p, mut list) = stack::parse(hint, stack);
+            // Frames from text carry no client in-app flag: the rules decide, in-app by default.
+            for ex in &mut list {
+                for f in &mut ex.frames {
+                    f.in_app.get_or_insert(true);
+                }
+            }
+            parsed = list;
+            (p, &parsed[..])
+        } else {
+            parsed = Vec::new();
+            (hint.unwrap_or(Platform::Other), &parsed[..])
+        };
+
+        // The event's own type and message name the thrown exception when given.
+        let mut owned: Vec<Exception>;
+        let exceptions: &[Exception] = if event.r#type.is_some() || event.message.is_some() {
+            owned = exceptions.to_vec();
+            match owned.last_mut() {
+                Some(last) => {
+                    if event.r#type.is_some() {
+                        last.r#type = event.r#type.clone();
+                    }
+                    if last.value.is_none() || event.exceptions.is_empty() {
+                        if let Some(m) = &event.message {
+                            last.value = Some(m.clone());
+                        }
+                    }
+                }
+                None if event.r#type.is_some() => owned.push(Exception {
+                    r#type: event.r#type.clone(),
+                    value: event.message.clone(),
+                    ..Exception::default()
+                }),
+                None => {}
+            }
+            &owned
+        } else {
+            exceptions
+        };
+
+        let family = platform.family();
+        let mut states: Vec<ExceptionState> =
+            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family)).collect();
+
+        // Which frames count, per variant.
+        let mut app_any = false;
+        let mut system_any = false;
+        for st in &mut states {
+            let (a, s) = contributions(st);
+            app_any |= a.iter().any(|&x| x);
+            system_any |= s.iter().any(|&x| x);
+        }
+        let variant = if app_any {
+            Variant::App
+        } else if system_any {
+            Variant::System
+        } else {
+            Variant::Message
+        };
+
+        let default_values = default_values(&states, variant, event);
+        let fp_rule = self.rules.fingerprint.iter().find(|r| fingerprint_rule_matches(r, event, platform, &states));
+        let (values, variant_name, custom_title, rule_text) = if let Some(rule) = fp_rule {
+            let vals = rule.values.iter().flat_map(|v| expand(v, &default_values, event, &states)).collect::<Vec<_>>();
+            (vals, "fingerprint-rule", rule.title.clone(), Some(rule.text.clone()))
+        } else if !event.fingerprint.is_empty() && event.fingerprint.iter().any(|v| !is_default_var(v)) {
+            let vals = event.fingerprint.iter().flat_map(|v| expand(v, &default_values, event, &states)).collect();
+            (vals, "client-fingerprint", None, None)
+        } else {
+            (default_values.clone(), variant.name(), None, None)
+        };
+        let custom = variant_name == "fingerprint-rule" || variant_name == "client-fingerprint";
+        let defaults_used =
+            !custom || rule_or_client_uses_default(fp_rule.map(|r| &r.values[..]).unwrap_or(&event.fingerprint));
+
+        let fingerprint = hash(&values, custom);
+        let thrown = states.last();
+        let ty = thrown.and_then(|s| s.exception.r#type.clone()).unwrap_or_default();
+        let message =
+            thrown.and_then(|s| s.exception.value.clone()).or_else(|| event.message.clone()).unwrap_or_default();
+        let title = custom_title.unwrap_or_else(|| make_title(&ty, &message));
+        let (culprit, frames) = culprit_and_frames(&states);
+
+        let explanation = explain.then(|| Explanation {
+            variant: variant_name.to_string(),
+            values: values.clone(),
+            rule: rule_text,
+            exceptions: states
+                .iter()
+                .map(|st| {
+                    let (a, s) = contributions(st);
+                    ExceptionExplained {
+                        r#type: st.exception.r#type.clone(),
+                        frames: st
+                            .frames
+                            .iter()
+                            .enumerate()
+                            .map(|(i, f)| {
+                                let counted = defaults_used
+                                    && match variant {
+                                        Variant::App => a[i],
+                                        Variant::System => s[i],
+                                        Variant::Message => false,
+                                    };
+                                FrameExplained {
+                                    function: f.norm.function.clone(),
+                                    module: f.norm.module.clone(),
+                                    file: f.norm.display_file.clone(),
+                                    in_app: f.in_app,
+                                    contributes_app: a[i] && defaults_used,
+                                    contributes_system: s[i] && defaults_used,
+                                    contributes: counted,
+                                    reason: self.reason(f, a[i], s[i], variant, defaults_used),
+                                }
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        });
+
+        Fingerprint {
+            fingerprint,
+            algorithm: ALGORITHM,
+            platform: platform.name().to_string(),
+            r#type: ty,
+            title,
+            culprit,
+            frames,
+            explanation,
+        }
+    }
+
+    fn reason(&self, f: &FrameState, app: bool, system: bool, variant: Variant, defaults_used: bool) -> String {
+        if !defaults_used {
+            return "a fingerprint rule takes precedence".into();
+        }
+        if let Some(why) = f.dropped {
+            return why.into();
+        }
+        if !f.group {
+            return match f.group_rule {
+                Some(i) => format!("ignored by stack trace rule ({})", self.rules.stack[i].text),
+                None => "ignored".into(),
+            };
+        }
+        if !app && !system {
+            return "no module, file or function to group by".into();
+        }
+        let app_why = match f.app_reason {
+            Reason::Rule(i) => format!(
+                "marked {} by stack trace rule ({})",
+                if f.in_app { "in-app" } else { "out of app" },
+                self.rules.stack[i].text
+            ),
+            Reason::Client(true) => "marked in-app by the client".into(),
+            Reason::Client(false) => "marked out of app by the client".into(),
+            Reason::Default => if f.in_app { "in-app" } else { "non app frame" }.into(),
+        };
+        match variant {
+            Variant::App if !app => format!("{app_why}: only in-app frames count"),
+            Variant::Message => format!("{app_why}: no frame counts"),
+            _ => format!("{app_why}: counts"),
+        }
+    }
+
+    /// Normalises frames and runs the stack-trace rules: first in-app and categories,
+    /// then grouping (which sees the final in-app flags and categories).
+    fn run_stack_rules<'a>(&self, exception: &'a Exception, platform: Platform, family: &str) -> ExceptionState<'a> {
+        let mut frames: Vec<FrameState> = Vec::with_capacity(exception.frames.len());
+        let mut previous: Option<&Frame> = None;
+        for raw in &exception.frames {
+            let mut norm = normalize::normalize(raw, platform);
+            if norm.dropped.is_none() && previous.is_some_and(|p| p == raw) {
+                norm.dropped = Some("ignored due to recursion");
+            }
+            previous = Some(raw);
+            let hits = self.frame_hits(&norm, raw);
+            let (in_app, app_reason) = match raw.in_app {
+                Some(v) => (v, Reason::Client(v)),
+                None => (false, Reason::Default),
+            };
+            let dropped = norm.dropped;
+            frames.push(FrameState {
+                norm,
+                hits,
+                in_app,
+                app_reason,
+                group: true,
+                group_rule: None,
+                category: None,
+                dropped,
+            });
+        }
+        // A lone JS frame with no function on a URL tells nothing.
+        if family == "javascript"
+            && frames.len() == 1
+            && frames[0].norm.function.is_none()
+            && frames[0].norm.path.as_deref().is_some_and(normalize::is_http_url)
+        {
+            frames[0].dropped = Some("ignored single non-URL JavaScript frame");
+        }
+        let mut state = ExceptionState { exception, frames, max_frames: None };
+        for pass in 0..2 {
+            for (idx, rule) in self.rules.stack.iter().enumerate() {
+                let relevant = rule.actions.iter().any(|a| match a {
+                    Action::App(..) | Action::Category(_) => pass == 0,
+                    Action::Group(..) | Action::MaxFrames(_) => pass == 1,
+                });
+                if !relevant || !exception_matchers_hold(&rule.frame, exception, family) {
+                    continue;
+                }
+                let n = state.frames.len();
+                let matched: Vec<bool> = (0..n)
+                    .map(|i| {
+                        frame_matchers_hold(&rule.frame, &state.frames[i], family)
+                            && (rule.caller.is_empty()
+                                || (i > 0 && frame_matchers_hold(&rule.caller, &state.frames[i - 1], family)))
+                            && (rule.callee.is_empty()
+                                || (i + 1 < n && frame_matchers_hold(&rule.callee, &state.frames[i + 1], family)))
+                    })
+                    .collect();
+                for (i, _) in matched.iter().enumerate().filter(|(_, m)| **m) {
+                    for action in &rule.actions {
+                        match (pass, action) {
+                            (0, Action::Category(c)) => state.frames[i].category = Some(c.clone()),
+                            (0, Action::App(range, v)) => {
+                                for j in range_of(*range, i, n) {
+                                    state.frames[j].in_app = *v;
+                                    state.frames[j].app_reason = Reason::Rule(idx);
+                                }
+                            }
+                            (1, Action::Group(range, v)) => {
+                                for j in range_of(*range, i, n) {
+                                    state.frames[j].group = *v;
+                                    state.frames[j].group_rule = Some(idx);
+                                }
+                            }
+                            (1, Action::MaxFrames(m)) => state.max_frames = Some(*m),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        state
+    }
+
+    fn frame_hits(&self, norm: &Normalized, raw: &Frame) -> [Vec<bool>; FRAME_FIELDS] {
+        let sets = &self.rules.sets;
+        let run = |set: &regex::RegexSet, values: &[Option<&str>]| -> Vec<bool> {
+            let mut hit = vec![false; set.len()];
+            if set.is_empty() {
+                return hit;
+            }
+            for v in values.iter().flatten() {
+                for i in set.matches(v).iter() {
+                    hit[i] = true;
+                }
+                if !v.starts_with('/') {
+                    let slashed = format!("/{v}");
+                    for i in set.matches(&slashed).iter() {
+                        hit[i] = true;
+                    }
+                }
+            }
+            hit
+        };
+        let filename = raw.filename.as_deref().map(|f| f.replace('\\', "/"));
+        let abs = raw.abs_path.as_deref().map(|f| f.replace('\\', "/"));
+        let exact = |set: &regex::RegexSet, v: Option<&str>| -> Vec<bool> {
+            let mut hit = vec![false; set.len()];
+            if let Some(v) = v
+                && !set.is_empty()
+            {
+                for i in set.matches(v).iter() {
+                    hit[i] = true;
+                }
+            }
+            hit
+        };
+        [
+            run(&sets[FrameField::Path as usize], &[abs.as_deref(), filename.as_deref()]),
+            run(&sets[FrameField::Filename as usize], &[filename.as_deref()]),
+            exact(&sets[FrameField::Module as usize], norm.rule_module.as_deref()),
+            exact(&sets[FrameField::Function as usize], norm.rule_function.as_deref()),
+            run(&sets[FrameField::Package as usize], &[raw.package.as_deref()]),
+        ]
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    App,
+    System,
+    Message,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::App => "app",
+            Variant::System => "system",
+            Variant::Message => "message",
+        }
+    }
+}
+
+fn range_of(range: Range, i: usize, n: usize) -> std::ops::Range<usize> {
+    match range {
+        Range::Frame => i..i + 1,
+        Range::Up => i + 1..n,
+        Range::Down => 0..i,
+    }
+}
+
+fn exception_matchers_hold(matchers: &[Matcher], exception: &Exception, _family: &str) -> bool {
+    matchers.iter().all(|m| {
+        let v = match &m.kind {
+            MatchKind::Type(re) => exception.r#type.as_deref().is_some_and(|t| re.is_match(t)),
+            MatchKind::Value(re) => exception.value.as_deref().is_some_and(|t| re.is_match(t)),
+            _ => return true,
+        };
+        v != m.negated
+    })
+}
+
+fn frame_matchers_hold(matchers: &[Matcher], f: &FrameState, family: &str) -> bool {
+    matchers.iter().all(|m| {
+        let v = match &m.kind {
+            MatchKind::Frame(field, slot) => f.hits[*field as usize].get(*slot).copied().unwrap_or(false),
+            MatchKind::Family(list) => list.iter().any(|x| x == family || x == "all"),
+            MatchKind::App(want) => f.in_app == *want,
+            MatchKind::Category(re) => f.category.as_deref().is_some_and(|c| re.is_match(c)),
+            // Exception-level matchers were checked for the whole exception.
+            _ => return true,
+        };
+        v != m.negated
+    })
+}
+
+/// Per frame: (counts in the app variant, counts in the system variant).
+fn contributions(st: &ExceptionState) -> (Vec<bool>, Vec<bool>) {
+    let has_values = |f: &FrameState| f.norm.module.is_some() || f.norm.filename.is_some() || f.norm.function.is_some();
+    let mut system: Vec<bool> = st.frames.iter().map(|f| f.dropped.is_none() && f.group && has_values(f)).collect();
+    let mut app: Vec<bool> = st.frames.iter().zip(&system).map(|(f, &s)| s && f.in_app).collect();
+    if let Some(max) = st.max_frames {
+        for list in [&mut system, &mut app] {
+            let mut kept = 0;
+            for v in list.iter_mut().rev() {
+                if *v {
+                    kept += 1;
+                    if kept > max {
+                        *v = false;
+                    }
+                }
+            }
+        }
+    }
+    (app, system)
+}
+
+fn default_values(states: &[ExceptionState], variant: Variant, event: &ErrorEvent) -> Vec<String> {
+    let mut values = Vec::new();
+    for st in states {
+        let (a, s) = contributions(st);
+        let counts = match variant {
+            Variant::App => a,
+            Variant::System => s,
+            Variant::Message => vec![false; st.frames.len()],
+        };
+        let mut any = false;
+        for (f, _) in st.frames.iter().zip(&counts).filter(|(_, c)| **c) {
+            any = true;
+            if let Some(m) = &f.norm.module {
+                values.push(m.clone());
+            } else if let Some(file) = &f.norm.filename {
+                values.push(file.clone());
+            }
+            if let Some(func) = &f.norm.function {
+                values.push(func.clone());
+            }
+        }
+        if let Some(t) = st.exception.r#type.as_ref().filter(|_| !st.exception.synthetic) {
+            values.push(t.clone());
+        }
+        if !any && let Some(v) = st.exception.value.as_deref().filter(|v| !v.trim().is_empty()) {
+            values.push(message::parameterize(v));
+        }
+    }
+    if values.is_empty()
+        && let Some(m) = event.message.as_deref()
+    {
+        values.push(message::parameterize(m));
+    }
+    values
+}
+
+fn is_default_var(v: &str) -> bool {
+    let t = v.trim();
+    t == "{{ default }}" || t == "{{default}}"
+}
+
+fn rule_or_client_uses_default(values: &[String]) -> bool {
+    values.iter().any(|v| is_default_var(v))
+}
+
+/// Expands a fingerprint value: `{{ default }}` to the computed values, other variables
+/// to the event's fields (from the thrown exception and its crash frame).
+fn expand(v: &str, defaults: &[String], event: &ErrorEvent, states: &[ExceptionState]) -> Vec<String> {
+    let Some(var) = v.trim().strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).map(str::trim) else {
+        return vec![v.to_string()];
+    };
+    let thrown = states.last();
+    let crash = crash_frame(states);
+    let one = |s: Option<String>| vec![s.unwrap_or_else(|| "<no-value-for-variable>".into())];
+    match var {
+        "default" => defaults.to_vec(),
+        "type" | "error.type" => one(thrown.and_then(|s| s.exception.r#type.clone())),
+        "value" | "error.value" => one(thrown.and_then(|s| s.exception.value.clone())),
+        "message" => one(event.message.clone().or_else(|| thrown.and_then(|s| s.exception.value.clone()))),
+        "function" | "stack.function" => one(crash.and_then(|f| f.norm.function.clone())),
+        "module" | "stack.module" => one(crash.and_then(|f| f.norm.module.clone())),
+        "path" | "stack.abs_path" => one(crash.and_then(|f| f.norm.path.clone())),
+        "stack.filename" | "filename" => one(crash.and_then(|f| f.norm.display_file.clone())),
+        "release" => one(event.release.clone()),
+        "platform" => one(event.platform.clone()),
+        "surface" => one(event.surface.clone()),
+        "environment" => one(event.environment.clone()),
+        t if t.starts_with("tags.") => one(event.tags.get(&t["tags.".len()..]).cloned()),
+        _ => vec![v.to_string()],
+    }
+}
+
+fn crash_frame<'s>(states: &'s [ExceptionState]) -> Option<&'s FrameState> {
+    let st = states.iter().rev().find(|s| !s.frames.is_empty())?;
+    st.frames.iter().rev().find(|f| f.in_app && f.dropped.is_none()).or_else(|| st.frames.last())
+}
+
+fn fingerprint_rule_matches(
+    rule: &rules::FingerprintRule,
+    event: &ErrorEvent,
+    platform: Platform,
+    states: &[ExceptionState],
+) -> bool {
+    let family = platform.family();
+    let any_frame = |m: &Matcher| {
+        states
+            .iter()
+            .any(|st| st.frames.iter().any(|f| frame_matchers_hold(std::slice::from_ref(m), f, family) != m.negated))
+    };
+    rule.matchers.iter().all(|m| {
+        let hit = match &m.kind {
+            MatchKind::Frame(..) | MatchKind::App(_) | MatchKind::Category(_) => {
+                // `frame_matchers_hold` applies the negation itself; undo it for "any frame".
+                return any_frame(m) != m.negated;
+            }
+            MatchKind::Family(list) => list.iter().any(|x| x == family || x == "all"),
+            MatchKind::Type(re) => states.iter().any(|s| s.exception.r#type.as_deref().is_some_and(|t| re.is_match(t))),
+            MatchKind::Value(re) => states.iter().any(|s| s.exception.value.as_deref().is_some_and(|t| re.is_match(t))),
+            MatchKind::Message(re) => {
+                event.message.as_deref().is_some_and(|t| re.is_match(t))
+                    || states.iter().any(|s| s.exception.value.as_deref().is_some_and(|t| re.is_match(t)))
+            }
+            MatchKind::Release(re) => event.release.as_deref().is_some_and(|t| re.is_match(t)),
+            MatchKind::Platform(re) => {
+                re.is_match(platform.name()) || event.platform.as_deref().is_some_and(|t| re.is_match(t))
+            }
+            MatchKind::Surface(re) => event.surface.as_deref().is_some_and(|t| re.is_match(t)),
+            MatchKind::Environment(re) => event.environment.as_deref().is_some_and(|t| re.is_match(t)),
+            MatchKind::Tag(k, re) => event.tags.get(k).is_some_and(|t| re.is_match(t)),
+        };
+        hit != m.negated
+    })
+}
+
+fn hash(values: &[String], custom: bool) -> String {
+    let mut h = Sha256::new();
+    h.update(if custom { b"custom\x1e" as &[u8] } else { b"default\x1e" });
+    for v in values {
+        h.update(v.as_bytes());
+        h.update([0x1f]);
+    }
+    let digest = h.finalize();
+    let mut out = String::with_capacity(16);
+    for b in &digest[..8] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+fn make_title(ty: &str, message: &str) -> String {
+    let first = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let title = match (ty.is_empty(), first.is_empty()) {
+        (false, false) => format!("{ty}: {first}"),
+        (false, true) => ty.to_string(),
+        (true, false) => first.to_string(),
+        (true, true) => "<unlabeled event>".to_string(),
+    };
+    if title.chars().count() > MAX_TITLE {
+        let mut cut: String = title.chars().take(MAX_TITLE - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        title
+    }
+}
+
+fn culprit_and_frames(states: &[ExceptionState]) -> (String, Vec<FrameOut>) {
+    let Some(st) = states.iter().rev().find(|s| !s.frames.is_empty()) else {
+        return (String::new(), Vec::new());
+    };
+    let shown: Vec<&FrameState> = st.frames.iter().filter(|f| f.dropped.is_none()).collect();
+    let crash = shown
+        .iter()
+        .rev()
+        .find(|f| f.in_app && f.group && (f.norm.function.is_some() || f.norm.display_file.is_some()))
+        .or_else(|| shown.last());
+    let culprit = crash.map_or_else(String::new, |f| {
+        let place = f.norm.display_file.clone().or_else(|| f.norm.module.clone());
+        match (&f.norm.function, place) {
+            (Some(func), Some(p)) => format!("{func} ({p})"),
+            (Some(func), None) => func.clone(),
+            (None, Some(p)) => p,
+            (None, None) => String::new(),
+        }
+    });
+    let frames = shown
+        .iter()
+        .rev()
+        .take(MAX_FRAMES_OUT)
+        .map(|f| FrameOut {
+            function: f.norm.function.clone(),
+            module: f.norm.module.clone(),
+            file: f.norm.display_file.clone(),
+            in_app: f.in_app,
+        })
+        .collect();
+    (culprit, frames)
+}
+
+fn platform_from_frames(exceptions: &[Exception]) -> Platform {
+    for f in exceptions.iter().flat_map(|e| &e.frames) {
+        let path = f.filename.as_deref().or(f.abs_path.as_deref()).unwrap_or("");
+        let ext = path.rsplit('.').next().unwrap_or("");
+        let p = match ext {
+            "js" | "mjs" | "cjs" | "jsx" | "ts" | "tsx" | "html" | "vue" => Platform::JavaScript,
+            "py" => Platform::Python,
+            "java" | "kt" | "scala" | "groovy" => Platform::Java,
+            "go" => Platform::Go,
+            "rs" => Platform::Rust,
+            "rb" | "erb" => Platform::Ruby,
+            "cs" | "fs" | "vb" => Platform::CSharp,
+            _ => continue,
+        };
+        return p;
+    }
+    Platform::Other
+}
+
+/// Occurrences of one fingerprint, as `hs-fingerprint --group` prints them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupSummary {
+    pub fingerprint: String,
+    pub count: u64,
+    pub title: String,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// Event ids (at most [`GroupSummary::MAX_IDS`]; `count` has the total).
+    pub ids: Vec<String>,
+}
+
+impl GroupSummary {
+    pub const MAX_IDS: usize = 100;
+}
+
+/// Folds fingerprinted events into one [`GroupSummary`] per fingerprint, in the order
+/// fingerprints were first seen.
+#[derive(Debug, Default)]
+pub struct Grouper {
+    order: Vec<String>,
+    groups: BTreeMap<String, GroupSummary>,
+}
+
+impl Grouper {
+    pub fn add(&mut self, fp: &Fingerprint, event: &ErrorEvent) {
+        let g = self.groups.entry(fp.fingerprint.clone()).or_insert_with(|| {
+            self.order.push(fp.fingerprint.clone());
+            GroupSummary {
+                fingerprint: fp.fingerprint.clone(),
+                count: 0,
+                title: fp.title.clone(),
+                first_seen: None,
+                last_seen: None,
+                ids: Vec::new(),
+            }
+        });
+        g.count += 1;
+        if let Some(ts) = &event.timestamp {
+            if g.first_seen.as_ref().is_none_or(|f| ts < f) {
+                g.first_seen = Some(ts.clone());
+            }
+            if g.last_seen.as_ref().is_none_or(|l| ts > l) {
+                g.last_seen = Some(ts.clone());
+            }
+        }
+        if let Some(id) = &event.id
+            && g.ids.len() < GroupSummary::MAX_IDS
+        {
+            g.ids.push(id.clone());
+        }
+    }
+
+    /// The groups, in first-seen order.
+    pub fn finish(mut self) -> Vec<GroupSummary> {
+        self.order.iter().filter_map(|fp| self.groups.remove(fp)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(stack: &str) -> ErrorEvent {
+        ErrorEvent { stack: Some(stack.into()), ..ErrorEvent::default() }
+    }
+
+    #[test]
+    fn builtin_rules_parse() {
+        let mut r = Rules::default();
+        r.add(BUILTIN_FILE, BUILTIN_RULES).unwrap();
+        assert!(r.stack.len() > 20);
+    }
+
+    #[test]
+    fn line_numbers_and_library_frames_do_not_matter() {
+        let e = Engine::builtin();
+        let a = e.fingerprint(&ev("TypeError: x\n    at renderNote (chrome-extension://aaa/popup.js:10:15)\n    at h (chrome-extension://aaa/node_modules/lib/index.js:1:1)"));
+        let b = e.fingerprint(&ev("TypeError: y\n    at renderNote (chrome-extension://bbb/popup.js:99:1)\n    at other (chrome-extension://bbb/node_modules/lib/index.js:7:7)"));
+        let c = e.fingerprint(&ev("TypeError: x\n    at renderList (chrome-extension://aaa/popup.js:10:15)"));
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_ne!(a.fingerprint, c.fingerprint);
+        assert_eq!(a.culprit, "renderNote (popup.js)");
+        assert_eq!(a.fingerprint.len(), 16);
+        assert!(a.fingerprint.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn message_only_events_are_parameterised() {
+        let e = Engine::builtin();
+        let m = |s: &str| e.fingerprint(&ErrorEvent { message: Some(s.into()), ..ErrorEvent::default() }).fingerprint;
+        assert_eq!(m("user 42 not found"), m("user 7 not found"));
+        assert_ne!(m("user 42 not found"), m("note 42 not found"));
+    }
+
+    #[test]
+    fn user_rules_override() {
+        let e = Engine::with_rules("u.rules", "function:renderNote -group\ntype:QuotaError -> quota\n").unwrap();
+        let a = e.explain(&ev("TypeError: x\n    at renderNote (app.js:1:1)\n    at main (app.js:2:2)"));
+        let x = a.explanation.unwrap();
+        let crash = x.exceptions[0].frames.last().unwrap();
+        assert!(!crash.contributes);
+        assert!(crash.reason.contains("function:renderNote -group"), "{}", crash.reason);
+        let q1 = e.fingerprint(&ev("QuotaError: a\n    at f (a.js:1:1)"));
+        let q2 = e.fingerprint(&ev("QuotaError: b\n    at g (b.js:1:1)"));
+        assert_eq!(q1.fingerprint, q2.fingerprint);
+        assert!(Engine::with_rules("u.rules", "bogus").is_err());
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let e = Engine::builtin();
+        for s in [
+            "",
+            "\n\n",
+            "at",
+            "    at (",
+            "@",
+            "File \"",
+            "panic: ",
+            "goroutine 1 [running]:\n(",
+            "   0: ",
+            "x.rb:1:in `",
+            " ---> ",
+            "\u{0}\u{ffff}",
+        ] {
+            let _ = e.fingerprint(&ev(s));
+            let _ = e.fingerprint(&ErrorEvent {
+                message: Some(s.into()),
+                platform: Some("native".into()),
+                ..ErrorEvent::default()
+            });
+        }
+    }
+}

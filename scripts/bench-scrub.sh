@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Prints how fast the built-in scrub rules go over 1 MiB inputs (release build).
+#
+#   scripts/bench-scrub.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --release --test scrub -- --ignored --nocapture bench_scrub_one_mebibyte 2>&1 | grep '^scrub '

@@ -1,0 +1,57 @@
+//! hs-classify: how risky is a fix for this error (`error`), is a policy sound
+//! (`check-policy`), which class does a changed path take (`path`).
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
+use homeostat::triage::{self, ClassifyCommand as Command};
+use homeostat::{gha, policy::Policy};
+
+#[derive(Parser)]
+#[command(version, about = "Classify errors and paths by the risk policy")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Policy file (else the config's `policy:`, else the built-in default).
+    #[arg(long, value_name = "FILE", global = true)]
+    policy: Option<PathBuf>,
+    #[command(flatten)]
+    forge: ForgeArgs,
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+fn main() -> ExitCode {
+    cli::main(|| {
+        let args = Args::parse();
+        let (format, env) = (args.format.format, gha::Env::from_process());
+        let out = if let Command::CheckPolicy { file, sample, paths } = &args.command {
+            triage::run_check_policy(file, sample.as_deref(), paths.as_deref(), format)?
+        } else {
+            let policy = Policy::from_config(&args.config.load()?, args.policy.as_deref())?;
+            match args.command {
+                Command::Error { event: Some(path), .. } => {
+                    let results = triage::classify_event_file(&policy, &path, &gha::Actions::new(&env))?;
+                    let each = |c| triage::render(format, c, || triage::classification_text(c));
+                    results.iter().map(each).collect::<Result<String, _>>()?
+                }
+                Command::Error { issue: Some(number), .. } => {
+                    let forge = args.forge.open(&env)?;
+                    let done = cli::block_on(triage::classify_issue(forge.as_ref(), &policy, number))??;
+                    triage::write_actions(&gha::Actions::new(&env), &done.classification)?;
+                    triage::render(format, &done, || triage::classification_text(&done.classification))?
+                }
+                Command::Path { paths } => {
+                    let rows = triage::path_rows(&policy, &paths);
+                    triage::render(format, &rows, || triage::paths_text(&rows))?
+                }
+                _ => anyhow::bail!("hs-classify error needs --event FILE or --issue N"),
+            }
+        };
+        print!("{out}");
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,234 @@
+//! Stack-trace text parsers, one per platform, and the log scanner that finds traces in
+//! raw log text. Every parser returns exceptions in Sentry's order (innermost cause
+//! first, the thrown exception last) with frames oldest call first (crash frame last).
+//! They never fail: what they do not recognise is left out.
+
+mod dotnet;
+mod go;
+mod java;
+mod javascript;
+mod python;
+mod ruby;
+mod rust;
+mod scan;
+
+pub use scan::LogScanner;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::event::{Exception, Frame};
+
+/// The platforms the engine knows; anything else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Platform {
+    JavaScript,
+    Python,
+    Java,
+    Go,
+    Rust,
+    Ruby,
+    CSharp,
+    Native,
+    Other,
+}
+
+impl Platform {
+    /// Sentry's platform names (and common aliases) to ours.
+    pub fn from_name(name: &str) -> Platform {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "javascript" | "js" | "node" | "nodejs" | "browser" | "typescript" | "ts" | "react-native" => {
+                Platform::JavaScript
+            }
+            "python" | "py" => Platform::Python,
+            "java" | "kotlin" | "android" | "jvm" | "scala" | "groovy" => Platform::Java,
+            "go" | "golang" => Platform::Go,
+            "rust" => Platform::Rust,
+            "ruby" | "rails" => Platform::Ruby,
+            "csharp" | "c#" | "dotnet" | ".net" | "cs" | "fsharp" => Platform::CSharp,
+            "native" | "c" | "cpp" | "c++" | "cocoa" | "objc" | "swift" => Platform::Native,
+            _ => Platform::Other,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::JavaScript => "javascript",
+            Platform::Python => "python",
+            Platform::Java => "java",
+            Platform::Go => "go",
+            Platform::Rust => "rust",
+            Platform::Ruby => "ruby",
+            Platform::CSharp => "csharp",
+            Platform::Native => "native",
+            Platform::Other => "other",
+        }
+    }
+
+    /// Sentry's rule families: `native`, `javascript` or `other`.
+    pub fn family(self) -> &'static str {
+        match self {
+            Platform::JavaScript => "javascript",
+            Platform::Rust | Platform::Native => "native",
+            _ => "other",
+        }
+    }
+}
+
+static DETECT: LazyLock<Vec<(Platform, Regex)>> = LazyLock::new(|| {
+    let r = |p: &str| Regex::new(p).expect("detection regex");
+    vec![
+        (Platform::Python, r(r#"(?m)Traceback \(most recent call last\):|^\s*File "[^"]*", line \d+"#)),
+        (
+            Platform::Rust,
+            r(
+                r"(?m)thread '[^']*' panicked at|^\s*\d+:\s+(?:0x[0-9a-f]+ - )?[\w<>:]+::h[0-9a-f]{16}$|^\s+at \./src/.*\.rs:\d+",
+            ),
+        ),
+        (Platform::Go, r(r"(?m)^goroutine \d+ \[|^\s+/.*\.go:\d+(?: \+0x[0-9a-f]+)?$|^panic: ")),
+        (
+            Platform::CSharp,
+            r(
+                r"(?m)^\s*at [\w.<>`\[\], ]+\(.*\) in .*:line \d+$|---> [\w.]+Exception|^\s*at [\w.<>`]+\.[\w<>`]+\([\w.<>`\[\], ]*\)$",
+            ),
+        ),
+        (
+            Platform::Java,
+            r(
+                r"(?m)^\s*at [\w$.<>/-]+\((?:[\w$.-]+\.(?:java|kt|scala|groovy)(?::\d+)?|Unknown Source|Native Method)\)$|^Caused by: |^\s*\.\.\. \d+ more$",
+            ),
+        ),
+        (Platform::Ruby, r(r"(?m)^\s*(?:from )?[^\s:]+\.(?:rb|erb|rake):\d+:in [`']")),
+        (
+            Platform::JavaScript,
+            r(
+                r"(?m)^\s*at .*(?:\.(?:m?js|jsx|tsx?|html|vue)|<anonymous>|native)\)?(?::\d+)*\)?$|^\s*at .*\(.*:\d+:\d+\)$|^[^\s@]*@.*:\d+:\d+$",
+            ),
+        ),
+    ]
+});
+
+/// Guesses the platform of a stack trace from its text.
+pub fn detect(text: &str) -> Platform {
+    DETECT.iter().find(|(_, re)| re.is_match(text)).map_or(Platform::Other, |(p, _)| *p)
+}
+
+/// Parses `text` as a stack trace of `platform` (detected when `None`).
+pub fn parse(platform: Option<Platform>, text: &str) -> (Platform, Vec<Exception>) {
+    let platform = match platform {
+        Some(Platform::Other) | Some(Platform::Native) | None => detect(text),
+        Some(p) => p,
+    };
+    let exceptions = match platform {
+        Platform::JavaScript => javascript::parse(text),
+        Platform::Python => python::parse(text),
+        Platform::Java => java::parse(text),
+        Platform::Go => go::parse(text),
+        Platform::Rust => rust::parse(text),
+        Platform::Ruby => ruby::parse(text),
+        Platform::CSharp => dotnet::parse(text),
+        Platform::Native | Platform::Other => generic(text),
+    };
+    (platform, exceptions)
+}
+
+/// An unknown format: the first line is the header, no frames.
+fn generic(text: &str) -> Vec<Exception> {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let (ty, value) = split_header(first);
+    vec![Exception { r#type: ty, value, ..Exception::default() }]
+}
+
+static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:Uncaught\s+(?:\(in promise\)\s+)?)?([A-Za-z_$][\w$.:]*?)(?::\s?(.*))?$").expect("header regex")
+});
+
+/// `Type: message` (a type is one identifier, possibly dotted); else all message.
+pub(crate) fn split_header(line: &str) -> (Option<String>, Option<String>) {
+    let line = line.trim();
+    if line.is_empty() {
+        return (None, None);
+    }
+    if let Some(c) = HEADER.captures(line) {
+        let ty = c.get(1).map(|m| m.as_str().trim_end_matches(':').to_string());
+        let msg = c.get(2).map(|m| m.as_str().to_string()).filter(|m| !m.is_empty());
+        // A lone word without a colon is a type only when it reads like one.
+        if c.get(2).is_some() || ty.as_deref().is_some_and(looks_like_type) {
+            return (ty, msg);
+        }
+    }
+    (None, Some(line.to_string()))
+}
+
+fn looks_like_type(t: &str) -> bool {
+    let last = t.rsplit(['.', ':']).next().unwrap_or(t);
+    ["Error", "Exception", "Panic", "Fault", "Failure", "Interrupt", "Exit"].iter().any(|s| last.ends_with(s))
+}
+
+/// A location `path:line:col` / `path:line` / `path`, split.
+pub(crate) fn split_location(loc: &str) -> (String, Option<u64>, Option<u64>) {
+    let loc = loc.trim();
+    let mut parts: Vec<&str> = Vec::new();
+    let mut rest = loc;
+    for _ in 0..2 {
+        match rest.rsplit_once(':') {
+            Some((head, tail)) if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) => {
+                parts.push(tail);
+                rest = head;
+            }
+            _ => break,
+        }
+    }
+    let nums: Vec<u64> = parts.iter().rev().filter_map(|p| p.parse().ok()).collect();
+    (rest.to_string(), nums.first().copied(), nums.get(1).copied())
+}
+
+/// A frame from a path and function, for parsers that see both.
+pub(crate) fn frame(function: Option<&str>, path: Option<&str>, lineno: Option<u64>) -> Frame {
+    let path = path.map(str::trim).filter(|p| !p.is_empty());
+    Frame {
+        function: function.map(str::trim).filter(|f| !f.is_empty()).map(str::to_string),
+        filename: path.map(str::to_string),
+        abs_path: path.map(str::to_string),
+        lineno,
+        ..Frame::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_split() {
+        assert_eq!(
+            split_header("TypeError: x is undefined"),
+            (Some("TypeError".into()), Some("x is undefined".into()))
+        );
+        assert_eq!(split_header("Uncaught TypeError: a"), (Some("TypeError".into()), Some("a".into())));
+        assert_eq!(
+            split_header("java.lang.NullPointerException"),
+            (Some("java.lang.NullPointerException".into()), None)
+        );
+        assert_eq!(split_header("something broke badly"), (None, Some("something broke badly".into())));
+    }
+
+    #[test]
+    fn locations_split() {
+        assert_eq!(split_location("http://a.com:8080/x.js:10:5"), ("http://a.com:8080/x.js".into(), Some(10), Some(5)));
+        assert_eq!(split_location("/a/b.go:42"), ("/a/b.go".into(), Some(42), None));
+        assert_eq!(split_location("<anonymous>"), ("<anonymous>".into(), None, None));
+    }
+
+    #[test]
+    fn detection() {
+        assert_eq!(detect("Error: x\n    at f (http://a/b.js:1:2)"), Platform::JavaScript);
+        assert_eq!(detect("Traceback (most recent call last):\n  File \"a.py\", line 1, in f\nE: x"), Platform::Python);
+        assert_eq!(detect("java.lang.X: y\n\tat a.b.C.d(C.java:3)"), Platform::Java);
+        assert_eq!(detect("panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d"), Platform::Go);
+        assert_eq!(detect("thread 'main' panicked at src/main.rs:2:5:\nboom"), Platform::Rust);
+        assert_eq!(detect("app.rb:3:in 'foo': x (RuntimeError)\n\tfrom app.rb:7:in '<main>'"), Platform::Ruby);
+        assert_eq!(detect("System.Exception: x\n   at A.B.C() in /src/B.cs:line 4"), Platform::CSharp);
+    }
+}

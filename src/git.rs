@@ -1,0 +1,92 @@
+//! Running the `git` command for what git2 does not do for us: fetch and push.
+//!
+//! In Actions the checkout's remote needs the job's token. It is handed to git through
+//! `GIT_CONFIG_*` environment variables of the child process (an `http.extraHeader`, as
+//! actions/checkout does), so it is never written to disk, never on a command line, and
+//! never in homeostat's logs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+
+use crate::error::{Error, Result};
+use crate::gha::Env;
+
+/// A `git -C <dir>` command that can reach the remote with the job's token when there is one.
+pub fn command(dir: &Path, env: &Env) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir);
+    // Never prompt: a missing credential is an error, not a hung job.
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
+    if let Some(token) = env.token() {
+        let server = env.get(crate::gha::vars::GITHUB_SERVER_URL).unwrap_or("https://github.com");
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"));
+        cmd.env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", format!("http.{}/.extraheader", server.trim_end_matches('/')))
+            .env("GIT_CONFIG_VALUE_0", format!("AUTHORIZATION: basic {basic}"));
+    }
+    cmd
+}
+
+/// Runs a git command; a non-zero exit is an error carrying git's own message.
+pub fn run(dir: &Path, env: &Env, args: &[&str]) -> Result<Output> {
+    let out = command(dir, env).args(args).output().map_err(|e| Error::Git(format!("cannot run git: {e}")))?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        let what = args.first().copied().unwrap_or("git");
+        Err(Error::Git(format!("git {what}: {}", String::from_utf8_lossy(&out.stderr).trim())))
+    }
+}
+
+/// Pushes `local` (a commit or ref) to `refs/heads/<branch>` on `remote`.
+pub fn push(dir: &Path, env: &Env, remote: &str, local: &str, branch: &str, force: bool) -> Result<()> {
+    let refspec = format!("{}{local}:refs/heads/{branch}", if force { "+" } else { "" });
+    run(dir, env, &["push", "--quiet", "--no-verify", remote, &refspec]).map(drop)
+}
+
+/// The commit `refs/heads/<branch>` points to on `remote`, if the branch exists there.
+pub fn remote_head(dir: &Path, env: &Env, remote: &str, branch: &str) -> Result<Option<String>> {
+    let out = run(dir, env, &["ls-remote", "--heads", remote, &format!("refs/heads/{branch}")])?;
+    Ok(String::from_utf8_lossy(&out.stdout).split_whitespace().next().map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_goes_to_the_child_environment_only() {
+        let env = Env::from_pairs([("GITHUB_TOKEN", "ghs_secret")]);
+        let cmd = command(Path::new("."), &env);
+        let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert!(args.iter().all(|a| !a.contains("ghs_secret") && !a.contains("extraheader")));
+        let envs: Vec<(String, String)> = cmd
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_string_lossy().into_owned(), v?.to_string_lossy().into_owned())))
+            .collect();
+        let value = &envs.iter().find(|(k, _)| k == "GIT_CONFIG_VALUE_0").unwrap().1;
+        assert!(value.starts_with("AUTHORIZATION: basic "));
+        assert!(!value.contains("ghs_secret"), "the token is encoded, as git sends it");
+    }
+
+    #[test]
+    fn push_and_remote_head_against_a_bare_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::default();
+        let remote = dir.path().join("remote.git");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&remote).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        run(&remote, &env, &["init", "--bare", "--quiet"]).unwrap();
+        run(&work, &env, &["init", "--quiet"]).unwrap();
+        run(&work, &env, &["-c", "user.name=t", "-c", "user.email=t@e", "commit", "--allow-empty", "-qm", "x"])
+            .unwrap();
+        run(&work, &env, &["remote", "add", "origin", remote.to_str().unwrap()]).unwrap();
+        assert_eq!(remote_head(&work, &env, "origin", "feature").unwrap(), None);
+        push(&work, &env, "origin", "HEAD", "feature", false).unwrap();
+        let head = String::from_utf8(run(&work, &env, &["rev-parse", "HEAD"]).unwrap().stdout).unwrap();
+        assert_eq!(remote_head(&work, &env, "origin", "feature").unwrap().as_deref(), Some(head.trim()));
+    }
+}

@@ -1,0 +1,273 @@
+//! hs-issue end to end on the local forge: bad input, killed runs, scrubbing, Actions I/O.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hs-issue");
+
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn new() -> Self {
+        let run = Self { dir: tempfile::tempdir().unwrap() };
+        run.write(
+            "homeostat.yml",
+            "issues:\n  max_new_per_run: 5000\n  max_new_per_day: 5000\nledger:\n  path: ledger.jsonl\n",
+        );
+        run
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(self.dir.path())
+            .args(["--forge", "local", "--forge-dir", "forge", "--config", "homeostat.yml"])
+            .args(args)
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_EVENT_PATH")
+            .env("HOMEOSTAT_LOG", "warn")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn issues(&self) -> Vec<Value> {
+        let dir = self.path("forge/issues");
+        let mut out: Vec<Value> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by_key(|i| i["number"].as_u64());
+        out
+    }
+}
+
+fn event(i: usize, message: &str) -> Value {
+    json!({
+        "type": "TypeError",
+        "message": message,
+        "stack": format!("TypeError: {message}\n    at handler{i} (https://app.example.com/static/app.js:{}:7)\n    at main (https://app.example.com/static/app.js:3:1)", 10 + i),
+        "platform": "javascript",
+        "release": "1.0.0",
+        "timestamp": "2026-11-22T10:00:00Z"
+    })
+}
+
+fn jsonl(events: impl IntoIterator<Item = Value>) -> String {
+    events.into_iter().map(|e| e.to_string() + "\n").collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn broken_lines_are_reported_with_position_and_skipped_or_fatal_with_strict() {
+    let run = Run::new();
+    let text = format!(
+        "{}{{\"message\": broken\n\n{}",
+        jsonl([event(1, "a is undefined")]),
+        jsonl([event(2, "b is undefined")])
+    );
+    let file = run.write("events.jsonl", &text);
+    let out = run.run(&["--format", "jsonl", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("events.jsonl:2"), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+
+    let run = Run::new();
+    let file = run.write("events.jsonl", &text);
+    let out = run.run(&["--strict", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("events.jsonl:2"), "{}", stderr(&out));
+    assert!(run.issues().is_empty(), "nothing is written when the input is refused");
+}
+
+#[test]
+fn a_huge_event_is_skipped_not_fatal() {
+    let run = Run::new();
+    let huge = event(1, &"x".repeat(2 << 20));
+    let file = run.write("events.jsonl", &jsonl([huge, event(2, "b is undefined")]));
+    let out = run.run(&[file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("events.jsonl:1"), "{}", stderr(&out));
+    assert_eq!(run.issues().len(), 1);
+}
+
+#[test]
+fn a_wrong_config_key_is_exit_2_with_its_position() {
+    let run = Run::new();
+    run.write("homeostat.yml", "issues:\n  max_new_per_rum: 3\n");
+    let file = run.write("events.jsonl", &jsonl([event(1, "a")]));
+    let out = run.run(&[file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("homeostat.yml:2:3"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("max_new_per_rum"), "{}", stderr(&out));
+    assert!(!run.path("forge/issues").exists() || run.issues().is_empty());
+}
+
+#[test]
+fn a_missing_input_file_is_exit_2() {
+    let run = Run::new();
+    let out = run.run(&["nope.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nope.jsonl"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_run_killed_half_way_and_run_again_leaves_one_issue_per_fingerprint() {
+    let run = Run::new();
+    let fingerprints = 400;
+    let file = run.write("events.jsonl", &jsonl((0..fingerprints).map(|i| event(i, &format!("failure {i}")))));
+    let mut child = run.command(&[file.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let issues_dir = run.path("forge/issues");
+    let started = std::time::Instant::now();
+    loop {
+        let made = std::fs::read_dir(&issues_dir).map(|d| d.count()).unwrap_or(0);
+        if made >= 20 || started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let before = run.issues().len();
+    eprintln!("killed after {before} of {fingerprints} issues (exit status {status:?})");
+    assert!(before < fingerprints, "the kill must land half-way for this test to mean anything");
+
+    let out = run.run(&[file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let issues = run.issues();
+    assert_eq!(issues.len(), fingerprints);
+    let mut markers: Vec<String> = issues
+        .iter()
+        .map(|i| {
+            let body = i["body"].as_str().unwrap();
+            let at = body.find("homeostat:fingerprint=").expect("every issue has its marker");
+            body[at..at + 38].to_string()
+        })
+        .collect();
+    markers.sort();
+    markers.dedup();
+    assert_eq!(markers.len(), fingerprints, "one issue per fingerprint");
+    // No file was left half-written.
+    assert!(
+        std::fs::read_dir(&issues_dir).unwrap().all(|e| e.unwrap().path().extension().is_some_and(|x| x == "json"))
+    );
+}
+
+const PLANTED: &[&str] = &[
+    "ana.silva@example.com",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "AKIAIOSFODNN7EXAMPLE",
+    "xoxb-1234567890-1234567890123-abcdefghijklmnopqrstuvwx",
+    "sk_live_51H8abcdefghijklmnopqrstuvwx",
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "4111 1111 1111 1111",
+    "hunter2pass",
+    "203.0.113.77",
+];
+
+#[test]
+fn no_planted_secret_reaches_a_title_body_or_comment() {
+    let run = Run::new();
+    let events = [
+        event(1, "login failed for ana.silva@example.com from 203.0.113.77"),
+        event(2, "GET https://api.example.com/repos?access_token=ghp_abcdefghijklmnopqrstuvwxyz0123456789 failed"),
+        event(3, "AWS key AKIAIOSFODNN7EXAMPLE rejected; slack xoxb-1234567890-1234567890123-abcdefghijklmnopqrstuvwx"),
+        event(4, "stripe sk_live_51H8abcdefghijklmnopqrstuvwx card 4111 1111 1111 1111 declined"),
+        event(
+            5,
+            "bad token Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        ),
+        event(6, "connect postgres://app:hunter2pass@db.internal:5432/app refused"),
+    ];
+    let file = run.write("events.jsonl", &jsonl(events.clone()));
+    assert!(run.run(&[file.to_str().unwrap()]).status.success());
+    // A second batch with new occurrences: comments are scrubbed too.
+    let again: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e["timestamp"] = json!("2026-11-22T11:00:00Z");
+            e
+        })
+        .collect();
+    let file = run.write("again.jsonl", &jsonl(again));
+    assert!(run.run(&[file.to_str().unwrap()]).status.success());
+    let issues = run.issues();
+    assert_eq!(issues.len(), 6);
+    let everything = std::fs::read_dir(run.path("forge/issues"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(everything.contains("new occurrence"), "comments were posted");
+    for secret in PLANTED {
+        assert!(!everything.contains(secret), "{secret} leaked into the forge");
+    }
+}
+
+#[test]
+fn dispatch_payload_events_and_actions_outputs() {
+    let run = Run::new();
+    let payload = json!({"action": "production-error", "client_payload": {"events": [event(1, "a is undefined"), event(2, "b is undefined"), event(1, "a is undefined")]}});
+    let event_path = run.write("event.json", &payload.to_string());
+    let output = run.path("output.txt");
+    let summary = run.path("summary.md");
+    let out = run
+        .command(&["--from-event", "--format", "json"])
+        .env("GITHUB_EVENT_PATH", &event_path)
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result.as_array().unwrap().len(), 2);
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    assert!(outputs.contains("created<<ghadelimiter_"), "{outputs}");
+    assert!(outputs.contains("\n2\n"), "{outputs}");
+    assert!(std::fs::read_to_string(&summary).unwrap().contains("| created | #"));
+}
+
+#[test]
+fn quota_holds_back_and_reports_instead_of_dropping() {
+    let run = Run::new();
+    run.write("homeostat.yml", "issues:\n  max_new_per_run: 2\nledger:\n  path: ledger.jsonl\n");
+    let file = run.write("events.jsonl", &jsonl((0..5).map(|i| event(i, &format!("failure {i}")))));
+    let out = run.run(&["--format", "jsonl", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.iter().filter(|l| l["action"] == "created").count(), 2);
+    let held: Vec<&Value> = lines.iter().filter(|l| l["action"] == "held").collect();
+    assert_eq!(held.len(), 3);
+    assert!(held[0]["reason"].as_str().unwrap().contains("quota"));
+    let ledger = std::fs::read_to_string(run.path("ledger.jsonl")).unwrap();
+    assert_eq!(ledger.lines().filter(|l| l.contains("\"issue.held\"")).count(), 3);
+    assert_eq!(run.issues().len(), 2);
+}
