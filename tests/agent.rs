@@ -373,6 +373,50 @@ fn an_injected_instruction_is_fenced_as_data_and_cannot_push_to_main() {
 }
 
 #[test]
+fn a_dry_run_shows_the_prompt_and_command_and_writes_nothing() {
+    let fx = Fixture::new("edit.sh");
+    let out = Command::new(env!("CARGO_BIN_EXE_hs-agent"))
+        .current_dir(fx.tmp.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .args(["fix", "--issue", "1", "--actor", "ann", "--dry-run", "--forge", "local", "--forge-dir"])
+        .arg(fx.forge())
+        .arg("--repo-dir")
+        .arg(fx.work())
+        .args(["--config", "homeostat.yml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["reason"].as_str().unwrap().starts_with("Dry run: would run agent `stand-in`"), "{report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("<untrusted-data source=\"issue-body\""), "the prompt is shown");
+    assert_eq!(fx.ledger_runs(), 0);
+    assert!(fx.pulls().is_empty() && fx.remote_branch("homeostat/fix-1").is_none());
+    assert_eq!(git(&fx.work(), &["rev-parse", "--abbrev-ref", "HEAD"]).trim(), "main", "the checkout was switched");
+    assert_eq!(fx.json("issues/1.json")["comments"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_route_to_an_undefined_agent_is_a_config_error() {
+    let fx = Fixture::new("edit.sh");
+    let text = std::fs::read_to_string(fx.tmp.path().join("homeostat.yml")).unwrap();
+    write(&fx.tmp.path().join("homeostat.yml"), &text.replace("{safe: stand-in}", "{safe: missing}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_hs-agent"))
+        .current_dir(fx.tmp.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .args(["fix", "--issue", "1", "--actor", "ann", "--forge", "local", "--forge-dir"])
+        .arg(fx.forge())
+        .args(["--config", "homeostat.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("homeostat.yml: agents.route.safe: no agent `missing`"), "{stderr}");
+}
+
+#[test]
 fn budgets_stop_runs_before_they_start() {
     let fx = Fixture::new("edit.sh");
     fx.config("edit.sh", "30s", "{runs_per_hour: 1, runs_per_day: 30, usd_per_day: 20}");

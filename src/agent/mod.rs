@@ -84,6 +84,8 @@ pub struct Options {
     pub prompts: Prompts,
     /// Scrubs what leaves the machine (issue text in the prompt, agent output in comments and the PR).
     pub scrubber: crate::scrub::Scrubber,
+    /// `--dry-run`: stop before the agent runs (nothing spent, checked out or pushed).
+    pub dry_run: bool,
     /// In Actions: the ledger's orphan branch, pulled before a run and pushed after, so
     /// budgets and attempt counts hold across runs.
     pub ledger_sync: Option<crate::ledger::BranchSync>,
@@ -122,6 +124,15 @@ impl Ctx<'_> {
 /// prove its writes is `Err`.
 pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigger, opts: &Options) -> Result<Report> {
     let agents = config.agents.clone().unwrap_or_default();
+    for (class, name) in &agents.route {
+        if !agents.define.contains_key(name) {
+            return Err(crate::config::bad_value(
+                config,
+                &format!("agents.route.{class}"),
+                format!("no agent `{name}` in agents.define"),
+            ));
+        }
+    }
     let policy = bridge::load_policy(config)?;
     let scrubber = &opts.scrubber;
 
@@ -263,7 +274,6 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
             }
         }
     };
-    checkout.switch(&branch, start)?;
     ctx.report.branch = Some(branch.clone());
 
     // The prompt and the agent's notes live outside the checkout.
@@ -296,6 +306,20 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
 
     let usd_cap = Some(agent_def.max_usd.map_or(usd_left, |cap| cap.min(usd_left)));
     let invocation = adapter::build(agent_def, &files, issue_number, usd_cap)?;
+    if opts.dry_run {
+        // Running the agent spends money and edits the checkout: a dry run stops here.
+        eprintln!("{prompt}");
+        let line = std::iter::once(invocation.program.as_str()).chain(invocation.args.iter().map(String::as_str));
+        let reason = format!(
+            "Dry run: would run agent `{agent_name}` as `{}` on `{branch}` from {} with the prompt above ({} bytes).",
+            line.collect::<Vec<_>>().join(" "),
+            &start.to_string()[..12],
+            prompt.len()
+        );
+        ctx.report.reason = reason;
+        return Ok(ctx.report);
+    }
+    checkout.switch(&branch, start)?;
     let agent_env = runner::agent_env(
         &agents,
         env,
@@ -508,7 +532,14 @@ pub fn options(config: &Config, env: &Env, forge: &dyn Forge, repo_dir: &std::pa
         sync
     });
     let scrubber = crate::scrub::config_scrubber(config)?;
-    Ok(Options { checkout, ledger: Ledger::open(config.ledger.path.clone()), prompts, scrubber, ledger_sync })
+    Ok(Options {
+        checkout,
+        ledger: Ledger::open(config.ledger.path.clone()),
+        prompts,
+        scrubber,
+        dry_run: false,
+        ledger_sync,
+    })
 }
 
 /// [`run`], with the ledger pulled from its branch before and pushed after (in Actions).
@@ -524,6 +555,7 @@ pub async fn execute(
     }
     let result = run(forge, config, env, trigger, opts).await;
     if let Some(sync) = &opts.ledger_sync
+        && !opts.dry_run
         && let Err(e) = sync.push(&opts.ledger)
     {
         tracing::warn!("could not push the ledger to {}: {e}", sync.branch);

@@ -44,7 +44,8 @@ fn main() -> ExitCode {
             return Ok(ExitCode::SUCCESS);
         };
         let forge = args.forge.open(&env)?;
-        let options = agent::options(&config, &env, forge.as_ref(), &args.repo_dir)?;
+        let mut options = agent::options(&config, &env, forge.as_ref(), &args.repo_dir)?;
+        options.dry_run = args.forge.dry_run;
         let report = cli::block_on(agent::execute(forge.as_ref(), &config, &env, &trigger, &options))??;
         agent::publish(&report, &env)?;
         match args.format.format {
