@@ -39,6 +39,11 @@ step "cargo test"
 cargo test --all-targets --locked
 cargo test --doc --locked
 
+step "figures (printed by the conformance and budget tests)"
+# Already built above; these re-run a few tests with their output shown.
+run_figures() { cargo test -q --locked --test "$1" "$2" -- --nocapture 2>&1 | grep -E "$3" || true; }
+run_figures github request_budget 'requests for'
+
 step "zizmor"
 # Files named one by one: zizmor reads a bare folder as a repository root.
 shopt -s nullglob

@@ -38,6 +38,9 @@ pub struct Config {
     pub ops: Option<crate::ops::OpsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<crate::content::ContentConfig>,
+    /// hs-guard: external checks (semver, API and schema breaking-change tools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<crate::guard::GuardConfig>,
     /// The file this was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,

@@ -228,6 +228,9 @@ impl BranchSync {
             if parent.is_some() {
                 self.pull(ledger)?;
             }
+            if self.unchanged(ledger, parent.as_deref())? {
+                return Ok(());
+            }
             let commit = self.commit(ledger, parent.as_deref())?;
             let refspec = format!("{commit}:refs/heads/{}", self.branch);
             let out = self.git(&["push", "--quiet", &self.remote, &refspec])?;
@@ -241,6 +244,16 @@ impl BranchSync {
             std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
         }
         Err(Error::Git(format!("could not push the ledger to {} after {} attempts", self.branch, self.max_attempts)))
+    }
+
+    /// Whether the branch already holds exactly the local file.
+    fn unchanged(&self, ledger: &Ledger, parent: Option<&str>) -> Result<bool> {
+        let Some(parent) = parent else { return Ok(false) };
+        let repo = git2::Repository::open(&self.repo_dir)?;
+        let tree = repo.find_commit(git2::Oid::from_str(parent)?)?.tree()?;
+        let bytes = fs::read(ledger.path()).unwrap_or_default();
+        let local = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)?;
+        Ok(tree.get_name(&self.file_name).is_some_and(|e| e.id() == local))
     }
 
     /// A commit whose tree holds only the ledger file, on top of `parent`.

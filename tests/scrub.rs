@@ -971,3 +971,12 @@ fn a_rule_that_only_matches_after_an_earlier_replacement_still_runs() {
     becomes(text, "redis://app:[redacted]@cache:6379");
     assert_eq!(rules_found(text), ["url-password", "private-key"]);
 }
+
+#[test]
+fn a_query_secret_stops_at_a_closing_parenthesis_or_backtick() {
+    becomes(
+        "failed (fetching https://api.example.com/v1/team?api_key=abcdef0123456789abcdef)",
+        "failed (fetching https://api.example.com/v1/team?api_key=[redacted])",
+    );
+    becomes("`GET /x?token=abcdef0123456789abcdef` failed", "`GET /x?token=[redacted]` failed");
+}

@@ -242,22 +242,10 @@ pub fn build_revert(repo_dir: &Path, rev: &str, report: &Report, write: bool) ->
     })
 }
 
-/// Pushes `branch` to `origin` with the `git` command (its credentials, not ours).
+/// Pushes `branch` to `origin` (the job's token reaches git through its environment only).
 fn push(repo_dir: &Path, branch: &str) -> Result<()> {
-    let refspec = format!("+refs/heads/{branch}:refs/heads/{branch}");
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(repo_dir)
-        .args(["push", "--quiet", "origin", &refspec])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| Error::Git(format!("git push could not start: {e}")))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").to_string();
-        return Err(Error::Git(format!("git push origin {branch} failed: {last}")));
-    }
-    Ok(())
+    let env = crate::gha::Env::from_process();
+    crate::git::push(repo_dir, &env, "origin", &format!("refs/heads/{branch}"), branch, true)
 }
 
 fn pr_body(built: &BuiltRevert, report: &Report, issue: Option<u64>) -> String {

@@ -1,1 +1,0 @@
-//! Non-breaking checks over a change set, and the verdict. (being written)
