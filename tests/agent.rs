@@ -187,7 +187,7 @@ fn first_run_opens_one_draft_pr_and_a_second_updates_it() {
     assert!(body.starts_with("Fixes #1"), "{body}");
     assert!(body.contains("<!-- homeostat:issue=1 -->"));
     assert!(body.contains("`renderNote` read `id` of an undefined note"), "agent summary missing: {body}");
-    assert!(body.contains("| limits | ✅ pass"), "guard table missing: {body}");
+    assert!(body.contains("| `max-files` | ✅ pass"), "guard table missing: {body}");
     assert!(body.contains("$0.12"), "{body}");
     let labels = pr["labels"].to_string();
     assert!(labels.contains("homeostat:ai-proposed") && labels.contains("change-class:safe"), "{labels}");
@@ -290,7 +290,7 @@ fn a_change_to_a_protected_path_is_blocked_and_not_pushed() {
     assert!(fx.remote_branch("homeostat/fix-1").is_none(), "a blocked change reached the remote");
     assert!(fx.pulls().is_empty());
     let comments = fx.issue_comments();
-    assert!(comments.contains(".github/workflows/ci.yml is critical"), "{comments}");
+    assert!(comments.contains("are critical: `.github/workflows/ci.yml`"), "{comments}");
 }
 
 #[test]

@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::forge::{Forge, Permission, upsert_comment};
 use crate::gha::Env;
+use crate::guard::Decision;
 use crate::ledger::Ledger;
 use crate::prompt::Prompts;
 
@@ -72,7 +73,7 @@ pub struct Report {
     pub class: Option<String>,
     pub branch: Option<String>,
     pub pr: Option<u64>,
-    pub guard: Option<bridge::Verdict>,
+    pub guard: Option<crate::guard::Verdict>,
     /// One sentence on why, for people.
     pub reason: String,
 }
@@ -393,14 +394,24 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     let message =
         git::commit_message(issue_number, &issue.title, co_author.as_ref().map(|(l, e)| (l.as_str(), e.as_str())));
     let commit = checkout.commit(&branch, start, &agents.bot, &message)?;
-    let base = checkout.merge_base(default_head, commit)?;
-    let verdict = bridge::judge(&checkout.repo()?, base, commit, &policy, scrubber)?;
+    // External checks (semver, API diff) would run the agent's code in a job holding the
+    // token: they are left to the guard's own run on the pull request.
+    let request = crate::guard::run::Request {
+        repo_dir: &checkout.dir,
+        base: &default_head.to_string(),
+        head: &commit.to_string(),
+        skip_external: true,
+    };
+    let verdict = crate::guard::run::evaluate(&request, &policy, &config.guard.clone().unwrap_or_default(), scrubber)?;
     ctx.report.guard = Some(verdict.clone());
-    if verdict.is_blocked() {
+    if verdict.verdict == Decision::Blocked {
         return ctx
             .end(
                 Outcome::BlockedByGuard,
-                format!("The agent's change was blocked by the guard and not pushed.\n\n{}", verdict.table()),
+                format!(
+                    "The agent's change was blocked by the guard and not pushed.\n\n{}",
+                    crate::guard::report::markdown(&verdict)
+                ),
             )
             .await;
     }
@@ -419,7 +430,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
             "agent": agent_name,
             "class": class.class,
             "summary": summary,
-            "guard_table": verdict.table(),
+            "guard_table": crate::guard::report::markdown(&verdict),
             "trigger": format!("{:?}", trigger.kind).to_lowercase(),
             "actor": trigger.actor,
             "mode": mode,
@@ -432,7 +443,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     let title = format!("fix: {} (#{issue_number})", crate::prompt::strip_hidden(&issue.title));
     let (pull, created) =
         pr::open_or_update(forge, existing.as_ref(), &title, &body, &branch, &default_branch, issue_number).await?;
-    pr::label(forge, &pull, issue_number, &verdict.class, verdict.verdict == "human-review").await?;
+    pr::label(forge, &pull, issue_number, verdict.class, verdict.verdict == Decision::HumanReview).await?;
     let pull = pr::verify(forge, checkout, &branch, commit, pull.number, issue_number).await?;
     ctx.report.pr = Some(pull.number);
     let outcome = if created { Outcome::PrOpened } else { Outcome::PrUpdated };
@@ -445,7 +456,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     ctx.thread = issue_number;
     ctx.end(
         outcome,
-        format!("{verb} draft pull request #{} from `{branch}` (guard: {}).", pull.number, verdict.verdict),
+        format!("{verb} draft pull request #{} from `{branch}` (guard: {}).", pull.number, verdict.verdict.as_str()),
     )
     .await
 }
@@ -573,7 +584,7 @@ pub fn publish(report: &Report, env: &Env) -> Result<()> {
     let mut summary = format!("### hs-agent {issue}: `{}`\n\n{}\n", report.outcome.as_str(), report.reason);
     if let Some(verdict) = &report.guard {
         summary.push('\n');
-        summary.push_str(&verdict.table());
+        summary.push_str(&crate::guard::report::markdown(verdict));
     }
     actions.append_summary(&summary)
 }

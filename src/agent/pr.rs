@@ -3,13 +3,14 @@
 
 use crate::error::{Error, Result};
 use crate::forge::{Forge, ForgeError, NewPull, PullRequest, PullUpdate, State, StateFilter, limits};
+use crate::policy::{CHANGE_CLASS_LABEL_PREFIX, Class, NEEDS_HUMAN_REVIEW_LABEL};
 
 use super::git::Checkout;
 
 /// Label on every pull request the agent proposes.
 pub const AI_LABEL: &str = "homeostat:ai-proposed";
 /// Label when the guard asks for a person's review.
-pub const REVIEW_LABEL: &str = "needs-human-review";
+pub const REVIEW_LABEL: &str = NEEDS_HUMAN_REVIEW_LABEL;
 
 /// The hidden marker that ties a pull request to its issue.
 pub fn marker(issue: u64) -> String {
@@ -53,14 +54,15 @@ pub async fn open_or_update(
 }
 
 /// Puts the pull request's labels in step with the verdict, and moves the issue to review.
-pub async fn label(forge: &dyn Forge, pr: &PullRequest, issue: u64, class: &str, human_review: bool) -> Result<()> {
-    for stale in pr.labels.iter().filter(|l| l.starts_with("change-class:") && **l != format!("change-class:{class}")) {
+pub async fn label(forge: &dyn Forge, pr: &PullRequest, issue: u64, class: Class, human_review: bool) -> Result<()> {
+    let class_label = class.label();
+    for stale in pr.labels.iter().filter(|l| l.starts_with(CHANGE_CLASS_LABEL_PREFIX) && **l != class_label) {
         ignore_missing(forge.remove_label(pr.number, stale).await)?;
     }
     if !human_review && pr.has_label(REVIEW_LABEL) {
         ignore_missing(forge.remove_label(pr.number, REVIEW_LABEL).await)?;
     }
-    let mut labels = vec![AI_LABEL.to_string(), limits::label(&format!("change-class:{class}"))];
+    let mut labels = vec![AI_LABEL.to_string(), limits::label(&class_label)];
     if human_review {
         labels.push(REVIEW_LABEL.into());
     }
