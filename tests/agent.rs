@@ -264,6 +264,13 @@ fn non_writers_bots_and_unfixable_classes_are_refused_with_a_comment() {
         (0, Some("refused-class"), Some("critical"))
     );
 
+    let closed = fx.add_issue("TypeError: Cannot read properties of undefined (reading 'id')", ISSUE_BODY);
+    let path = fx.forge().join(format!("issues/{closed}.json"));
+    write(&path, &std::fs::read_to_string(&path).unwrap().replace("\"open\"", "\"closed\""));
+    let (_, report) = fx.run(&["fix", "--issue", &closed.to_string(), "--actor", "ann"], "");
+    assert_eq!(report["outcome"], "no-change", "{report}");
+    assert!(report["reason"].as_str().unwrap().contains("closed"));
+
     assert!(fx.pulls().is_empty());
     assert_eq!(fx.ledger_runs(), 0, "a refused run must not start the agent");
     assert!(fx.remote_branch("homeostat/fix-1").is_none());
@@ -437,6 +444,8 @@ fn budgets_stop_runs_before_they_start() {
 #[test]
 fn revise_updates_the_pr_and_is_bounded() {
     let fx = Fixture::new("edit.sh");
+    let (code, report) = fx.run(&["revise", "--issue", "1", "--actor", "ann", "--feedback", "x"], "");
+    assert_eq!((code, report["outcome"].as_str()), (0, Some("no-change")), "nothing to revise yet: {report}");
     let (_, report) = fx.fix("ann");
     let pr = report["pr"].as_u64().unwrap().to_string();
     let (code, report) = fx.run(&["revise", "--pr", &pr, "--actor", "ann", "--feedback", "also handle null"], "");

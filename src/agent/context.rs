@@ -15,6 +15,9 @@ use crate::scrub::Scrubber;
 /// Instruction files a repository gives coding agents, read from the default branch.
 pub const INSTRUCTION_FILES: &[&str] = &["AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md"];
 
+/// Characters of the issue body quoted in the prompt (the stack comes first in it).
+const BODY_MAX_CHARS: usize = 16_000;
+
 /// Lines kept around a frame's line when a whole file does not fit the budget.
 const WINDOW_LINES: usize = 40;
 
@@ -153,7 +156,15 @@ pub fn build(
         issue: IssueData {
             number: issue.number,
             title: scrub(&issue.title),
-            body: scrub(&issue.body),
+            body: {
+                let body = scrub(&issue.body);
+                if body.chars().count() > BODY_MAX_CHARS {
+                    let cut: String = body.chars().take(BODY_MAX_CHARS).collect();
+                    format!("{cut}\n[… cut at {BODY_MAX_CHARS} characters]")
+                } else {
+                    body
+                }
+            },
             url: issue.url.clone(),
         },
         fingerprint: bridge::fingerprint_of(&issue.body),

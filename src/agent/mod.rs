@@ -206,6 +206,11 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
 
     let issue = forge.get_issue(issue_number).await?;
     ctx.thread = if trigger.pr.is_some() { ctx.thread } else { issue.number };
+    if issue.state == crate::forge::State::Closed {
+        return ctx
+            .end(Outcome::NoChange, format!("Issue #{issue_number} is closed; the agent only works on open issues."))
+            .await;
+    }
     let class = bridge::classify_issue(&policy, &issue);
     ctx.report.class = Some(class.class.clone());
     if !class.auto_fixable {
@@ -252,6 +257,11 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     let default_branch = forge.default_branch().await?;
     let default_head = checkout.fetch(&default_branch)?;
     let remote_branch = checkout.remote_head(&branch)?;
+    if trigger.mode == Mode::Revise && existing.is_none() {
+        return ctx
+            .end(Outcome::NoChange, format!("There is no open pull request for #{issue_number} to revise."))
+            .await;
+    }
     let (start, lease) = match (&remote_branch, trigger.mode) {
         (None, Mode::Revise) => {
             return ctx
@@ -345,6 +355,12 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
         Err(e) => return ctx.end(Outcome::AgentFailed, format!("The agent could not run: {e}")).await,
     };
     let usage = adapter::parse_usage(agent_def.adapter, &agent_run.output);
+    let actions = crate::gha::Actions::new(env);
+    if env.in_actions() {
+        // What the agent did, for the job log: scrubbed, and unable to run workflow commands.
+        let _group = actions.group("agent output");
+        actions.print_untrusted(&tail_chars(&scrubber.scrub(&agent_run.output), 60_000));
+    }
     runner::record(&opts.ledger, issue_number, agent_name, mode, &agent_run, usage)?;
 
     let heads_after = checkout.remote_heads()?;
