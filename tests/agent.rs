@@ -424,6 +424,45 @@ fn a_route_to_an_undefined_agent_is_a_config_error() {
 }
 
 #[test]
+fn in_actions_the_trigger_comes_from_the_event_and_results_go_to_outputs() {
+    let fx = Fixture::new("edit.sh");
+    let run = |login: &str, body: &str| {
+        let event = fx.tmp.path().join("event.json");
+        let payload = serde_json::json!({"action": "created", "issue": {"number": 1}, "comment": {"body": body},
+                                         "sender": {"login": login, "type": "User"}});
+        write(&event, &payload.to_string());
+        let output = fx.tmp.path().join("github_output");
+        let _ = std::fs::remove_file(&output);
+        let out = Command::new(env!("CARGO_BIN_EXE_hs-agent"))
+            .current_dir(fx.tmp.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("HOME", fx.tmp.path())
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "issue_comment")
+            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_ACTOR", "ann")
+            .args(["fix", "--forge", "local", "--forge-dir"])
+            .arg(fx.forge())
+            .arg("--repo-dir")
+            .arg(fx.work())
+            .args(["--config", "homeostat.yml"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(&output).unwrap_or_default()
+    };
+    // Chatter is not a request: nothing happens, not even an output.
+    assert_eq!(run("ann", "thanks, looks good"), "");
+    // The sender counts, not $GITHUB_ACTOR: rita (read) is refused even though ann is the actor.
+    assert!(run("rita", "/homeostat fix").contains("\nrefused-permission\n"));
+    let outputs = run("ann", "/homeostat fix");
+    assert!(outputs.contains("\npr-opened\n"), "{outputs}");
+    assert_eq!(fx.pulls().len(), 1);
+}
+
+#[test]
 fn budgets_stop_runs_before_they_start() {
     let fx = Fixture::new("edit.sh");
     fx.config("edit.sh", "30s", "{runs_per_hour: 1, runs_per_day: 30, usd_per_day: 20}");

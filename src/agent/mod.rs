@@ -433,7 +433,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     }
 
     checkout.push(commit, &branch, lease.as_deref())?;
-    let summary = std::fs::read_to_string(&files.summary_file).unwrap_or_default();
+    let summary = read_capped(&files.summary_file, 256 * 1024);
     let summary = if summary.trim().is_empty() {
         "_The agent wrote no summary._".to_string()
     } else {
@@ -497,6 +497,16 @@ fn permission_name(p: Permission) -> &'static str {
 
 fn tail(text: &str, max_chars: usize) -> String {
     tail_chars(text, max_chars).replace("```", "ʼʼʼ")
+}
+
+/// At most `max` bytes of a file the agent wrote (it may write anything, of any size).
+fn read_capped(path: &std::path::Path, max: u64) -> String {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(max).read_to_end(&mut bytes);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn tail_chars(text: &str, max_chars: usize) -> String {
