@@ -437,7 +437,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     let summary = if summary.trim().is_empty() {
         "_The agent wrote no summary._".to_string()
     } else {
-        scrubber.scrub(&crate::prompt::strip_hidden(&tail_chars(&summary, 20_000))).into_owned()
+        inert_references(&scrubber.scrub(&crate::prompt::strip_hidden(&tail_chars(&summary, 20_000))))
     };
     let body = opts.prompts.render(
         "agent-pr.md.j2",
@@ -497,6 +497,17 @@ fn permission_name(p: Permission) -> &'static str {
 
 fn tail(text: &str, max_chars: usize) -> String {
     tail_chars(text, max_chars).replace("```", "ʼʼʼ")
+}
+
+/// The agent's text in the PR body must not act: no `Closes #5` that closes another issue
+/// on merge, no `@someone` that pings people. A zero-width space breaks the reference.
+fn inert_references(text: &str) -> String {
+    static REFERENCE: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"([#@])([0-9A-Za-z])").ok());
+    match REFERENCE.as_ref() {
+        Some(re) => re.replace_all(text, "$1\u{200B}$2").into_owned(),
+        None => text.to_string(),
+    }
 }
 
 /// At most `max` bytes of a file the agent wrote (it may write anything, of any size).
@@ -613,4 +624,16 @@ pub fn publish(report: &Report, env: &Env) -> Result<()> {
         summary.push_str(&crate::guard::report::markdown(verdict));
     }
     actions.append_summary(&summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agents_summary_cannot_close_issues_or_ping_people() {
+        let out = inert_references("Closes #5, fixes owner/repo#6, thanks @octocat. ### Root cause");
+        assert!(!out.contains("#5") && !out.contains("#6") && !out.contains("@octocat"), "{out}");
+        assert!(out.contains("### Root cause"), "markdown headings stay: {out}");
+    }
 }
