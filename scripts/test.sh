@@ -17,6 +17,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   command -v git >/dev/null || need_apt+=(git)
   command -v prometheus >/dev/null || need_apt+=(prometheus)
   command -v promtool >/dev/null || need_apt+=(prometheus)
+  ls /usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)  # og images
   if [ ${#need_apt[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
