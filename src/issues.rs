@@ -34,8 +34,8 @@ pub const LABEL: &str = "homeostat:error";
 /// Added when a closed issue comes back.
 pub const REGRESSION_LABEL: &str = "homeostat:regression";
 /// Ledger kinds.
-pub const LEDGER_CREATED: &str = "issue.created";
-pub const LEDGER_HELD: &str = "issue.held";
+pub const LEDGER_CREATED: &str = crate::ledger::kinds::ISSUE_CREATED;
+pub const LEDGER_HELD: &str = crate::ledger::kinds::ISSUE_HELD;
 /// How many batch keys an issue remembers.
 const APPLIED_KEYS_KEPT: usize = 50;
 

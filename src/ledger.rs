@@ -16,6 +16,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Every kind of ledger line a job writes and another reads, in one place.
+pub mod kinds {
+    /// hs-issue opened an issue; key = fingerprint; fields `issue`, `occurrences`.
+    pub const ISSUE_CREATED: &str = "issue.created";
+    /// hs-issue held a new fingerprint back by a quota; key = fingerprint.
+    pub const ISSUE_HELD: &str = "issue.held";
+    /// One coding-agent run; key = issue; fields `agent`, `mode`, `seconds`, `usd`, `turns`, `exit`.
+    pub const AGENT_RUN: &str = "agent.run";
+    /// How an hs-agent run ended; key = issue; fields `outcome` (`pr-opened`, …), `pr`.
+    pub const AGENT_OUTCOME: &str = "agent.outcome";
+    /// A bot pull request merged; key = pr.
+    pub const PR_MERGED: &str = "pr.merged";
+    /// hs-canary's verdict; key = decision; fields `decision`, `reason`.
+    pub const CANARY_DECISION: &str = "canary.decision";
+    /// One model call; key = template; field `usd`.
+    pub const LLM_CALL: &str = "llm.call";
+}
+
 /// One line of the ledger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {

@@ -464,7 +464,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     ctx.report.pr = Some(pull.number);
     let outcome = if created { Outcome::PrOpened } else { Outcome::PrUpdated };
     opts.ledger.append(
-        "agent.outcome",
+        crate::ledger::kinds::AGENT_OUTCOME,
         &issue_number.to_string(),
         serde_json::json!({"outcome": outcome.as_str(), "pr": pull.number, "commit": commit.to_string()}),
     )?;

@@ -18,7 +18,7 @@ use crate::gha::Env;
 use crate::ledger::Ledger;
 
 /// Ledger kind of one agent run (time, cost, agent, exit).
-pub const RUN_KIND: &str = "agent.run";
+pub const RUN_KIND: &str = crate::ledger::kinds::AGENT_RUN;
 
 /// How the agent's process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

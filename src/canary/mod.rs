@@ -193,7 +193,7 @@ pub async fn run(
     if !opts.dry_run {
         // The daily ops report counts rollbacks from here.
         crate::ledger::Ledger::open(&config.ledger.path).append(
-            crate::ops::report::kinds::CANARY_DECISION,
+            crate::ledger::kinds::CANARY_DECISION,
             report.decision.as_str(),
             serde_json::json!({"decision": report.decision.as_str(), "reason": report.reason}),
         )?;

@@ -10,21 +10,7 @@ use serde::Serialize;
 use super::decide::{self, RUN, Stats};
 use crate::ledger::Entry;
 
-/// Ledger kinds other jobs write, which the report counts (DESIGN.md "Ledger").
-pub mod kinds {
-    /// hs-agent run; key = issue; fields `outcome`, `pr`, `usd`.
-    pub const AGENT_RUN: &str = "agent.run";
-    /// hs-agent opened a pull request; key = issue; field `pr`.
-    pub const AGENT_PR: &str = "agent.pr";
-    /// A bot pull request merged; key = pr.
-    pub const PR_MERGED: &str = "pr.merged";
-    /// hs-canary's verdict; field `decision` (`promote|rollback|inconclusive`).
-    pub const CANARY_DECISION: &str = "canary.decision";
-    /// hs-issue opened an issue; key = fingerprint.
-    pub const ISSUE_CREATED: &str = "issue.created";
-    /// One model call; field `usd`.
-    pub const LLM_CALL: &str = "llm.call";
-}
+pub use crate::ledger::kinds;
 
 /// One runbook's line in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -81,7 +67,10 @@ pub fn summarize(entries: &[Entry], since: Timestamp, until: Timestamp) -> Summa
         runbooks: Vec::new(),
         issues_created: count(kinds::ISSUE_CREATED),
         agent_runs: count(kinds::AGENT_RUN),
-        prs_opened: count(kinds::AGENT_PR),
+        prs_opened: window
+            .iter()
+            .filter(|e| e.kind == kinds::AGENT_OUTCOME && e.get_str("outcome") == Some("pr-opened"))
+            .count() as u32,
         prs_merged: count(kinds::PR_MERGED),
         rollbacks: window
             .iter()
@@ -213,7 +202,7 @@ mod tests {
             ),
             entry(h(2), RUN, "c", json!({"outcome": "escalated", "acted": true})),
             entry(h(1), RUN, "-", json!({"outcome": "no-match"})),
-            entry(h(1), kinds::AGENT_PR, "12", json!({"pr": 13})),
+            entry(h(1), kinds::AGENT_OUTCOME, "12", json!({"outcome": "pr-opened", "pr": 13})),
             entry(h(1), kinds::PR_MERGED, "13", json!({})),
             entry(h(1), kinds::CANARY_DECISION, "v1", json!({"decision": "rollback"})),
             entry(h(1), kinds::CANARY_DECISION, "v2", json!({"decision": "promote"})),
