@@ -76,7 +76,9 @@ pub fn summarize(entries: &[Entry], since: Timestamp, until: Timestamp) -> Summa
             .iter()
             .filter(|e| e.kind == kinds::CANARY_DECISION && e.get_str("decision") == Some("rollback"))
             .count() as u32,
-        llm_usd: window.iter().filter(|e| e.kind == kinds::LLM_CALL).filter_map(|e| e.get_f64("usd")).sum(),
+        // `+ 0.0`: an empty float sum is -0.0, which would print as "$-0.00".
+        llm_usd: window.iter().filter(|e| e.kind == kinds::LLM_CALL).filter_map(|e| e.get_f64("usd")).sum::<f64>()
+            + 0.0,
     };
     let mut lines: BTreeMap<String, RunbookLine> = BTreeMap::new();
     let (mut tried, mut held, mut seconds) = (0u32, 0u32, Vec::new());
