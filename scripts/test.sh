@@ -44,6 +44,11 @@ step "figures (printed by the conformance and budget tests)"
 # Already built above; these re-run a few tests with their output shown.
 run_figures() { cargo test -q --locked --test "$1" "$2" -- --nocapture 2>&1 | grep -E "$3" || true; }
 run_figures github request_budget 'requests for'
+run_figures fingerprint sentry 'sentry'
+run_figures fingerprint own_corpus_pairwise 'own corpus'
+run_figures policy corpus_passes 'codeowners|wildmatch'
+run_figures canary conformance 'conformance'
+run_figures content twitter_text 'twitter-text'
 
 step "zizmor"
 # Files named one by one: zizmor reads a bare folder as a repository root.

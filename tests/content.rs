@@ -42,6 +42,7 @@ fn run_twitter(section: &str, version: &str, expected_cases: usize) {
             ));
         }
     }
+    println!("twitter-text {section} ({version}): {}/{} cases pass", cases.len() - failures.len(), cases.len());
     assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
