@@ -394,8 +394,33 @@ fn classify_events_file_prints_one_result_per_event() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["class"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(classes, ["safe", "critical", "unknown"]);
+
+    // Sentry event JSON, read by the shared event reader: the in-app frames' files count.
+    let sentry = dir.path().join("sentry.json");
+    std::fs::write(
+        &sentry,
+        r#"{"platform": "python", "exception": {"values": [{"type": "KeyError", "value": "'plan'",
+            "stacktrace": {"frames": [{"filename": "app/billing/plans.py", "function": "pick", "lineno": 3, "in_app": true}]}}]}}"#,
+    )
+    .unwrap();
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, "version: 1\nerrors:\n  rules:\n    - {name: billing-code, class: critical, when: {path: 'billing/', platform: python}}\n").unwrap();
+    let out = hs_classify()
+        .args(["error", "--format", "json", "--event"])
+        .arg(&sentry)
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["class"], "critical", "{c}");
+    assert_eq!(c["reasons"][0]["matched"], "platform python; path billing/ covers app/billing/plans.py");
     std::fs::write(&events, "{\"message\": \"ok\"}\nnot json\n").unwrap();
-    let out = hs_classify().args(["error", "--event"]).arg(&events).output().unwrap();
+    let out = hs_classify().args(["error", "--format", "jsonl", "--event"]).arg(&events).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "a bad line is skipped with a warning");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let out = hs_classify().args(["error", "--strict", "--event"]).arg(&events).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("e.jsonl:2:"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -121,7 +121,8 @@ impl ExternalCheck {
                 paths: Some(vec!["**/*.proto".into(), "**/buf.yaml".into()]),
             },
             Some(Preset::OasdiffBreaking) => {
-                let spec = self.spec.as_deref().ok_or_else(|| bad("the oasdiff-breaking preset needs `spec`".into()))?;
+                let spec =
+                    self.spec.as_deref().ok_or_else(|| bad("the oasdiff-breaking preset needs `spec`".into()))?;
                 Defaults {
                     run: ["oasdiff", "breaking", "--fail-on", "ERR"]
                         .map(String::from)
