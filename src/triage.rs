@@ -299,3 +299,22 @@ pub struct EventInput {
     #[arg(long, requires = "event")]
     pub strict: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Reason;
+
+    #[test]
+    fn reasons_comment_keeps_error_text_inert() {
+        let c = Classification {
+            class: Class::Critical,
+            auto_fixable: false,
+            reasons: vec![Reason { rule: "r".into(), matched: "text found \"a | b @admin <img>\nnext\"".into() }],
+        };
+        let md = reasons_markdown(&c);
+        assert!(md.contains("### homeostat risk class: `critical`"));
+        assert!(md.contains("a \\| b @\u{200b}admin &lt;img&gt; next"), "{md}");
+        assert_eq!(md.lines().filter(|l| l.starts_with("| r |")).count(), 1);
+    }
+}

@@ -424,3 +424,27 @@ fn classify_events_file_prints_one_result_per_event() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("e.jsonl:2:"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn policy_comes_from_flag_then_config_then_builtin() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("conf")).unwrap();
+    std::fs::write(dir.path().join("conf/strict.yml"), "version: 1\nchanges:\n  paths:\n    critical: ['src/**']\n")
+        .unwrap();
+    std::fs::write(dir.path().join("conf/homeostat.yml"), "policy: strict.yml\n").unwrap();
+    std::fs::write(dir.path().join("other.yml"), "version: 1\nchanges:\n  paths:\n    needs-validation: ['src/**']\n")
+        .unwrap();
+    let class = |extra: &[&str]| {
+        let out = hs_classify()
+            .current_dir(dir.path())
+            .args(["path", "src/a.rs", "--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0]["class"].as_str().unwrap().to_string()
+    };
+    assert_eq!(class(&[]), "safe", "built in: src/ is not listed");
+    assert_eq!(class(&["--config", "conf/homeostat.yml"]), "critical", "relative to the config file");
+    assert_eq!(class(&["--config", "conf/homeostat.yml", "--policy", "other.yml"]), "needs-validation");
+}
