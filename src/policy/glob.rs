@@ -206,7 +206,7 @@ fn longest_plain_run(pattern: &str) -> String {
     let pattern = pattern.strip_prefix("**/").unwrap_or(pattern);
     let bytes = pattern.as_bytes();
     let (mut best, mut start, mut i) = ((0, 0), 0, 0);
-    let mut close_run = |start: usize, end: usize, best: &mut (usize, usize)| {
+    let close_run = |start: usize, end: usize, best: &mut (usize, usize)| {
         if end > start && end - start > best.1 - best.0 {
             *best = (start, end);
         }
