@@ -125,7 +125,12 @@ pub fn change_set(repo: &Repository, base: &str, head: &str) -> Result<ChangeSet
     let mut opts = DiffOptions::new();
     opts.context_lines(0).ignore_submodules(true);
     let mut diff = repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut opts))?;
-    diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(false)))?;
+    // A rename pairs a deletion with an addition: without both there is nothing to find
+    // (and libgit2's search is not free on large diffs).
+    let has = |status: Delta| diff.deltas().any(|d| d.status() == status);
+    if has(Delta::Added) && has(Delta::Deleted) {
+        diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(false)))?;
+    }
 
     // The tree diff names the files; their lines are counted from blob pairs, in
     // parallel (one repository handle per thread: git2 handles are not shared).
