@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # The main loop on one machine, no token: production errors → one issue per bug on the
-# local forge (.homeostat/demo/forge). Run it again and nothing is filed twice.
+# local forge (.homeostat/demo/forge). Run it again and nothing is filed twice. Then the
+# rest of the loop: the risk policy classes the issues, a (stand-in) coding agent turns one
+# into a verified draft PR behind the guard, a canary rolls a bad release back, a runbook
+# repairs a service, and the content job proposes a guide.
+#
+#   scripts/demo.sh          everything
+#   scripts/demo.sh issues   only the error → issue loop
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,3 +42,44 @@ for f in "$demo"/forge/issues/*.json; do
   printf '#%-3s %-7s %s\n' "$n" "$state" "$title"
 done
 printf '\nIssue files: %s/forge/issues/<n>.json (body, labels, comments). Secrets and emails in the\nerrors were scrubbed before anything was written; see #2 and #6.\n' "$demo"
+[ "${1:-all}" = issues ] && exit 0
+
+say "4. the risk policy (policies/default.yml) classes each issue: labels, a reasons comment, the board"
+for f in "$demo"/forge/issues/*.json; do
+  n=$(basename "$f" .json)
+  printf '#%s ' "$n"
+  "$bin/hs-classify" "${forge[@]}" error --issue "$n"
+done
+
+say "5. the coding agent (a scripted stand-in) takes an auto-fixable issue to one draft PR"
+if command -v jq >/dev/null; then
+  bash scripts/demo-agent.sh
+else
+  echo "(skipped: scripts/demo-agent.sh needs jq)"
+fi
+
+say "6. a canary whose error rate climbs past its bound is rolled back"
+(cd examples/demo && "$bin/hs-canary" --config canary.yml --out-dir ../../"$demo"/canary) || true
+
+say "7. an Alertmanager alert: the runbook diagnoses, restarts the service, verifies"
+port_file="$demo/fake-api.port"
+python3 examples/demo/fake-api.py > "$port_file" &
+api=$!
+trap 'kill $api 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
+cat > "$demo/ops.yml" <<YML
+ledger: {path: $demo/ledger.jsonl}
+ops:
+  mode: auto
+  sops: $(pwd)/tests/fixtures/ops/sops
+  allow_hosts: [127.0.0.1]
+  vars: {APP_URL: "http://127.0.0.1:$(cat "$port_file")"}
+YML
+"$bin/hs-ops" --config "$demo/ops.yml" "${forge[@]}" handle --alert tests/fixtures/ops/alertmanager-api-down.json
+say "   the same alert again, inside the runbook's cooldown: diagnosed, not acted on"
+"$bin/hs-ops" --config "$demo/ops.yml" "${forge[@]}" handle --alert tests/fixtures/ops/alertmanager-api-down.json
+say "   the daily report, from the ledger"
+"$bin/hs-ops" --config "$demo/ops.yml" "${forge[@]}" report --since 24h
+
+say "8. the content job: guide, Open Graph image and social posts from recorded model answers, one PR"
+HS_CONTENT="$bin/hs-content" bash scripts/demo-content.sh 2>&1 | head -40

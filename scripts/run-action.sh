@@ -3,6 +3,7 @@
 # through the environment; nothing here is evaluated as shell code.
 set -euo pipefail
 
+INPUT_COMMAND="${INPUT_COMMAND#hs-}"
 case "${INPUT_COMMAND:-}" in
   fingerprint|issue|classify|agent|guard|canary|ops|content) ;;
   *) echo "::error title=homeostat::unknown command '${INPUT_COMMAND:-}' (fingerprint, issue, classify, agent, guard, canary, ops, content)"; exit 2 ;;

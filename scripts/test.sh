@@ -17,6 +17,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   command -v git >/dev/null || need_apt+=(git)
   command -v prometheus >/dev/null || need_apt+=(prometheus)
   command -v promtool >/dev/null || need_apt+=(prometheus)
+  ls /usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)  # og images
   if [ ${#need_apt[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -38,6 +39,11 @@ cargo clippy --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --all-targets --locked
 cargo test --doc --locked
+
+step "figures (printed by the conformance and budget tests)"
+# Already built above; these re-run a few tests with their output shown.
+run_figures() { cargo test -q --locked --test "$1" "$2" -- --nocapture 2>&1 | grep -E "$3" || true; }
+run_figures github request_budget 'requests for'
 
 step "zizmor"
 # Files named one by one: zizmor reads a bare folder as a repository root.

@@ -137,6 +137,7 @@ pub fn read_events<R: BufRead>(source: &str, reader: R, format: InputFormat) -> 
         pending: std::collections::VecDeque::new(),
         text: crate::fingerprint::stack::LogScanner::default(),
         done: false,
+        seen_content: false,
     }
 }
 
@@ -150,6 +151,7 @@ pub struct EventReader<R> {
     pending: std::collections::VecDeque<Result<ErrorEvent, BadLine>>,
     text: crate::fingerprint::stack::LogScanner,
     done: bool,
+    seen_content: bool,
 }
 
 enum LineRead {
@@ -227,9 +229,16 @@ impl<R: BufRead> EventReader<R> {
                 return Some(Err(self.bad(self.line_no, "not UTF-8")));
             }
             let at = self.line_no;
-            match serde_json::from_slice::<RawEvent>(line) {
+            let parsed = serde_json::from_slice::<RawEvent>(line);
+            let first_content = !self.seen_content;
+            self.seen_content = true;
+            match parsed {
                 Ok(raw) => return Some(raw.into_event().map_err(|r| self.bad(at, r))),
-                Err(e) if e.is_eof() && (line[0] == b'{' || line[0] == b'[') => return Some(self.read_document(at)),
+                // A pretty-printed document opens with a lone `{` or `[` on its first line;
+                // anything else that is cut short is one bad line, and reading goes on.
+                Err(e) if e.is_eof() && (line == b"{" || line == b"[") && first_content => {
+                    return Some(self.read_document(at));
+                }
                 Err(e) => {
                     let reason = if line[0] == b'{' || line[0] == b'[' {
                         format!("not a JSON event: {}", strip_position(&e))
@@ -654,6 +663,14 @@ mod tests {
         assert_eq!(got[2].as_ref().unwrap_err().to_string(), "in.jsonl:4: no message and no stack");
         assert!(got[3].as_ref().unwrap().stack.is_some());
         assert_eq!(got[4].as_ref().unwrap().message.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn a_truncated_line_is_one_bad_line() {
+        let got = read("{\"message\": \"cut\n{\"message\":\"ok\"}\n", InputFormat::Auto);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].as_ref().unwrap_err().to_string().starts_with("in.jsonl:1: not a JSON event"));
+        assert_eq!(got[1].as_ref().unwrap().message.as_deref(), Some("ok"));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::forge::{Forge, Issue, IssueUpdate, NewIssue, State, StateFilter, limi
 use crate::gha::Actions;
 use crate::input::{InputArgs, InputStats};
 use crate::ledger::Ledger;
+use crate::policy::board::Stage;
 use crate::prompt::Prompts;
 use crate::scrub::Scrubber;
 
@@ -33,8 +34,8 @@ pub const LABEL: &str = "homeostat:error";
 /// Added when a closed issue comes back.
 pub const REGRESSION_LABEL: &str = "homeostat:regression";
 /// Ledger kinds.
-pub const LEDGER_CREATED: &str = "issue.created";
-pub const LEDGER_HELD: &str = "issue.held";
+pub const LEDGER_CREATED: &str = crate::ledger::kinds::ISSUE_CREATED;
+pub const LEDGER_HELD: &str = crate::ledger::kinds::ISSUE_HELD;
 /// How many batch keys an issue remembers.
 const APPLIED_KEYS_KEPT: usize = 50;
 
@@ -466,7 +467,11 @@ fn merge_state(mut state: IssueState, g: &Group) -> IssueState {
 
 /// Labels of a new error issue: `homeostat:error`, `fp:<8 hex>`, and the configured ones.
 pub fn labels_for(g: &Group, config: &IssuesConfig) -> Vec<String> {
-    let mut labels = vec![LABEL.to_string(), format!("fp:{}", &g.fingerprint[..g.fingerprint.len().min(8)])];
+    let mut labels = vec![
+        LABEL.to_string(),
+        format!("fp:{}", &g.fingerprint[..g.fingerprint.len().min(8)]),
+        Stage::Backlog.label().to_string(),
+    ];
     labels.extend(config.labels.iter().cloned());
     labels.into_iter().map(|l| limits::label(&l)).collect()
 }
@@ -507,7 +512,9 @@ pub async fn apply(
                     labels: labels_for(g, config),
                 };
                 let issue = forge.create_issue(&new).await?;
-                ledger.append(
+                record(
+                    forge,
+                    ledger,
                     LEDGER_CREATED,
                     &g.fingerprint,
                     serde_json::json!({"issue": issue.number, "occurrences": g.count}),
@@ -530,7 +537,13 @@ pub async fn apply(
                 // already marked counted and is not counted twice.
                 let updated = forge.update_issue(n, &update).await?;
                 let action = if reopen {
-                    forge.add_labels(n, &[REGRESSION_LABEL.to_string()]).await?;
+                    // Back on the board's first column: a regression needs triage again.
+                    forge.add_labels(n, &[REGRESSION_LABEL.to_string(), Stage::Backlog.label().to_string()]).await?;
+                    for stage in Stage::ALL.into_iter().filter(|s| *s != Stage::Backlog) {
+                        if issue.has_label(stage.label()) {
+                            forge.remove_label(n, stage.label()).await?;
+                        }
+                    }
                     let fixed = newest(old_state.releases.iter().map(String::as_str));
                     let extra = serde_json::json!({"release": g.newest_release(), "fixed_release": fixed});
                     forge.create_comment(n, &writer.comment("issue-regression.md.j2", g, &state, extra)?).await?;
@@ -556,7 +569,9 @@ pub async fn apply(
                 outcomes.push(outcome(Action::Skipped, known(n), Some("this batch was counted already".into())));
             }
             Step::Hold(reason) => {
-                ledger.append(
+                record(
+                    forge,
+                    ledger,
                     LEDGER_HELD,
                     &g.fingerprint,
                     serde_json::json!({"title": writer.title(g), "occurrences": g.count, "reason": reason}),
@@ -566,6 +581,14 @@ pub async fn apply(
         }
     }
     Ok(outcomes)
+}
+
+/// Appends to the ledger, unless this is a dry run.
+fn record(forge: &dyn Forge, ledger: &Ledger, kind: &str, key: &str, data: serde_json::Value) -> Result<()> {
+    if !forge.is_dry_run() {
+        ledger.append(kind, key, data)?;
+    }
+    Ok(())
 }
 
 /// Counts of each action, for outputs and summaries.

@@ -16,6 +16,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Every kind of ledger line a job writes and another reads, in one place.
+pub mod kinds {
+    /// hs-issue opened an issue; key = fingerprint; fields `issue`, `occurrences`.
+    pub const ISSUE_CREATED: &str = "issue.created";
+    /// hs-issue held a new fingerprint back by a quota; key = fingerprint.
+    pub const ISSUE_HELD: &str = "issue.held";
+    /// One coding-agent run; key = issue; fields `agent`, `mode`, `seconds`, `usd`, `turns`, `exit`.
+    pub const AGENT_RUN: &str = "agent.run";
+    /// How an hs-agent run ended; key = issue; fields `outcome` (`pr-opened`, …), `pr`.
+    pub const AGENT_OUTCOME: &str = "agent.outcome";
+    /// A bot pull request merged; key = pr.
+    pub const PR_MERGED: &str = "pr.merged";
+    /// hs-canary's verdict; key = decision; fields `decision`, `reason`.
+    pub const CANARY_DECISION: &str = "canary.decision";
+    /// One model call; key = template; field `usd`.
+    pub const LLM_CALL: &str = "llm.call";
+}
+
 /// One line of the ledger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -228,6 +246,9 @@ impl BranchSync {
             if parent.is_some() {
                 self.pull(ledger)?;
             }
+            if self.unchanged(ledger, parent.as_deref())? {
+                return Ok(());
+            }
             let commit = self.commit(ledger, parent.as_deref())?;
             let refspec = format!("{commit}:refs/heads/{}", self.branch);
             let out = self.git(&["push", "--quiet", &self.remote, &refspec])?;
@@ -241,6 +262,16 @@ impl BranchSync {
             std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
         }
         Err(Error::Git(format!("could not push the ledger to {} after {} attempts", self.branch, self.max_attempts)))
+    }
+
+    /// Whether the branch already holds exactly the local file.
+    fn unchanged(&self, ledger: &Ledger, parent: Option<&str>) -> Result<bool> {
+        let Some(parent) = parent else { return Ok(false) };
+        let repo = git2::Repository::open(&self.repo_dir)?;
+        let tree = repo.find_commit(git2::Oid::from_str(parent)?)?.tree()?;
+        let bytes = fs::read(ledger.path()).unwrap_or_default();
+        let local = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)?;
+        Ok(tree.get_name(&self.file_name).is_some_and(|e| e.id() == local))
     }
 
     /// A commit whose tree holds only the ledger file, on top of `parent`.

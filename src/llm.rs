@@ -25,7 +25,7 @@ use crate::ledger::Ledger;
 use crate::prompt::Prompts;
 
 /// The ledger kind of one model call.
-pub const LEDGER_KIND: &str = "llm.call";
+pub const LEDGER_KIND: &str = crate::ledger::kinds::LLM_CALL;
 /// Output tokens asked for (Anthropic's `max_tokens`) and assumed when a call's cost is
 /// estimated against the budget before it is sent.
 pub const MAX_OUTPUT_TOKENS: u64 = 4096;

@@ -3,8 +3,8 @@
 //! A [`Scrubber`] holds compiled rules. Rules apply in file order, each to the output of
 //! the ones before it, so a specific rule (a GitHub token) names its find before a generic
 //! one (a `token=` pair) sees it, and a placeholder is never matched again. One
-//! [`RegexSet`] pass over the input picks the rules that can match at all, so clean text
-//! costs one scan. Every engine is `regex` (linear time, no backtracking); candidates a
+//! [`RegexSet`] pass over the input picks the rules that can match at all (again after
+//! each rule that replaced something), so clean text costs one scan. Every engine is `regex` (linear time, no backtracking); candidates a
 //! regex cannot judge alone (Luhn, IP ranges, version context) go through a [`Validate`]
 //! check in code.
 //!
@@ -67,7 +67,8 @@ pub enum Validate {
     /// Looks like a token rather than a word: has a digit, or is at least 32 characters.
     Token,
     /// Not a stack frame's file (`onClick@main.js:3:7`): not followed by `:<line>`, and
-    /// the top-level domain is not a source-file extension (`js`, `ts`, `java`, …).
+    /// the top-level domain is not a source-file extension (`js`, `ts`, `java`, …); not
+    /// the SSH user of a git remote (`git@github.com`).
     Email,
 }
 
@@ -232,15 +233,14 @@ impl Scrubber {
     }
 
     fn run<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Finding>) {
-        let candidates: Vec<usize> = match &self.prefilter {
-            Some(set) => set.matches(text).into_iter().collect(),
-            None => (0..self.rules.len()).collect(),
-        };
+        let mut may_match = self.prefilter.as_ref().map(|set| set.matches(text));
         let mut current: Cow<'a, str> = Cow::Borrowed(text);
         let mut placed: Vec<Placed> = Vec::new();
         let mut findings = Vec::new();
-        for index in candidates {
-            let rule = &self.rules[index];
+        for (index, rule) in self.rules.iter().enumerate() {
+            if may_match.as_ref().is_some_and(|m| !m.matched(index)) {
+                continue;
+            }
             let spans = widen(rule.spans(&current), &placed);
             if spans.is_empty() {
                 continue;
@@ -271,6 +271,9 @@ impl Scrubber {
             out.push_str(&current[last..]);
             current = Cow::Owned(out);
             placed = next_placed;
+            // Replacing can make a later rule match where it did not before (a key block's
+            // spaces gone, a URL password now ends at `@`), so the shortcut is re-taken.
+            may_match = self.prefilter.as_ref().map(|set| set.matches(&current));
         }
         findings.sort_by(|a, b| (a.range.start, a.range.end, &a.rule).cmp(&(b.range.start, b.range.end, &b.rule)));
         (current, findings)
@@ -500,6 +503,10 @@ const CODE_EXTENSIONS: &[&str] = &[
 fn email_ok(s: &str, after: &str) -> bool {
     let mut a = after.chars();
     if a.next() == Some(':') && a.next().is_some_and(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    // `git@github.com:org/repo`: the SSH user every forge uses, not a person.
+    if s.starts_with("git@") {
         return false;
     }
     let tld = s.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();

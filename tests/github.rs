@@ -102,7 +102,7 @@ async fn create_sends_pinned_version_labels_and_marker() {
         .and(path(format!("/repos/{REPO}/issues")))
         .and(header("x-github-api-version", homeostat::forge::github::API_VERSION))
         .and(header("authorization", "Bearer test-token"))
-        .and(body_partial_json(json!({"labels": ["homeostat:error", "fp:00000000"]})))
+        .and(body_partial_json(json!({"labels": ["homeostat:error", "fp:00000000", "homeostat:backlog"]})))
         .respond_with(ResponseTemplate::new(201).set_body_json(&created))
         .expect(1)
         .mount(&server)
@@ -195,7 +195,7 @@ async fn closed_issue_from_a_newer_release_is_reopened() {
         .await;
     Mock::given(method("POST"))
         .and(path(format!("/repos/{REPO}/issues/1347/labels")))
-        .and(body_partial_json(json!({"labels": ["homeostat:regression"]})))
+        .and(body_partial_json(json!({"labels": ["homeostat:regression", "homeostat:backlog"]})))
         .respond_with(ResponseTemplate::new(200).set_body_json(&labels))
         .expect(1)
         .mount(&server)
@@ -387,4 +387,42 @@ async fn request_budget_for_1000_events_over_40_fingerprints() {
     assert_eq!(out.iter().filter(|o| o.action == Action::Created).count(), 30);
     assert_eq!(out.iter().filter(|o| o.action == Action::Commented).count(), 10);
     assert!(out.iter().all(|o| o.occurrences == 25));
+}
+
+#[tokio::test]
+async fn actions_operations_hit_their_endpoints_and_a_5xx_dispatch_is_not_repeated() {
+    use homeostat::forge::Forge;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPO}/actions/workflows/restart.yml/dispatches")))
+        .and(body_partial_json(json!({"ref": "main", "inputs": {"service": "api"}})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPO}/actions/workflows/flaky.yml/dispatches")))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPO}/actions/runs/42/rerun-failed-jobs")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/repos/{REPO}/actions/caches")))
+        .and(query_param("key", "cargo-linux"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 2, "actions_caches": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let forge = forge(&server);
+    let inputs = std::collections::BTreeMap::from([("service".to_string(), "api".to_string())]);
+    forge.workflow_dispatch("restart.yml", "main", &inputs).await.unwrap();
+    assert!(forge.workflow_dispatch("flaky.yml", "main", &inputs).await.is_err(), "a 5xx dispatch fails once, untried");
+    forge.rerun_failed_jobs(42).await.unwrap();
+    assert_eq!(forge.cache_delete("cargo-linux", None).await.unwrap(), 2);
 }

@@ -173,7 +173,7 @@ fn a_run_killed_half_way_and_run_again_leaves_one_issue_per_fingerprint() {
     markers.sort();
     markers.dedup();
     assert_eq!(markers.len(), fingerprints, "one issue per fingerprint");
-    // No file was left half-written.
+    // No file was left half-written, and the killed run's temporaries were cleaned up.
     assert!(
         std::fs::read_dir(&issues_dir).unwrap().all(|e| e.unwrap().path().extension().is_some_and(|x| x == "json"))
     );
@@ -270,4 +270,18 @@ fn quota_holds_back_and_reports_instead_of_dropping() {
     let ledger = std::fs::read_to_string(run.path("ledger.jsonl")).unwrap();
     assert_eq!(ledger.lines().filter(|l| l.contains("\"issue.held\"")).count(), 3);
     assert_eq!(run.issues().len(), 2);
+}
+
+#[test]
+fn dry_run_reads_everything_and_writes_nothing() {
+    let run = Run::new();
+    let file = run.write("events.jsonl", &jsonl([event(1, "a is undefined"), event(2, "b is undefined")]));
+    let out = run.run(&["--dry-run", "--format", "jsonl", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run.issues().is_empty(), "no issue was written");
+    let printed = stderr(&out);
+    assert_eq!(printed.matches("\"dry_run\":\"create_issue\"").count(), 2, "{printed}");
+    assert!(
+        !run.path("ledger.jsonl").exists() || std::fs::read_to_string(run.path("ledger.jsonl")).unwrap().is_empty()
+    );
 }

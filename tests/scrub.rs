@@ -382,6 +382,7 @@ fn code_paths_hex_and_numbers_stay() {
     untouched("std::io::Error at foo::bar::<T>::baz and Foo::Bar()");
     untouched("segfault at 0x7ffd5fbff8a0 ip 0x000055d4c3a1b2c3");
     untouched("retrying in 500 ms (attempt 3/5), 100 200 3000 items, +1 more, @@ -1,7 +1,12 @@");
+    untouched("ssh: connect to host git@github.com port 22; remote git@gitlab.example.org:acme/app.git");
     untouched("npm ERR! @scope/pkg@1.2.3 and lodash@4.17.21 and https://deno.land/std@0.200.0/mod.ts");
 }
 
@@ -884,4 +885,98 @@ fn homeostat_markers_labels_and_markdown_stay() {
         "| release | count |\n|---|---|\n| 1.4.2 | 17 |\n\nSee [the run](https://github.com/acme/app/actions/runs/123456789) \
          and `git checkout homeostat/fix-12`.\n```\nTypeError: x is undefined\n```",
     );
+}
+
+/// Random text made of the characters the rules care about (digits, separators, quotes,
+/// brackets, hex letters, multi-byte characters): no panic, findings on char boundaries
+/// and nested or disjoint, and a second scrub changes nothing.
+#[test]
+fn arbitrary_text_never_panics_and_findings_are_well_formed() {
+    let pieces: &[&str] = &[
+        "0",
+        "1",
+        "4",
+        "9",
+        "25",
+        "255",
+        "4111",
+        ".",
+        ":",
+        "::",
+        "@",
+        "+",
+        "-",
+        "_",
+        "[",
+        "]",
+        "(",
+        ")",
+        "=",
+        "\"",
+        "'",
+        "\\",
+        " ",
+        "\n",
+        "a",
+        "f",
+        "x",
+        "v",
+        "é",
+        "東",
+        "🙂",
+        "/",
+        "?",
+        "&",
+        ";",
+        "password",
+        "token",
+        "Bearer ",
+        "eyJ",
+        "ghp_",
+        "sk-",
+        "AKIA",
+        "://",
+        "example.com",
+        "version ",
+        "[email]",
+        "[redacted",
+        "-----BEGIN PRIVATE KEY-----",
+    ];
+    let s = Scrubber::builtin();
+    let mut g = Gen(0xdead_beef_0bad_f00d);
+    for case in 0..1500 {
+        let text: String = (0..g.below(60)).map(|_| g.pick(pieces)).collect();
+        let out = s.scrub(&text);
+        assert_eq!(s.scrub(&out), out, "case {case}: {text:?}");
+        let found = s.findings(&text);
+        for (i, a) in found.iter().enumerate() {
+            assert!(a.range.start < a.range.end && a.range.end <= text.len(), "case {case}: {a:?} in {text:?}");
+            assert!(text.is_char_boundary(a.range.start) && text.is_char_boundary(a.range.end), "case {case}");
+            for b in &found[i + 1..] {
+                let disjoint = a.range.end <= b.range.start || b.range.end <= a.range.start;
+                let nested = (a.range.start <= b.range.start && b.range.end <= a.range.end)
+                    || (b.range.start <= a.range.start && a.range.end <= b.range.end);
+                assert!(disjoint || nested, "case {case}: {a:?} and {b:?} cross in {text:?}");
+            }
+        }
+        assert_eq!(found.is_empty(), matches!(out, Cow::Borrowed(_)), "case {case}: {text:?}");
+    }
+}
+
+#[test]
+fn a_rule_that_only_matches_after_an_earlier_replacement_still_runs() {
+    // The key block's spaces stop the URL-password rule on the input; once the block is a
+    // placeholder, the password (with the placeholder inside it) is one token.
+    let text = concat!("redis://app:pw-----BEGIN ", "PRIVATE KEY-----\nAbCd\n-----END PRIVATE KEY-----tail@cache:6379");
+    becomes(text, "redis://app:[redacted]@cache:6379");
+    assert_eq!(rules_found(text), ["url-password", "private-key"]);
+}
+
+#[test]
+fn a_query_secret_stops_at_a_closing_parenthesis_or_backtick() {
+    becomes(
+        "failed (fetching https://api.example.com/v1/team?api_key=abcdef0123456789abcdef)",
+        "failed (fetching https://api.example.com/v1/team?api_key=[redacted])",
+    );
+    becomes("`GET /x?token=abcdef0123456789abcdef` failed", "`GET /x?token=[redacted]` failed");
 }

@@ -1,9 +1,242 @@
-//! (being written) See DESIGN.md.
+//! Scheduled guides and social posts as committed files (hs-content): topic planning,
+//! generation through the model, guardrails, guide and social files, Open Graph images,
+//! the sitemap, and the feedback loop. One branch and one pull request per run.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+pub mod config;
+pub mod feedback;
+pub mod generate;
+pub mod guardrails;
+pub mod og;
+pub mod page;
+pub mod plan;
+pub mod pr;
+pub mod sitemap;
+pub mod social;
+pub mod topics;
 
-/// The `content` section of homeostat.yml.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContentConfig {}
+pub use config::ContentConfig;
+pub use generate::{GenerateReport, Generator, PublishOptions, PublishReport, Workspace, collect_feedback, publish};
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::{Error, Position, Result};
+use crate::gha::{Actions, Env};
+use crate::ledger::{BranchSync, Ledger};
+
+/// Flags of hs-content beyond the shared ones.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The repository checkout; config paths are relative to it, its `origin` is pushed to.
+    #[arg(long, default_value = ".", global = true)]
+    pub repo_dir: PathBuf,
+    /// The time the run acts at, RFC 3339 (tests and replays; default now).
+    #[arg(long, global = true, hide = true)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+/// The subcommands of hs-content.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Show what the next run would write and why.
+    Plan,
+    /// Write the next pages, images and social bundles and propose them in one PR (--dry-run: the plan).
+    Generate {
+        /// Write the files only: no commit, push or PR.
+        #[arg(long)]
+        no_pr: bool,
+    },
+    /// Sitemap from live pages; approve the posts maintainers marked.
+    Publish {
+        /// Propose the changed files in a pull request (branch `<branch_prefix>publish`).
+        #[arg(long)]
+        pr: bool,
+    },
+    /// Summarise issues labelled `feedback` into content/feedback/<period>.yml.
+    Feedback,
+}
+
+/// One invocation of hs-content: the workspace, the ledger (synced with its branch in
+/// Actions), the model settings and the time the run acts at.
+pub struct Session {
+    pub workspace: Workspace,
+    pub ledger: Ledger,
+    pub now: jiff::Timestamp,
+    llm: Option<crate::llm::LlmConfig>,
+    env: Env,
+    sync: Option<BranchSync>,
+    scrubber: crate::scrub::Scrubber,
+}
+
+impl Session {
+    pub fn open(config: &Config, repo_dir: &Path, env: &Env, now: Option<jiff::Timestamp>) -> Result<Self> {
+        let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
+        let content = config
+            .content
+            .clone()
+            .ok_or_else(|| Error::input(Position::file(&file), "no `content` section: hs-content needs one"))?;
+        let mut llm = config.llm.clone();
+        // A replay folder is relative to the config file.
+        if let Some(llm) = &mut llm
+            && let Some(dir) = llm.dir.as_mut().filter(|d| d.is_relative())
+        {
+            let base =
+                config.source.as_ref().and_then(|p| p.parent()).map_or(repo_dir.to_path_buf(), Path::to_path_buf);
+            *dir = base.join(&*dir);
+        }
+        let ledger = Ledger::open(repo_dir.join(&config.ledger.path));
+        // As `ledger::RunLedger`, but for the checkout in `repo_dir`.
+        let sync =
+            (env.in_actions() && !config.ledger.branch.is_empty() && repo_dir.join(".git").exists()).then(|| {
+                let mut sync = BranchSync::new(repo_dir, config.ledger.branch.clone());
+                sync.env = env.clone();
+                sync
+            });
+        if let Some(sync) = &sync
+            && let Err(e) = sync.pull(&ledger)
+        {
+            tracing::warn!("ledger: could not read branch {}: {e}; limits count this checkout only", sync.branch);
+        }
+        let scrubber = crate::scrub::config_scrubber(config)?;
+        Ok(Self {
+            workspace: Workspace::new(repo_dir, content),
+            ledger,
+            now: now.unwrap_or_else(jiff::Timestamp::now),
+            llm,
+            env: env.clone(),
+            sync,
+            scrubber,
+        })
+    }
+
+    /// Runs one subcommand and returns its report.
+    pub async fn run(&self, command: Command, forge: &crate::cli::ForgeArgs) -> Result<serde_json::Value> {
+        let json =
+            |v: std::result::Result<serde_json::Value, serde_json::Error>| v.map_err(|e| Error::Failed(e.to_string()));
+        match command {
+            Command::Plan => json(serde_json::to_value(self.plan()?)),
+            // A dry run spends nothing: it shows the plan the run would follow.
+            Command::Generate { .. } if forge.dry_run => json(serde_json::to_value(self.plan()?)),
+            Command::Generate { no_pr } => {
+                let forge = forge.open(&self.env)?;
+                json(serde_json::to_value(self.generate(forge.as_ref(), !no_pr, "origin".into(), Vec::new()).await?))
+            }
+            Command::Publish { pr } => {
+                let options = generate::PublishOptions {
+                    max_urls_per_file: sitemap::MAX_URLS,
+                    now: self.now,
+                    write: !forge.dry_run,
+                };
+                let mut report = json(serde_json::to_value(publish(&self.workspace, options)?))?;
+                if pr && !forge.dry_run {
+                    let changed: Vec<String> = serde_json::from_value(report["changed"].clone()).unwrap_or_default();
+                    let proposal = self.propose_publish(&changed, forge.open(&self.env)?.as_ref()).await?;
+                    report["pr"] = proposal.map_or(serde_json::Value::Null, |p| p.pr.into());
+                }
+                Ok(report)
+            }
+            // A dry run lists the issues it would read; it calls no model and writes nothing.
+            Command::Feedback if forge.dry_run => {
+                let forge = forge.open(&self.env)?;
+                let label = &self.workspace.config.feedback_label;
+                let issues = forge.list_issues(label, crate::forge::StateFilter::Open).await?;
+                Ok(serde_json::json!({"issues": issues.iter().map(|i| i.number).collect::<Vec<_>>(), "path": null}))
+            }
+            Command::Feedback => json(serde_json::to_value(self.feedback(forge.open(&self.env)?.as_ref()).await?)),
+        }
+    }
+
+    /// Proposes what `publish` changed on one standing branch; nothing changed, no PR.
+    pub async fn propose_publish(
+        &self,
+        changed: &[String],
+        forge: &dyn crate::forge::Forge,
+    ) -> Result<Option<pr::Proposal>> {
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        let root = &self.workspace.root;
+        let files = changed
+            .iter()
+            .map(|p| {
+                let bytes = std::fs::read(root.join(p)).map_err(|e| Error::io(root.join(p), e))?;
+                Ok(pr::FileChange { path: p.clone(), bytes })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let branch = format!("{}publish", self.workspace.config.branch_prefix);
+        let title = "content: publish live pages (sitemap, approved posts)";
+        let body = format!(
+            "`hs-content publish` updated:\n\n{}\n\n<!-- homeostat:content-publish -->\n",
+            changed.iter().map(|c| format!("- `{c}`")).collect::<Vec<_>>().join("\n")
+        );
+        let target = pr::Target {
+            repo_dir: root,
+            remote: "origin",
+            branch: &branch,
+            title,
+            body: &body,
+            message: title,
+            env: &self.env,
+        };
+        pr::propose(&target, &files, forge).await.map(Some)
+    }
+
+    pub fn plan(&self) -> Result<plan::Plan> {
+        generate::plan(&self.workspace, &self.ledger, self.now)
+    }
+
+    fn llm(&self) -> Result<(crate::llm::Llm, crate::prompt::Prompts)> {
+        let config = self.llm.as_ref().ok_or_else(|| {
+            Error::input(Position::file("homeostat.yml"), "no `llm` section: hs-content needs a model")
+        })?;
+        let llm =
+            crate::llm::Llm::from_config(config, crate::prompt::Prompts::builtin()?, self.ledger.clone(), &self.env)?;
+        Ok((llm, crate::prompt::Prompts::builtin()?))
+    }
+
+    /// `generate`; `propose` off writes the files without a commit, push or PR.
+    pub async fn generate(
+        &self,
+        forge: &dyn crate::forge::Forge,
+        propose: bool,
+        remote: String,
+        font_dirs: Vec<PathBuf>,
+    ) -> Result<GenerateReport> {
+        let (llm, prompts) = self.llm()?;
+        Generator {
+            ws: &self.workspace,
+            llm: &llm,
+            prompts: &prompts,
+            forge,
+            ledger: &self.ledger,
+            now: self.now,
+            propose,
+            remote,
+            font_dirs,
+            env: &self.env,
+        }
+        .run()
+        .await
+    }
+
+    pub async fn feedback(&self, forge: &dyn crate::forge::Forge) -> Result<generate::FeedbackReport> {
+        let (llm, _) = self.llm()?;
+        collect_feedback(&self.workspace, forge, &llm, &self.scrubber, self.now).await
+    }
+
+    /// In Actions: the report as the `result` output and in the step summary, and the
+    /// ledger pushed to its branch.
+    pub fn finish(&self, report: &serde_json::Value) -> Result<()> {
+        let actions = Actions::new(&self.env);
+        let json = serde_json::to_string(report).map_err(|e| Error::Failed(e.to_string()))?;
+        actions.set_output("result", &json)?;
+        let pretty = serde_json::to_string_pretty(report).map_err(|e| Error::Failed(e.to_string()))?;
+        actions.append_summary(&format!("### hs-content\n\n```json\n{pretty}\n```\n"))?;
+        if let Some(sync) = &self.sync
+            && let Err(e) = sync.push(&self.ledger)
+        {
+            tracing::warn!("ledger: could not push branch {}: {e}", sync.branch);
+        }
+        Ok(())
+    }
+}

@@ -15,6 +15,7 @@ pub mod message;
 pub(crate) mod normalize;
 pub(crate) mod rules;
 pub mod stack;
+pub mod stream;
 
 use std::collections::BTreeMap;
 
@@ -40,10 +41,34 @@ const MAX_FRAMES_OUT: usize = 50;
 const MAX_TITLE: usize = 200;
 
 /// Computes fingerprints with the built-in rules and, optionally, a user's rules.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Engine {
     rules: Rules,
+    /// Per family (javascript, native, other): the stack rules that can apply, for the
+    /// in-app pass and for the grouping pass.
+    plan: [[Vec<usize>; 2]; 3],
+    /// Normalised frames and their rule matches, by frame: error streams repeat the same
+    /// frames, and this work does not depend on line numbers. Bounded.
+    frames: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<FrameFacts>>>,
 }
+
+impl Clone for Engine {
+    fn clone(&self) -> Self {
+        Engine::from_rules(self.rules.clone())
+    }
+}
+
+/// What a frame is, independent of where it sits in a stack.
+#[derive(Debug)]
+struct FrameFacts {
+    key: Frame,
+    platform: Platform,
+    norm: Normalized,
+    hits: [Vec<bool>; FRAME_FIELDS],
+}
+
+const FRAME_CACHE: usize = 50_000;
+const FAMILIES: [&str; 3] = ["javascript", "native", "other"];
 
 /// One frame of the output, most recent call first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,8 +131,7 @@ pub struct FrameExplained {
 
 /// One frame while rules run over it.
 struct FrameState {
-    norm: Normalized,
-    hits: [Vec<bool>; FRAME_FIELDS],
+    facts: std::sync::Arc<FrameFacts>,
     in_app: bool,
     app_reason: Reason,
     group: bool,
@@ -138,6 +162,11 @@ impl Default for Engine {
 impl Engine {
     /// The engine with the built-in rules (`policies/fingerprint.rules`).
     pub fn builtin() -> Engine {
+        static BUILTIN: std::sync::LazyLock<Engine> = std::sync::LazyLock::new(Engine::parse_builtin);
+        BUILTIN.clone()
+    }
+
+    fn parse_builtin() -> Engine {
         let mut rules = Rules::default();
         // The built-in file is ours and a test parses it; a broken one must not take the
         // tool down, so it degrades to no rules rather than panicking.
@@ -145,15 +174,70 @@ impl Engine {
             tracing::error!("built-in fingerprint rules: {e}");
             rules = Rules::default();
         }
-        Engine { rules }
+        Engine::from_rules(rules)
+    }
+
+    fn from_rules(rules: Rules) -> Engine {
+        let plan = FAMILIES.map(|family| {
+            [0, 1].map(|pass| {
+                rules
+                    .stack
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.families.as_ref().is_none_or(|f| f.iter().any(|x| x == family)))
+                    .filter(|(_, r)| {
+                        r.actions.iter().any(|a| match a {
+                            Action::App(..) | Action::Category(_) => pass == 0,
+                            Action::Group(..) | Action::MaxFrames(_) => pass == 1,
+                        })
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+        });
+        Engine { rules, plan, frames: Default::default() }
+    }
+
+    /// The normalised frame and its rule matches, from the cache when seen before.
+    fn frame_facts(&self, raw: &Frame, platform: Platform) -> std::sync::Arc<FrameFacts> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&raw.function, &raw.raw_function, &raw.module, &raw.filename, &raw.abs_path, &raw.package).hash(&mut h);
+        platform.hash(&mut h);
+        let key = h.finish();
+        let same = |f: &FrameFacts| {
+            f.platform == platform
+                && f.key.function == raw.function
+                && f.key.raw_function == raw.raw_function
+                && f.key.module == raw.module
+                && f.key.filename == raw.filename
+                && f.key.abs_path == raw.abs_path
+                && f.key.package == raw.package
+        };
+        if let Ok(cache) = self.frames.lock()
+            && let Some(hit) = cache.get(&key).filter(|f| same(f))
+        {
+            return hit.clone();
+        }
+        let norm = normalize::normalize(raw, platform);
+        let hits = self.frame_hits(&norm, raw);
+        let key_frame = Frame { lineno: None, colno: None, in_app: None, ..raw.clone() };
+        let facts = std::sync::Arc::new(FrameFacts { key: key_frame, platform, norm, hits });
+        if let Ok(mut cache) = self.frames.lock() {
+            if cache.len() >= FRAME_CACHE {
+                cache.clear();
+            }
+            cache.insert(key, facts.clone());
+        }
+        facts
     }
 
     /// The built-in rules, then the user's: their stack-trace rules apply after (and so
     /// override) the built-in ones; their fingerprint rules are tried first.
     pub fn with_rules(file: &str, text: &str) -> crate::Result<Engine> {
-        let mut engine = Self::builtin();
-        engine.rules.add(file, text)?;
-        Ok(engine)
+        let mut rules = Self::builtin().rules;
+        rules.add(file, text)?;
+        Ok(Engine::from_rules(rules))
     }
 
     /// The fingerprint of one event.
@@ -176,13 +260,7 @@ impl Engine {
             };
             (p, &event.exceptions)
         } else if let Some(stack) = event.stack.as_deref().filter(|s| !s.trim().is_empty()) {
-            let (p, mut list) = stack::parse(hint, stack);
-            // Frames from text carry no client in-app flag: the rules decide, in-app by default.
-            for ex in &mut list {
-                for f in &mut ex.frames {
-                    f.in_app.get_or_insert(true);
-                }
-            }
+            let (p, list) = stack::parse(hint, stack);
             parsed = list;
             (p, &parsed[..])
         } else {
@@ -199,10 +277,10 @@ impl Engine {
                     if event.r#type.is_some() {
                         last.r#type = event.r#type.clone();
                     }
-                    if last.value.is_none() || event.exceptions.is_empty() {
-                        if let Some(m) = &event.message {
-                            last.value = Some(m.clone());
-                        }
+                    if (last.value.is_none() || event.exceptions.is_empty())
+                        && let Some(m) = &event.message
+                    {
+                        last.value = Some(m.clone());
                     }
                 }
                 None if event.r#type.is_some() => owned.push(Exception {
@@ -218,8 +296,11 @@ impl Engine {
         };
 
         let family = platform.family();
+        // Frames parsed from text carry no in-app flag: they are the app unless a rule says
+        // otherwise. Sentry events say it per frame; a frame that does not is not the app.
+        let default_in_app = event.exceptions.is_empty();
         let mut states: Vec<ExceptionState> =
-            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family)).collect();
+            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family, default_in_app)).collect();
 
         // Which frames count, per variant.
         let mut app_any = false;
@@ -282,9 +363,9 @@ impl Engine {
                                         Variant::Message => false,
                                     };
                                 FrameExplained {
-                                    function: f.norm.function.clone(),
-                                    module: f.norm.module.clone(),
-                                    file: f.norm.display_file.clone(),
+                                    function: f.facts.norm.function.clone(),
+                                    module: f.facts.norm.module.clone(),
+                                    file: f.facts.norm.display_file.clone(),
                                     in_app: f.in_app,
                                     contributes_app: a[i] && defaults_used,
                                     contributes_system: s[i] && defaults_used,
@@ -334,7 +415,7 @@ impl Engine {
             ),
             Reason::Client(true) => "marked in-app by the client".into(),
             Reason::Client(false) => "marked out of app by the client".into(),
-            Reason::Default => if f.in_app { "in-app" } else { "non app frame" }.into(),
+            Reason::Default => if f.in_app { "in-app by default" } else { "non app frame" }.into(),
         };
         match variant {
             Variant::App if !app => format!("{app_why}: only in-app frames count"),
@@ -345,24 +426,28 @@ impl Engine {
 
     /// Normalises frames and runs the stack-trace rules: first in-app and categories,
     /// then grouping (which sees the final in-app flags and categories).
-    fn run_stack_rules<'a>(&self, exception: &'a Exception, platform: Platform, family: &str) -> ExceptionState<'a> {
+    fn run_stack_rules<'a>(
+        &self,
+        exception: &'a Exception,
+        platform: Platform,
+        family: &str,
+        default_in_app: bool,
+    ) -> ExceptionState<'a> {
         let mut frames: Vec<FrameState> = Vec::with_capacity(exception.frames.len());
         let mut previous: Option<&Frame> = None;
         for raw in &exception.frames {
-            let mut norm = normalize::normalize(raw, platform);
-            if norm.dropped.is_none() && previous.is_some_and(|p| p == raw) {
-                norm.dropped = Some("ignored due to recursion");
+            let facts = self.frame_facts(raw, platform);
+            let mut dropped = facts.norm.dropped;
+            if dropped.is_none() && previous.is_some_and(|p| p == raw) {
+                dropped = Some("ignored due to recursion");
             }
             previous = Some(raw);
-            let hits = self.frame_hits(&norm, raw);
             let (in_app, app_reason) = match raw.in_app {
                 Some(v) => (v, Reason::Client(v)),
-                None => (false, Reason::Default),
+                None => (default_in_app, Reason::Default),
             };
-            let dropped = norm.dropped;
             frames.push(FrameState {
-                norm,
-                hits,
+                facts,
                 in_app,
                 app_reason,
                 group: true,
@@ -374,31 +459,46 @@ impl Engine {
         // A lone JS frame with no function on a URL tells nothing.
         if family == "javascript"
             && frames.len() == 1
-            && frames[0].norm.function.is_none()
-            && frames[0].norm.path.as_deref().is_some_and(normalize::is_http_url)
+            && frames[0].facts.norm.function.is_none()
+            && frames[0].facts.norm.path.as_deref().is_some_and(normalize::is_http_url)
         {
             frames[0].dropped = Some("ignored single non-URL JavaScript frame");
         }
         let mut state = ExceptionState { exception, frames, max_frames: None };
+        let family_index = FAMILIES.iter().position(|f| *f == family).unwrap_or(2);
+        let n = state.frames.len();
+        let mut matched: Vec<bool> = vec![false; n];
+        // Which frame patterns any frame hits: most rules are out with one look-up.
+        let union: [Vec<bool>; FRAME_FIELDS] = std::array::from_fn(|field| {
+            let mut u = vec![false; self.rules.sets[field].len()];
+            for f in &state.frames {
+                for (u, h) in u.iter_mut().zip(&f.facts.hits[field]) {
+                    *u |= *h;
+                }
+            }
+            u
+        });
         for pass in 0..2 {
-            for (idx, rule) in self.rules.stack.iter().enumerate() {
-                let relevant = rule.actions.iter().any(|a| match a {
-                    Action::App(..) | Action::Category(_) => pass == 0,
-                    Action::Group(..) | Action::MaxFrames(_) => pass == 1,
-                });
-                if !relevant || !exception_matchers_hold(&rule.frame, exception, family) {
+            for &idx in &self.plan[family_index][pass] {
+                let rule = &self.rules.stack[idx];
+                if rule.required.is_some_and(|(field, slot)| !union[field as usize].get(slot).copied().unwrap_or(false))
+                    || !exception_matchers_hold(&rule.frame, exception, family)
+                {
                     continue;
                 }
-                let n = state.frames.len();
-                let matched: Vec<bool> = (0..n)
-                    .map(|i| {
-                        frame_matchers_hold(&rule.frame, &state.frames[i], family)
-                            && (rule.caller.is_empty()
-                                || (i > 0 && frame_matchers_hold(&rule.caller, &state.frames[i - 1], family)))
-                            && (rule.callee.is_empty()
-                                || (i + 1 < n && frame_matchers_hold(&rule.callee, &state.frames[i + 1], family)))
-                    })
-                    .collect();
+                // Every frame is tested before any is changed, as Sentry applies a rule.
+                let mut any = false;
+                for (i, m) in matched.iter_mut().enumerate() {
+                    *m = frame_matchers_hold(&rule.frame, &state.frames[i], family)
+                        && (rule.caller.is_empty()
+                            || (i > 0 && frame_matchers_hold(&rule.caller, &state.frames[i - 1], family)))
+                        && (rule.callee.is_empty()
+                            || (i + 1 < n && frame_matchers_hold(&rule.callee, &state.frames[i + 1], family)));
+                    any |= *m;
+                }
+                if !any {
+                    continue;
+                }
                 for (i, _) in matched.iter().enumerate().filter(|(_, m)| **m) {
                     for action in &rule.actions {
                         match (pass, action) {
@@ -425,45 +525,35 @@ impl Engine {
         state
     }
 
+    /// Which frame patterns of the rules match this frame: one pass per field.
     fn frame_hits(&self, norm: &Normalized, raw: &Frame) -> [Vec<bool>; FRAME_FIELDS] {
         let sets = &self.rules.sets;
-        let run = |set: &regex::RegexSet, values: &[Option<&str>]| -> Vec<bool> {
+        let scan = |field: FrameField, values: &[Option<&str>]| -> Vec<bool> {
+            let set = &sets[field as usize];
             let mut hit = vec![false; set.len()];
             if set.is_empty() {
                 return hit;
             }
-            for v in values.iter().flatten() {
-                for i in set.matches(v).iter() {
-                    hit[i] = true;
-                }
-                if !v.starts_with('/') {
-                    let slashed = format!("/{v}");
-                    for i in set.matches(&slashed).iter() {
-                        hit[i] = true;
-                    }
-                }
-            }
-            hit
-        };
-        let filename = raw.filename.as_deref().map(|f| f.replace('\\', "/"));
-        let abs = raw.abs_path.as_deref().map(|f| f.replace('\\', "/"));
-        let exact = |set: &regex::RegexSet, v: Option<&str>| -> Vec<bool> {
-            let mut hit = vec![false; set.len()];
-            if let Some(v) = v
-                && !set.is_empty()
-            {
+            for (n, v) in values.iter().enumerate() {
+                // The same text twice (abs_path == filename) needs one scan.
+                let Some(v) = v.filter(|v| !values[..n].contains(&Some(v))) else { continue };
                 for i in set.matches(v).iter() {
                     hit[i] = true;
                 }
             }
             hit
         };
+        fn slashes(p: Option<&str>) -> Option<std::borrow::Cow<'_, str>> {
+            p.map(|p| if p.contains('\\') { p.replace('\\', "/").into() } else { p.into() })
+        }
+        let filename = slashes(raw.filename.as_deref());
+        let abs = slashes(raw.abs_path.as_deref());
         [
-            run(&sets[FrameField::Path as usize], &[abs.as_deref(), filename.as_deref()]),
-            run(&sets[FrameField::Filename as usize], &[filename.as_deref()]),
-            exact(&sets[FrameField::Module as usize], norm.rule_module.as_deref()),
-            exact(&sets[FrameField::Function as usize], norm.rule_function.as_deref()),
-            run(&sets[FrameField::Package as usize], &[raw.package.as_deref()]),
+            scan(FrameField::Path, &[abs.as_deref(), filename.as_deref()]),
+            scan(FrameField::Filename, &[filename.as_deref()]),
+            scan(FrameField::Module, &[norm.rule_module.as_deref()]),
+            scan(FrameField::Function, &[norm.rule_function.as_deref()]),
+            scan(FrameField::Package, &[raw.package.as_deref()]),
         ]
     }
 }
@@ -507,7 +597,7 @@ fn exception_matchers_hold(matchers: &[Matcher], exception: &Exception, _family:
 fn frame_matchers_hold(matchers: &[Matcher], f: &FrameState, family: &str) -> bool {
     matchers.iter().all(|m| {
         let v = match &m.kind {
-            MatchKind::Frame(field, slot) => f.hits[*field as usize].get(*slot).copied().unwrap_or(false),
+            MatchKind::Frame(field, slot) => f.facts.hits[*field as usize].get(*slot).copied().unwrap_or(false),
             MatchKind::Family(list) => list.iter().any(|x| x == family || x == "all"),
             MatchKind::App(want) => f.in_app == *want,
             MatchKind::Category(re) => f.category.as_deref().is_some_and(|c| re.is_match(c)),
@@ -520,7 +610,9 @@ fn frame_matchers_hold(matchers: &[Matcher], f: &FrameState, family: &str) -> bo
 
 /// Per frame: (counts in the app variant, counts in the system variant).
 fn contributions(st: &ExceptionState) -> (Vec<bool>, Vec<bool>) {
-    let has_values = |f: &FrameState| f.norm.module.is_some() || f.norm.filename.is_some() || f.norm.function.is_some();
+    let has_values = |f: &FrameState| {
+        f.facts.norm.module.is_some() || f.facts.norm.filename.is_some() || f.facts.norm.function.is_some()
+    };
     let mut system: Vec<bool> = st.frames.iter().map(|f| f.dropped.is_none() && f.group && has_values(f)).collect();
     let mut app: Vec<bool> = st.frames.iter().zip(&system).map(|(f, &s)| s && f.in_app).collect();
     if let Some(max) = st.max_frames {
@@ -551,12 +643,12 @@ fn default_values(states: &[ExceptionState], variant: Variant, event: &ErrorEven
         let mut any = false;
         for (f, _) in st.frames.iter().zip(&counts).filter(|(_, c)| **c) {
             any = true;
-            if let Some(m) = &f.norm.module {
+            if let Some(m) = &f.facts.norm.module {
                 values.push(m.clone());
-            } else if let Some(file) = &f.norm.filename {
+            } else if let Some(file) = &f.facts.norm.filename {
                 values.push(file.clone());
             }
-            if let Some(func) = &f.norm.function {
+            if let Some(func) = &f.facts.norm.function {
                 values.push(func.clone());
             }
         }
@@ -598,10 +690,10 @@ fn expand(v: &str, defaults: &[String], event: &ErrorEvent, states: &[ExceptionS
         "type" | "error.type" => one(thrown.and_then(|s| s.exception.r#type.clone())),
         "value" | "error.value" => one(thrown.and_then(|s| s.exception.value.clone())),
         "message" => one(event.message.clone().or_else(|| thrown.and_then(|s| s.exception.value.clone()))),
-        "function" | "stack.function" => one(crash.and_then(|f| f.norm.function.clone())),
-        "module" | "stack.module" => one(crash.and_then(|f| f.norm.module.clone())),
-        "path" | "stack.abs_path" => one(crash.and_then(|f| f.norm.path.clone())),
-        "stack.filename" | "filename" => one(crash.and_then(|f| f.norm.display_file.clone())),
+        "function" | "stack.function" => one(crash.and_then(|f| f.facts.norm.function.clone())),
+        "module" | "stack.module" => one(crash.and_then(|f| f.facts.norm.module.clone())),
+        "path" | "stack.abs_path" => one(crash.and_then(|f| f.facts.norm.path.clone())),
+        "stack.filename" | "filename" => one(crash.and_then(|f| f.facts.norm.display_file.clone())),
         "release" => one(event.release.clone()),
         "platform" => one(event.platform.clone()),
         "surface" => one(event.surface.clone()),
@@ -693,11 +785,11 @@ fn culprit_and_frames(states: &[ExceptionState]) -> (String, Vec<FrameOut>) {
     let crash = shown
         .iter()
         .rev()
-        .find(|f| f.in_app && f.group && (f.norm.function.is_some() || f.norm.display_file.is_some()))
+        .find(|f| f.in_app && f.group && (f.facts.norm.function.is_some() || f.facts.norm.display_file.is_some()))
         .or_else(|| shown.last());
     let culprit = crash.map_or_else(String::new, |f| {
-        let place = f.norm.display_file.clone().or_else(|| f.norm.module.clone());
-        match (&f.norm.function, place) {
+        let place = f.facts.norm.display_file.clone().or_else(|| f.facts.norm.module.clone());
+        match (&f.facts.norm.function, place) {
             (Some(func), Some(p)) => format!("{func} ({p})"),
             (Some(func), None) => func.clone(),
             (None, Some(p)) => p,
@@ -709,9 +801,9 @@ fn culprit_and_frames(states: &[ExceptionState]) -> (String, Vec<FrameOut>) {
         .rev()
         .take(MAX_FRAMES_OUT)
         .map(|f| FrameOut {
-            function: f.norm.function.clone(),
-            module: f.norm.module.clone(),
-            file: f.norm.display_file.clone(),
+            function: f.facts.norm.function.clone(),
+            module: f.facts.norm.module.clone(),
+            file: f.facts.norm.display_file.clone(),
             in_app: f.in_app,
         })
         .collect();

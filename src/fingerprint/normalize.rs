@@ -33,7 +33,7 @@ pub(crate) struct Normalized {
 static JAVA_MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     let r = |p: &str| Regex::new(p).expect("java mask regex");
     vec![
-        (r(r"\$\$(Enhancer|FastClass)By(SpringCGLIB|CGLIB|Guice)\$\$[0-9a-fA-F]+"), "$$$${1}By${2}$$$$<auto>"),
+        (r(r"\$\$(Enhancer|FastClass)By(SpringCGLIB|CGLIB|Guice)\$\$[0-9a-fA-F]+"), "$$$$$${1}By${2}$$$$<auto>"),
         (r(r"_\$\$_javassist(?:_seam)?_\d+"), "_$$$$_javassist<auto>"),
         (r(r"\$HibernateProxy\$\w+"), "$$HibernateProxy$$<auto>"),
         (r(r"\$fn__\d+"), "$$fn__<auto>"),

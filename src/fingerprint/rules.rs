@@ -68,6 +68,10 @@ pub(crate) enum Action {
 #[derive(Debug, Clone)]
 pub(crate) struct StackRule {
     pub text: String,
+    /// Families this rule can apply to (`None`: all), from its positive `family:` matchers.
+    pub families: Option<Vec<String>>,
+    /// A positive frame-pattern matcher of the frame itself: no frame hits it, no match.
+    pub required: Option<(FrameField, usize)>,
     pub caller: Vec<Matcher>,
     pub frame: Vec<Matcher>,
     pub callee: Vec<Matcher>,
@@ -113,7 +117,8 @@ impl Rules {
                 continue;
             }
             let err = |col: usize, msg: String| Error::input(Position::at(file, line_no, col), msg);
-            let rule_text = raw_line.split(" #").next().unwrap_or(raw_line).trim().to_string();
+            let rule_text =
+                raw_line.split(" #").next().unwrap_or(raw_line).split_whitespace().collect::<Vec<_>>().join(" ");
             if let Some(arrow) = tokens.iter().position(|t| t.text == "->" && !t.quoted) {
                 let mut matchers = Vec::new();
                 for t in &tokens[..arrow] {
@@ -158,14 +163,22 @@ impl Rules {
     }
 
     fn stack_rule(&mut self, tokens: &[Token], text: String) -> std::result::Result<StackRule, (usize, String)> {
-        let mut rule = StackRule { text, caller: vec![], frame: vec![], callee: vec![], actions: vec![] };
+        let mut rule = StackRule {
+            text,
+            families: None,
+            required: None,
+            caller: vec![],
+            frame: vec![],
+            callee: vec![],
+            actions: vec![],
+        };
         let mut i = 0;
         let bracket =
             |tokens: &[Token], i: &mut usize, this: &mut Self| -> std::result::Result<Vec<Matcher>, (usize, String)> {
                 let open = tokens[*i].col;
                 *i += 1;
                 let mut out = Vec::new();
-                while *i < tokens.len() && !(tokens[*i].text == "]" && !tokens[*i].quoted) {
+                while *i < tokens.len() && (tokens[*i].text != "]" || tokens[*i].quoted) {
                     let t = &tokens[*i];
                     out.push(this.matcher(t, false).map_err(|m| (t.col, m))?);
                     *i += 1;
@@ -214,6 +227,16 @@ impl Rules {
         if rule.frame.is_empty() && rule.caller.is_empty() && rule.callee.is_empty() {
             return Err((tokens[0].col, "a rule needs at least one matcher".into()));
         }
+        for m in &rule.frame {
+            if let (false, MatchKind::Frame(field, slot)) = (m.negated, &m.kind) {
+                rule.required = Some((*field, *slot));
+            }
+            if let (false, MatchKind::Family(list)) = (m.negated, &m.kind)
+                && !list.iter().any(|f| f == "all")
+            {
+                rule.families = Some(list.clone());
+            }
+        }
         Ok(rule)
     }
 
@@ -226,7 +249,7 @@ impl Rules {
         let Some((key, arg)) = text.split_once(':') else {
             return Err(format!("`{text}` is not a matcher (key:pattern) or an action"));
         };
-        let arg = unquote(arg);
+        let arg = arg.to_string();
         if arg.is_empty() {
             return Err(format!("`{key}:` needs a pattern"));
         }
@@ -317,10 +340,6 @@ struct Token {
     text: String,
     col: usize,
     quoted: bool,
-}
-
-fn unquote(s: &str) -> String {
-    s.to_string()
 }
 
 /// Splits one rule line into tokens; quotes keep spaces (`function:"a b"`), `{{ x }}` is
@@ -428,9 +447,15 @@ pub(crate) fn glob_regex(glob: &str, case_insensitive: bool, doublestar: bool) -
             '*' => {
                 if doublestar {
                     if chars.get(i + 1) == Some(&'*') {
-                        out.push_str(".*");
                         while chars.get(i + 1) == Some(&'*') {
                             i += 1;
+                        }
+                        // `**/x` also matches a relative `x` (Sentry retries with a leading `/`).
+                        if chars.get(i + 1) == Some(&'/') {
+                            out.push_str("(?:.*/)?");
+                            i += 1;
+                        } else {
+                            out.push_str(".*");
                         }
                     } else {
                         out.push_str("[^/]*");
@@ -496,6 +521,7 @@ mod tests {
     #[test]
     fn globs() {
         assert!(m("**/node_modules/**", true, true, "/app/node_modules/x/y.js"));
+        assert!(m("**/node_modules/**", true, true, "node_modules/x/y.js"));
         assert!(!m("**/node_modules/**", true, true, "/app/src/y.js"));
         assert!(m("java.*", false, false, "java.lang.Thread"));
         assert!(!m("java.*", false, false, "javax.x"));

@@ -27,6 +27,9 @@ impl Forge for DryRun {
     fn repo(&self) -> String {
         self.inner.repo()
     }
+    fn is_dry_run(&self) -> bool {
+        true
+    }
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {
         self.inner.list_issues(label, state).await
     }
@@ -110,5 +113,22 @@ impl Forge for DryRun {
     }
     async fn default_branch(&self) -> ForgeResult<String> {
         self.inner.default_branch().await
+    }
+    async fn workflow_dispatch(
+        &self,
+        workflow: &str,
+        git_ref: &str,
+        inputs: &std::collections::BTreeMap<String, String>,
+    ) -> ForgeResult<()> {
+        self.would("workflow_dispatch", serde_json::json!({"workflow": workflow, "ref": git_ref, "inputs": inputs}));
+        Ok(())
+    }
+    async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
+        self.would("rerun_failed_jobs", serde_json::json!({"run_id": run_id}));
+        Ok(())
+    }
+    async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {
+        self.would("cache_delete", serde_json::json!({"key": key, "ref": git_ref}));
+        Ok(0)
     }
 }

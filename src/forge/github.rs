@@ -218,6 +218,23 @@ impl GithubForge {
         Err(ForgeError::Transport { forge: FORGE, what: what.into(), message: last })
     }
 
+    /// A POST that must not be repeated once GitHub may have acted on it: retried only
+    /// after a rate limit (the request was refused before anything happened).
+    async fn refused_only_write(&self, what: &str, url: &str, body: &Value) -> ForgeResult<Reply> {
+        for attempt in 1..=self.policy.max_attempts {
+            self.pace_write().await;
+            let reply = self
+                .send_once(&Method::POST, url, Some(body))
+                .await
+                .map_err(|message| ForgeError::Transport { forge: FORGE, what: what.into(), message })?;
+            match rate_limit_wait(&reply, &self.policy) {
+                Some(wait) if attempt < self.policy.max_attempts => self.wait_before_retry(what, wait, attempt).await?,
+                _ => return Ok(reply),
+            }
+        }
+        Err(ForgeError::Transport { forge: FORGE, what: what.into(), message: "rate limited".into() })
+    }
+
     async fn pace_write(&self) {
         let mut last = self.last_write.lock().await;
         if let Some(at) = *last {
@@ -330,8 +347,12 @@ fn bad_json(what: &str, e: serde_json::Error) -> ForgeError {
     ForgeError::Transport { forge: FORGE, what: what.into(), message: format!("unexpected response: {e}") }
 }
 
+/// RFC 3986's unreserved characters stay as they are; everything else is escaped.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 fn encode(segment: &str) -> String {
-    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT).to_string()
 }
 
 // GitHub's JSON, reduced to what homeostat reads.
@@ -647,6 +668,45 @@ impl Forge for GithubForge {
         let permission =
             value.get("permission").and_then(Value::as_str).map(Permission::parse).unwrap_or(Permission::None);
         Ok(role.max(permission))
+    }
+
+    async fn workflow_dispatch(
+        &self,
+        workflow: &str,
+        git_ref: &str,
+        inputs: &std::collections::BTreeMap<String, String>,
+    ) -> ForgeResult<()> {
+        let what = format!("dispatch {workflow}");
+        let url = self.url(&format!("/actions/workflows/{}/dispatches", encode(workflow)));
+        let body = json!({"ref": git_ref, "inputs": inputs});
+        // Starting a run twice is not harmless: retried only when GitHub refused it
+        // outright (a rate limit), never after a 5xx that may have started it.
+        let reply = self.refused_only_write(&what, &url, &body).await?;
+        if reply.status.is_success() { Ok(()) } else { Err(api_error(&what, &reply)) }
+    }
+
+    async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
+        let what = format!("re-run failed jobs of run {run_id}");
+        let url = self.url(&format!("/actions/runs/{run_id}/rerun-failed-jobs"));
+        let reply = self.refused_only_write(&what, &url, &json!({})).await?;
+        if reply.status.is_success() { Ok(()) } else { Err(api_error(&what, &reply)) }
+    }
+
+    async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {
+        let mut url = self.url(&format!("/actions/caches?key={}", encode(key)));
+        if let Some(r) = git_ref {
+            url.push_str(&format!("&ref={}", encode(r)));
+        }
+        let what = format!("delete caches {key}");
+        let reply = self.idempotent_write(Method::DELETE, &what, &url, None).await?;
+        match reply.status {
+            StatusCode::NOT_FOUND => Ok(0),
+            s if s.is_success() => {
+                let value: Value = serde_json::from_str(&reply.body).map_err(|e| bad_json(&what, e))?;
+                Ok(value.get("total_count").and_then(Value::as_u64).unwrap_or(0))
+            }
+            _ => Err(api_error(&what, &reply)),
+        }
     }
 
     async fn default_branch(&self) -> ForgeResult<String> {

@@ -49,7 +49,27 @@ impl LocalForge {
         for sub in ["issues", "pulls"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| crate::Error::io(dir.join(sub), e))?;
         }
-        Ok(Self { dir: dir.to_path_buf() })
+        let forge = Self { dir: dir.to_path_buf() };
+        forge.locked(|| {
+            forge.remove_stale_temporaries();
+            Ok(())
+        })?;
+        Ok(forge)
+    }
+
+    /// Temporaries are only written under the lock, so any found while holding it were
+    /// left by a run that was killed mid-write.
+    fn remove_stale_temporaries(&self) {
+        for sub in ["issues", "pulls"] {
+            let Ok(entries) = fs::read_dir(self.dir.join(sub)) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') && name.contains(".tmp") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -81,7 +101,9 @@ impl LocalForge {
 
     fn write<T: Serialize>(&self, path: &Path, value: &T) -> ForgeResult<()> {
         let text = serde_json::to_string_pretty(value).map_err(|e| self.err(path, e))?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // A hidden temporary beside the file; the rename makes the write all or nothing.
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
         fs::write(&tmp, text + "\n").map_err(|e| self.err(&tmp, e))?;
         fs::rename(&tmp, path).map_err(|e| self.err(path, e))
     }
@@ -329,6 +351,50 @@ impl Forge for LocalForge {
 
     async fn default_branch(&self) -> ForgeResult<String> {
         Ok("main".into())
+    }
+    async fn workflow_dispatch(
+        &self,
+        workflow: &str,
+        git_ref: &str,
+        inputs: &BTreeMap<String, String>,
+    ) -> ForgeResult<()> {
+        self.record_action(
+            serde_json::json!({"action": "workflow_dispatch", "workflow": workflow, "ref": git_ref, "inputs": inputs}),
+        )
+    }
+    async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
+        self.record_action(serde_json::json!({"action": "rerun_failed_jobs", "run_id": run_id}))
+    }
+    async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {
+        // The local forge holds no caches: the request is recorded, nothing is deleted.
+        self.record_action(serde_json::json!({"action": "cache_delete", "key": key, "ref": git_ref}))?;
+        Ok(0)
+    }
+}
+
+impl LocalForge {
+    /// Appends one Actions operation to `actions.jsonl`, so tests and demos can see it.
+    fn record_action(&self, mut line: serde_json::Value) -> ForgeResult<()> {
+        use std::io::Write;
+        if let Some(map) = line.as_object_mut() {
+            map.insert("ts".into(), serde_json::Value::String(now()));
+        }
+        let path = self.dir.join("actions.jsonl");
+        self.locked(|| {
+            let mut file =
+                fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| self.err(&path, e))?;
+            file.write_all(format!("{line}\n").as_bytes()).map_err(|e| self.err(&path, e))
+        })
+    }
+
+    /// The Actions operations recorded so far (`actions.jsonl`), oldest first.
+    pub fn actions(&self) -> ForgeResult<Vec<serde_json::Value>> {
+        let path = self.dir.join("actions.jsonl");
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(self.err(&path, e)),
+        }
     }
 }
 

@@ -188,6 +188,10 @@ pub trait Forge: Send + Sync {
     fn kind(&self) -> &'static str;
     /// `owner/name` or the local forge's folder.
     fn repo(&self) -> String;
+    /// True for `--dry-run`: callers then record nothing either (no ledger entries).
+    fn is_dry_run(&self) -> bool {
+        false
+    }
     /// Every issue (not pull request) carrying `label` in the given state.
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>>;
     async fn get_issue(&self, number: u64) -> ForgeResult<Issue>;
@@ -205,6 +209,33 @@ pub trait Forge: Send + Sync {
     /// A person's permission on the repository (read from the forge, never from event text).
     async fn permission(&self, login: &str) -> ForgeResult<Permission>;
     async fn default_branch(&self) -> ForgeResult<String>;
+
+    // GitHub Actions operations (runbook repairs). A forge that cannot do them says so.
+
+    /// Starts a run of `workflow` (file name or id) on `git_ref` (`workflow_dispatch`).
+    async fn workflow_dispatch(
+        &self,
+        workflow: &str,
+        git_ref: &str,
+        inputs: &std::collections::BTreeMap<String, String>,
+    ) -> ForgeResult<()> {
+        let _ = (workflow, git_ref, inputs);
+        Err(unsupported(self.kind(), "workflow_dispatch"))
+    }
+    /// Re-runs the failed jobs of workflow run `run_id`.
+    async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
+        let _ = run_id;
+        Err(unsupported(self.kind(), "rerun_failed_jobs"))
+    }
+    /// Deletes the Actions caches with `key` (on `git_ref` when given); returns how many.
+    async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {
+        let _ = (key, git_ref);
+        Err(unsupported(self.kind(), "cache_delete"))
+    }
+}
+
+fn unsupported(forge: &'static str, what: &str) -> ForgeError {
+    ForgeError::Transport { forge, what: what.to_string(), message: "not supported by this forge".into() }
 }
 
 /// What `--forge`, `--forge-dir`, `--repo` and `--dry-run` chose.

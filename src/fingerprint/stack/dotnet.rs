@@ -8,8 +8,6 @@ use regex::Regex;
 use super::split_header;
 use crate::event::{Exception, Frame};
 
-static FRAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*at (.+?)(?: in (.+?):line (\d+))?\s*$").expect("dotnet frame regex"));
 static ASYNC: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\.<([\w`]+)>d__\d+\.MoveNext$").expect("dotnet async regex"));
 static LAMBDA: LazyLock<Regex> =
@@ -28,10 +26,15 @@ pub fn parse(text: &str) -> Vec<Exception> {
             segments.push(Vec::new());
             continue;
         }
-        if let Some(c) = FRAME.captures(line) {
-            let method = c.get(1).map_or("", |m| m.as_str());
-            let path = c.get(2).map(|m| m.as_str().to_string());
-            let lineno = c.get(3).and_then(|m| m.as_str().parse().ok());
+        if let Some(body) = trimmed.strip_prefix("at ") {
+            // `N.C.M(args) in /path/File.cs:line 42`, the location optional.
+            let (method, path, lineno) = match body.rsplit_once(" in ") {
+                Some((m, loc)) if loc.contains(":line ") => {
+                    let (p, l) = loc.rsplit_once(":line ").unwrap_or((loc, ""));
+                    (m, Some(p.to_string()), l.trim().parse().ok())
+                }
+                _ => (body, None, None),
+            };
             if let Some(seg) = segments.last_mut() {
                 seg.push(dotnet_frame(method, path, lineno));
             }
@@ -50,22 +53,21 @@ pub fn parse(text: &str) -> Vec<Exception> {
     if headers.is_empty() {
         headers.push((None, None));
     }
-    let n = headers.len();
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(headers.len());
     for (i, (ty, value)) in headers.into_iter().rev().enumerate() {
         // i = 0 is the innermost exception; it owns the first segment.
         let mut frames = if i < segments.len() { std::mem::take(&mut segments[i]) } else { Vec::new() };
         frames.reverse();
         out.push(Exception { r#type: ty, value, frames, ..Exception::default() });
     }
-    let _ = n;
     out
 }
 
 fn dotnet_frame(method: &str, path: Option<String>, lineno: Option<u64>) -> Frame {
     let name = method.find('(').map_or(method, |i| &method[..i]).trim();
-    let name = ASYNC.replace(name, ".$1");
-    let name = LAMBDA.replace(&name, ".$1.<lambda>");
+    let name = if name.contains(">d__") { ASYNC.replace(name, ".$1") } else { name.into() };
+    let name =
+        if name.contains("<>c") { LAMBDA.replace(&name, ".$1.<lambda>").into_owned() } else { name.into_owned() };
     let (module, function) = match name.rsplit_once('.') {
         Some((m, f)) => (Some(m.to_string()), f.to_string()),
         None => (None, name.to_string()),

@@ -33,7 +33,7 @@ pub fn parse(text: &str) -> Vec<Exception> {
         if !in_goroutine || trimmed.is_empty() {
             continue;
         }
-        if let Some(c) = LOCATION.captures(line) {
+        if let Some(c) = line.starts_with([' ', '\t']).then(|| LOCATION.captures(line)).flatten() {
             if let Some(symbol) = pending.take() {
                 let path = c.get(1).map(|m| m.as_str().to_string());
                 let (module, function) = split_symbol(&symbol);

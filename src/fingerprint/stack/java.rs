@@ -7,7 +7,6 @@ use regex::Regex;
 use super::split_header;
 use crate::event::{Exception, Frame};
 
-static FRAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*at\s+(\S+?)\((.*)\)\s*$").expect("java frame regex"));
 static MODULE_PREFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:[\w.-]+(?:@[\w.-]+)?/)+").expect("java module prefix regex"));
 static THREAD_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
@@ -22,15 +21,19 @@ pub fn parse(text: &str) -> Vec<Exception> {
         if trimmed.is_empty() || (trimmed.starts_with("...") && trimmed.ends_with("more")) {
             continue;
         }
-        if let Some(c) = FRAME.captures(line) {
+        if let Some((name, location)) = trimmed
+            .strip_prefix("at ")
+            .and_then(|b| b.strip_suffix(')'))
+            .and_then(|b| b.split_once('('))
+            .filter(|(name, _)| !name.is_empty() && !name.contains(' '))
+        {
             if suppressed {
                 continue;
             }
             if chain.is_empty() {
                 chain.push(Exception::default());
             }
-            let name = c.get(1).map_or("", |m| m.as_str());
-            let location = c.get(2).map_or("", |m| m.as_str());
+            let name = name.trim();
             if let Some(ex) = chain.last_mut() {
                 ex.frames.push(java_frame(name, location));
             }
@@ -62,7 +65,7 @@ pub fn parse(text: &str) -> Vec<Exception> {
 }
 
 fn java_frame(name: &str, location: &str) -> Frame {
-    let name = MODULE_PREFIX.replace(name, "");
+    let name = if name.contains('/') { MODULE_PREFIX.replace(name, "") } else { name.into() };
     let (module, function) = match name.rsplit_once('.') {
         Some((m, f)) => (Some(m.to_string()), f.to_string()),
         None => (None, name.to_string()),

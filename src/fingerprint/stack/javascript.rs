@@ -1,34 +1,22 @@
 //! V8 (Chrome, Node, Edge), Firefox and Safari stack traces.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
 use super::{split_header, split_location};
 use crate::event::{Exception, Frame};
-
-static V8: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*at\s+(.*)$").expect("v8 regex"));
-static V8_CALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.*?)\s+\((.*)\)$").expect("v8 call regex"));
-static GECKO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*([^@\s]*(?: code)?)@(.*?)(?::(\d+))?(?::(\d+))?$").expect("gecko regex"));
 
 pub fn parse(text: &str) -> Vec<Exception> {
     let mut header: Vec<&str> = Vec::new();
     let mut frames: Vec<Frame> = Vec::new();
     for line in text.lines() {
-        if line.trim().is_empty() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
             continue;
         }
-        if let Some(c) = V8.captures(line) {
-            frames.push(v8_frame(c.get(1).map_or("", |m| m.as_str())));
-        } else if let Some(c) = GECKO.captures(line).filter(|_| line.contains('@') && !line.contains(" at ")) {
-            let function = c.get(1).map_or("", |m| m.as_str());
-            let location = c.get(2).map_or("", |m| m.as_str());
-            let lineno = c.get(3).and_then(|m| m.as_str().parse().ok());
-            let colno = c.get(4).and_then(|m| m.as_str().parse().ok());
-            frames.push(gecko_frame(function, location, lineno, colno));
+        if let Some(body) = trimmed.strip_prefix("at ") {
+            frames.push(v8_frame(body));
+        } else if let Some((function, location)) = trimmed.split_once('@').filter(|(f, l)| is_gecko(f, l)) {
+            frames.push(gecko_frame(function, location));
         } else if frames.is_empty() {
-            header.push(line.trim());
+            header.push(trimmed);
         }
     }
     frames.reverse();
@@ -38,9 +26,21 @@ pub fn parse(text: &str) -> Vec<Exception> {
 
 fn v8_frame(body: &str) -> Frame {
     let body = body.trim();
-    let (function, location) = match V8_CALL.captures(body) {
-        Some(c) => (c.get(1).map_or("", |m| m.as_str()), c.get(2).map_or("", |m| m.as_str())),
-        None => ("", body),
+    // `f (location)`, or a bare location; the location's own parentheses are balanced.
+    let (function, location) = match body.strip_suffix(')').and_then(|inner| {
+        let mut depth = 0i32;
+        for (i, c) in inner.char_indices().rev() {
+            match c {
+                ')' => depth += 1,
+                '(' if depth == 0 => return Some((inner[..i].trim_end(), &inner[i + 1..])),
+                '(' => depth -= 1,
+                _ => {}
+            }
+        }
+        None
+    }) {
+        Some((f, l)) if !f.is_empty() => (f, l),
+        _ => ("", body),
     };
     let function = function.trim_start_matches("async ").trim_start_matches("new ").trim();
     // `eval at f (file.js:1:2), <anonymous>:3:4`: code run by eval.
@@ -60,13 +60,21 @@ fn v8_frame(body: &str) -> Frame {
     }
 }
 
-fn gecko_frame(function: &str, location: &str, lineno: Option<u64>, colno: Option<u64>) -> Frame {
+/// `f@location` (Firefox, Safari), told apart from a message that contains an `@`.
+fn is_gecko(function: &str, location: &str) -> bool {
+    (!function.contains(' ') || function.ends_with(" code"))
+        && !location.is_empty()
+        && (location == "[native code]"
+            || (location.contains(':') && (!location.contains(' ') || location.contains(" > "))))
+}
+
+fn gecko_frame(function: &str, location: &str) -> Frame {
     // Firefox marks async frames `async*f`; eval'd code `file.js line 2 > eval`.
     let function = function.rsplit('*').next().unwrap_or(function);
     if location.contains(" > eval") || location.contains("> Function") {
         return Frame { function: Some("eval".into()), abs_path: Some("eval code".into()), ..Frame::default() };
     }
-    let (path, l2, c2) = split_location(location);
+    let (path, lineno, colno) = split_location(location);
     let function = match function {
         "global code" | "" => None,
         f => Some(f.to_string()),
@@ -75,8 +83,8 @@ fn gecko_frame(function: &str, location: &str, lineno: Option<u64>, colno: Optio
         function,
         filename: Some(path.clone()).filter(|p| !p.is_empty()),
         abs_path: Some(path).filter(|p| !p.is_empty()),
-        lineno: lineno.or(l2),
-        colno: colno.or(c2),
+        lineno,
+        colno,
         ..Frame::default()
     }
 }
@@ -110,6 +118,13 @@ mod tests {
         assert_eq!(f[2].function.as_deref(), Some("init"));
         assert_eq!(f[1].abs_path.as_deref(), Some("[native code]"));
         assert_eq!(f[0].function, None);
+    }
+
+    #[test]
+    fn messages_with_at_signs_are_not_frames() {
+        let ex = parse("Error: user bob@example.com not found\n    at f (a.js:1:2)");
+        assert_eq!(ex[0].value.as_deref(), Some("user bob@example.com not found"));
+        assert_eq!(ex[0].frames.len(), 1);
     }
 
     #[test]

@@ -1,14 +1,7 @@
 //! Python tracebacks, with chained exceptions (`During handling…`, `The above exception…`).
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
 use super::{frame, split_header};
 use crate::event::Exception;
-
-static FRAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^\s*File "([^"]*)", line (\d+)(?:, in (.*))?$"#).expect("python frame regex"));
 
 pub fn parse(text: &str) -> Vec<Exception> {
     let mut out = Vec::new();
@@ -39,10 +32,12 @@ pub fn parse(text: &str) -> Vec<Exception> {
             continue;
         }
         let Some(ex) = current.as_mut() else { continue };
-        if let Some(c) = FRAME.captures(line) {
-            let path = c.get(1).map(|m| m.as_str());
-            let lineno = c.get(2).and_then(|m| m.as_str().parse().ok());
-            ex.frames.push(frame(c.get(3).map(|m| m.as_str()), path, lineno));
+        if let Some((path, rest)) = trimmed.strip_prefix("File \"").and_then(|r| r.split_once("\", line ")) {
+            let (lineno, function) = match rest.split_once(", in ") {
+                Some((l, f)) => (l.trim().parse().ok(), Some(f)),
+                None => (rest.trim().parse().ok(), None),
+            };
+            ex.frames.push(frame(function, Some(path), lineno));
             continue;
         }
         if !after_frames && (line.starts_with(' ') || line.starts_with('\t') || trimmed.is_empty()) {

@@ -7,10 +7,6 @@ use regex::Regex;
 
 use crate::event::{Exception, Frame};
 
-static FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:from\s+|\d+:\s+from\s+)?([^\s:][^:]*?):(\d+):in [`'](.*?)'(?::\s*(.*))?$")
-        .expect("ruby frame regex")
-});
 static TRAILING_TYPE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(.*?)\s*\(([A-Z][\w:]*)\)$").expect("ruby type regex"));
 static RAILS_HEADER: LazyLock<Regex> =
@@ -22,24 +18,23 @@ pub fn parse(text: &str) -> Vec<Exception> {
     let mut frames = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim();
-        if let Some(c) = FRAME.captures(line) {
-            let path = c.get(1).map(|m| m.as_str().to_string());
+        if let Some((path, lineno, function, tail)) = ruby_frame(trimmed) {
             frames.push(Frame {
-                function: c.get(3).map(|m| m.as_str().to_string()),
-                filename: path.clone(),
-                abs_path: path,
-                lineno: c.get(2).and_then(|m| m.as_str().parse().ok()),
+                function: Some(function.to_string()),
+                filename: Some(path.to_string()),
+                abs_path: Some(path.to_string()),
+                lineno,
                 ..Frame::default()
             });
             if frames.len() == 1
-                && let Some(tail) = c.get(4)
+                && let Some(tail) = tail
             {
-                match TRAILING_TYPE.captures(tail.as_str()) {
+                match TRAILING_TYPE.captures(tail) {
                     Some(t) => {
                         value = t.get(1).map(|m| m.as_str().to_string());
                         ty = t.get(2).map(|m| m.as_str().to_string());
                     }
-                    None => value = Some(tail.as_str().to_string()),
+                    None => value = Some(tail.to_string()),
                 }
             }
         } else if frames.is_empty()
@@ -52,6 +47,24 @@ pub fn parse(text: &str) -> Vec<Exception> {
     }
     frames.reverse();
     vec![Exception { r#type: ty, value, frames, ..Exception::default() }]
+}
+
+/// `[from ]path:line:in 'method'[: message (Type)]` → (path, line, method, tail).
+fn ruby_frame(line: &str) -> Option<(&str, Option<u64>, &str, Option<&str>)> {
+    let line = line.strip_prefix("from ").unwrap_or(line);
+    let line = match line.split_once(": from ") {
+        Some((n, rest)) if n.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => line,
+    };
+    let (location, rest) = line.split_once(":in ")?;
+    let (path, lineno) = location.rsplit_once(':')?;
+    if path.is_empty() || path.contains(char::is_whitespace) {
+        return None;
+    }
+    let rest = rest.strip_prefix(['`', '\''])?;
+    let end = rest.find('\'')?;
+    let tail = rest[end + 1..].strip_prefix(':').map(str::trim).filter(|t| !t.is_empty());
+    Some((path, lineno.parse().ok(), &rest[..end], tail))
 }
 
 #[cfg(test)]

@@ -12,10 +12,6 @@ static PANIC_NEW: LazyLock<Regex> =
 static PANIC_OLD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"thread '[^']*' panicked at '(.*)', ([^\s]+?):(\d+):(\d+)$").expect("rust old panic regex")
 });
-static SYMBOL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\d+:\s+(?:0x[0-9a-fA-F]+ - )?(.+?)\s*$").expect("rust symbol regex"));
-static AT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s+at (.+?):(\d+)(?::\d+)?\s*$").expect("rust at regex"));
-static HASH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"::h[0-9a-f]{16}$").expect("rust hash regex"));
 
 pub fn parse(text: &str) -> Vec<Exception> {
     let mut ty = None;
@@ -24,12 +20,13 @@ pub fn parse(text: &str) -> Vec<Exception> {
     let mut frames: Vec<Frame> = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim();
-        if let Some(c) = PANIC_OLD.captures(trimmed) {
+        let panic_line = trimmed.contains("panicked at");
+        if let Some(c) = panic_line.then(|| PANIC_OLD.captures(trimmed)).flatten() {
             ty = Some("panic".to_string());
             message.push(c.get(1).map_or("", |m| m.as_str()));
             continue;
         }
-        if PANIC_NEW.is_match(trimmed) {
+        if panic_line && PANIC_NEW.is_match(trimmed) {
             ty = Some("panic".to_string());
             in_message = true;
             continue;
@@ -46,19 +43,26 @@ pub fn parse(text: &str) -> Vec<Exception> {
             in_message = true;
             continue;
         }
-        if let Some(c) = AT.captures(line) {
+        if let Some(location) = trimmed.strip_prefix("at ").filter(|_| line.starts_with(char::is_whitespace)) {
             if let Some(f) = frames.last_mut().filter(|f| f.abs_path.is_none()) {
-                let path = c.get(1).map(|m| m.as_str().to_string());
-                f.filename = path.clone();
-                f.abs_path = path;
-                f.lineno = c.get(2).and_then(|m| m.as_str().parse().ok());
+                let (path, lineno, _) = super::split_location(location);
+                f.filename = Some(path.clone());
+                f.abs_path = Some(path);
+                f.lineno = lineno;
             }
             continue;
         }
-        if let Some(c) = SYMBOL.captures(line) {
+        if let Some((n, symbol)) = trimmed.split_once(": ")
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+        {
             in_message = false;
-            let symbol = HASH.replace(c.get(1).map_or("", |m| m.as_str()), "").into_owned();
-            frames.push(Frame { function: Some(symbol), ..Frame::default() });
+            // `0x55d0c2 - symbol` in older backtraces.
+            let symbol = match symbol.split_once(" - ") {
+                Some((addr, rest)) if addr.starts_with("0x") => rest,
+                _ => symbol,
+            };
+            frames.push(Frame { function: Some(strip_hash(symbol.trim()).to_string()), ..Frame::default() });
             continue;
         }
         if in_message && !trimmed.is_empty() {
@@ -68,6 +72,14 @@ pub fn parse(text: &str) -> Vec<Exception> {
     frames.reverse();
     let value = Some(message.join("\n")).filter(|m| !m.is_empty());
     vec![Exception { r#type: ty.or(Some("panic".into())), value, frames, ..Exception::default() }]
+}
+
+/// `notes::main::h0123456789abcdef` → `notes::main`: the hash changes with every build.
+fn strip_hash(symbol: &str) -> &str {
+    match symbol.len().checked_sub(19).and_then(|i| symbol.get(i..).map(|tail| (i, tail))) {
+        Some((i, tail)) if tail.starts_with("::h") && tail[3..].bytes().all(|b| b.is_ascii_hexdigit()) => &symbol[..i],
+        _ => symbol,
+    }
 }
 
 #[cfg(test)]

@@ -139,11 +139,7 @@ impl LogScanner {
                 }
             }
             State::RustMessage => {
-                if trimmed.starts_with("stack backtrace:") {
-                    self.append(line);
-                    self.state = State::RustTrace;
-                    true
-                } else if trimmed.starts_with("note:") {
+                if trimmed.starts_with("stack backtrace:") || trimmed.starts_with("note:") {
                     self.append(line);
                     self.state = State::RustTrace;
                     true

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Prints how fast hs-ops matches alerts to the built-in runbooks and decides over a
+# 5,000-entry ledger (release build).
+#
+#   scripts/bench-ops.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --release --test ops -- --ignored --nocapture bench_match_and_decide 2>&1 | grep '^ops '

@@ -1,0 +1,228 @@
+//! The checkout: fetch, branch, the bot's commit (git2), push (the `git` command, which
+//! in Actions holds the checkout's credentials), and reading files from the default
+//! branch rather than from the work tree an agent may have edited.
+//!
+//! Every `git` command homeostat runs after the agent ignores hooks
+//! (`core.hooksPath=/dev/null`, `--no-verify`): the agent could have written one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::config::BotIdentity;
+use crate::error::{Error, Result};
+use crate::gha::Env;
+
+/// Paths homeostat keeps in a checkout (local forge, ledger); never part of a fix.
+const OWN_DIR: &str = ".homeostat/";
+
+/// A checkout and the remote it pushes to.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub dir: PathBuf,
+    pub remote: String,
+    /// What `crate::git::command` reads: the job's token and server URL, if any.
+    pub env: Env,
+}
+
+impl Checkout {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), remote: "origin".into(), env: Env::default() }
+    }
+
+    /// Reaches the remote with the job's token (`crate::git::command`): handed to git
+    /// through `GIT_CONFIG_*` variables of homeostat's own git commands only — never on
+    /// disk, never in an argv, never in the agent's environment.
+    pub fn with_token(mut self, server_url: &str, token: &str) -> Self {
+        self.env = Env::from_pairs([
+            (crate::gha::vars::GITHUB_TOKEN, token),
+            (crate::gha::vars::GITHUB_SERVER_URL, server_url),
+        ]);
+        self
+    }
+
+    pub fn repo(&self) -> Result<git2::Repository> {
+        Ok(git2::Repository::open(&self.dir)?)
+    }
+
+    fn git(&self, args: &[&str]) -> Result<Output> {
+        crate::git::command(&self.dir, &self.env)
+            .args(["-c", "core.hooksPath=/dev/null"])
+            .args(args)
+            .output()
+            .map_err(|e| Error::Git(format!("cannot run git: {e}")))
+    }
+
+    fn git_ok(&self, args: &[&str]) -> Result<String> {
+        let out = self.git(args)?;
+        if !out.status.success() {
+            return Err(Error::Git(format!(
+                "git {}: {}",
+                args.first().copied().unwrap_or_default(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Every branch head on the remote, read from the remote itself.
+    pub fn remote_heads(&self) -> Result<BTreeMap<String, String>> {
+        let text = self.git_ok(&["ls-remote", "--heads", &self.remote])?;
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let (sha, name) = l.split_once('\t')?;
+                Some((name.strip_prefix("refs/heads/")?.to_string(), sha.to_string()))
+            })
+            .collect())
+    }
+
+    /// The commit a remote branch points at, read from the remote.
+    pub fn remote_head(&self, branch: &str) -> Result<Option<String>> {
+        Ok(self.remote_heads()?.remove(branch))
+    }
+
+    /// Fetches `branch` into `refs/remotes/<remote>/<branch>` and returns its commit.
+    pub fn fetch(&self, branch: &str) -> Result<git2::Oid> {
+        let refspec = format!("+refs/heads/{branch}:refs/remotes/{}/{branch}", self.remote);
+        self.git_ok(&["fetch", "--quiet", "--no-tags", &self.remote, &refspec])?;
+        let repo = self.repo()?;
+        let oid = repo.refname_to_id(&format!("refs/remotes/{}/{branch}", self.remote))?;
+        Ok(oid)
+    }
+
+    /// Checks out a local `branch` at `start`, discarding nothing: a dirty work tree is an error.
+    pub fn switch(&self, branch: &str, start: git2::Oid) -> Result<()> {
+        self.git_ok(&["checkout", "--quiet", "-B", branch, &start.to_string()])?;
+        Ok(())
+    }
+
+    /// Whether the agent changed anything: a commit of its own or a changed file.
+    pub fn has_changes(&self, start: git2::Oid) -> Result<bool> {
+        let repo = self.repo()?;
+        if repo.head()?.peel_to_commit()?.id() != start {
+            return Ok(true);
+        }
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+        let statuses = repo.statuses(Some(&mut opts))?;
+        Ok(statuses.iter().any(|s| s.path().is_ok_and(|p| !p.starts_with(OWN_DIR))))
+    }
+
+    /// Commits everything the agent changed as one commit by the bot on top of `start`
+    /// (the agent's own commits, if any, are folded in), with `Co-authored-by` the person
+    /// who asked. Returns the new commit.
+    pub fn commit(&self, branch: &str, start: git2::Oid, bot: &BotIdentity, message: &str) -> Result<git2::Oid> {
+        let repo = self.repo()?;
+        let mut index = repo.index()?;
+        let mut skip_own =
+            |path: &Path, _: &[u8]| -> i32 { i32::from(path.starts_with(OWN_DIR.trim_end_matches('/'))) };
+        index.add_all(["*"], git2::IndexAddOption::DEFAULT, Some(&mut skip_own))?;
+        index.update_all(["*"], Some(&mut skip_own))?;
+        index.write()?;
+        let tree = repo.find_tree(index.write_tree()?)?;
+        let parent = repo.find_commit(start)?;
+        let sig = git2::Signature::now(&bot.name, &bot.email)?;
+        let oid = repo.commit(None, &sig, &sig, message, &tree, &[&parent])?;
+        repo.reference(&format!("refs/heads/{branch}"), oid, true, "homeostat: agent fix")?;
+        Ok(oid)
+    }
+
+    /// Whether every commit in `base..head` is authored by the bot.
+    pub fn only_bot_commits(&self, base: git2::Oid, head: git2::Oid, bot: &BotIdentity) -> Result<bool> {
+        let repo = self.repo()?;
+        let mut walk = repo.revwalk()?;
+        walk.push(head)?;
+        walk.hide(base)?;
+        for oid in walk {
+            let commit = repo.find_commit(oid?)?;
+            if commit.author().email().ok() != Some(bot.email.as_str()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    pub fn merge_base(&self, a: git2::Oid, b: git2::Oid) -> Result<git2::Oid> {
+        Ok(self.repo()?.merge_base(a, b)?)
+    }
+
+    /// Pushes `commit` to `branch`. With `lease`, replaces the remote branch only if it
+    /// still points at that commit (never a blind force).
+    pub fn push(&self, commit: git2::Oid, branch: &str, lease: Option<&str>) -> Result<()> {
+        let refspec = format!("{commit}:refs/heads/{branch}");
+        let lease_arg = lease.map(|sha| format!("--force-with-lease=refs/heads/{branch}:{sha}"));
+        let mut args = vec!["push", "--quiet", "--no-verify"];
+        if let Some(l) = &lease_arg {
+            args.push(l);
+        }
+        args.extend([self.remote.as_str(), refspec.as_str()]);
+        self.git_ok(&args)?;
+        Ok(())
+    }
+
+    /// A file as it is on the remote's default branch (not the work tree).
+    pub fn read_at(&self, commit: git2::Oid, path: &str) -> Result<Option<Vec<u8>>> {
+        let repo = self.repo()?;
+        let tree = repo.find_commit(commit)?.tree()?;
+        let Ok(entry) = tree.get_path(Path::new(path)) else { return Ok(None) };
+        let Ok(blob) = repo.find_blob(entry.id()) else { return Ok(None) };
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// Every file path in a commit's tree.
+    pub fn files_at(&self, commit: git2::Oid) -> Result<Vec<String>> {
+        let repo = self.repo()?;
+        let tree = repo.find_commit(commit)?.tree()?;
+        let mut out = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob)
+                && let Ok(name) = entry.name()
+            {
+                out.push(format!("{dir}{name}"));
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        Ok(out)
+    }
+
+    /// Points the remote's push URL nowhere until the guard drops, so an agent that
+    /// obeys "push to main" cannot push through the checkout's remote. On drop the
+    /// repository's `.git/config` is restored byte for byte, undoing whatever the agent
+    /// changed there too (remote URLs, `insteadOf`, filters, hooks paths).
+    pub fn disable_push(&self) -> Result<PushDisabled> {
+        let config = self.repo()?.path().join("config");
+        let saved = std::fs::read(&config).map_err(|e| Error::io(&config, e))?;
+        self.git_ok(&["config", &format!("remote.{}.pushurl", self.remote), "homeostat-agent-may-not-push:/"])?;
+        Ok(PushDisabled { config, saved })
+    }
+}
+
+/// Restores `.git/config` when dropped.
+pub struct PushDisabled {
+    config: PathBuf,
+    saved: Vec<u8>,
+}
+
+impl Drop for PushDisabled {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::write(&self.config, &self.saved) {
+            tracing::warn!("could not restore {}: {e}", self.config.display());
+        }
+    }
+}
+
+/// The commit message of a fix.
+pub fn commit_message(issue: u64, title: &str, co_author: Option<(&str, &str)>) -> String {
+    let title: String = crate::prompt::strip_hidden(title).chars().filter(|c| !c.is_control()).take(60).collect();
+    let mut msg = format!("fix: {title} (#{issue})\n\nProposed by homeostat's coding agent for #{issue}.\n");
+    if let Some((login, email)) = co_author {
+        msg.push_str(&format!("\nCo-authored-by: {login} <{email}>\n"));
+    }
+    msg
+}
+
+/// GitHub's no-reply address for a login (what `Co-authored-by` credits).
+pub fn noreply_email(login: &str) -> String {
+    format!("{login}@users.noreply.github.com")
+}

@@ -1,0 +1,132 @@
+//! The one pull request per issue: found by its hidden marker, opened as a draft or
+//! updated, labelled, and finally re-read from the forge to prove it exists.
+
+use crate::error::{Error, Result};
+use crate::forge::{Forge, ForgeError, NewPull, PullRequest, PullUpdate, State, StateFilter, limits};
+use crate::policy::{CHANGE_CLASS_LABEL_PREFIX, Class, NEEDS_HUMAN_REVIEW_LABEL};
+
+use super::git::Checkout;
+
+/// Label on every pull request the agent proposes.
+pub const AI_LABEL: &str = "homeostat:ai-proposed";
+/// Label when the guard asks for a person's review.
+pub const REVIEW_LABEL: &str = NEEDS_HUMAN_REVIEW_LABEL;
+
+/// The hidden marker that ties a pull request to its issue.
+pub fn marker(issue: u64) -> String {
+    format!("<!-- homeostat:issue={issue} -->")
+}
+
+/// The issue number in a pull request body's marker.
+pub fn issue_of(body: &str) -> Option<u64> {
+    let rest = body.split("<!-- homeostat:issue=").nth(1)?;
+    rest.split(" -->").next()?.trim().parse().ok()
+}
+
+/// The open pull request carrying the issue's marker.
+pub async fn find_open(forge: &dyn Forge, issue: u64) -> Result<Option<PullRequest>> {
+    let marker = marker(issue);
+    Ok(forge.list_pulls(StateFilter::Open).await?.into_iter().find(|p| p.body.contains(&marker)))
+}
+
+/// Opens a draft pull request, or updates `existing`. Returns it and whether it is new.
+pub async fn open_or_update(
+    forge: &dyn Forge,
+    existing: Option<&PullRequest>,
+    title: &str,
+    body: &str,
+    branch: &str,
+    base: &str,
+    issue: u64,
+) -> Result<(PullRequest, bool)> {
+    let title = limits::truncate_chars(title, limits::TITLE_MAX_CHARS);
+    let body = limits::truncate_body(body, &marker(issue));
+    match existing {
+        Some(pr) => {
+            let update = PullUpdate { title: Some(title), body: Some(body), state: None };
+            Ok((forge.update_pull(pr.number, &update).await?, false))
+        }
+        None => {
+            let new = NewPull { title, body, head: branch.to_string(), base: base.to_string(), draft: true };
+            Ok((forge.create_pull(&new).await?, true))
+        }
+    }
+}
+
+/// Puts the pull request's labels in step with the verdict, and moves the issue to review.
+pub async fn label(forge: &dyn Forge, pr: &PullRequest, issue: u64, class: Class, human_review: bool) -> Result<()> {
+    let class_label = class.label();
+    for stale in pr.labels.iter().filter(|l| l.starts_with(CHANGE_CLASS_LABEL_PREFIX) && **l != class_label) {
+        ignore_missing(forge.remove_label(pr.number, stale).await)?;
+    }
+    if !human_review && pr.has_label(REVIEW_LABEL) {
+        ignore_missing(forge.remove_label(pr.number, REVIEW_LABEL).await)?;
+    }
+    let mut labels = vec![AI_LABEL.to_string(), limits::label(&class_label)];
+    if human_review {
+        labels.push(REVIEW_LABEL.into());
+    }
+    forge.add_labels(pr.number, &labels).await?;
+    crate::policy::board::move_to(forge, issue, crate::policy::board::Stage::Review).await?;
+    // Removing the trigger label lets a maintainer ask again by labelling again.
+    ignore_missing(forge.remove_label(issue, super::trigger::FIX_LABEL).await)?;
+    Ok(())
+}
+
+fn ignore_missing(result: Result<(), ForgeError>) -> Result<()> {
+    match result {
+        Ok(()) | Err(ForgeError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+trait HasLabel {
+    fn has_label(&self, name: &str) -> bool;
+}
+
+impl HasLabel for PullRequest {
+    fn has_label(&self, name: &str) -> bool {
+        self.labels.iter().any(|l| l.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Re-reads the branch from the remote and the pull request from the forge: the run
+/// succeeded only if the branch holds `commit` and an open PR from it carries the marker.
+pub async fn verify(
+    forge: &dyn Forge,
+    checkout: &Checkout,
+    branch: &str,
+    commit: git2::Oid,
+    pr_number: u64,
+    issue: u64,
+) -> Result<PullRequest> {
+    let remote = checkout.remote_head(branch)?;
+    if remote.as_deref() != Some(commit.to_string().as_str()) {
+        return Err(Error::Failed(format!(
+            "verification failed: the remote branch {branch} is at {} instead of the pushed commit {commit}",
+            remote.as_deref().unwrap_or("nothing")
+        )));
+    }
+    let pr = forge.get_pull(pr_number).await?;
+    let head_matches = pr.head == branch || pr.head.ends_with(&format!(":{branch}"));
+    if pr.state != State::Open || !head_matches || !pr.body.contains(&marker(issue)) {
+        return Err(Error::Failed(format!(
+            "verification failed: pull request #{pr_number} is {:?} from `{}`, expected an open PR from {branch} with the issue marker",
+            pr.state, pr.head
+        )));
+    }
+    Ok(pr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip_and_do_not_confuse_numbers() {
+        let body = format!("Fixes #12\n\n{}", marker(12));
+        assert_eq!(issue_of(&body), Some(12));
+        assert!(!body.contains(&marker(1)));
+        assert_eq!(issue_of("no marker"), None);
+    }
+}

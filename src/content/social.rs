@@ -1,0 +1,544 @@
+//! Social posts as the platforms count them: X by twitter-text's weighted length (URLs
+//! as 23), Bluesky in graphemes and UTF-8 bytes with link facets at byte offsets,
+//! LinkedIn in characters with its "little text" reserved characters escaped. Also the
+//! UTM links and the staggered schedule of a bundle. Pure: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+use unicode_segmentation::UnicodeSegmentation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    X,
+    Bluesky,
+    Linkedin,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::X => "x",
+            Self::Bluesky => "bluesky",
+            Self::Linkedin => "linkedin",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// X / twitter-text
+
+/// A twitter-text configuration (the upstream `config/v2.json`, `v3.json`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TwitterConfig {
+    pub max_weighted_tweet_length: usize,
+    pub scale: usize,
+    pub default_weight: usize,
+    #[serde(rename = "transformedURLLength")]
+    pub transformed_url_length: usize,
+    #[serde(default)]
+    pub emoji_parsing_enabled: bool,
+    pub ranges: Vec<WeightRange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WeightRange {
+    pub start: u32,
+    pub end: u32,
+    pub weight: usize,
+}
+
+impl TwitterConfig {
+    /// twitter-text v3: v2 plus every emoji counting as one default-weight character.
+    pub fn v3() -> Self {
+        Self {
+            max_weighted_tweet_length: 280,
+            scale: 100,
+            default_weight: 200,
+            transformed_url_length: 23,
+            emoji_parsing_enabled: true,
+            ranges: vec![
+                WeightRange { start: 0, end: 4351, weight: 100 },
+                WeightRange { start: 8192, end: 8205, weight: 100 },
+                WeightRange { start: 8208, end: 8223, weight: 100 },
+                WeightRange { start: 8242, end: 8247, weight: 100 },
+            ],
+        }
+    }
+
+    fn weight(&self, c: char) -> usize {
+        let cp = c as u32;
+        self.ranges.iter().find(|r| (r.start..=r.end).contains(&cp)).map_or(self.default_weight, |r| r.weight)
+    }
+}
+
+/// What twitter-text's `parseTweet` reports that homeostat uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TweetLength {
+    pub weighted_length: usize,
+    pub valid: bool,
+}
+
+/// The weighted length of `text` as X counts it, and whether it fits.
+pub fn tweet_length(text: &str, config: &TwitterConfig) -> TweetLength {
+    let text: String = text.nfc().collect();
+    let urls = extract_urls(&text);
+    let mut weighted = 0;
+    let mut next_url = urls.iter().peekable();
+    let mut skip_to = 0;
+    for (at, grapheme) in text.grapheme_indices(true) {
+        if at < skip_to {
+            continue;
+        }
+        if let Some(url) = next_url.peek()
+            && url.start <= at
+        {
+            weighted += config.transformed_url_length * config.scale;
+            skip_to = url.end;
+            next_url.next();
+            continue;
+        }
+        if config.emoji_parsing_enabled && is_emoji(grapheme) {
+            weighted += config.default_weight;
+        } else {
+            weighted += grapheme.chars().map(|c| config.weight(c)).sum::<usize>();
+        }
+    }
+    let weighted_length = weighted / config.scale;
+    TweetLength { weighted_length, valid: weighted_length <= config.max_weighted_tweet_length && !text.is_empty() }
+}
+
+/// An emoji grapheme: a pictographic start, a flag (regional indicators) or a keycap.
+fn is_emoji(grapheme: &str) -> bool {
+    let Some(first) = grapheme.chars().next() else { return false };
+    grapheme.contains('\u{20E3}') || ('\u{1F1E6}'..='\u{1F1FF}').contains(&first) || is_pictographic(first)
+}
+
+/// Extended_Pictographic (Unicode emoji-data), as ranges.
+fn is_pictographic(c: char) -> bool {
+    matches!(c as u32,
+        0xA9 | 0xAE | 0x203C | 0x2049 | 0x2122 | 0x2139 | 0x2194..=0x2199 | 0x21A9..=0x21AA
+        | 0x231A..=0x231B | 0x2328 | 0x2388 | 0x23CF | 0x23E9..=0x23F3 | 0x23F8..=0x23FA | 0x24C2
+        | 0x25AA..=0x25AB | 0x25B6 | 0x25C0 | 0x25FB..=0x25FE | 0x2600..=0x2605 | 0x2607..=0x2612
+        | 0x2614..=0x2685 | 0x2690..=0x2705 | 0x2708..=0x2712 | 0x2714 | 0x2716 | 0x271D | 0x2721
+        | 0x2728 | 0x2733..=0x2734 | 0x2744 | 0x2747 | 0x274C | 0x274E | 0x2753..=0x2755 | 0x2757
+        | 0x2763..=0x2767 | 0x2795..=0x2797 | 0x27A1 | 0x27B0 | 0x27BF | 0x2934..=0x2935
+        | 0x2B05..=0x2B07 | 0x2B1B..=0x2B1C | 0x2B50 | 0x2B55 | 0x3030 | 0x303D | 0x3297 | 0x3299
+        | 0x1F000..=0x1F0FF | 0x1F10D..=0x1F10F | 0x1F12F | 0x1F16C..=0x1F171 | 0x1F17E..=0x1F17F
+        | 0x1F18E | 0x1F191..=0x1F19A | 0x1F1AD..=0x1F1E5 | 0x1F201..=0x1F20F | 0x1F21A | 0x1F22F
+        | 0x1F232..=0x1F23A | 0x1F23C..=0x1F23F | 0x1F249..=0x1F3FA | 0x1F400..=0x1F53D
+        | 0x1F546..=0x1F64F | 0x1F680..=0x1F6FF | 0x1F774..=0x1F77F | 0x1F7D5..=0x1F7FF
+        | 0x1F80C..=0x1F80F | 0x1F848..=0x1F84F | 0x1F85A..=0x1F85F | 0x1F888..=0x1F88F
+        | 0x1F8AE..=0x1F8FF | 0x1F90C..=0x1F93A | 0x1F93C..=0x1F945 | 0x1F947..=0x1FAFF
+        | 0x1FC00..=0x1FFFD)
+}
+
+/// A URL found in text, as byte offsets (end exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlSpan {
+    pub start: usize,
+    pub end: usize,
+}
+
+static URL_CANDIDATE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?i)(https?://)?([\p{L}\p{N}\p{M}_-]+(?:\.[\p{L}\p{N}\p{M}_-]+)+)(:\d{1,5})?([/?#][^\s]*)?")
+        .unwrap_or_else(|e| panic!("built-in URL pattern: {e}"))
+});
+
+static TLDS: LazyLock<(BTreeSet<&'static str>, BTreeSet<&'static str>)> = LazyLock::new(|| {
+    let mut generic = BTreeSet::new();
+    let mut country = BTreeSet::new();
+    for line in include_str!("tlds.txt").lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if line.len() == 2 && line.is_ascii() {
+            country.insert(line);
+        } else {
+            generic.insert(line);
+        }
+    }
+    (generic, country)
+});
+
+/// URLs as twitter-text extracts them: with a protocol, any host whose labels are valid
+/// (≤ 63 bytes once punycode-encoded) and whose TLD is known; without one, ASCII hosts
+/// with a generic TLD, or a country TLD followed by a path.
+pub fn extract_urls(text: &str) -> Vec<UrlSpan> {
+    let mut out = Vec::new();
+    for caps in URL_CANDIDATE.captures_iter(text) {
+        let (Some(whole), Some(host)) = (caps.get(0), caps.get(2)) else { continue };
+        let protocol = caps.get(1).is_some();
+        let before = text[..whole.start()].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '@' | '$' | '#' | '.' | '/' | '-' | '_')) {
+            continue;
+        }
+        let host_text = host.as_str();
+        if !protocol && !host_text.is_ascii() {
+            continue;
+        }
+        let Ok(ascii) = idna::domain_to_ascii(host_text) else { continue };
+        let labels: Vec<&str> = ascii.split('.').collect();
+        if labels.iter().any(|l| l.is_empty() || l.len() > 63) || ascii.len() > 253 {
+            continue;
+        }
+        let tld = labels.last().copied().unwrap_or_default().to_ascii_lowercase();
+        let (generic, country) = &*TLDS;
+        let path = caps.get(4);
+        let known = generic.contains(tld.as_str()) || country.contains(tld.as_str()) || tld.starts_with("xn--");
+        if !known || (!protocol && !generic.contains(tld.as_str()) && path.is_none()) {
+            continue;
+        }
+        let mut end = whole.end();
+        if let Some(path) = path {
+            // Trailing punctuation ends a sentence, not a URL.
+            let trimmed = path.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"', ')', ']', '}']);
+            end = path.start() + trimmed.len();
+        }
+        out.push(UrlSpan { start: whole.start(), end });
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Bluesky
+
+/// The limits of `app.bsky.feed.post#text`.
+pub const BLUESKY_MAX_GRAPHEMES: usize = 300;
+pub const BLUESKY_MAX_BYTES: usize = 3000;
+
+pub fn graphemes(text: &str) -> usize {
+    text.graphemes(true).count()
+}
+
+/// `app.bsky.richtext.facet`: a byte slice of the text and what it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facet {
+    pub index: ByteSlice,
+    pub features: Vec<FacetFeature>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ByteSlice {
+    pub byte_start: usize,
+    pub byte_end: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacetFeature {
+    #[serde(rename = "$type")]
+    pub kind: String,
+    pub uri: String,
+}
+
+pub const LINK_FACET: &str = "app.bsky.richtext.facet#link";
+
+/// A Bluesky post: `text`, then the link shown short (host and path) with a facet that
+/// carries the full URL, so the tracking query does not eat the 300 graphemes.
+pub fn bluesky_post(text: &str, url: &str) -> (String, Vec<Facet>) {
+    let shown = short_link(url);
+    let mut out = text.trim_end().to_string();
+    if !out.is_empty() {
+        out.push_str("\n\n");
+    }
+    let start = out.len();
+    out.push_str(&shown);
+    let facet = Facet {
+        index: ByteSlice { byte_start: start, byte_end: out.len() },
+        features: vec![FacetFeature { kind: LINK_FACET.into(), uri: url.into() }],
+    };
+    (out, vec![facet])
+}
+
+/// `https://example.com/guides/a?utm=…` → `example.com/guides/a`.
+pub fn short_link(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    rest.trim_end_matches('/').to_string()
+}
+
+// ---------------------------------------------------------------------------------------
+// LinkedIn
+
+pub const LINKEDIN_MAX_CHARS: usize = 3000;
+
+/// Escapes the reserved characters of LinkedIn's "little text" format, which the Posts
+/// API otherwise reads as markup (and silently cuts the post at).
+pub fn linkedin_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '|' | '{' | '}' | '@' | '[' | ']' | '(' | ')' | '<' | '>' | '#' | '*' | '_' | '~') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Links and bundles
+
+/// The page URL with `utm_source`, `utm_medium` and `utm_campaign`; `{platform}` and
+/// `{slug}` in the templates are filled in, values are percent-encoded.
+pub fn utm_link(page_url: &str, utm: &super::config::UtmConfig, platform: Platform, slug: &str) -> String {
+    let fill = |t: &str| t.replace("{platform}", platform.as_str()).replace("{slug}", slug);
+    let sep = if page_url.contains('?') { '&' } else { '?' };
+    format!(
+        "{page_url}{sep}utm_source={}&utm_medium={}&utm_campaign={}",
+        encode(&fill(&utm.source)),
+        encode(&fill(&utm.medium)),
+        encode(&fill(&utm.campaign))
+    )
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One post of a bundle, as written to `content/social/<slug>.yml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Post {
+    pub platform: Platform,
+    /// The post as readers see it, link included.
+    pub text: String,
+    /// The tracked link the post points to.
+    pub link: String,
+    /// Length as the platform counts it: X weighted length, Bluesky graphemes, LinkedIn characters.
+    pub length: usize,
+    /// LinkedIn: the text with reserved characters escaped, for the Posts API `commentary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Bluesky: link facets (UTF-8 byte offsets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facets: Vec<Facet>,
+    pub scheduled_at: jiff::Timestamp,
+    /// Set by a maintainer: `pending` until they write `approve` or `reject`.
+    #[serde(default)]
+    pub review: Review,
+    /// Set by `hs-content publish`: the page is live and the maintainer approved the post.
+    #[serde(default)]
+    pub approved: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Review {
+    #[default]
+    Pending,
+    Approve,
+    Reject,
+}
+
+/// `content/social/<slug>.yml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub slug: String,
+    pub page: String,
+    pub url: String,
+    pub posts: Vec<Post>,
+}
+
+/// A post text the model wrote that does not fit its platform.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dropped {
+    pub platform: Platform,
+    pub reason: String,
+}
+
+/// How many posts of each platform a bundle keeps.
+pub fn max_posts(platform: Platform) -> usize {
+    match platform {
+        Platform::X => 3,
+        Platform::Linkedin | Platform::Bluesky => 2,
+    }
+}
+
+/// Builds the posts of one page from the model's texts: adds the tracked link, counts as
+/// each platform does, drops what does not fit (reported), keeps at most
+/// [`max_posts`] per platform. Times are filled in by [`schedule`].
+pub fn build_posts(
+    texts: &BTreeMap<Platform, Vec<String>>,
+    page_url: &str,
+    slug: &str,
+    config: &super::config::ContentConfig,
+) -> (Vec<Post>, Vec<Dropped>) {
+    let twitter = TwitterConfig::v3();
+    let mut posts = Vec::new();
+    let mut dropped = Vec::new();
+    for &platform in &config.platforms {
+        let mut kept = 0;
+        for text in texts.get(&platform).into_iter().flatten() {
+            if kept == max_posts(platform) {
+                break;
+            }
+            let link = utm_link(page_url, &config.utm, platform, slug);
+            let text = text.trim();
+            let post = match platform {
+                Platform::X => {
+                    let full = format!("{text} {link}");
+                    let len = tweet_length(&full, &twitter);
+                    if !len.valid {
+                        dropped.push(Dropped {
+                            platform,
+                            reason: format!(
+                                "weighted length {} > {}",
+                                len.weighted_length, twitter.max_weighted_tweet_length
+                            ),
+                        });
+                        continue;
+                    }
+                    Post::new(platform, full, link, len.weighted_length)
+                }
+                Platform::Bluesky => {
+                    let (full, facets) = bluesky_post(text, &link);
+                    let (g, b) = (graphemes(&full), full.len());
+                    if g > BLUESKY_MAX_GRAPHEMES || b > BLUESKY_MAX_BYTES {
+                        dropped.push(Dropped { platform, reason: format!("{g} graphemes, {b} bytes > 300 / 3000") });
+                        continue;
+                    }
+                    Post { facets, ..Post::new(platform, full, link, g) }
+                }
+                Platform::Linkedin => {
+                    let full = format!("{text}\n\n{link}");
+                    let n = full.chars().count();
+                    if n > LINKEDIN_MAX_CHARS {
+                        dropped.push(Dropped { platform, reason: format!("{n} characters > {LINKEDIN_MAX_CHARS}") });
+                        continue;
+                    }
+                    Post { commentary: Some(linkedin_escape(&full)), ..Post::new(platform, full, link, n) }
+                }
+            };
+            posts.push(post);
+            kept += 1;
+        }
+    }
+    (posts, dropped)
+}
+
+impl Post {
+    fn new(platform: Platform, text: String, link: String, length: usize) -> Self {
+        Self {
+            platform,
+            text,
+            link,
+            length,
+            commentary: None,
+            facets: Vec::new(),
+            scheduled_at: jiff::Timestamp::UNIX_EPOCH,
+            review: Review::Pending,
+            approved: false,
+        }
+    }
+}
+
+/// Hour (UTC) of a day's first post slot, and the span the slots spread over.
+const FIRST_SLOT_HOUR: i64 = 9;
+const SLOT_SPAN_HOURS: i64 = 10;
+
+/// Gives each post the earliest free slot from the day after `now`, at most
+/// `per_day(platform)` posts per platform and UTC day, counting posts already scheduled
+/// (`taken`). Slots spread from 09:00 over ten hours.
+pub fn schedule(
+    posts: &mut [Post],
+    taken: &[(Platform, jiff::Timestamp)],
+    now: jiff::Timestamp,
+    per_day: impl Fn(Platform) -> u32,
+) {
+    const DAY: i64 = 86_400;
+    let first_day = now.as_second().div_euclid(DAY) + 1;
+    let mut used: BTreeMap<(Platform, i64), u32> = BTreeMap::new();
+    for (platform, ts) in taken {
+        *used.entry((*platform, ts.as_second().div_euclid(DAY))).or_default() += 1;
+    }
+    for post in posts.iter_mut() {
+        let limit = per_day(post.platform).max(1);
+        let mut day = first_day;
+        loop {
+            let count = used.entry((post.platform, day)).or_default();
+            if *count < limit {
+                let step = SLOT_SPAN_HOURS * 3600 / i64::from(limit);
+                let second = day * DAY + FIRST_SLOT_HOUR * 3600 + i64::from(*count) * step;
+                post.scheduled_at = jiff::Timestamp::from_second(second).unwrap_or(now);
+                *count += 1;
+                break;
+            }
+            day += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_count_as_23_and_emoji_as_two() {
+        let v3 = TwitterConfig::v3();
+        assert_eq!(tweet_length("Hi http://test.co", &v3).weighted_length, 26);
+        assert_eq!(tweet_length("see example.com/a, ok", &v3).weighted_length, 4 + 23 + 4);
+        assert_eq!(tweet_length("mail me: a@b.com", &v3).weighted_length, 16);
+        assert_eq!(tweet_length("😷👾", &v3).weighted_length, 4);
+        assert_eq!(tweet_length("1⃣", &v3).weighted_length, 2);
+    }
+
+    #[test]
+    fn bluesky_facets_are_byte_offsets() {
+        let (text, facets) = bluesky_post("Prix décidés — 💶", "https://ex.com/guides/prix?utm_source=bluesky");
+        let slice = facets[0].index;
+        assert_eq!(&text[slice.byte_start..slice.byte_end], "ex.com/guides/prix");
+        assert!(slice.byte_start > text.chars().position(|c| c == 'e').unwrap_or(0));
+        assert_eq!(facets[0].features[0].uri, "https://ex.com/guides/prix?utm_source=bluesky");
+    }
+
+    #[test]
+    fn linkedin_reserved_characters_are_escaped() {
+        assert_eq!(
+            linkedin_escape("a_b (c) #d @e *f* ~g~ [h] {i} <j> |k| \\"),
+            r"a\_b \(c\) \#d \@e \*f\* \~g\~ \[h\] \{i\} \<j\> \|k\| \\"
+        );
+    }
+
+    #[test]
+    fn schedule_respects_the_daily_limit() {
+        let now = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+        let mut posts: Vec<Post> =
+            (0..3).map(|i| Post::new(Platform::Linkedin, format!("p{i}"), "l".into(), 1)).collect();
+        schedule(&mut posts, &[], now, |_| 1);
+        let days: Vec<i64> = posts.iter().map(|p| p.scheduled_at.as_second() / 86_400).collect();
+        assert_eq!(days, [days[0], days[0] + 1, days[0] + 2]);
+        assert_eq!(days[0], now.as_second() / 86_400 + 1);
+        // A slot already taken pushes the next post a day further.
+        let mut more = vec![Post::new(Platform::Linkedin, "q".into(), "l".into(), 1)];
+        let taken: Vec<_> = posts.iter().map(|p| (p.platform, p.scheduled_at)).collect();
+        schedule(&mut more, &taken, now, |_| 1);
+        assert_eq!(more[0].scheduled_at.as_second() / 86_400, days[0] + 3);
+    }
+
+    #[test]
+    fn utm_values_are_filled_and_encoded() {
+        let utm = super::super::config::UtmConfig {
+            source: "{platform}".into(),
+            medium: "social media".into(),
+            campaign: "{slug}".into(),
+        };
+        assert_eq!(
+            utm_link("https://e.com/guides/a", &utm, Platform::X, "a"),
+            "https://e.com/guides/a?utm_source=x&utm_medium=social%20media&utm_campaign=a"
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! What `hs-ops` does per subcommand, so the binary only wires flags: loading config,
+//! runbooks and ledger, reading alerts, printing and publishing results.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Alert, Model, Ops, OpsConfig, Outcome, runbook};
+use crate::cli::OutputFormat;
+use crate::config::Config;
+use crate::error::{Error, Position, Result};
+use crate::forge::Forge;
+use crate::gha::{Actions, Env};
+use crate::ledger::{BranchSync, Ledger};
+
+/// Everything a subcommand needs besides the forge.
+pub struct Session {
+    pub config: Config,
+    pub ops: OpsConfig,
+    pub ledger: Ledger,
+    pub env: Env,
+    sync: Option<BranchSync>,
+}
+
+impl Session {
+    /// Reads the `ops` section and opens the ledger; in Actions, first pulls the ledger
+    /// branch so cooldowns and statistics see earlier runs.
+    pub fn open(config: Config, env: Env) -> Result<Self> {
+        let ops = config.ops.clone().unwrap_or_default();
+        let ledger = Ledger::open(&config.ledger.path);
+        let sync = (env.in_actions() && !config.ledger.branch.is_empty())
+            .then(|| BranchSync::new(".", config.ledger.branch.clone()));
+        // A ledger that cannot be synced is a warning, not a failed run: the local file
+        // still holds this run's lines, and limits still apply within it.
+        if let Some(sync) = &sync
+            && let Err(e) = sync.pull(&ledger)
+        {
+            tracing::warn!("ledger branch {}: {e}; cooldowns see only this checkout's ledger", config.ledger.branch);
+        }
+        Ok(Self { config, ops, ledger, env, sync })
+    }
+
+    /// The runbook folder the config names (relative to the config file).
+    pub fn sops_dir(&self) -> PathBuf {
+        crate::config::relative_to(&self.config, &self.ops.sops)
+    }
+
+    /// Built-in runbooks plus those in the configured folder.
+    pub fn runbooks(&self) -> Result<Vec<runbook::Runbook>> {
+        runbook::load(Some(&self.sops_dir()))
+    }
+
+    pub fn ops<'a>(&self, forge: &'a dyn Forge, model: Option<&'a dyn Model>) -> Result<Ops<'a>> {
+        let mut ops = Ops::new(self.ops.clone(), self.runbooks()?, forge, self.ledger.clone(), self.env.clone())?;
+        ops.model = model;
+        Ok(ops)
+    }
+
+    /// Pushes the ledger branch (in Actions) after a run that wrote to it.
+    pub fn finish(&self) -> Result<()> {
+        if let Some(sync) = &self.sync
+            && let Err(e) = sync.push(&self.ledger)
+        {
+            let message =
+                format!("the ledger could not be pushed ({e}); the next run will not see this one's cooldowns");
+            Actions::new(&self.env).annotate(crate::gha::AnnotationLevel::Warning, &Default::default(), &message);
+            tracing::warn!("{message}");
+        }
+        Ok(())
+    }
+}
+
+/// The result of `hs-ops lint`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lint {
+    pub runbooks: usize,
+    pub problems: Vec<String>,
+}
+
+/// Lints every runbook in `dir`.
+pub fn lint(dir: &Path) -> Result<Lint> {
+    let (runbooks, problems) = runbook::load_dir(dir)?;
+    Ok(Lint { runbooks: runbooks.len(), problems: problems.iter().map(ToString::to_string).collect() })
+}
+
+/// Reads the alerts to handle: a file (`-` for stdin), an issue, or the Actions event
+/// (`repository_dispatch` carries the alert in `client_payload`; `issues` the issue).
+pub async fn read_alerts(file: Option<&Path>, issue: Option<u64>, forge: &dyn Forge, env: &Env) -> Result<Vec<Alert>> {
+    if let Some(number) = issue {
+        return Ok(vec![super::alert::from_issue(&forge.get_issue(number).await?)]);
+    }
+    if let Some(path) = file {
+        let (name, text) = if path == Path::new("-") {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| Error::io("<stdin>", e))?;
+            ("<stdin>".to_string(), text)
+        } else {
+            (path.display().to_string(), crate::error::read_to_string(path)?)
+        };
+        return super::alert::parse(&name, &text);
+    }
+    match (env.event_name(), env.event_payload()?) {
+        (Some("repository_dispatch"), Some(payload)) => {
+            let text = serde_json::to_string(&payload).unwrap_or_default();
+            super::alert::parse("$GITHUB_EVENT_PATH", &text)
+        }
+        (Some("issues"), Some(payload)) => {
+            let number = payload.pointer("/issue/number").and_then(serde_json::Value::as_u64).ok_or_else(|| {
+                Error::input(Position::file("$GITHUB_EVENT_PATH"), "an issues event without issue.number")
+            })?;
+            Ok(vec![super::alert::from_issue(&forge.get_issue(number).await?)])
+        }
+        _ => Err(Error::input(Position::file("hs-ops handle"), "give --alert FILE or --issue N")),
+    }
+}
+
+/// One line per outcome for people.
+pub fn outcome_text(o: &Outcome) -> String {
+    let conf = o.confidence.map_or(String::new(), |c| format!(" confidence {c:.0}"));
+    let mut text = format!(
+        "{} → {}: {}{conf} → {}\n  {}",
+        if o.alertname.is_empty() { &o.alert } else { &o.alertname },
+        o.sop.as_deref().unwrap_or("no runbook"),
+        o.decision.as_str(),
+        o.outcome,
+        o.reason
+    );
+    for s in &o.steps {
+        text.push_str(&format!("\n  {} {} {}: {}", if s.ok { "✓" } else { "✗" }, s.kind, s.name, s.detail));
+    }
+    if let Some(n) = o.issue {
+        text.push_str(&format!("\n  issue #{n}"));
+    }
+    text
+}
+
+/// Step outputs (`decision`, `sop`, `outcome` of the last alert) and a summary table.
+pub fn publish(actions: &Actions, outcomes: &[Outcome]) -> Result<()> {
+    if let Some(last) = outcomes.last() {
+        actions.set_output("decision", last.decision.as_str())?;
+        actions.set_output("sop", last.sop.as_deref().unwrap_or(""))?;
+        actions.set_output("outcome", &last.outcome)?;
+    }
+    let mut md = String::from(
+        "### hs-ops\n\n| alert | runbook | confidence | decision | outcome |\n| --- | --- | ---: | --- | --- |\n",
+    );
+    for o in outcomes {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            o.alertname.replace('|', "\\|"),
+            o.sop.as_deref().unwrap_or("–"),
+            o.confidence.map_or("–".into(), |c| format!("{c:.0}")),
+            o.decision.as_str(),
+            o.outcome
+        ));
+    }
+    actions.append_summary(&md)
+}
+
+/// Where `hs-ops report` sends the markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportTarget {
+    /// stdout (and the step summary in Actions).
+    Summary,
+    /// A new issue labelled `homeostat:ops-report`.
+    Issue,
+    /// The Slack-compatible webhook named by `ops.webhook_env`.
+    Webhook,
+}
+
+/// Sends the report; returns the issue number when one was opened.
+pub async fn send_report(ops: &Ops<'_>, actions: &Actions, to: ReportTarget, markdown: &str) -> Result<Option<u64>> {
+    actions.append_summary(markdown)?;
+    match to {
+        ReportTarget::Summary => Ok(None),
+        ReportTarget::Issue => {
+            let day = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+            let new = crate::forge::NewIssue {
+                title: format!("Ops report {day}"),
+                body: crate::forge::limits::truncate_body(markdown, ""),
+                labels: vec![super::executor::OPS_LABEL.into(), "homeostat:ops-report".into()],
+            };
+            Ok(Some(ops.forge.create_issue(&new).await?.number))
+        }
+        ReportTarget::Webhook => {
+            if !ops.post_webhook(markdown).await? {
+                return Err(Error::input(
+                    Position::file("--to webhook"),
+                    "needs ops.webhook_env naming a set variable",
+                ));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// The subcommands of `hs-ops`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Job {
+    /// Check every runbook in a folder (default: the config's ops.sops).
+    Lint { dir: Option<PathBuf> },
+    /// Handle an alert: Alertmanager v4 JSON, our alert JSON (`-` for stdin), or an issue;
+    /// in Actions without either, the triggering event.
+    Handle {
+        /// Alert file: an Alertmanager v4 message, our alert JSON, or a repository_dispatch event; `-` reads stdin.
+        #[arg(long, value_name = "FILE", conflicts_with = "issue")]
+        alert: Option<PathBuf>,
+        /// An issue whose title and body are the alert.
+        #[arg(long, value_name = "N")]
+        issue: Option<u64>,
+        /// Overrides ops.mode.
+        #[arg(long, value_enum)]
+        mode: Option<super::Mode>,
+    },
+    /// Continue from a maintainer's `/approve` (or `/reject`) on approval issue N, or on
+    /// every open approval issue without `--issue` (for a scheduled sweep).
+    Approve {
+        /// The approval issue (default: every open one).
+        #[arg(long, value_name = "N")]
+        issue: Option<u64>,
+    },
+    /// Write the report of what happened since a time ago (e.g. 24h).
+    Report {
+        /// How far back the report looks.
+        #[arg(long, default_value = "24h")]
+        since: crate::config::Duration,
+        /// Where the markdown goes besides stdout and the step summary.
+        #[arg(long, value_enum, default_value = "summary")]
+        to: ReportTarget,
+    },
+}
+
+/// Runs one subcommand; returns the exit code (2 when lint finds problems).
+pub async fn execute(
+    session: &Session,
+    forge_args: &crate::cli::ForgeArgs,
+    format: OutputFormat,
+    job: Job,
+) -> Result<u8> {
+    use crate::cli::print_json;
+    let print = |value: &dyn erased::Print, text: String| -> Result<()> {
+        match format {
+            OutputFormat::Text => println!("{text}"),
+            _ => value.print(format)?,
+        }
+        Ok(())
+    };
+    if let Job::Lint { dir } = &job {
+        let dir = dir.clone().unwrap_or_else(|| session.sops_dir());
+        let result = lint(&dir)?;
+        let text = if result.problems.is_empty() {
+            format!("{}: {} runbooks, no problems", dir.display(), result.runbooks)
+        } else {
+            result.problems.join("\n")
+        };
+        print(&result, text)?;
+        return Ok(if result.problems.is_empty() { 0 } else { 2 });
+    }
+    let forge = forge_args.open(&session.env)?;
+    // A dry run spends nothing: no model calls (the most specific rule decides ties).
+    let model = if forge.is_dry_run() { None } else { super::model_for(session)? };
+    let ops = session.ops(forge.as_ref(), model.as_deref())?;
+    let actions = Actions::new(&session.env);
+    match job {
+        Job::Lint { .. } => Ok(0),
+        Job::Handle { alert, issue, mode } => {
+            let alerts = read_alerts(alert.as_deref(), issue, forge.as_ref(), &session.env).await?;
+            let mut outcomes = Vec::new();
+            for a in &alerts {
+                let o = ops.handle(a, mode).await?;
+                print(&o, outcome_text(&o))?;
+                outcomes.push(o);
+            }
+            publish(&actions, &outcomes)?;
+            Ok(0)
+        }
+        Job::Approve { issue } => {
+            let numbers = match issue {
+                Some(n) => vec![n],
+                None => ops.pending_approvals().await?,
+            };
+            let mut outcomes = Vec::new();
+            for n in numbers {
+                let o = ops.approve(n).await?;
+                print(&o, outcome_text(&o))?;
+                outcomes.push(o);
+            }
+            publish(&actions, &outcomes)?;
+            Ok(0)
+        }
+        Job::Report { since, to } => {
+            let span = jiff::SignedDuration::try_from(since.as_std()).map_err(|e| Error::Failed(e.to_string()))?;
+            let since = jiff::Timestamp::now() - span;
+            let prompts = crate::prompt::Prompts::builtin()?;
+            let (summary, markdown) = ops.report(&prompts, since).await?;
+            let issue = send_report(&ops, &actions, to, &markdown).await?;
+            let json = serde_json::json!({"summary": summary, "markdown": markdown, "issue": issue});
+            match format {
+                OutputFormat::Text => println!("{markdown}"),
+                _ => print_json(format, &json).map_err(|e| Error::Failed(e.to_string()))?,
+            }
+            Ok(0)
+        }
+    }
+}
+
+mod erased {
+    /// Printing any serializable value as JSON through a trait object.
+    pub trait Print {
+        fn print(&self, format: crate::cli::OutputFormat) -> crate::Result<()>;
+    }
+    impl<T: serde::Serialize> Print for T {
+        fn print(&self, format: crate::cli::OutputFormat) -> crate::Result<()> {
+            crate::cli::print_json(format, self).map_err(|e| crate::Error::Failed(e.to_string()))
+        }
+    }
+}
