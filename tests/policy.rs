@@ -399,8 +399,7 @@ fn classify_events_file_prints_one_result_per_event() {
     let sentry = dir.path().join("sentry.json");
     std::fs::write(
         &sentry,
-        r#"{"platform": "python", "exception": {"values": [{"type": "KeyError", "value": "'plan'",
-            "stacktrace": {"frames": [{"filename": "app/billing/plans.py", "function": "pick", "lineno": 3, "in_app": true}]}}]}}"#,
+        "{\n  \"platform\": \"python\",\n  \"exception\": {\"values\": [{\"type\": \"KeyError\", \"value\": \"'plan'\",\n    \"stacktrace\": {\"frames\": [{\"filename\": \"app/billing/plans.py\", \"function\": \"pick\", \"lineno\": 3, \"in_app\": true}]}}]}\n}\n",
     )
     .unwrap();
     let policy = dir.path().join("p.yml");
