@@ -40,9 +40,10 @@ PY
 git add -A && git commit -qm change
 git gc -q >/dev/null 2>&1 || true
 
-best() { # best of 3 wall times, in seconds
+best() { # one warm-up, then the best of 5 wall times, in seconds
   local best=""
-  for _ in 1 2 3; do
+  "$@" > /dev/null
+  for _ in 1 2 3 4 5; do
     local s e t
     s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N)
     t=$(echo "$e - $s" | bc -l)

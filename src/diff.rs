@@ -162,6 +162,7 @@ pub fn change_set(repo: &Repository, base: &str, head: &str) -> Result<ChangeSet
         });
         pairs.push((delta.old_file().id(), delta.new_file().id()));
     }
+    let listed = std::time::Instant::now();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunk = files.len().div_ceil(threads).max(256);
     let git_dir = repo.path().to_path_buf();
@@ -185,5 +186,11 @@ pub fn change_set(repo: &Repository, base: &str, head: &str) -> Result<ChangeSet
         }
         Ok(())
     })?;
+    tracing::debug!(
+        files = files.len(),
+        threads,
+        lines_ms = listed.elapsed().as_secs_f64() * 1e3,
+        "diff: blob pairs counted"
+    );
     Ok(ChangeSet { base: base_id.to_string(), head: head_id.to_string(), merge_base: merge_base.to_string(), files })
 }
