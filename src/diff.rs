@@ -72,6 +72,47 @@ fn commit_of(repo: &Repository, which: &str, spec: &str) -> Result<Oid> {
     })
 }
 
+/// Counts one file's added and deleted lines and keeps the added ones.
+fn count_lines(repo: &Repository, change: &mut FileChange, old: Oid, new: Oid) -> Result<()> {
+    // Submodules (commits) and absent sides have no blob.
+    let blob = |id: Oid| if id.is_zero() { None } else { repo.find_blob(id).ok() };
+    let (old_blob, new_blob) = (blob(old), blob(new));
+    if old_blob.is_none() && new_blob.is_none() {
+        return Ok(());
+    }
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0);
+    let old_path = change.old_path.as_deref().unwrap_or(&change.path);
+    let patch = Patch::from_buffers(
+        old_blob.as_ref().map_or(&[][..], |b| b.content()),
+        Some(Path::new(old_path)),
+        new_blob.as_ref().map_or(&[][..], |b| b.content()),
+        Some(Path::new(&change.path)),
+        Some(&mut opts),
+    )?;
+    change.binary |= patch.delta().flags().is_binary();
+    for hunk in 0..patch.num_hunks() {
+        for l in 0..patch.num_lines_in_hunk(hunk)? {
+            let line = patch.line_in_hunk(hunk, l)?;
+            match line.origin() {
+                '+' => {
+                    change.added += 1;
+                    let text = String::from_utf8_lossy(line.content());
+                    let text = text.strip_suffix('\n').unwrap_or(&text);
+                    let text = text.strip_suffix('\r').unwrap_or(text);
+                    change.added_lines.push(AddedLine { line: line.new_lineno().unwrap_or(0), text: text.to_string() });
+                }
+                '-' => change.deleted += 1,
+                _ => {}
+            }
+        }
+    }
+    if matches!(change.status, FileStatus::Modified | FileStatus::Renamed) && change.added == 0 && change.deleted > 0 {
+        change.emptied = new_blob.as_ref().is_some_and(|b| b.size() == 0);
+    }
+    Ok(())
+}
+
 /// The change set of `head` over its merge base with `base`.
 pub fn change_set(repo: &Repository, base: &str, head: &str) -> Result<ChangeSet> {
     let base_id = commit_of(repo, "base", base)?;
@@ -84,12 +125,18 @@ pub fn change_set(repo: &Repository, base: &str, head: &str) -> Result<ChangeSet
     let mut opts = DiffOptions::new();
     opts.context_lines(0).ignore_submodules(true);
     let mut diff = repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut opts))?;
-    diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(false)))?;
+    // A rename pairs a deletion with an addition: without both there is nothing to find
+    // (and libgit2's search is not free on large diffs).
+    let has = |status: Delta| diff.deltas().any(|d| d.status() == status);
+    if has(Delta::Added) && has(Delta::Deleted) {
+        diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(false)))?;
+    }
 
+    // The tree diff names the files; their lines are counted from blob pairs, in
+    // parallel (one repository handle per thread: git2 handles are not shared).
     let mut files = Vec::with_capacity(diff.deltas().len());
-    for index in 0..diff.deltas().len() {
-        let patch = Patch::from_diff(&diff, index)?;
-        let Some(delta) = diff.get_delta(index) else { continue };
+    let mut pairs = Vec::with_capacity(diff.deltas().len());
+    for delta in diff.deltas() {
         let status = match delta.status() {
             Delta::Added | Delta::Untracked => FileStatus::Added,
             Delta::Deleted => FileStatus::Deleted,
@@ -103,7 +150,7 @@ pub fn change_set(repo: &Repository, base: &str, head: &str) -> Result<ChangeSet
         let old_path = path_of(delta.old_file());
         let path = if status == FileStatus::Deleted { old_path.clone() } else { new_path.clone() };
         let Some(path) = path.or_else(|| old_path.clone()) else { continue };
-        let mut change = FileChange {
+        files.push(FileChange {
             old_path: matches!(status, FileStatus::Renamed | FileStatus::Copied).then(|| old_path.unwrap_or_default()),
             path,
             status,
@@ -112,32 +159,38 @@ pub fn change_set(repo: &Repository, base: &str, head: &str) -> Result<ChangeSet
             deleted: 0,
             emptied: false,
             added_lines: Vec::new(),
-        };
-        if let Some(patch) = patch {
-            change.binary |= patch.delta().flags().is_binary();
-            for hunk in 0..patch.num_hunks() {
-                for l in 0..patch.num_lines_in_hunk(hunk)? {
-                    let line = patch.line_in_hunk(hunk, l)?;
-                    match line.origin() {
-                        '+' => {
-                            change.added += 1;
-                            let text = String::from_utf8_lossy(line.content());
-                            let text = text.strip_suffix('\n').unwrap_or(&text);
-                            let text = text.strip_suffix('\r').unwrap_or(text);
-                            change
-                                .added_lines
-                                .push(AddedLine { line: line.new_lineno().unwrap_or(0), text: text.to_string() });
-                        }
-                        '-' => change.deleted += 1,
-                        _ => {}
-                    }
-                }
-            }
-        }
-        if matches!(status, FileStatus::Modified | FileStatus::Renamed) && change.added == 0 && change.deleted > 0 {
-            change.emptied = repo.find_blob(delta.new_file().id()).is_ok_and(|b| b.size() == 0);
-        }
-        files.push(change);
+        });
+        pairs.push((delta.old_file().id(), delta.new_file().id()));
     }
+    let listed = std::time::Instant::now();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunk = files.len().div_ceil(threads).max(256);
+    let git_dir = repo.path().to_path_buf();
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = files
+            .chunks_mut(chunk)
+            .zip(pairs.chunks(chunk))
+            .map(|(files, pairs)| {
+                let git_dir = &git_dir;
+                scope.spawn(move || -> Result<()> {
+                    let repo = Repository::open(git_dir)?;
+                    for (file, (old, new)) in files.iter_mut().zip(pairs) {
+                        count_lines(&repo, file, *old, *new)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().map_err(|_| Error::Git("a diff worker panicked".into()))??;
+        }
+        Ok(())
+    })?;
+    tracing::debug!(
+        files = files.len(),
+        threads,
+        lines_ms = listed.elapsed().as_secs_f64() * 1e3,
+        "diff: blob pairs counted"
+    );
     Ok(ChangeSet { base: base_id.to_string(), head: head_id.to_string(), merge_base: merge_base.to_string(), files })
 }

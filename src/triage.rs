@@ -8,7 +8,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::OutputFormat;
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Result};
+use crate::fingerprint::Engine;
 use crate::forge::{self, Forge};
 use crate::gha::Actions;
 use crate::policy::board::{self, Stage};
@@ -19,59 +20,16 @@ use crate::policy::{
 /// Hidden marker of the one reasons comment hs-classify keeps on an issue.
 pub const COMMENT_MARKER: &str = "<!-- homeostat:classification -->";
 
-/// The facts of one canonical event (DESIGN.md's JSON object); the title is
-/// `Type: message` (first line), in-app files are read from the stack.
-pub fn facts_from_event_json(value: &serde_json::Value) -> ErrorFacts {
-    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let opt = |key: &str| value.get(key).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_string);
-    let (r#type, message, stack) = (text("type"), text("message"), text("stack"));
-    let first = if message.is_empty() {
-        stack.lines().next().unwrap_or_default()
-    } else {
-        message.lines().next().unwrap_or_default()
-    };
-    let title =
-        if r#type.is_empty() || first.starts_with(&r#type) { first.to_string() } else { format!("{type}: {first}") };
-    let labels = value
-        .get("labels")
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|l| l.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    ErrorFacts {
-        title,
-        in_app_files: policy::issue::stack_files(&stack),
-        message,
-        stack,
-        r#type,
-        surface: opt("surface"),
-        platform: opt("platform"),
-        release: opt("release"),
-        labels,
-    }
-}
-
-/// Reads a file of events: JSON lines, or one JSON object.
-pub fn read_event_facts(path: &Path) -> Result<Vec<ErrorFacts>> {
-    let text = crate::error::read_to_string(path)?;
-    let file = path.display().to_string();
-    // One (possibly pretty-printed) object, else JSON lines.
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)
-        && value.is_object()
-    {
-        return Ok(vec![facts_from_event_json(&value)]);
-    }
+/// Reads events (JSON lines, Sentry JSON, or log text with `text`) through the shared
+/// event reader and fingerprints them, as hs-fingerprint does; bad lines are skipped
+/// with a warning, or stop the run with `strict`.
+pub fn read_event_facts(path: &Path, engine: &Engine, text: bool, strict: bool) -> Result<Vec<ErrorFacts>> {
+    let input = crate::input::InputArgs { files: vec![path.to_path_buf()], text, strict };
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| Error::input(Position::at(&file, i + 1, e.column()), format!("not a JSON event: {e}")))?;
-        if !value.is_object() {
-            return Err(Error::input(Position::line(&file, i + 1), "an event is a JSON object"));
-        }
-        out.push(facts_from_event_json(&value));
-    }
+    input.for_each(|event| {
+        out.push(policy::facts_from_event(&event, &engine.fingerprint(&event)));
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -244,8 +202,13 @@ pub fn classification_text(c: &Classification) -> String {
 }
 
 /// Classifies every event of a file; a single event's result also goes to the Actions outputs.
-pub fn classify_event_file(policy: &Policy, path: &Path, actions: &Actions) -> Result<Vec<Classification>> {
-    let facts = read_event_facts(path)?;
+pub fn classify_event_file(
+    policy: &Policy,
+    engine: &Engine,
+    input: &EventInput,
+    actions: &Actions,
+) -> Result<Vec<Classification>> {
+    let facts = read_event_facts(&input.event, engine, input.text, input.strict)?;
     let started = std::time::Instant::now();
     let results: Vec<_> = facts.iter().map(|f| policy.classify_error(f)).collect();
     tracing::debug!(events = results.len(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "classified");
@@ -260,10 +223,11 @@ pub fn run_check_policy(
     file: &Path,
     sample: Option<&Path>,
     paths: Option<&Path>,
+    engine: &Engine,
     format: OutputFormat,
 ) -> Result<String> {
     let policy = Policy::load(file)?;
-    let sample = sample.map(read_event_facts).transpose()?.unwrap_or_default();
+    let sample = sample.map(|p| read_event_facts(p, engine, false, false)).transpose()?.unwrap_or_default();
     let paths = paths.map(read_lines).transpose()?.unwrap_or_default();
     let report = check_policy(&policy, &sample, &paths);
     render(format, &report, || report.to_text())
@@ -305,9 +269,9 @@ pub fn paths_text(rows: &[PathRow]) -> String {
 pub enum ClassifyCommand {
     /// Classify events (one result each) or an issue (then label, comment and move it on the board).
     Error {
-        #[arg(long, value_name = "FILE", conflicts_with = "issue", required_unless_present = "issue")]
-        event: Option<std::path::PathBuf>,
-        #[arg(long, value_name = "N")]
+        #[command(flatten)]
+        event: Option<EventInput>,
+        #[arg(long, value_name = "N", conflicts_with = "event")]
         issue: Option<u64>,
     },
     /// Validate a policy file; show what each rule matches on a sample of events and paths.
@@ -320,4 +284,37 @@ pub enum ClassifyCommand {
     },
     /// The class of each path from the policy's `changes.paths`.
     Path { paths: Vec<String> },
+}
+
+/// `--event FILE [--text] [--strict]`: the same inputs as hs-fingerprint.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EventInput {
+    /// Events: JSON lines, Sentry event JSON, or log text with --text.
+    #[arg(long, value_name = "FILE", required = false)]
+    pub event: std::path::PathBuf,
+    /// Read raw log text: every stack trace in it is an event.
+    #[arg(long, requires = "event")]
+    pub text: bool,
+    /// Stop at the first bad line (exit 2) instead of skipping it.
+    #[arg(long, requires = "event")]
+    pub strict: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Reason;
+
+    #[test]
+    fn reasons_comment_keeps_error_text_inert() {
+        let c = Classification {
+            class: Class::Critical,
+            auto_fixable: false,
+            reasons: vec![Reason { rule: "r".into(), matched: "text found \"a | b @admin <img>\nnext\"".into() }],
+        };
+        let md = reasons_markdown(&c);
+        assert!(md.contains("### homeostat risk class: `critical`"));
+        assert!(md.contains("a \\| b @\u{200b}admin &lt;img&gt; next"), "{md}");
+        assert_eq!(md.lines().filter(|l| l.starts_with("| r |")).count(), 1);
+    }
 }

@@ -449,7 +449,7 @@ fn pull_request_gets_one_comment_labels_and_actions_output() {
     let outputs = work.path().join("outputs.txt");
     for _ in 0..2 {
         let out = hs_guard(repo.path())
-            .args(["--base", "main", "--pr", &pr.number.to_string(), "--forge", "local", "--forge-dir"])
+            .args(["--base", "main", "--comment", "--pr", &pr.number.to_string(), "--forge", "local", "--forge-dir"])
             .arg(&forge_dir)
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_STEP_SUMMARY", &summary)

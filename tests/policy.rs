@@ -394,8 +394,56 @@ fn classify_events_file_prints_one_result_per_event() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["class"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(classes, ["safe", "critical", "unknown"]);
+
+    // Sentry event JSON, read by the shared event reader: the in-app frames' files count.
+    let sentry = dir.path().join("sentry.json");
+    std::fs::write(
+        &sentry,
+        "{\n  \"platform\": \"python\",\n  \"exception\": {\"values\": [{\"type\": \"KeyError\", \"value\": \"'plan'\",\n    \"stacktrace\": {\"frames\": [{\"filename\": \"app/billing/plans.py\", \"function\": \"pick\", \"lineno\": 3, \"in_app\": true}]}}]}\n}\n",
+    )
+    .unwrap();
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, "version: 1\nerrors:\n  rules:\n    - {name: billing-code, class: critical, when: {path: 'billing/', platform: python}}\n").unwrap();
+    let out = hs_classify()
+        .args(["error", "--format", "json", "--event"])
+        .arg(&sentry)
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["class"], "critical", "{c}");
+    assert_eq!(c["reasons"][0]["matched"], "platform python; path billing/ covers app/billing/plans.py");
     std::fs::write(&events, "{\"message\": \"ok\"}\nnot json\n").unwrap();
-    let out = hs_classify().args(["error", "--event"]).arg(&events).output().unwrap();
+    let out = hs_classify().args(["error", "--format", "jsonl", "--event"]).arg(&events).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "a bad line is skipped with a warning");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let out = hs_classify().args(["error", "--strict", "--event"]).arg(&events).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("e.jsonl:2:"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn policy_comes_from_flag_then_config_then_builtin() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("conf")).unwrap();
+    std::fs::write(dir.path().join("conf/strict.yml"), "version: 1\nchanges:\n  paths:\n    critical: ['src/**']\n")
+        .unwrap();
+    std::fs::write(dir.path().join("conf/homeostat.yml"), "policy: strict.yml\n").unwrap();
+    std::fs::write(dir.path().join("other.yml"), "version: 1\nchanges:\n  paths:\n    needs-validation: ['src/**']\n")
+        .unwrap();
+    let class = |extra: &[&str]| {
+        let out = hs_classify()
+            .current_dir(dir.path())
+            .args(["path", "src/a.rs", "--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0]["class"].as_str().unwrap().to_string()
+    };
+    assert_eq!(class(&[]), "safe", "built in: src/ is not listed");
+    assert_eq!(class(&["--config", "conf/homeostat.yml"]), "critical", "relative to the config file");
+    assert_eq!(class(&["--config", "conf/homeostat.yml", "--policy", "other.yml"]), "needs-validation");
 }

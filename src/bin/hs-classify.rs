@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use homeostat::triage::{self, ClassifyCommand as Command};
-use homeostat::{gha, policy::Policy};
+use homeostat::{gha, input, policy::Policy};
 
 #[derive(Parser)]
 #[command(version, about = "Classify errors and paths by the risk policy")]
@@ -27,14 +27,15 @@ struct Args {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
-        let (format, env) = (args.format.format, gha::Env::from_process());
+        let (format, env, config) = (args.format.format, gha::Env::from_process(), args.config.load()?);
+        let engine = input::engine_for(&config)?;
         let out = if let Command::CheckPolicy { file, sample, paths } = &args.command {
-            triage::run_check_policy(file, sample.as_deref(), paths.as_deref(), format)?
+            triage::run_check_policy(file, sample.as_deref(), paths.as_deref(), &engine, format)?
         } else {
-            let policy = Policy::from_config(&args.config.load()?, args.policy.as_deref())?;
+            let policy = Policy::from_config(&config, args.policy.as_deref())?;
             match args.command {
-                Command::Error { event: Some(path), .. } => {
-                    let results = triage::classify_event_file(&policy, &path, &gha::Actions::new(&env))?;
+                Command::Error { event: Some(input), .. } => {
+                    let results = triage::classify_event_file(&policy, &engine, &input, &gha::Actions::new(&env))?;
                     let each = |c| triage::render(format, c, || triage::classification_text(c));
                     results.iter().map(each).collect::<Result<String, _>>()?
                 }
@@ -48,7 +49,10 @@ fn main() -> ExitCode {
                     let rows = triage::path_rows(&policy, &paths);
                     triage::render(format, &rows, || triage::paths_text(&rows))?
                 }
-                _ => anyhow::bail!("hs-classify error needs --event FILE or --issue N"),
+                _ => Err(homeostat::Error::input(
+                    homeostat::error::Position::file("hs-classify error"),
+                    "needs --event FILE or --issue N",
+                ))?,
             }
         };
         print!("{out}");

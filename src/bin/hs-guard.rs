@@ -1,6 +1,5 @@
-//! hs-guard: judges a change (base...head) before anything merges.
-use std::path::PathBuf;
-use std::process::ExitCode;
+//! hs-guard: judges a change (base...head) before anything merges; exit 3 on --fail-on.
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
 use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
@@ -22,8 +21,10 @@ struct Args {
     /// Exit 3 when the verdict is at or past this.
     #[arg(long, value_enum)]
     fail_on: Option<Decision>,
-    /// Pull request to comment on and label (in Actions: the event's).
-    #[arg(long, value_name = "N")]
+    /// Comment on and label the pull request (`--pr N`, in Actions the event's); needs a write token.
+    #[arg(long)]
+    comment: bool,
+    #[arg(long, value_name = "N", requires = "comment")]
     pr: Option<u64>,
     /// Do not run the external checks (for a privileged job that must not run the change's code).
     #[arg(long)]
@@ -39,8 +40,7 @@ struct Args {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
-        let env = gha::Env::from_process();
-        let config = args.config.load()?;
+        let (env, config) = (gha::Env::from_process(), args.config.load()?);
         let policy = Policy::from_config(&config, args.policy.as_deref())?;
         let req = run::Request {
             repo_dir: &args.repo_dir,
@@ -51,13 +51,10 @@ fn main() -> ExitCode {
         let (verdict, out) = run::gate(&req, &policy, &config, args.format.format)?;
         print!("{out}");
         report::write_actions(&gha::Actions::new(&env), &verdict)?;
-        if let Some(pr) = run::pr_number(&env, args.pr)? {
+        if let Some(pr) = args.comment.then(|| run::pr_number(&env, args.pr)).transpose()?.flatten() {
             let forge = args.forge.open(&env)?;
             cli::block_on(report::publish(forge.as_ref(), pr, &verdict))??;
         }
-        match run::gate_error(&verdict, args.fail_on) {
-            Some(e) => Err(e.into()),
-            None => Ok(ExitCode::SUCCESS),
-        }
+        run::gate_error(&verdict, args.fail_on).map_or(Ok(ExitCode::SUCCESS), |e| Err(e.into()))
     })
 }

@@ -183,22 +183,24 @@ fn line_index(starts: &[usize], offset: usize) -> usize {
 }
 
 pub fn secrets(change: &ChangeSet, finder: &dyn SecretFinder) -> CheckRow {
-    let mut found: Vec<(Location, String)> = Vec::new();
+    // One call over every added line joined (a scrubber's fixed cost is per call), mapped
+    // back to files and line numbers.
+    let mut text = String::new();
+    let mut starts = Vec::new();
+    let mut origin: Vec<(&str, u32)> = Vec::new();
     for f in &change.files {
-        if f.added_lines.is_empty() {
-            continue;
-        }
-        // One call per file over its added lines joined, mapped back to line numbers.
-        let mut text = String::new();
-        let mut starts = Vec::with_capacity(f.added_lines.len());
         for l in &f.added_lines {
             starts.push(text.len());
+            origin.push((&f.path, l.line));
             text.push_str(&l.text);
             text.push('\n');
         }
+    }
+    let mut found: Vec<(Location, String)> = Vec::new();
+    if !text.is_empty() {
         for (rule, range) in finder.secrets(&text) {
-            let line = f.added_lines[line_index(&starts, range.start)].line;
-            found.push((Location { path: f.path.clone(), line: Some(line) }, rule));
+            let (path, line) = origin[line_index(&starts, range.start)];
+            found.push((Location { path: path.to_string(), line: Some(line) }, rule));
         }
     }
     if found.is_empty() {

@@ -65,10 +65,10 @@ pub fn text(v: &Verdict) -> String {
     out
 }
 
-/// Outputs (`verdict`, `class`), the summary table, and an annotation on each offending file.
+/// Outputs (`verdict`, `change_class`), the summary table, and an annotation on each offending file.
 pub fn write_actions(actions: &Actions, v: &Verdict) -> crate::Result<()> {
     actions.set_output("verdict", v.verdict.as_str())?;
-    actions.set_output("class", v.class.as_str())?;
+    actions.set_output("change_class", v.class.as_str())?;
     actions.append_summary(&markdown(v))?;
     for row in v.checks.iter().filter(|r| r.status != Status::Pass) {
         annotate(actions, row);

@@ -24,15 +24,26 @@ pub fn evaluate(
     config: &GuardConfig,
     secrets: &dyn SecretFinder,
 ) -> Result<Verdict> {
+    let started = std::time::Instant::now();
     let repo = crate::diff::open(req.repo_dir)?;
     let change = crate::diff::change_set(&repo, req.base, req.head)?;
+    let diffed = started.elapsed();
     let external = if req.skip_external {
         Vec::new()
     } else {
         let dir = repo.workdir().unwrap_or(req.repo_dir);
         super::external::run(config, &repo, dir, &change)?
     };
-    Ok(super::judge(&change, policy, &external, secrets))
+    let ran = started.elapsed();
+    let verdict = super::judge(&change, policy, &external, secrets);
+    tracing::debug!(
+        files = change.files.len(),
+        diff_ms = diffed.as_secs_f64() * 1e3,
+        external_ms = (ran - diffed).as_secs_f64() * 1e3,
+        judge_ms = (started.elapsed() - ran).as_secs_f64() * 1e3,
+        "guard timings"
+    );
+    Ok(verdict)
 }
 
 /// Runs the guard for hs-guard (with the config's scrub rules and external checks) and

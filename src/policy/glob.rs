@@ -36,6 +36,9 @@ pub struct PathGlob {
     dir_only: bool,
     /// Last segment is a lone `*`: files directly inside only.
     files_only: bool,
+    /// The longest run of plain characters the pattern needs (outside any class or
+    /// escape): a path without it cannot match, so most paths skip wildmatch entirely.
+    needle: String,
 }
 
 impl PathGlob {
@@ -60,7 +63,8 @@ impl PathGlob {
         // `foo/**/` covers `foo/` itself (`**/` may match no directory).
         let pattern = format!("{pattern}{suffix}");
         let literal = pattern.contains('[').then(|| escape_brackets(&pattern));
-        Ok(Self { source: source.to_string(), pattern, literal, dir_only, files_only })
+        let needle = longest_plain_run(&pattern);
+        Ok(Self { source: source.to_string(), pattern, literal, dir_only, files_only, needle })
     }
 
     pub fn as_str(&self) -> &str {
@@ -70,6 +74,11 @@ impl PathGlob {
     /// Whether the glob covers `path` (a file path relative to the repository root).
     pub fn is_match(&self, path: &str) -> bool {
         let path = path.trim_start_matches("./").trim_start_matches('/');
+        // Every text tested below is a prefix of `path` (plus `/` for directory globs,
+        // whose needle never holds their final `/`).
+        if !path.contains(self.needle.as_str()) {
+            return false;
+        }
         if !self.dir_only && self.test(path) {
             return true;
         }
@@ -189,6 +198,40 @@ fn class_end(source: &str, open: usize) -> Result<usize, String> {
     Err(format!("unclosed `[` at byte {} (write `\\[` for a literal bracket)", open + 1))
 }
 
+/// The longest substring of `pattern` made of characters that match only themselves
+/// (outside classes, escapes and wildcards), without a trailing `/`.
+fn longest_plain_run(pattern: &str) -> String {
+    let pattern = pattern.strip_suffix('/').unwrap_or(pattern);
+    // A leading `**/` may match nothing at all, its `/` included.
+    let pattern = pattern.strip_prefix("**/").unwrap_or(pattern);
+    let bytes = pattern.as_bytes();
+    let (mut best, mut start, mut i) = ((0, 0), 0, 0);
+    let close_run = |start: usize, end: usize, best: &mut (usize, usize)| {
+        if end > start && end - start > best.1 - best.0 {
+            *best = (start, end);
+        }
+    };
+    while i < bytes.len() {
+        let next = match bytes[i] {
+            b'\\' => i + 2,
+            b'[' => match class_end(pattern, i) {
+                Ok(end) => end,
+                Err(_) => return String::new(),
+            },
+            b'*' | b'?' | b']' => i + 1,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        close_run(start, i, &mut best);
+        i = next.min(bytes.len());
+        start = i;
+    }
+    close_run(start, bytes.len(), &mut best);
+    pattern.get(best.0..best.1).unwrap_or_default().to_string()
+}
+
 fn escape_brackets(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 4);
     let mut chars = pattern.chars();
@@ -251,6 +294,18 @@ mod tests {
         assert!(PathGlob::new("").is_err());
         assert!(PathGlob::new("[]]").is_ok());
         assert!(PathGlob::new("[!]a]").is_ok());
+    }
+
+    #[test]
+    fn needles_are_plain_runs() {
+        assert_eq!(longest_plain_run("**/Cargo.toml"), "Cargo.toml");
+        assert_eq!(longest_plain_run("a/**/bcd"), "/bcd");
+        assert_eq!(longest_plain_run("foo/**/"), "foo/");
+        assert_eq!(longest_plain_run("a[bc]defg*h"), "defg");
+        assert_eq!(longest_plain_run("x[]abcdef]y"), "x");
+        assert_eq!(longest_plain_run("[[:digit:]xyzw]ab"), "ab");
+        assert_eq!(longest_plain_run("f\\*oo"), "oo");
+        assert_eq!(longest_plain_run("*"), "");
     }
 
     #[test]

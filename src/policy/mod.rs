@@ -301,6 +301,75 @@ pub struct ErrorFacts {
     pub in_app_files: Vec<String>,
 }
 
+/// The facts of an event as the event reader and the fingerprint engine see it: the
+/// fingerprint's title, type, platform and in-app frames, the event's message, raw stack,
+/// surface and release.
+pub fn facts_from_event(event: &crate::event::ErrorEvent, fp: &crate::fingerprint::Fingerprint) -> ErrorFacts {
+    let message = event
+        .message
+        .clone()
+        .or_else(|| event.exceptions.iter().rev().find_map(|e| e.value.clone()))
+        .unwrap_or_default();
+    let stack = event.stack.clone().unwrap_or_else(|| {
+        // A Sentry event has frames, not a raw stack: render them as one.
+        let mut out = String::new();
+        for e in &event.exceptions {
+            out.push_str(&format!(
+                "{}: {}\n",
+                e.r#type.as_deref().unwrap_or("Error"),
+                e.value.as_deref().unwrap_or("")
+            ));
+            for f in e.frames.iter().rev() {
+                let file = f.abs_path.as_deref().or(f.filename.as_deref()).unwrap_or("?");
+                out.push_str(&format!(
+                    "    at {} ({file}:{})\n",
+                    f.function.as_deref().unwrap_or("?"),
+                    f.lineno.unwrap_or(0)
+                ));
+            }
+        }
+        out
+    });
+    ErrorFacts {
+        title: fp.title.clone(),
+        message,
+        stack,
+        r#type: fp.r#type.clone(),
+        surface: event.surface.clone(),
+        platform: Some(fp.platform.clone()).filter(|p| !p.is_empty()),
+        release: event.release.clone(),
+        labels: Vec::new(),
+        in_app_files: in_app_files(event, fp),
+    }
+}
+
+/// The in-app frames' files with their full paths: the fingerprint engine decides which
+/// frames are in-app but keeps only a normalised file name, so the paths come from the
+/// event's frames (or its raw stack) whose file the engine counted as in-app.
+fn in_app_files(event: &crate::event::ErrorEvent, fp: &crate::fingerprint::Fingerprint) -> Vec<String> {
+    let base = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string();
+    let in_app: std::collections::HashSet<String> =
+        fp.frames.iter().filter(|f| f.in_app).filter_map(|f| f.file.as_deref().map(base)).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut keep = |path: &str, flagged: Option<bool>| {
+        let counted = flagged.unwrap_or_else(|| in_app.contains(&base(path)));
+        if counted && !out.iter().any(|p| p == path) {
+            out.push(path.to_string());
+        }
+    };
+    for frame in event.exceptions.iter().flat_map(|e| e.frames.iter()).rev() {
+        if let Some(path) = frame.abs_path.as_deref().or(frame.filename.as_deref()) {
+            keep(path, frame.in_app);
+        }
+    }
+    if let Some(stack) = &event.stack {
+        for path in issue::stack_files(stack) {
+            keep(&path, None);
+        }
+    }
+    out
+}
+
 /// The answer to "how risky is a fix for this error?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Classification {
