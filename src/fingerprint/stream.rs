@@ -21,6 +21,16 @@ pub enum Output {
     Jsonl,
 }
 
+impl From<crate::cli::OutputFormat> for Output {
+    fn from(f: crate::cli::OutputFormat) -> Self {
+        match f {
+            crate::cli::OutputFormat::Text => Output::Text,
+            crate::cli::OutputFormat::Json => Output::Json,
+            crate::cli::OutputFormat::Jsonl => Output::Jsonl,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     pub input: InputFormat,
@@ -31,6 +41,8 @@ pub struct Options {
     pub explain: bool,
     /// Stop at the first bad line (exit 2) instead of reporting and skipping it.
     pub strict: bool,
+    /// Worker threads for JSONL (1: fingerprint on the reading thread; 0: one per core).
+    pub jobs: usize,
 }
 
 /// What a run saw.
@@ -48,9 +60,9 @@ struct Explained<'a> {
     explain: &'a Explanation,
 }
 
-/// Fingerprints every event of every source, in order. JSONL sources are parsed and
-/// fingerprinted on worker threads (one per core) in bounded batches; the output keeps
-/// the input order.
+/// Fingerprints every event of every source, in order. With `jobs` > 1, JSONL sources are
+/// parsed and fingerprinted on that many worker threads in bounded batches; the output
+/// keeps the input order.
 pub fn run(
     engine: &Engine,
     sources: Vec<(String, Box<dyn BufRead + '_>)>,
@@ -58,7 +70,10 @@ pub fn run(
     out: &mut dyn Write,
     errors: &mut dyn Write,
 ) -> Result<Summary> {
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let workers = match options.jobs {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
     let mut sink = Sink {
         options,
         out,
