@@ -225,29 +225,15 @@ impl<R: BufRead> EventReader<R> {
             if line.is_empty() {
                 continue;
             }
-            if std::str::from_utf8(line).is_err() {
-                return Some(Err(self.bad(self.line_no, "not UTF-8")));
-            }
-            let at = self.line_no;
-            let parsed = serde_json::from_slice::<RawEvent>(line);
             let first_content = !self.seen_content;
             self.seen_content = true;
-            match parsed {
-                Ok(raw) => return Some(raw.into_event().map_err(|r| self.bad(at, r))),
-                // A pretty-printed document opens with a lone `{` or `[` on its first line;
-                // anything else that is cut short is one bad line, and reading goes on.
-                Err(e) if e.is_eof() && (line == b"{" || line == b"[") && first_content => {
-                    return Some(self.read_document(at));
-                }
-                Err(e) => {
-                    let reason = if line[0] == b'{' || line[0] == b'[' {
-                        format!("not a JSON event: {}", strip_position(&e))
-                    } else {
-                        "not JSON (use --text for log text)".to_string()
-                    };
-                    return Some(Err(self.bad(at, reason)));
-                }
+            // A pretty-printed document opens with a lone `{` or `[` on its first line;
+            // anything else that is cut short is one bad line, and reading goes on.
+            if first_content && (line == b"{" || line == b"[") {
+                let at = self.line_no;
+                return Some(self.read_document(at));
             }
+            return parse_line(&self.source, self.line_no, line);
         }
     }
 
@@ -335,6 +321,57 @@ impl<R: BufRead> EventReader<R> {
     }
 }
 
+/// One line, as a reader hands it on (to the parallel run).
+pub(crate) enum RawLine {
+    Line(usize, Vec<u8>),
+    Bad(BadLine),
+}
+
+impl<R: BufRead> EventReader<R> {
+    /// Whether the source opens with a pretty-printed JSON document (read it in order then).
+    pub(crate) fn starts_with_document(&mut self) -> bool {
+        let Ok(buf) = self.reader.fill_buf() else { return false };
+        let buf = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
+        let mut rest = buf.iter().skip_while(|b| b.is_ascii_whitespace());
+        match rest.next() {
+            Some(b'{' | b'[') => rest.take_while(|b| **b != b'\n').all(u8::is_ascii_whitespace),
+            _ => false,
+        }
+    }
+
+    /// The next raw line, for a caller that parses lines elsewhere ([`parse_line`]).
+    pub(crate) fn next_raw(&mut self) -> Option<RawLine> {
+        match self.read_line() {
+            LineRead::Eof => None,
+            LineRead::Line => Some(RawLine::Line(self.line_no, std::mem::take(&mut self.buf))),
+            LineRead::TooLong => {
+                Some(RawLine::Bad(self.bad(self.line_no, format!("line longer than {MAX_LINE} bytes"))))
+            }
+            LineRead::Failed(e) => {
+                self.done = true;
+                Some(RawLine::Bad(self.bad(self.line_no + 1, format!("read failed: {e}"))))
+            }
+        }
+    }
+}
+
+/// One JSONL line as an event; `None` for a blank line.
+pub(crate) fn parse_line(source: &str, line_no: usize, bytes: &[u8]) -> Option<Result<ErrorEvent, BadLine>> {
+    let line = trim_ascii(bytes);
+    if line.is_empty() {
+        return None;
+    }
+    let bad = |reason: String| BadLine { at: Position::line(source.to_string(), line_no), reason };
+    if std::str::from_utf8(line).is_err() {
+        return Some(Err(bad("not UTF-8".into())));
+    }
+    Some(match serde_json::from_slice::<RawEvent>(line) {
+        Ok(raw) => raw.into_event().map_err(bad),
+        Err(e) if line[0] == b'{' || line[0] == b'[' => Err(bad(format!("not a JSON event: {}", strip_position(&e)))),
+        Err(_) => Err(bad("not JSON (use --text for log text)".into())),
+    })
+}
+
 fn text_event(stack: String) -> ErrorEvent {
     ErrorEvent { stack: Some(stack), ..ErrorEvent::default() }
 }
@@ -390,71 +427,33 @@ enum Document {
     One(Box<RawEvent>),
 }
 
+// Fields that take several JSON shapes are read by hand-written visitors: serde's
+// untagged enums buffer every value first, which costs more than the rest of the line.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawEvent {
     r#type: Option<String>,
-    message: Option<MessageField>,
+    #[serde(deserialize_with = "de::message")]
+    message: Option<String>,
     stack: Option<String>,
     platform: Option<String>,
     surface: Option<String>,
-    release: Option<Scalar>,
+    #[serde(deserialize_with = "de::scalar")]
+    release: Option<String>,
     environment: Option<String>,
-    timestamp: Option<Scalar>,
-    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::scalar")]
+    timestamp: Option<String>,
+    #[serde(deserialize_with = "de::scalar")]
+    id: Option<String>,
     event_id: Option<String>,
-    tags: Option<Tags>,
+    #[serde(deserialize_with = "de::tags")]
+    tags: BTreeMap<String, String>,
     exception: Option<ExceptionField>,
     threads: Option<ThreadsField>,
     stacktrace: Option<RawStacktrace>,
-    logentry: Option<MessageField>,
+    #[serde(deserialize_with = "de::message")]
+    logentry: Option<String>,
     fingerprint: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Str(String),
-    Num(serde_json::Number),
-    Bool(bool),
-}
-
-impl Scalar {
-    fn into_string(self) -> String {
-        match self {
-            Scalar::Str(s) => s,
-            Scalar::Num(n) => n.to_string(),
-            Scalar::Bool(b) => b.to_string(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MessageField {
-    Text(String),
-    Entry {
-        #[serde(default)]
-        formatted: Option<String>,
-        #[serde(default)]
-        message: Option<String>,
-    },
-}
-
-impl MessageField {
-    fn into_text(self) -> Option<String> {
-        match self {
-            MessageField::Text(s) => Some(s),
-            MessageField::Entry { formatted, message } => formatted.or(message),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Tags {
-    Map(BTreeMap<String, Scalar>),
-    Pairs(Vec<(String, Scalar)>),
 }
 
 #[derive(Deserialize)]
@@ -509,6 +508,135 @@ struct RawStacktrace {
     frames: Option<Vec<Option<RawFrame>>>,
 }
 
+/// Visitors for fields that take several shapes.
+mod de {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    /// A string, number or bool, as a string (`null`: none).
+    struct ScalarVisitor;
+    impl<'de> Visitor<'de> for ScalarVisitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(ScalarVisitor)
+        }
+    }
+
+    pub fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+
+    /// A string, or Sentry's `{formatted, message, params}`.
+    pub fn message<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a message string or {formatted, message}")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let (mut formatted, mut message) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "formatted" => formatted = map.next_value_seed(Seed)?,
+                        "message" => message = map.next_value_seed(Seed)?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(formatted.or(message))
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    /// A map of tags, or Sentry's list of `[key, value]` pairs.
+    pub fn tags<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BTreeMap<String, String>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of tags or a list of [key, value] pairs")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(BTreeMap::new())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if let Some(v) = map.next_value_seed(Seed)? {
+                        out.insert(key, v);
+                    }
+                }
+                Ok(out)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(pair) = seq.next_element::<Vec<Option<serde_json::Value>>>()? {
+                    let text = |v: &Option<serde_json::Value>| match v {
+                        Some(serde_json::Value::String(s)) => Some(s.clone()),
+                        Some(serde_json::Value::Null) | None => None,
+                        Some(other) => Some(other.to_string()),
+                    };
+                    if let (Some(k), Some(v)) = (pair.first().and_then(text), pair.get(1).and_then(text)) {
+                        out.insert(k, v);
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    struct Seed;
+    impl<'de> serde::de::DeserializeSeed<'de> for Seed {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(ScalarVisitor)
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawFrame {
@@ -518,14 +646,16 @@ struct RawFrame {
     filename: Option<String>,
     abs_path: Option<String>,
     package: Option<String>,
-    lineno: Option<Scalar>,
-    colno: Option<Scalar>,
+    #[serde(deserialize_with = "de::scalar")]
+    lineno: Option<String>,
+    #[serde(deserialize_with = "de::scalar")]
+    colno: Option<String>,
     in_app: Option<bool>,
 }
 
 impl RawStacktrace {
     fn into_frames(self) -> Vec<Frame> {
-        let number = |s: Option<Scalar>| s.and_then(|s| s.into_string().parse::<u64>().ok());
+        let number = |s: Option<String>| s.and_then(|s| s.parse::<u64>().ok());
         self.frames
             .unwrap_or_default()
             .into_iter()
@@ -547,8 +677,7 @@ impl RawStacktrace {
 
 impl RawEvent {
     fn into_event(self) -> Result<ErrorEvent, String> {
-        let message =
-            self.message.and_then(MessageField::into_text).or_else(|| self.logentry.and_then(MessageField::into_text));
+        let message = self.message.or(self.logentry);
         let mut exceptions: Vec<Exception> = Vec::new();
         if let Some(field) = self.exception {
             let list = match field {
@@ -588,21 +717,17 @@ impl RawEvent {
                 exceptions.push(Exception { frames, ..Exception::default() });
             }
         }
-        let tags = match self.tags {
-            Some(Tags::Map(m)) => m.into_iter().map(|(k, v)| (k, v.into_string())).collect(),
-            Some(Tags::Pairs(p)) => p.into_iter().map(|(k, v)| (k, v.into_string())).collect(),
-            None => BTreeMap::new(),
-        };
+        let tags = self.tags;
         let event = ErrorEvent {
             r#type: self.r#type.filter(|t| t != "error" && t != "default" && t != "transaction"),
             message,
             stack: self.stack,
             platform: self.platform,
             surface: self.surface,
-            release: self.release.map(Scalar::into_string),
+            release: self.release,
             environment: self.environment,
-            timestamp: self.timestamp.map(Scalar::into_string),
-            id: self.id.map(Scalar::into_string).or(self.event_id),
+            timestamp: self.timestamp,
+            id: self.id.or(self.event_id),
             tags,
             exceptions,
             fingerprint: self.fingerprint.unwrap_or_default(),

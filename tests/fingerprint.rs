@@ -334,8 +334,14 @@ fn hs_fingerprint(args: &[&str], stdin: &str) -> (i32, String, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    // Written from another thread: a large input and output would fill both pipes.
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(input.as_bytes());
+    });
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
@@ -360,6 +366,27 @@ fn cli_jsonl_one_line_per_event_in_order_and_bad_lines_reported() {
     let (code, _, err) = hs_fingerprint(&["--format", "jsonl", "--strict"], input);
     assert_eq!(code, 2);
     assert!(err.contains("<stdin>:2:"), "{err}");
+}
+
+#[test]
+fn cli_worker_threads_keep_input_order_and_output() {
+    let corpus = std::fs::read_to_string(fixture("corpus.jsonl")).unwrap();
+    // Enough lines for several batches, with bad lines among them.
+    let mut input = String::new();
+    for i in 0..12 {
+        input.push_str(&corpus);
+        input.push_str(&format!("not json {i}\n"));
+    }
+    let (code, one, err_one) = hs_fingerprint(&["--format", "jsonl"], &input);
+    assert_eq!(code, 0);
+    let (code, four, err_four) = hs_fingerprint(&["--format", "jsonl", "--jobs", "4"], &input);
+    assert_eq!(code, 0);
+    assert_eq!(one.lines().count(), 83 * 12);
+    assert_eq!(one, four);
+    assert_eq!(err_one, err_four);
+    let (code, _, err) = hs_fingerprint(&["--format", "jsonl", "--jobs", "3", "--strict"], &input);
+    assert_eq!(code, 2);
+    assert!(err.contains("<stdin>:84: not JSON"), "{err}");
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, FormatArgs, OutputFormat};
+use homeostat::cli::{self, ConfigArgs, FormatArgs};
 use homeostat::error::{Position, read_to_string};
 use homeostat::event::InputFormat;
 use homeostat::fingerprint::{Engine, stream};
@@ -27,6 +27,9 @@ struct Args {
     /// Exit 2 at the first bad line instead of reporting and skipping it.
     #[arg(long)]
     strict: bool,
+    /// Worker threads for JSONL input (1: none; 0: one per core).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
     /// Rules file (default: fingerprint.rules from the config).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
@@ -57,13 +60,10 @@ fn main() -> ExitCode {
         if args.files.is_empty() || args.files.iter().any(|p| p.as_os_str() == "-") {
             sources.push(("<stdin>".into(), Box::new(std::io::stdin().lock())));
         }
-        let output = match args.format.format {
-            OutputFormat::Text => stream::Output::Text,
-            OutputFormat::Json => stream::Output::Json,
-            OutputFormat::Jsonl => stream::Output::Jsonl,
-        };
         let input = if args.text { InputFormat::Text } else { InputFormat::Auto };
-        let options = stream::Options { input, output, group: args.group, explain: args.explain, strict: args.strict };
+        let (output, jobs) = (args.format.format.into(), args.jobs);
+        let options =
+            stream::Options { input, output, group: args.group, explain: args.explain, strict: args.strict, jobs };
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         stream::run(&engine, sources, options, &mut out, &mut std::io::stderr().lock())?;
         Ok(ExitCode::SUCCESS)

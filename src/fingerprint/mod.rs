@@ -49,7 +49,7 @@ pub struct Engine {
     plan: [[Vec<usize>; 2]; 3],
     /// Normalised frames and their rule matches, by frame: error streams repeat the same
     /// frames, and this work does not depend on line numbers. Bounded.
-    frames: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<FrameFacts>>>,
+    frames: std::sync::RwLock<std::collections::HashMap<u64, std::sync::Arc<FrameFacts>>>,
 }
 
 impl Clone for Engine {
@@ -214,7 +214,7 @@ impl Engine {
                 && f.key.abs_path == raw.abs_path
                 && f.key.package == raw.package
         };
-        if let Ok(cache) = self.frames.lock()
+        if let Ok(cache) = self.frames.read()
             && let Some(hit) = cache.get(&key).filter(|f| same(f))
         {
             return hit.clone();
@@ -223,7 +223,7 @@ impl Engine {
         let hits = self.frame_hits(&norm, raw);
         let key_frame = Frame { lineno: None, colno: None, in_app: None, ..raw.clone() };
         let facts = std::sync::Arc::new(FrameFacts { key: key_frame, platform, norm, hits });
-        if let Ok(mut cache) = self.frames.lock() {
+        if let Ok(mut cache) = self.frames.write() {
             if cache.len() >= FRAME_CACHE {
                 cache.clear();
             }

@@ -21,6 +21,16 @@ pub enum Output {
     Jsonl,
 }
 
+impl From<crate::cli::OutputFormat> for Output {
+    fn from(f: crate::cli::OutputFormat) -> Self {
+        match f {
+            crate::cli::OutputFormat::Text => Output::Text,
+            crate::cli::OutputFormat::Json => Output::Json,
+            crate::cli::OutputFormat::Jsonl => Output::Jsonl,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     pub input: InputFormat,
@@ -31,6 +41,8 @@ pub struct Options {
     pub explain: bool,
     /// Stop at the first bad line (exit 2) instead of reporting and skipping it.
     pub strict: bool,
+    /// Worker threads for JSONL (1: fingerprint on the reading thread; 0: one per core).
+    pub jobs: usize,
 }
 
 /// What a run saw.
@@ -48,7 +60,9 @@ struct Explained<'a> {
     explain: &'a Explanation,
 }
 
-/// Fingerprints every event of every source, in order.
+/// Fingerprints every event of every source, in order. With `jobs` > 1, JSONL sources are
+/// parsed and fingerprinted on that many worker threads in bounded batches; the output
+/// keeps the input order.
 pub fn run(
     engine: &Engine,
     sources: Vec<(String, Box<dyn BufRead + '_>)>,
@@ -56,100 +70,244 @@ pub fn run(
     out: &mut dyn Write,
     errors: &mut dyn Write,
 ) -> Result<Summary> {
-    let io = |e: std::io::Error| Error::io("<stdout>", e);
-    let mut summary = Summary::default();
-    let mut grouper = Grouper::default();
-    let mut seen = std::collections::HashSet::new();
-    let mut first = true;
-    if options.output == Output::Json {
-        out.write_all(b"[").map_err(io)?;
-    }
-    if options.output == Output::Text && !options.group {
-        writeln!(out, "{:<16}  {:<10}  {:<50}  culprit", "fingerprint", "platform", "title").map_err(io)?;
-    }
+    let workers = match options.jobs {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let mut sink = Sink {
+        options,
+        out,
+        errors,
+        summary: Summary::default(),
+        grouper: Grouper::default(),
+        seen: Default::default(),
+        first: true,
+    };
+    sink.start()?;
     for (name, reader) in sources {
-        for item in read_events(&name, reader, options.input) {
-            let event = match item {
-                Ok(event) => event,
-                Err(bad) => {
-                    summary.bad_lines += 1;
-                    if options.strict {
-                        return Err(InputError::new(bad.at, bad.reason).into());
-                    }
-                    writeln!(errors, "{bad}").map_err(io)?;
-                    continue;
-                }
-            };
-            summary.events += 1;
-            let fp = if options.explain { engine.explain(&event) } else { engine.fingerprint(&event) };
-            if seen.insert(fp.fingerprint.clone()) {
-                summary.fingerprints += 1;
-            }
-            if options.group {
-                grouper.add(&fp, &event);
-                continue;
-            }
-            match options.output {
-                Output::Text => write_text(out, &fp).map_err(io)?,
-                Output::Json | Output::Jsonl => {
-                    if options.output == Output::Json {
-                        out.write_all(if first { b"\n" } else { b",\n" }).map_err(io)?;
-                    }
-                    first = false;
-                    match fp.explanation.as_ref() {
-                        Some(explain) => serde_json::to_writer(&mut *out, &Explained { fingerprint: &fp, explain }),
-                        None => serde_json::to_writer(&mut *out, &fp),
-                    }
-                    .map_err(|e| Error::Failed(e.to_string()))?;
-                    if options.output == Output::Jsonl {
-                        out.write_all(b"\n").map_err(io)?;
-                    }
-                }
-            }
+        let mut events = read_events(&name, reader, options.input);
+        if options.input == InputFormat::Auto && workers > 1 && !events.starts_with_document() {
+            run_parallel(engine, &name, &mut events, workers, &mut sink)?;
+            continue;
+        }
+        for item in events {
+            sink.accept(item.map(|event| {
+                let fp = fingerprint(engine, &event, options.explain);
+                (event, fp)
+            }))?;
         }
     }
-    if options.group {
-        let groups = grouper.finish();
-        match options.output {
-            Output::Text => {
-                writeln!(
-                    out,
-                    "{:>7}  {:<16}  {:<20}  {:<20}  title",
-                    "count", "fingerprint", "first seen", "last seen"
-                )
-                .map_err(io)?;
-                for g in &groups {
+    sink.finish()?;
+    Ok(sink.summary)
+}
+
+fn fingerprint(engine: &Engine, event: &crate::event::ErrorEvent, explain: bool) -> Fingerprint {
+    if explain { engine.explain(event) } else { engine.fingerprint(event) }
+}
+
+type Item = std::result::Result<(crate::event::ErrorEvent, Fingerprint), crate::event::BadLine>;
+
+fn run_parallel<R: BufRead>(
+    engine: &Engine,
+    name: &str,
+    events: &mut crate::event::EventReader<R>,
+    workers: usize,
+    sink: &mut Sink<'_>,
+) -> Result<()> {
+    use crate::event::RawLine;
+    use std::sync::mpsc;
+    const BATCH: usize = 256;
+    let explain = sink.options.explain;
+    let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Vec<RawLine>)>(workers * 2);
+    let job_rx = std::sync::Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Item>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let job_rx = &job_rx;
+            scope.spawn(move || {
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, lines)) = job else { return };
+                    let items: Vec<Item> = lines
+                        .into_iter()
+                        .filter_map(|line| match line {
+                            RawLine::Line(n, bytes) => crate::event::parse_line(name, n, &bytes),
+                            RawLine::Bad(bad) => Some(Err(bad)),
+                        })
+                        .map(|r| {
+                            r.map(|event| {
+                                let fp = fingerprint(engine, &event, explain);
+                                (event, fp)
+                            })
+                        })
+                        .collect();
+                    if done_tx.send((seq, items)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut pending: std::collections::BTreeMap<u64, Vec<Item>> = Default::default();
+        let mut next = 0u64;
+        let mut sent = 0u64;
+        let mut outcome = Ok(());
+        // Writes every finished batch that is next in input order.
+        let drain = |pending: &mut std::collections::BTreeMap<u64, Vec<Item>>,
+                     next: &mut u64,
+                     sink: &mut Sink<'_>|
+         -> Result<()> {
+            while let Some(items) = pending.remove(next) {
+                *next += 1;
+                for item in items {
+                    sink.accept(item)?;
+                }
+            }
+            Ok(())
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            let line = events.next_raw();
+            let end = line.is_none();
+            batch.extend(line);
+            if batch.len() >= BATCH || (end && !batch.is_empty()) {
+                if job_tx.send((sent, std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            while let Ok((seq, items)) = done_rx.try_recv() {
+                pending.insert(seq, items);
+            }
+            if let Err(e) = drain(&mut pending, &mut next, sink) {
+                outcome = Err(e);
+                break;
+            }
+            if end {
+                break;
+            }
+        }
+        drop(job_tx);
+        for (seq, items) in done_rx.iter() {
+            pending.insert(seq, items);
+            if outcome.is_ok()
+                && let Err(e) = drain(&mut pending, &mut next, sink)
+            {
+                outcome = Err(e);
+            }
+        }
+        outcome
+    })
+}
+
+/// Where fingerprinted events go, in input order.
+struct Sink<'w> {
+    options: Options,
+    out: &'w mut dyn Write,
+    errors: &'w mut dyn Write,
+    summary: Summary,
+    grouper: Grouper,
+    seen: std::collections::HashSet<String>,
+    first: bool,
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::io("<stdout>", e)
+}
+
+impl Sink<'_> {
+    fn start(&mut self) -> Result<()> {
+        if self.options.output == Output::Json {
+            self.out.write_all(b"[").map_err(io)?;
+        }
+        if self.options.output == Output::Text && !self.options.group {
+            writeln!(self.out, "{:<16}  {:<10}  {:<50}  culprit", "fingerprint", "platform", "title").map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self, item: Item) -> Result<()> {
+        let (event, fp) = match item {
+            Ok(pair) => pair,
+            Err(bad) => {
+                self.summary.bad_lines += 1;
+                if self.options.strict {
+                    return Err(InputError::new(bad.at, bad.reason).into());
+                }
+                writeln!(self.errors, "{bad}").map_err(io)?;
+                return Ok(());
+            }
+        };
+        self.summary.events += 1;
+        if self.seen.insert(fp.fingerprint.clone()) {
+            self.summary.fingerprints += 1;
+        }
+        if self.options.group {
+            self.grouper.add(&fp, &event);
+            return Ok(());
+        }
+        match self.options.output {
+            Output::Text => write_text(self.out, &fp).map_err(io)?,
+            Output::Json | Output::Jsonl => match fp.explanation.as_ref() {
+                Some(explain) => self.write_json(&Explained { fingerprint: &fp, explain })?,
+                None => self.write_json(&fp)?,
+            },
+        }
+        Ok(())
+    }
+
+    fn write_json<T: Serialize>(&mut self, value: &T) -> Result<()> {
+        if self.options.output == Output::Json {
+            self.out.write_all(if self.first { b"\n" } else { b",\n" }).map_err(io)?;
+        }
+        self.first = false;
+        serde_json::to_writer(&mut *self.out, value).map_err(|e| Error::Failed(e.to_string()))?;
+        if self.options.output == Output::Jsonl {
+            self.out.write_all(b"\n").map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if self.options.group {
+            let groups = std::mem::take(&mut self.grouper).finish();
+            match self.options.output {
+                Output::Text => {
                     writeln!(
-                        out,
-                        "{:>7}  {:<16}  {:<20}  {:<20}  {}",
-                        g.count,
-                        g.fingerprint,
-                        g.first_seen.as_deref().unwrap_or("-"),
-                        g.last_seen.as_deref().unwrap_or("-"),
-                        g.title
+                        self.out,
+                        "{:>7}  {:<16}  {:<20}  {:<20}  title",
+                        "count", "fingerprint", "first seen", "last seen"
                     )
                     .map_err(io)?;
-                }
-            }
-            Output::Json | Output::Jsonl => {
-                for g in &groups {
-                    if options.output == Output::Json {
-                        out.write_all(if first { b"\n" } else { b",\n" }).map_err(io)?;
+                    for g in &groups {
+                        writeln!(
+                            self.out,
+                            "{:>7}  {:<16}  {:<20}  {:<20}  {}",
+                            g.count,
+                            g.fingerprint,
+                            g.first_seen.as_deref().unwrap_or("-"),
+                            g.last_seen.as_deref().unwrap_or("-"),
+                            g.title
+                        )
+                        .map_err(io)?;
                     }
-                    first = false;
-                    serde_json::to_writer(&mut *out, g).map_err(|e| Error::Failed(e.to_string()))?;
-                    if options.output == Output::Jsonl {
-                        out.write_all(b"\n").map_err(io)?;
+                }
+                Output::Json | Output::Jsonl => {
+                    for g in &groups {
+                        self.write_json(g)?;
                     }
                 }
             }
         }
+        if self.options.output == Output::Json {
+            self.out.write_all(b"\n]\n").map_err(io)?;
+        }
+        self.out.flush().map_err(io)
     }
-    if options.output == Output::Json {
-        out.write_all(b"\n]\n").map_err(io)?;
-    }
-    out.flush().map_err(io)?;
-    Ok(summary)
 }
 
 fn write_text(out: &mut dyn Write, fp: &Fingerprint) -> std::io::Result<()> {
