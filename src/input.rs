@@ -3,7 +3,7 @@
 //! and line and skipped; with `--strict` the first one stops the run (exit 2).
 
 use std::fs::File;
-use std::io::{BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -38,32 +38,39 @@ impl InputArgs {
         if self.text { InputFormat::Text } else { InputFormat::Auto }
     }
 
+    /// The readers to take events from, in the order given: each named file, and
+    /// standard input where `-` stands (or alone, when no file is named).
+    pub fn sources(&self) -> Result<Vec<(String, Box<dyn BufRead>)>> {
+        if self.files.is_empty() && std::io::stdin().is_terminal() {
+            return Err(Error::input(Position::file("<stdin>"), "no input: name event files or pipe events in"));
+        }
+        let stdin = || -> (String, Box<dyn BufRead>) { ("<stdin>".into(), Box::new(BufReader::new(std::io::stdin()))) };
+        if self.files.is_empty() {
+            return Ok(vec![stdin()]);
+        }
+        self.files
+            .iter()
+            .map(|path| {
+                if path.as_os_str() == "-" {
+                    return Ok(stdin());
+                }
+                let name = path.display().to_string();
+                let file = File::open(path).map_err(|e| Error::input(Position::file(&name), e.to_string()))?;
+                Ok((name, Box::new(BufReader::with_capacity(1 << 16, file)) as Box<dyn BufRead>))
+            })
+            .collect()
+    }
+
+    /// The reading format the flags ask for.
+    pub fn input_format(&self) -> InputFormat {
+        self.format()
+    }
+
     /// Calls `each` for every event of every source, in order.
     pub fn for_each(&self, mut each: impl FnMut(ErrorEvent) -> Result<()>) -> Result<InputStats> {
         let mut stats = InputStats::default();
-        let stdin_only = self.files.is_empty();
-        if stdin_only && std::io::stdin().is_terminal() {
-            return Err(Error::input(Position::file("<stdin>"), "no input: name event files or pipe events in"));
-        }
-        let sources: Vec<Option<&PathBuf>> = if stdin_only {
-            vec![None]
-        } else {
-            self.files.iter().map(|p| (p.as_os_str() != "-").then_some(p)).collect()
-        };
-        for source in sources {
-            match source {
-                None => self.read("<stdin>", BufReader::new(std::io::stdin().lock()), &mut stats, &mut each)?,
-                Some(path) => {
-                    let file = File::open(path)
-                        .map_err(|e| Error::input(Position::file(path.display().to_string()), e.to_string()))?;
-                    self.read(
-                        &path.display().to_string(),
-                        BufReader::with_capacity(1 << 16, file),
-                        &mut stats,
-                        &mut each,
-                    )?;
-                }
-            }
+        for (name, reader) in self.sources()? {
+            self.read(&name, reader, &mut stats, &mut each)?;
         }
         Ok(stats)
     }
@@ -107,12 +114,18 @@ pub fn events_from_values(source: &str, values: &[serde_json::Value], strict: bo
     Ok(out)
 }
 
-/// The fingerprint engine a config asks for: the built-in rules, plus `fingerprint.rules`.
-pub fn engine_for(config: &crate::config::Config) -> Result<crate::fingerprint::Engine> {
-    match &config.fingerprint.rules {
+/// The fingerprint engine a config asks for: the built-in rules, plus `rules` when given,
+/// else the config's `fingerprint.rules`.
+pub fn engine_for(
+    config: &crate::config::Config,
+    rules: Option<&std::path::Path>,
+) -> Result<crate::fingerprint::Engine> {
+    let path = rules
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| config.fingerprint.rules.as_ref().map(|p| crate::config::relative_to(config, p)));
+    match path {
         None => Ok(crate::fingerprint::Engine::builtin()),
         Some(path) => {
-            let path = crate::config::relative_to(config, path);
             let text = crate::error::read_to_string(&path)?;
             crate::fingerprint::Engine::with_rules(&path.display().to_string(), &text)
         }

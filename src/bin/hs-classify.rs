@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
         let (format, env, config) = (args.format.format, gha::Env::from_process(), args.config.load()?);
-        let engine = input::engine_for(&config)?;
+        let engine = input::engine_for(&config, None)?;
         let out = if let Command::CheckPolicy { file, sample, paths } = &args.command {
             triage::run_check_policy(file, sample.as_deref(), paths.as_deref(), &engine, format)?
         } else {

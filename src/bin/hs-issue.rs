@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         let args = Args::parse();
         let env = gha::Env::from_process();
         let config = args.config.load()?;
-        let engine = homeostat::input::engine_for(&config)?;
+        let engine = homeostat::input::engine_for(&config, None)?;
         let scrubber = scrub::config_scrubber(&config)?;
         let payload = if args.from_event { Some(env.event_payload()?.unwrap_or_default()) } else { None };
         let (groups, stats) = issues::read_groups(&args.input, payload.as_ref(), &engine, &scrubber)?;
