@@ -82,4 +82,4 @@ say "   the daily report, from the ledger"
 "$bin/hs-ops" --config "$demo/ops.yml" "${forge[@]}" report --since 24h
 
 say "8. the content job: guide, Open Graph image and social posts from recorded model answers, one PR"
-HS_CONTENT="$bin/hs-content" bash scripts/demo-content.sh 2>&1 | head -40
+HS_CONTENT="$bin/hs-content" bash scripts/demo-content.sh

@@ -97,6 +97,7 @@ pub fn init_logging() {
 /// Runs a binary's body and maps its result to the shared exit codes, printing the
 /// error (with its causes) on stderr.
 pub fn main(body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
+    restore_sigpipe();
     init_logging();
     match body() {
         Ok(code) => code,
@@ -110,6 +111,16 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
             }
             ExitCode::from(crate::error::exit_code(&err))
         }
+    }
+}
+
+/// `hs-issue … | head` should stop quietly when the reader goes away, as command-line
+/// tools do, instead of panicking on a broken pipe (Rust ignores SIGPIPE by default).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
