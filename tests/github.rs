@@ -426,3 +426,21 @@ async fn actions_operations_hit_their_endpoints_and_a_5xx_dispatch_is_not_repeat
     forge.rerun_failed_jobs(42).await.unwrap();
     assert_eq!(forge.cache_delete("cargo-linux", None).await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn an_over_long_body_is_cut_to_githubs_limit_not_refused() {
+    use homeostat::forge::{Forge, NewIssue};
+    let Some(created) = fixture("issues-create.201.json") else { return };
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPO}/issues")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(&created))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let new = NewIssue { title: "t".into(), body: "x".repeat(100_000), labels: vec![] };
+    forge(&server).create_issue(&new).await.unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["body"].as_str().unwrap().chars().count(), homeostat::forge::limits::BODY_MAX_CHARS);
+}

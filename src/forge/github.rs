@@ -514,9 +514,11 @@ impl Forge for GithubForge {
     }
 
     async fn create_issue(&self, new: &NewIssue) -> ForgeResult<Issue> {
+        // GitHub refuses a body over its limit (422): cut it, as every other write does.
+        let text = limits::truncate_body(&new.body, "");
         let body = json!({
             "title": limits::truncate_chars(&new.title, limits::TITLE_MAX_CHARS),
-            "body": new.body,
+            "body": text,
             "labels": new.labels.iter().map(|l| limits::label(l)).collect::<Vec<_>>(),
         });
         // Re-read: the newest issues, looking for this exact title and body.
@@ -527,7 +529,7 @@ impl Forge for GithubForge {
             let title = limits::truncate_chars(&new.title, limits::TITLE_MAX_CHARS);
             Ok(items
                 .into_iter()
-                .find(|i| i.pull_request.is_none() && i.title == title && i.body.as_deref().unwrap_or("") == new.body)
+                .find(|i| i.pull_request.is_none() && i.title == title && i.body.as_deref().unwrap_or("") == text)
                 .map(Issue::from))
         };
         self.create("create issue", &self.url("/issues"), &body, parse_issue, find).await
@@ -537,6 +539,9 @@ impl Forge for GithubForge {
         let mut body = serde_json::to_value(update).map_err(|e| bad_json("update issue", e))?;
         if let Some(title) = &update.title {
             body["title"] = json!(limits::truncate_chars(title, limits::TITLE_MAX_CHARS));
+        }
+        if let Some(text) = &update.body {
+            body["body"] = json!(limits::truncate_body(text, ""));
         }
         let what = format!("update issue #{number}");
         let reply =
