@@ -177,7 +177,7 @@ impl<R: BufRead> EventReader<R> {
                 break;
             }
             any = true;
-            let (chunk, used, end) = match memchr_newline(available) {
+            let (chunk, used, end) = match memchr::memchr(b'\n', available) {
                 Some(i) => (&available[..i], i + 1, true),
                 None => (available, available.len(), false),
             };
@@ -393,10 +393,6 @@ impl<R: BufRead> Iterator for EventReader<R> {
             }
         }
     }
-}
-
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {

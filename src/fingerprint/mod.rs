@@ -17,6 +17,7 @@ pub(crate) mod rules;
 pub mod stack;
 pub mod stream;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -138,6 +139,20 @@ struct FrameState {
     group_rule: Option<usize>,
     category: Option<String>,
     dropped: Option<&'static str>,
+    /// Counts in the variant that only in-app frames feed (set by [`mark_contributions`]).
+    counts_app: bool,
+    /// Counts in the variant that every frame feeds.
+    counts_system: bool,
+}
+
+impl FrameState {
+    fn counts(&self, variant: Variant) -> bool {
+        match variant {
+            Variant::App => self.counts_app,
+            Variant::System => self.counts_system,
+            Variant::Message => false,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -200,8 +215,10 @@ impl Engine {
 
     /// The normalised frame and its rule matches, from the cache when seen before.
     fn frame_facts(&self, raw: &Frame, platform: Platform) -> std::sync::Arc<FrameFacts> {
+        use std::hash::BuildHasher;
         use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // Not keyed against attackers: a colliding key only costs a comparison (`same`).
+        let mut h = foldhash::fast::FixedState::default().build_hasher();
         (&raw.function, &raw.raw_function, &raw.module, &raw.filename, &raw.abs_path, &raw.package).hash(&mut h);
         platform.hash(&mut h);
         let key = h.finish();
@@ -252,26 +269,24 @@ impl Engine {
 
     fn compute(&self, event: &ErrorEvent, explain: bool) -> Fingerprint {
         let hint = event.platform.as_deref().map(Platform::from_name);
-        let parsed;
-        let (platform, exceptions): (Platform, &[Exception]) = if !event.exceptions.is_empty() {
+        // Exceptions parsed from a stack are ours to change; an event's own are copied
+        // only when its type or message must be written into them.
+        let (platform, mut exceptions): (Platform, std::borrow::Cow<[Exception]>) = if !event.exceptions.is_empty() {
             let p = match hint {
                 Some(p) if p != Platform::Other => p,
                 _ => platform_from_frames(&event.exceptions),
             };
-            (p, &event.exceptions)
+            (p, (&event.exceptions[..]).into())
         } else if let Some(stack) = event.stack.as_deref().filter(|s| !s.trim().is_empty()) {
             let (p, list) = stack::parse(hint, stack);
-            parsed = list;
-            (p, &parsed[..])
+            (p, list.into())
         } else {
-            parsed = Vec::new();
-            (hint.unwrap_or(Platform::Other), &parsed[..])
+            (hint.unwrap_or(Platform::Other), Vec::new().into())
         };
 
         // The event's own type and message name the thrown exception when given.
-        let mut owned: Vec<Exception>;
-        let exceptions: &[Exception] = if event.r#type.is_some() || event.message.is_some() {
-            owned = exceptions.to_vec();
+        if event.r#type.is_some() || event.message.is_some() {
+            let owned = exceptions.to_mut();
             match owned.last_mut() {
                 Some(last) => {
                     if event.r#type.is_some() {
@@ -290,10 +305,8 @@ impl Engine {
                 }),
                 None => {}
             }
-            &owned
-        } else {
-            exceptions
-        };
+        }
+        let exceptions: &[Exception] = &exceptions;
 
         let family = platform.family();
         // Frames parsed from text carry no in-app flag: they are the app unless a rule says
@@ -306,9 +319,9 @@ impl Engine {
         let mut app_any = false;
         let mut system_any = false;
         for st in &mut states {
-            let (a, s) = contributions(st);
-            app_any |= a.iter().any(|&x| x);
-            system_any |= s.iter().any(|&x| x);
+            mark_contributions(st);
+            app_any |= st.frames.iter().any(|f| f.counts_app);
+            system_any |= st.frames.iter().any(|f| f.counts_system);
         }
         let variant = if app_any {
             Variant::App
@@ -321,13 +334,14 @@ impl Engine {
         let default_values = default_values(&states, variant, event);
         let fp_rule = self.rules.fingerprint.iter().find(|r| fingerprint_rule_matches(r, event, platform, &states));
         let (values, variant_name, custom_title, rule_text) = if let Some(rule) = fp_rule {
-            let vals = rule.values.iter().flat_map(|v| expand(v, &default_values, event, &states)).collect::<Vec<_>>();
-            (vals, "fingerprint-rule", rule.title.clone(), Some(rule.text.clone()))
+            let vals = rule.values.iter().flat_map(|v| expand(v, &default_values, event, &states)).map(Cow::Owned);
+            (vals.collect(), "fingerprint-rule", rule.title.clone(), Some(rule.text.clone()))
         } else if !event.fingerprint.is_empty() && event.fingerprint.iter().any(|v| !is_default_var(v)) {
-            let vals = event.fingerprint.iter().flat_map(|v| expand(v, &default_values, event, &states)).collect();
-            (vals, "client-fingerprint", None, None)
+            let vals =
+                event.fingerprint.iter().flat_map(|v| expand(v, &default_values, event, &states)).map(Cow::Owned);
+            (vals.collect(), "client-fingerprint", None, None)
         } else {
-            (default_values.clone(), variant.name(), None, None)
+            (default_values, variant.name(), None, None)
         };
         let custom = variant_name == "fingerprint-rule" || variant_name == "client-fingerprint";
         let defaults_used =
@@ -343,38 +357,26 @@ impl Engine {
 
         let explanation = explain.then(|| Explanation {
             variant: variant_name.to_string(),
-            values: values.clone(),
+            values: values.iter().map(|v| v.to_string()).collect(),
             rule: rule_text,
             exceptions: states
                 .iter()
-                .map(|st| {
-                    let (a, s) = contributions(st);
-                    ExceptionExplained {
-                        r#type: st.exception.r#type.clone(),
-                        frames: st
-                            .frames
-                            .iter()
-                            .enumerate()
-                            .map(|(i, f)| {
-                                let counted = defaults_used
-                                    && match variant {
-                                        Variant::App => a[i],
-                                        Variant::System => s[i],
-                                        Variant::Message => false,
-                                    };
-                                FrameExplained {
-                                    function: f.facts.norm.function.clone(),
-                                    module: f.facts.norm.module.clone(),
-                                    file: f.facts.norm.display_file.clone(),
-                                    in_app: f.in_app,
-                                    contributes_app: a[i] && defaults_used,
-                                    contributes_system: s[i] && defaults_used,
-                                    contributes: counted,
-                                    reason: self.reason(f, a[i], s[i], variant, defaults_used),
-                                }
-                            })
-                            .collect(),
-                    }
+                .map(|st| ExceptionExplained {
+                    r#type: st.exception.r#type.clone(),
+                    frames: st
+                        .frames
+                        .iter()
+                        .map(|f| FrameExplained {
+                            function: f.facts.norm.function.clone(),
+                            module: f.facts.norm.module.clone(),
+                            file: f.facts.norm.display_file.clone(),
+                            in_app: f.in_app,
+                            contributes_app: f.counts_app && defaults_used,
+                            contributes_system: f.counts_system && defaults_used,
+                            contributes: f.counts(variant) && defaults_used,
+                            reason: self.reason(f, variant, defaults_used),
+                        })
+                        .collect(),
                 })
                 .collect(),
         });
@@ -391,7 +393,8 @@ impl Engine {
         }
     }
 
-    fn reason(&self, f: &FrameState, app: bool, system: bool, variant: Variant, defaults_used: bool) -> String {
+    fn reason(&self, f: &FrameState, variant: Variant, defaults_used: bool) -> String {
+        let (app, system) = (f.counts_app, f.counts_system);
         if !defaults_used {
             return "a fingerprint rule takes precedence".into();
         }
@@ -454,6 +457,8 @@ impl Engine {
                 group_rule: None,
                 category: None,
                 dropped,
+                counts_app: false,
+                counts_system: false,
             });
         }
         // A lone JS frame with no function on a URL tells nothing.
@@ -608,61 +613,48 @@ fn frame_matchers_hold(matchers: &[Matcher], f: &FrameState, family: &str) -> bo
     })
 }
 
-/// Per frame: (counts in the app variant, counts in the system variant).
-fn contributions(st: &ExceptionState) -> (Vec<bool>, Vec<bool>) {
-    let has_values = |f: &FrameState| {
-        f.facts.norm.module.is_some() || f.facts.norm.filename.is_some() || f.facts.norm.function.is_some()
-    };
-    let mut system: Vec<bool> = st.frames.iter().map(|f| f.dropped.is_none() && f.group && has_values(f)).collect();
-    let mut app: Vec<bool> = st.frames.iter().zip(&system).map(|(f, &s)| s && f.in_app).collect();
-    if let Some(max) = st.max_frames {
-        for list in [&mut system, &mut app] {
-            let mut kept = 0;
-            for v in list.iter_mut().rev() {
-                if *v {
-                    kept += 1;
-                    if kept > max {
-                        *v = false;
-                    }
-                }
-            }
-        }
+/// Marks per frame whether it counts in the app variant and in the system variant.
+fn mark_contributions(st: &mut ExceptionState) {
+    let (mut kept_app, mut kept_system) = (0, 0);
+    let max = st.max_frames.unwrap_or(usize::MAX);
+    // Most recent call first: `max-frames` keeps the frames nearest the crash.
+    for f in st.frames.iter_mut().rev() {
+        let norm = &f.facts.norm;
+        let has_values = norm.module.is_some() || norm.filename.is_some() || norm.function.is_some();
+        let system = f.dropped.is_none() && f.group && has_values;
+        let app = system && f.in_app;
+        kept_system += usize::from(system);
+        kept_app += usize::from(app);
+        f.counts_system = system && kept_system <= max;
+        f.counts_app = app && kept_app <= max;
     }
-    (app, system)
 }
 
-fn default_values(states: &[ExceptionState], variant: Variant, event: &ErrorEvent) -> Vec<String> {
+/// The values the default grouping hashes, borrowed where they can be.
+fn default_values<'s>(states: &'s [ExceptionState], variant: Variant, event: &ErrorEvent) -> Vec<Cow<'s, str>> {
     let mut values = Vec::new();
     for st in states {
-        let (a, s) = contributions(st);
-        let counts = match variant {
-            Variant::App => a,
-            Variant::System => s,
-            Variant::Message => vec![false; st.frames.len()],
-        };
         let mut any = false;
-        for (f, _) in st.frames.iter().zip(&counts).filter(|(_, c)| **c) {
+        for f in st.frames.iter().filter(|f| f.counts(variant)) {
             any = true;
-            if let Some(m) = &f.facts.norm.module {
-                values.push(m.clone());
-            } else if let Some(file) = &f.facts.norm.filename {
-                values.push(file.clone());
+            if let Some(m) = f.facts.norm.module.as_deref().or(f.facts.norm.filename.as_deref()) {
+                values.push(m.into());
             }
-            if let Some(func) = &f.facts.norm.function {
-                values.push(func.clone());
+            if let Some(func) = f.facts.norm.function.as_deref() {
+                values.push(func.into());
             }
         }
-        if let Some(t) = st.exception.r#type.as_ref().filter(|_| !st.exception.synthetic) {
-            values.push(t.clone());
+        if let Some(t) = st.exception.r#type.as_deref().filter(|_| !st.exception.synthetic) {
+            values.push(t.into());
         }
         if !any && let Some(v) = st.exception.value.as_deref().filter(|v| !v.trim().is_empty()) {
-            values.push(message::parameterize(v));
+            values.push(message::parameterize(v).into());
         }
     }
     if values.is_empty()
         && let Some(m) = event.message.as_deref()
     {
-        values.push(message::parameterize(m));
+        values.push(message::parameterize(m).into());
     }
     values
 }
@@ -678,7 +670,7 @@ fn rule_or_client_uses_default(values: &[String]) -> bool {
 
 /// Expands a fingerprint value: `{{ default }}` to the computed values, other variables
 /// to the event's fields (from the thrown exception and its crash frame).
-fn expand(v: &str, defaults: &[String], event: &ErrorEvent, states: &[ExceptionState]) -> Vec<String> {
+fn expand(v: &str, defaults: &[Cow<str>], event: &ErrorEvent, states: &[ExceptionState]) -> Vec<String> {
     let Some(var) = v.trim().strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).map(str::trim) else {
         return vec![v.to_string()];
     };
@@ -686,7 +678,7 @@ fn expand(v: &str, defaults: &[String], event: &ErrorEvent, states: &[ExceptionS
     let crash = crash_frame(states);
     let one = |s: Option<String>| vec![s.unwrap_or_else(|| "<no-value-for-variable>".into())];
     match var {
-        "default" => defaults.to_vec(),
+        "default" => defaults.iter().map(|d| d.to_string()).collect(),
         "type" | "error.type" => one(thrown.and_then(|s| s.exception.r#type.clone())),
         "value" | "error.value" => one(thrown.and_then(|s| s.exception.value.clone())),
         "message" => one(event.message.clone().or_else(|| thrown.and_then(|s| s.exception.value.clone()))),
@@ -745,7 +737,7 @@ fn fingerprint_rule_matches(
     })
 }
 
-fn hash(values: &[String], custom: bool) -> String {
+fn hash(values: &[Cow<str>], custom: bool) -> String {
     let mut h = Sha256::new();
     h.update(if custom { b"custom\x1e" as &[u8] } else { b"default\x1e" });
     for v in values {
@@ -753,9 +745,11 @@ fn hash(values: &[String], custom: bool) -> String {
         h.update([0x1f]);
     }
     let digest = h.finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(16);
     for b in &digest[..8] {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
     }
     out
 }

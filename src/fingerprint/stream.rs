@@ -82,6 +82,7 @@ pub fn run(
         grouper: Grouper::default(),
         seen: Default::default(),
         first: true,
+        line: Vec::with_capacity(1024),
     };
     sink.start()?;
     for (name, reader) in sources {
@@ -213,6 +214,8 @@ struct Sink<'w> {
     grouper: Grouper,
     seen: std::collections::HashSet<String>,
     first: bool,
+    /// One output line, serialised whole before it is written (one write per line).
+    line: Vec<u8>,
 }
 
 fn io(e: std::io::Error) -> Error {
@@ -243,7 +246,8 @@ impl Sink<'_> {
             }
         };
         self.summary.events += 1;
-        if self.seen.insert(fp.fingerprint.clone()) {
+        if !self.seen.contains(&fp.fingerprint) {
+            self.seen.insert(fp.fingerprint.clone());
             self.summary.fingerprints += 1;
         }
         if self.options.group {
@@ -265,11 +269,12 @@ impl Sink<'_> {
             self.out.write_all(if self.first { b"\n" } else { b",\n" }).map_err(io)?;
         }
         self.first = false;
-        serde_json::to_writer(&mut *self.out, value).map_err(|e| Error::Failed(e.to_string()))?;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value).map_err(|e| Error::Failed(e.to_string()))?;
         if self.options.output == Output::Jsonl {
-            self.out.write_all(b"\n").map_err(io)?;
+            self.line.push(b'\n');
         }
-        Ok(())
+        self.out.write_all(&self.line).map_err(io)
     }
 
     fn finish(&mut self) -> Result<()> {
