@@ -47,7 +47,7 @@ pub struct Engine {
     rules: Rules,
     /// Per family (javascript, native, other): the stack rules that can apply, for the
     /// in-app pass and for the grouping pass.
-    plan: [[Vec<usize>; 2]; 3],
+    plan: [[RulePlan; 2]; 3],
     /// Normalised frames and their rule matches, by frame: error streams repeat the same
     /// frames, and this work does not depend on line numbers. Bounded.
     frames: std::sync::RwLock<std::collections::HashMap<u64, std::sync::Arc<FrameFacts>>>,
@@ -66,6 +66,30 @@ struct FrameFacts {
     platform: Platform,
     norm: Normalized,
     hits: [Vec<bool>; FRAME_FIELDS],
+    /// The same hits as (field, pattern) pairs: frames hit few of the patterns.
+    hit_list: Vec<(usize, usize)>,
+}
+
+/// The stack rules of one family and pass, indexed by the frame pattern a rule needs.
+#[derive(Debug, Default)]
+struct RulePlan {
+    /// Rules without a frame pattern every matching frame must hit: always tried.
+    always: Vec<usize>,
+    /// By field and pattern: the rules that need a frame to hit that pattern.
+    by_pattern: [Vec<Vec<usize>>; FRAME_FIELDS],
+}
+
+impl RulePlan {
+    /// The rules that can match a stack whose frames hit `hits`, in file order.
+    fn candidates<'f>(&self, hits: impl Iterator<Item = &'f (usize, usize)>) -> Vec<usize> {
+        let mut out = self.always.clone();
+        for &(field, slot) in hits {
+            out.extend(self.by_pattern[field].get(slot).into_iter().flatten());
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 const FRAME_CACHE: usize = 50_000;
@@ -195,7 +219,11 @@ impl Engine {
     fn from_rules(rules: Rules) -> Engine {
         let plan = FAMILIES.map(|family| {
             [0, 1].map(|pass| {
-                rules
+                let mut plan = RulePlan {
+                    by_pattern: std::array::from_fn(|field| vec![Vec::new(); rules.sets[field].len()]),
+                    ..RulePlan::default()
+                };
+                let applicable = rules
                     .stack
                     .iter()
                     .enumerate()
@@ -205,9 +233,16 @@ impl Engine {
                             Action::App(..) | Action::Category(_) => pass == 0,
                             Action::Group(..) | Action::MaxFrames(_) => pass == 1,
                         })
-                    })
-                    .map(|(i, _)| i)
-                    .collect()
+                    });
+                for (i, rule) in applicable {
+                    match rule.required {
+                        Some((field, slot)) => {
+                            plan.by_pattern[field as usize].get_mut(slot).into_iter().for_each(|l| l.push(i))
+                        }
+                        None => plan.always.push(i),
+                    }
+                }
+                plan
             })
         });
         Engine { rules, plan, frames: Default::default() }
@@ -238,8 +273,11 @@ impl Engine {
         }
         let norm = normalize::normalize(raw, platform);
         let hits = self.frame_hits(&norm, raw);
+        let hit_list = (0..FRAME_FIELDS)
+            .flat_map(|field| hits[field].iter().enumerate().filter(|(_, h)| **h).map(move |(slot, _)| (field, slot)))
+            .collect();
         let key_frame = Frame { lineno: None, colno: None, in_app: None, ..raw.clone() };
-        let facts = std::sync::Arc::new(FrameFacts { key: key_frame, platform, norm, hits });
+        let facts = std::sync::Arc::new(FrameFacts { key: key_frame, platform, norm, hits, hit_list });
         if let Ok(mut cache) = self.frames.write() {
             if cache.len() >= FRAME_CACHE {
                 cache.clear();
@@ -473,22 +511,13 @@ impl Engine {
         let family_index = FAMILIES.iter().position(|f| *f == family).unwrap_or(2);
         let n = state.frames.len();
         let mut matched: Vec<bool> = vec![false; n];
-        // Which frame patterns any frame hits: most rules are out with one look-up.
-        let union: [Vec<bool>; FRAME_FIELDS] = std::array::from_fn(|field| {
-            let mut u = vec![false; self.rules.sets[field].len()];
-            for f in &state.frames {
-                for (u, h) in u.iter_mut().zip(&f.facts.hits[field]) {
-                    *u |= *h;
-                }
-            }
-            u
-        });
         for pass in 0..2 {
-            for &idx in &self.plan[family_index][pass] {
+            // Only rules whose frame pattern some frame hits can match: most are out at once.
+            let candidates =
+                self.plan[family_index][pass].candidates(state.frames.iter().flat_map(|f| &f.facts.hit_list));
+            for idx in candidates {
                 let rule = &self.rules.stack[idx];
-                if rule.required.is_some_and(|(field, slot)| !union[field as usize].get(slot).copied().unwrap_or(false))
-                    || !exception_matchers_hold(&rule.frame, exception, family)
-                {
+                if !exception_matchers_hold(&rule.frame, exception, family) {
                     continue;
                 }
                 // Every frame is tested before any is changed, as Sentry applies a rule.
