@@ -7,8 +7,9 @@ use regex::Regex;
 
 use crate::event::{Exception, Frame};
 
-static TRAILING_TYPE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(.*?)\s*\(([A-Z][\w:]*)\)$").expect("ruby type regex"));
+/// What [`trailing_type`] reads, as a regular expression (`\w` and `\s` are Unicode).
+#[cfg(test)]
+const TRAILING_TYPE_GRAMMAR: &str = r"^(.*?)\s*\(([A-Z][\w:]*)\)$";
 static RAILS_HEADER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([A-Z][\w:]*) \((.*)\):?$").expect("ruby rails header regex"));
 
@@ -29,10 +30,10 @@ pub fn parse(text: &str) -> Vec<Exception> {
             if frames.len() == 1
                 && let Some(tail) = tail
             {
-                match TRAILING_TYPE.captures(tail) {
-                    Some(t) => {
-                        value = t.get(1).map(|m| m.as_str().to_string());
-                        ty = t.get(2).map(|m| m.as_str().to_string());
+                match trailing_type(tail) {
+                    Some((message, name)) => {
+                        value = Some(message.to_string());
+                        ty = Some(name.to_string());
                     }
                     None => value = Some(tail.to_string()),
                 }
@@ -47,6 +48,20 @@ pub fn parse(text: &str) -> Vec<Exception> {
     }
     frames.reverse();
     vec![Exception { r#type: ty, value, frames, ..Exception::default() }]
+}
+
+/// `message (Type)` → (`message`, `Type`); hand-written for speed, reading exactly what
+/// [`TRAILING_TYPE_GRAMMAR`] does, which a test checks.
+fn trailing_type(tail: &str) -> Option<(&str, &str)> {
+    let inner = tail.strip_suffix(')')?;
+    // The type has no parentheses, so it opens at the last `(`.
+    let open = inner.rfind('(')?;
+    let name = &inner[open + 1..];
+    let mut chars = name.chars();
+    let named = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c == ':' || regex_syntax::is_word_character(c));
+    let message = inner[..open].trim_end_matches(char::is_whitespace);
+    (named && !message.contains('\n')).then_some((message, name))
 }
 
 /// `[from ]path:line:in 'method'[: message (Type)]` → (path, line, method, tail).
@@ -70,6 +85,28 @@ fn ruby_frame(line: &str) -> Option<(&str, Option<u64>, &str, Option<&str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trailing_type_agrees_with_its_grammar() {
+        let grammar = Regex::new(TRAILING_TYPE_GRAMMAR).unwrap();
+        // Every combination of the parts of a message with a type, right and wrong.
+        let parts: [&[&str]; 6] = [
+            &["", "undefined method", "a (B) c", "x\ny", "(", "é"],
+            &["", " ", "\t", "\u{2003}", "  ", "\n", " \n "],
+            &["(", "", "((", ")("],
+            &["NoMethodError", "", "noMethod", "A::B", "Ab\u{0301}", "A b", "A(", "Ü", "A-b"],
+            &[")", "", "))", ") "],
+            &["", "\n", "x"],
+        ];
+        let mut texts = vec![String::new()];
+        for options in parts {
+            texts = texts.iter().flat_map(|t| options.iter().map(move |o| format!("{t}{o}"))).collect();
+        }
+        for text in &texts {
+            let want = grammar.captures(text).map(|c| (c.get(1).unwrap().as_str(), c.get(2).unwrap().as_str()));
+            assert_eq!(trailing_type(text), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn ruby_trace() {
