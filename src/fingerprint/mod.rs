@@ -59,6 +59,29 @@ impl Clone for Engine {
     }
 }
 
+/// The cache key of a frame: what it is, not where (no line or column). Not keyed against
+/// attackers: a colliding key only costs a comparison ([`FrameFacts::is_for`]).
+fn frame_key(raw: &Frame, platform: Platform) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    (&raw.function, &raw.raw_function, &raw.module, &raw.filename, &raw.abs_path, &raw.package).hash(&mut h);
+    platform.hash(&mut h);
+    h.finish()
+}
+
+impl FrameFacts {
+    /// Whether these are the facts of `raw` (the cache key is only a hash).
+    fn is_for(&self, raw: &Frame, platform: Platform) -> bool {
+        self.platform == platform
+            && self.key.function == raw.function
+            && self.key.raw_function == raw.raw_function
+            && self.key.module == raw.module
+            && self.key.filename == raw.filename
+            && self.key.abs_path == raw.abs_path
+            && self.key.package == raw.package
+    }
+}
+
 /// What a frame is, independent of where it sits in a stack.
 #[derive(Debug)]
 struct FrameFacts {
@@ -248,29 +271,27 @@ impl Engine {
         Engine { rules, plan, frames: Default::default() }
     }
 
-    /// The normalised frame and its rule matches, from the cache when seen before.
-    fn frame_facts(&self, raw: &Frame, platform: Platform) -> std::sync::Arc<FrameFacts> {
-        use std::hash::BuildHasher;
-        use std::hash::{Hash, Hasher};
-        // Not keyed against attackers: a colliding key only costs a comparison (`same`).
-        let mut h = foldhash::fast::FixedState::default().build_hasher();
-        (&raw.function, &raw.raw_function, &raw.module, &raw.filename, &raw.abs_path, &raw.package).hash(&mut h);
-        platform.hash(&mut h);
-        let key = h.finish();
-        let same = |f: &FrameFacts| {
-            f.platform == platform
-                && f.key.function == raw.function
-                && f.key.raw_function == raw.raw_function
-                && f.key.module == raw.module
-                && f.key.filename == raw.filename
-                && f.key.abs_path == raw.abs_path
-                && f.key.package == raw.package
+    /// The normalised frames of a stack and their rule matches: those seen before from the
+    /// cache (under one read lock), the others computed and cached.
+    fn frames_facts(&self, raws: &[Frame], platform: Platform) -> Vec<std::sync::Arc<FrameFacts>> {
+        let looked_up: Vec<(u64, Option<std::sync::Arc<FrameFacts>>)> = match self.frames.read() {
+            Ok(cache) => raws
+                .iter()
+                .map(|raw| {
+                    let key = frame_key(raw, platform);
+                    (key, cache.get(&key).filter(|f| f.is_for(raw, platform)).cloned())
+                })
+                .collect(),
+            Err(_) => raws.iter().map(|raw| (frame_key(raw, platform), None)).collect(),
         };
-        if let Ok(cache) = self.frames.read()
-            && let Some(hit) = cache.get(&key).filter(|f| same(f))
-        {
-            return hit.clone();
-        }
+        looked_up
+            .into_iter()
+            .zip(raws)
+            .map(|((key, hit), raw)| hit.unwrap_or_else(|| self.new_frame_facts(key, raw, platform)))
+            .collect()
+    }
+
+    fn new_frame_facts(&self, key: u64, raw: &Frame, platform: Platform) -> std::sync::Arc<FrameFacts> {
         let norm = normalize::normalize(raw, platform);
         let hits = self.frame_hits(&norm, raw);
         let hit_list = (0..FRAME_FIELDS)
@@ -476,8 +497,8 @@ impl Engine {
     ) -> ExceptionState<'a> {
         let mut frames: Vec<FrameState> = Vec::with_capacity(exception.frames.len());
         let mut previous: Option<&Frame> = None;
-        for raw in &exception.frames {
-            let facts = self.frame_facts(raw, platform);
+        let facts = self.frames_facts(&exception.frames, platform);
+        for (raw, facts) in exception.frames.iter().zip(facts) {
             let mut dropped = facts.norm.dropped;
             if dropped.is_none() && previous.is_some_and(|p| p == raw) {
                 dropped = Some("ignored due to recursion");

@@ -109,6 +109,15 @@ static DETECT: LazyLock<Vec<(Platform, Regex)>> = LazyLock::new(|| {
     ]
 });
 
+/// Where a Python traceback opens in `line`, if it does (a searcher built once: this runs
+/// on every line).
+pub(crate) fn find_traceback(line: &str) -> Option<usize> {
+    static FINDER: LazyLock<memchr::memmem::Finder<'static>> = LazyLock::new(|| memchr::memmem::Finder::new(TRACEBACK));
+    FINDER.find(line.as_bytes())
+}
+
+const TRACEBACK: &str = "Traceback (most recent call last):";
+
 /// Guesses the platform of a stack trace from its text.
 pub fn detect(text: &str) -> Platform {
     DETECT.iter().find(|(_, re)| re.is_match(text)).map_or(Platform::Other, |(p, _)| *p)

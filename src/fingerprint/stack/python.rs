@@ -19,7 +19,7 @@ pub fn parse(text: &str) -> Vec<Exception> {
     };
     for line in text.lines() {
         let trimmed = line.trim();
-        if trimmed.contains("Traceback (most recent call last):") {
+        if super::find_traceback(trimmed).is_some() {
             flush(&mut current, &mut header_lines, &mut out);
             current = Some(Exception::default());
             after_frames = false;

@@ -114,7 +114,7 @@ impl LogScanner {
                 {
                     self.append(line);
                     true
-                } else if trimmed.contains("Traceback (most recent call last):") {
+                } else if super::find_traceback(trimmed).is_some() {
                     self.append(trimmed);
                     self.state = State::Python;
                     true
@@ -167,7 +167,7 @@ impl LogScanner {
     /// header of a trace whose frames follow.
     fn start(&mut self, line: &str) {
         let trimmed = line.trim();
-        if let Some(i) = line.find("Traceback (most recent call last):") {
+        if let Some(i) = super::find_traceback(line) {
             self.block.push(line[i..].to_string());
             self.state = State::Python;
         } else if let Some(rest) = ["panic: ", "fatal error: "].iter().find_map(|p| line.find(p).map(|i| &line[i..])) {
