@@ -37,7 +37,10 @@ pub enum Platform {
 impl Platform {
     /// Sentry's platform names (and common aliases) to ours.
     pub fn from_name(name: &str) -> Platform {
-        match name.trim().to_ascii_lowercase().as_str() {
+        let name = name.trim();
+        let lower: std::borrow::Cow<str> =
+            if name.bytes().any(|b| b.is_ascii_uppercase()) { name.to_ascii_lowercase().into() } else { name.into() };
+        match lower.as_ref() {
             "javascript" | "js" | "node" | "nodejs" | "browser" | "typescript" | "ts" | "react-native" => {
                 Platform::JavaScript
             }
@@ -228,19 +231,28 @@ fn looks_like_type(t: &str) -> bool {
 /// A location `path:line:col` / `path:line` / `path`, split.
 pub(crate) fn split_location(loc: &str) -> (String, Option<u64>, Option<u64>) {
     let loc = loc.trim();
-    let mut parts: Vec<&str> = Vec::new();
+    // Up to two trailing `:digits`, the last one read first.
+    let mut numbers: [Option<&str>; 2] = [None; 2];
+    let mut taken = 0;
     let mut rest = loc;
-    for _ in 0..2 {
+    while taken < 2 {
         match rest.rsplit_once(':') {
             Some((head, tail)) if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) => {
-                parts.push(tail);
+                numbers[taken] = Some(tail);
+                taken += 1;
                 rest = head;
             }
             _ => break,
         }
     }
-    let nums: Vec<u64> = parts.iter().rev().filter_map(|p| p.parse().ok()).collect();
-    (rest.to_string(), nums.first().copied(), nums.get(1).copied())
+    // `path:line:col` reads (col, line) from the end; `path:line` just (line).
+    let (line, col) = match numbers {
+        [Some(col), Some(line)] => (Some(line), Some(col)),
+        [line, _] => (line, None),
+    };
+    // A number too large for u64 is dropped and the next one moves up, as before.
+    let mut parsed = [line, col].into_iter().flatten().filter_map(|p| p.parse::<u64>().ok());
+    (rest.to_string(), parsed.next(), parsed.next())
 }
 
 /// A frame from a path and function, for parsers that see both.
