@@ -85,6 +85,10 @@ pub struct IssuesConfig {
     /// Reopen a closed issue when the error comes back from a newer release.
     #[serde(default = "defaults::yes")]
     pub reopen_on_regression: bool,
+    /// New fingerprints held back by a quota wait in the ledger this long; every run files
+    /// the most frequent of them first, within its quota, before they are dropped.
+    #[serde(default = "defaults::hold_for")]
+    pub hold_for: Duration,
 }
 
 impl Default for IssuesConfig {
@@ -95,6 +99,7 @@ impl Default for IssuesConfig {
             max_new_per_day: defaults::max_new_per_day(),
             dedup_window: defaults::dedup_window(),
             reopen_on_regression: true,
+            hold_for: defaults::hold_for(),
         }
     }
 }
@@ -128,6 +133,9 @@ mod defaults {
     }
     pub fn dedup_window() -> Duration {
         Duration::from_secs(0)
+    }
+    pub fn hold_for() -> Duration {
+        Duration::from_secs(7 * 24 * 3600)
     }
     pub fn yes() -> bool {
         true

@@ -58,8 +58,9 @@ pub struct Occurrence {
     pub identity: String,
 }
 
-/// All occurrences of one fingerprint in a run.
-#[derive(Debug, Clone, Serialize)]
+/// All occurrences of one fingerprint in a run (every text already scrubbed: a group held
+/// back by a quota is kept whole in the ledger).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Group {
     pub fingerprint: String,
     pub algorithm: String,
@@ -76,6 +77,9 @@ pub struct Group {
     pub environments: BTreeSet<String>,
     /// SHA-256 over the occurrences' identities: the same batch sent twice has one key.
     pub key: String,
+    /// The keys of batches held back earlier that this group includes: counted with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_keys: Vec<String>,
 }
 
 impl Group {
@@ -83,6 +87,51 @@ impl Group {
     pub fn newest_release(&self) -> Option<&str> {
         newest(self.releases.iter().map(String::as_str))
     }
+
+    /// Adds the occurrences of another batch of the same fingerprint (and remembers its
+    /// keys, so that batch is never counted again).
+    fn absorb(&mut self, other: &Group) {
+        self.held_keys.extend(std::iter::once(&other.key).chain(&other.held_keys).cloned());
+        self.count += other.count;
+        self.first_seen = self.first_seen.into_iter().chain(other.first_seen).min();
+        self.last_seen = self.last_seen.into_iter().chain(other.last_seen).max();
+        self.releases.extend(other.releases.iter().cloned());
+        self.environments.extend(other.environments.iter().cloned());
+        if self.sample_stack.is_none() {
+            self.sample_stack = other.sample_stack.clone();
+        }
+    }
+}
+
+/// The groups held back by a quota since `since`, one per fingerprint in the order they
+/// were first held: a batch held twice (a run repeated) counts once. Entries written
+/// before groups were kept whole are skipped.
+pub fn held_groups(ledger: &Ledger, since: jiff::Timestamp) -> Result<Vec<Group>> {
+    let mut order: Vec<String> = Vec::new();
+    let mut held: HashMap<String, (Group, BTreeSet<String>)> = HashMap::new();
+    for entry in ledger.since(LEDGER_HELD, since)? {
+        let Some(value) = entry.data.get("group") else { continue };
+        let g: Group = match serde_json::from_value(value.clone()) {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!("{}: a held group of {} is unreadable: {e}", ledger.path().display(), entry.key);
+                continue;
+            }
+        };
+        match held.get_mut(&g.fingerprint) {
+            Some((merged, keys)) => {
+                if keys.insert(g.key.clone()) {
+                    merged.absorb(&g);
+                }
+            }
+            None => {
+                order.push(g.fingerprint.clone());
+                let keys = BTreeSet::from([g.key.clone()]);
+                held.insert(g.fingerprint.clone(), (g, keys));
+            }
+        }
+    }
+    Ok(order.into_iter().filter_map(|fp| held.remove(&fp)).map(|(g, _)| g).collect())
 }
 
 /// Groups occurrences by fingerprint as they stream in; memory grows with the number of
@@ -112,6 +161,7 @@ impl Grouper {
                 releases: BTreeSet::new(),
                 environments: BTreeSet::new(),
                 key: String::new(),
+                held_keys: Vec::new(),
             };
             (g, Sha256::new())
         });
@@ -281,6 +331,8 @@ pub struct PlanLimits {
     pub dedup_window: std::time::Duration,
     pub reopen_on_regression: bool,
     pub now: jiff::Timestamp,
+    /// Fingerprints held back since then are filed before they are dropped.
+    pub held_since: jiff::Timestamp,
 }
 
 impl PlanLimits {
@@ -294,6 +346,7 @@ impl PlanLimits {
             dedup_window: config.dedup_window.as_std(),
             reopen_on_regression: config.reopen_on_regression,
             now,
+            held_since: now.checked_sub(config.hold_for.as_std()).unwrap_or(jiff::Timestamp::MIN),
         })
     }
 }
@@ -460,6 +513,7 @@ fn merge_state(mut state: IssueState, g: &Group) -> IssueState {
     }
     state.environments.sort();
     state.applied.push(g.key.clone());
+    state.applied.extend(g.held_keys.iter().cloned());
     let excess = state.applied.len().saturating_sub(APPLIED_KEYS_KEPT);
     state.applied.drain(..excess);
     state
@@ -488,9 +542,11 @@ pub async fn apply(
 ) -> Result<Vec<Outcome>> {
     let index = Index::load(forge).await?;
     tracing::info!("{} known fingerprints on {} ({})", index.len(), forge.repo(), forge.kind());
-    let steps = plan(groups, &index, limits);
-    let mut outcomes = Vec::with_capacity(groups.len());
-    for (g, step) in groups.iter().zip(steps) {
+    let candidates = with_held(groups, held_groups(ledger, limits.held_since)?, &index);
+    let merged: Vec<Group> = candidates.iter().map(|(g, _)| g.clone()).collect();
+    let steps = plan(&merged, &index, limits);
+    let mut outcomes = Vec::with_capacity(candidates.len());
+    for ((g, fresh), step) in candidates.iter().zip(steps) {
         let now = limits.now.to_string();
         let outcome = |action: Action, issue: Option<&Issue>, reason: Option<String>| Outcome {
             fingerprint: g.fingerprint.clone(),
@@ -569,18 +625,40 @@ pub async fn apply(
                 outcomes.push(outcome(Action::Skipped, known(n), Some("this batch was counted already".into())));
             }
             Step::Hold(reason) => {
-                record(
-                    forge,
-                    ledger,
-                    LEDGER_HELD,
-                    &g.fingerprint,
-                    serde_json::json!({"title": writer.title(g), "occurrences": g.count, "reason": reason}),
-                )?;
+                // Only what this run saw: what was held before is in the ledger already.
+                if let Some(fresh) = fresh {
+                    let data = serde_json::json!({
+                        "title": writer.title(fresh), "occurrences": fresh.count, "reason": reason, "group": fresh,
+                    });
+                    record(forge, ledger, LEDGER_HELD, &g.fingerprint, data)?;
+                }
                 outcomes.push(outcome(Action::Held, None, Some(reason)));
             }
         }
     }
     Ok(outcomes)
+}
+
+/// This run's groups, each new fingerprint with the occurrences held back before added,
+/// then the held fingerprints this run did not see. Beside each: the part this run saw
+/// (`None` for a group only the ledger holds).
+fn with_held<'g>(groups: &'g [Group], held: Vec<Group>, index: &Index) -> Vec<(Group, Option<&'g Group>)> {
+    let mut held: Vec<Option<Group>> =
+        held.into_iter().filter(|h| index.get(&h.fingerprint).is_none()).map(Some).collect();
+    let position: HashMap<String, usize> =
+        held.iter().enumerate().filter_map(|(i, h)| Some((h.as_ref()?.fingerprint.clone(), i))).collect();
+    let mut out: Vec<(Group, Option<&Group>)> = groups
+        .iter()
+        .map(|g| {
+            let mut merged = g.clone();
+            if let Some(before) = position.get(&g.fingerprint).and_then(|&i| held[i].take()) {
+                merged.absorb(&before);
+            }
+            (merged, Some(g))
+        })
+        .collect();
+    out.extend(held.into_iter().flatten().map(|h| (h, None)));
+    out
 }
 
 /// Appends to the ledger, unless this is a dry run.
@@ -622,8 +700,9 @@ pub fn summary_markdown(outcomes: &[Outcome]) -> String {
     if !held.is_empty() {
         let n: u64 = held.iter().map(|o| o.occurrences).sum();
         out.push_str(&format!(
-            "\n**{} fingerprint(s) held back by a quota** ({n} occurrences). They are recorded in the ledger; \
-             raise `issues.max_new_per_run` / `issues.max_new_per_day` or wait for the next run.\n",
+            "\n**{} fingerprint(s) held back by a quota** ({n} occurrences). They wait in the ledger: the next \
+             runs file them, most frequent first, for `issues.hold_for`; or raise `issues.max_new_per_run` / \
+             `issues.max_new_per_day`.\n",
             held.len()
         ));
     }
@@ -803,7 +882,39 @@ mod tests {
             dedup_window: std::time::Duration::ZERO,
             reopen_on_regression: true,
             now: "2026-01-22T00:00:00Z".parse().unwrap(),
+            held_since: "2026-01-15T00:00:00Z".parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn held_groups_count_each_batch_once_and_forget_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("ledger.jsonl"));
+        let hold = |at: &str, g: &Group| {
+            let data = serde_json::json!({"title": g.title, "occurrences": g.count, "group": g});
+            ledger.append_at(at.parse().unwrap(), LEDGER_HELD, &g.fingerprint, data).unwrap();
+        };
+        let a = "aaaaaaaaaaaaaaaa";
+        let b = "bbbbbbbbbbbbbbbb";
+        let first = &group([occ(a, "1", Some("1.0.0")), occ(a, "2", Some("1.0.0"))])[0];
+        let second = &group([occ(a, "3", Some("1.1.0"))])[0];
+        let old = &group([occ(b, "4", None)])[0];
+        hold("2026-01-01T00:00:00Z", old);
+        hold("2026-01-20T00:00:00Z", first);
+        hold("2026-01-20T00:05:00Z", first); // the same run repeated
+        hold("2026-01-21T00:00:00Z", second);
+        ledger.append(LEDGER_HELD, b, serde_json::json!({"title": "written before groups were kept"})).unwrap();
+        ledger.append(LEDGER_HELD, b, serde_json::json!({"group": {"fingerprint": 7}})).unwrap();
+
+        let held = held_groups(&ledger, "2026-01-15T00:00:00Z".parse().unwrap()).unwrap();
+        assert_eq!(held.len(), 1, "b is older than the window, or unreadable");
+        let g = &held[0];
+        assert_eq!((g.fingerprint.as_str(), g.count), (a, 3));
+        assert_eq!(g.releases.iter().map(String::as_str).collect::<Vec<_>>(), ["1.0.0", "1.1.0"]);
+        assert_eq!((&g.key, &g.held_keys), (&first.key, &vec![second.key.clone()]));
+        // Filed, it remembers both batches: neither counts again.
+        let state = merge_state(IssueState::default(), g);
+        assert!(state.applied.contains(&first.key) && state.applied.contains(&second.key));
     }
 
     fn issue(n: u64, body: &str, state: State) -> Issue {

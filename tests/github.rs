@@ -73,6 +73,7 @@ fn limits() -> PlanLimits {
         dedup_window: Duration::ZERO,
         reopen_on_regression: true,
         now: "2026-01-22T00:00:00Z".parse().unwrap(),
+        held_since: "2026-01-15T00:00:00Z".parse().unwrap(),
     }
 }
 

@@ -228,6 +228,25 @@ fn no_planted_secret_reaches_a_title_body_or_comment() {
     for secret in PLANTED {
         assert!(!everything.contains(secret), "{secret} leaked into the forge");
     }
+    // New fingerprints held back by a quota are kept whole in the ledger: scrubbed too.
+    run.write("homeostat.yml", "issues:\n  max_new_per_run: 0\nledger:\n  path: ledger.jsonl\n");
+    let held: Vec<Value> = events.iter().map(|e| with_handler(e, 90)).collect();
+    let file = run.write("held.jsonl", &jsonl(held));
+    assert!(run.run(&[file.to_str().unwrap()]).status.success());
+    let ledger = std::fs::read_to_string(run.path("ledger.jsonl")).unwrap();
+    assert_eq!(ledger.matches("\"issue.held\"").count(), 6, "{ledger}");
+    assert!(ledger.contains("\"sample_stack\""), "{ledger}");
+    for secret in PLANTED {
+        assert!(!ledger.contains(secret), "{secret} leaked into the ledger");
+    }
+}
+
+/// The same event thrown from another function (another fingerprint).
+fn with_handler(e: &Value, n: usize) -> Value {
+    let mut e = e.clone();
+    let stack = e["stack"].as_str().unwrap().replacen("at handler", &format!("at handler{n}_"), 1);
+    e["stack"] = json!(stack);
+    e
 }
 
 #[test]
@@ -270,6 +289,64 @@ fn quota_holds_back_and_reports_instead_of_dropping() {
     let ledger = std::fs::read_to_string(run.path("ledger.jsonl")).unwrap();
     assert_eq!(ledger.lines().filter(|l| l.contains("\"issue.held\"")).count(), 3);
     assert_eq!(run.issues().len(), 2);
+}
+
+/// The hidden count and the handler named in an issue (`handlerN` tells the bug).
+fn count_and_handler(issue: &Value) -> (u64, String) {
+    let body = issue["body"].as_str().unwrap();
+    let state = body.split("<!-- homeostat:state ").nth(1).unwrap().split(" -->").next().unwrap();
+    let state: Value = serde_json::from_str(state).unwrap();
+    let handler: String = body.split("handler").nth(1).unwrap().chars().take_while(char::is_ascii_digit).collect();
+    (state["count"].as_u64().unwrap(), format!("handler{handler}"))
+}
+
+#[test]
+fn held_fingerprints_are_filed_by_later_runs_most_frequent_first() {
+    let run = Run::new();
+    run.write("homeostat.yml", "issues:\n  max_new_per_run: 2\nledger:\n  path: ledger.jsonl\n");
+    let occurrence = |bug: usize, n: usize| {
+        let mut e = event(bug, "failure");
+        e["id"] = json!(format!("ev-{bug}-{n}"));
+        e
+    };
+    // Bug i occurs i + 1 times: 4 and 3 are filed, 2, 1 and 0 held.
+    let first = run.write("first.jsonl", &jsonl((0..5).flat_map(|bug| (0..=bug).map(move |n| occurrence(bug, n)))));
+    let actions = |out: &Output| -> Vec<(String, u64)> {
+        assert!(out.status.success(), "{}", stderr(out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|l| (l["action"].as_str().unwrap().to_string(), l["occurrences"].as_u64().unwrap()))
+            .collect()
+    };
+    let got = actions(&run.run(&["--format", "jsonl", first.to_str().unwrap()]));
+    // Outcomes come in the order fingerprints first appear.
+    let created: Vec<u64> = got.iter().filter(|(a, _)| a == "created").map(|(_, n)| *n).collect();
+    assert_eq!(created, [4, 5]);
+    assert_eq!(got.iter().filter(|(a, _)| a == "held").count(), 3);
+
+    // Run 2 sees bug 0 once more: with its held occurrence it ties bug 1 (2 each) behind
+    // bug 2 (3); bug 2 and bug 0 (seen first) are filed, bug 1 waits without a new entry.
+    let second = run.write("second.jsonl", &jsonl([occurrence(0, 1)]));
+    let got = actions(&run.run(&["--format", "jsonl", second.to_str().unwrap()]));
+    assert_eq!(got, [("created".to_string(), 2), ("held".to_string(), 2), ("created".to_string(), 3)]);
+    let ledger = std::fs::read_to_string(run.path("ledger.jsonl")).unwrap();
+    assert_eq!(ledger.lines().filter(|l| l.contains("\"issue.held\"")).count(), 3, "{ledger}");
+
+    // Run 3 has no events: the last held bug is filed; run 4 has nothing left to do.
+    let empty = run.write("empty.jsonl", "");
+    assert_eq!(actions(&run.run(&["--format", "jsonl", empty.to_str().unwrap()])), [("created".to_string(), 2)]);
+    assert!(actions(&run.run(&["--format", "jsonl", empty.to_str().unwrap()])).is_empty());
+
+    let mut counts: Vec<(u64, String)> = run.issues().iter().map(count_and_handler).collect();
+    counts.sort();
+    let want = [(2, "handler0"), (2, "handler1"), (3, "handler2"), (4, "handler3"), (5, "handler4")];
+    assert_eq!(counts, want.map(|(n, h)| (n, h.to_string())));
+
+    // The first batch again: every occurrence was counted once already.
+    let got = actions(&run.run(&["--format", "jsonl", first.to_str().unwrap()]));
+    assert!(got.iter().all(|(a, _)| a == "skipped"), "{got:?}");
+    assert_eq!(run.issues().iter().map(|i| count_and_handler(i).0).sum::<u64>(), 16);
 }
 
 #[test]
