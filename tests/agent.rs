@@ -105,7 +105,15 @@ impl Fixture {
 
     /// Runs hs-agent; returns its exit code and JSON report.
     fn run(&self, args: &[&str], mode: &str) -> (i32, Value) {
-        let out = Command::new(env!("CARGO_BIN_EXE_hs-agent"))
+        let out = self.output(args, mode);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let report = serde_json::from_str(&stdout)
+            .unwrap_or_else(|_| panic!("no JSON report: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap_or(-1), report)
+    }
+
+    fn output(&self, args: &[&str], mode: &str) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_hs-agent"))
             .current_dir(self.tmp.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap())
@@ -120,11 +128,7 @@ impl Fixture {
             .arg(self.work())
             .args(["--config", "homeostat.yml", "--format", "json"])
             .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let report = serde_json::from_str(&stdout)
-            .unwrap_or_else(|_| panic!("no JSON report: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code().unwrap_or(-1), report)
+            .unwrap()
     }
 
     fn fix(&self, actor: &str) -> (i32, Value) {
@@ -215,6 +219,43 @@ fn first_run_opens_one_draft_pr_and_a_second_updates_it() {
     let head2 = fx.remote_branch("homeostat/fix-1").unwrap();
     assert_eq!(git(&fx.remote(), &["rev-list", "--count", &format!("main..{head2}")]).trim(), "1");
     assert_eq!(fx.ledger_runs(), 2);
+}
+
+#[test]
+fn a_merged_pr_closes_its_issue_moves_it_to_done_and_is_recorded_once() {
+    let fx = Fixture::new("edit.sh");
+    let (code, report) = fx.fix("ann");
+    assert_eq!((code, report["outcome"].as_str()), (0, Some("pr-opened")), "{report}");
+    let pr = report["pr"].as_u64().unwrap().to_string();
+
+    // Still open: refused, nothing changed.
+    let out = fx.output(&["merged", "--pr", &pr], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("still open"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fx.json("issues/1.json")["state"], "open");
+
+    // Merged (the forge shows it closed): the issue closes and the merge is recorded.
+    let path = fx.forge().join(format!("pulls/{pr}.json"));
+    let mut pull: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    pull["state"] = "closed".into();
+    std::fs::write(&path, pull.to_string()).unwrap();
+    let (code, merged) = fx.run(&["merged", "--pr", &pr], "");
+    assert_eq!(code, 0, "{merged}");
+    assert_eq!(
+        merged,
+        serde_json::json!({"pr": pr.parse::<u64>().unwrap(), "issue": 1, "closed": true, "recorded": true})
+    );
+    let issue = fx.json("issues/1.json");
+    assert_eq!(issue["state"], "closed");
+    let labels = issue["labels"].to_string();
+    assert!(labels.contains("homeostat:done") && !labels.contains("homeostat:review"), "{labels}");
+    assert!(fx.issue_comments().contains(&format!("Fixed by #{pr}, merged after the homeostat guard")));
+
+    // Again: nothing to do, and the ledger counts the merge once.
+    let (code, again) = fx.run(&["merged", "--pr", &pr], "");
+    assert_eq!((code, &again["closed"], &again["recorded"]), (0, &Value::Bool(false), &Value::Bool(false)));
+    let ledger = std::fs::read_to_string(fx.ledger()).unwrap();
+    assert_eq!(ledger.matches("\"kind\":\"pr.merged\"").count(), 1, "{ledger}");
 }
 
 #[test]

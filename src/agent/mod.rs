@@ -611,6 +611,20 @@ pub async fn execute(
     result
 }
 
+/// [`pr::record_merged`], with the ledger pulled from its branch before and pushed after.
+pub async fn merged(forge: &dyn Forge, opts: &Options, pr_number: u64) -> Result<pr::Merged> {
+    if let Some(sync) = &opts.ledger_sync {
+        sync.pull(&opts.ledger)?;
+    }
+    let merged = pr::record_merged(forge, &opts.ledger, &opts.prompts, pr_number).await?;
+    if let Some(sync) = &opts.ledger_sync
+        && merged.recorded
+    {
+        sync.push(&opts.ledger)?;
+    }
+    Ok(merged)
+}
+
 /// Writes the report to the Actions outputs and step summary (no-ops elsewhere).
 pub fn publish(report: &Report, env: &Env) -> Result<()> {
     let actions = crate::gha::Actions::new(env);

@@ -2,7 +2,7 @@
 //! updated, labelled, and finally re-read from the forge to prove it exists.
 
 use crate::error::{Error, Result};
-use crate::forge::{Forge, ForgeError, NewPull, PullRequest, PullUpdate, State, StateFilter, limits};
+use crate::forge::{Forge, ForgeError, IssueUpdate, NewPull, PullRequest, PullUpdate, State, StateFilter, limits};
 use crate::policy::{CHANGE_CLASS_LABEL_PREFIX, Class, NEEDS_HUMAN_REVIEW_LABEL};
 
 use super::git::Checkout;
@@ -116,6 +116,52 @@ pub async fn verify(
         )));
     }
     Ok(pr)
+}
+
+/// What `hs-agent merged` did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Merged {
+    pub pr: u64,
+    /// The issue the pull request fixes (its marker), if it has one.
+    pub issue: Option<u64>,
+    /// The issue was open and is now closed.
+    pub closed: bool,
+    /// `pr.merged` was written to the ledger (not when it was there already).
+    pub recorded: bool,
+}
+
+/// After a bot pull request merged: closes the issue it fixes with a comment, moves it to
+/// `homeostat:done`, and records `pr.merged` in the ledger once (the ops report counts it).
+/// Run again, it changes nothing. The forge does not tell merged from closed, so the
+/// caller runs this after the merge succeeded; an open pull request is refused.
+pub async fn record_merged(
+    forge: &dyn Forge,
+    ledger: &crate::ledger::Ledger,
+    prompts: &crate::prompt::Prompts,
+    number: u64,
+) -> Result<Merged> {
+    let pr = forge.get_pull(number).await?;
+    if pr.state == State::Open {
+        return Err(Error::Failed(format!("pull request #{number} is still open: run this after it merged")));
+    }
+    let issue = issue_of(&pr.body);
+    let mut closed = false;
+    if let Some(n) = issue {
+        if forge.get_issue(n).await?.state == State::Open {
+            let comment = prompts.render("agent-merged.md.j2", &serde_json::json!({"pr": number}))?;
+            forge.create_comment(n, comment.trim_end()).await?;
+            forge.update_issue(n, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
+            closed = true;
+        }
+        crate::policy::board::move_to(forge, n, crate::policy::board::Stage::Done).await?;
+    }
+    let key = number.to_string();
+    let kind = crate::ledger::kinds::PR_MERGED;
+    let recorded = !forge.is_dry_run() && ledger.last(kind, &key)?.is_none();
+    if recorded {
+        ledger.append(kind, &key, serde_json::json!({"issue": issue}))?;
+    }
+    Ok(Merged { pr: number, issue, closed, recorded })
 }
 
 #[cfg(test)]

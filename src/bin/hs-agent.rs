@@ -28,6 +28,11 @@ enum Command {
     Fix(Request),
     /// Revise the bot's pull request: `--pr N --feedback TEXT [--actor LOGIN]`.
     Revise(Request),
+    /// After the bot's pull request merged: close its issue, move it to done, record it.
+    Merged {
+        #[arg(long)]
+        pr: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -38,6 +43,13 @@ fn main() -> ExitCode {
         let (mode, request) = match args.command {
             Command::Fix(r) => (Mode::Fix, r),
             Command::Revise(r) => (Mode::Revise, r),
+            Command::Merged { pr } => {
+                let forge = args.forge.open(&env)?;
+                let options = agent::options(&config, &env, forge.as_ref(), &args.repo_dir)?;
+                let merged = cli::block_on(agent::merged(forge.as_ref(), &options, pr))??;
+                cli::print_json(args.format.format, &merged)?;
+                return Ok(ExitCode::SUCCESS);
+            }
         };
         let Some(trigger) = agent::resolve_trigger(mode, &request, &env)? else {
             eprintln!("hs-agent: the event is not a request for the agent; nothing to do");
