@@ -259,6 +259,22 @@ fn a_merged_pr_closes_its_issue_moves_it_to_done_and_is_recorded_once() {
 }
 
 #[test]
+fn an_agent_that_ran_out_of_turns_pushes_nothing_even_when_it_exits_0() {
+    let fx = Fixture::new("edit.sh");
+    let (code, report) = fx.run(&["fix", "--issue", "1", "--actor", "ann"], "max-turns");
+    assert_eq!((code, report["outcome"].as_str()), (1, Some("agent-failed")), "{report}");
+    let reason = report["reason"].as_str().unwrap();
+    assert!(reason.contains("after 30 turns") && reason.contains("turn limit"), "{reason}");
+    assert!(fx.pulls().is_empty() && fx.remote_branch("homeostat/fix-1").is_none());
+    assert!(fx.issue_comments().contains("stopped short"));
+    let ledger = std::fs::read_to_string(fx.ledger()).unwrap();
+    assert!(
+        ledger.contains("\"usd\":0.31") && ledger.contains("\"stopped_short\""),
+        "spend is still counted: {ledger}"
+    );
+}
+
+#[test]
 fn a_human_commit_on_the_branch_is_built_on_not_overwritten() {
     let fx = Fixture::new("edit.sh");
     assert_eq!(fx.fix("ann").1["outcome"], "pr-opened");

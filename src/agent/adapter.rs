@@ -97,10 +97,12 @@ fn path_arg(path: &Path) -> String {
 }
 
 /// What a run cost, as the agent reported it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
     pub usd: Option<f64>,
     pub turns: Option<u32>,
+    /// The agent said it stopped short (claude's `error_max_turns`, …), though it may exit 0.
+    pub stopped_short: Option<String>,
 }
 
 static AIDER_COST: LazyLock<Regex> = LazyLock::new(|| {
@@ -122,6 +124,16 @@ pub fn parse_usage(kind: AdapterKind, output: &str) -> Usage {
             if usd.is_some() {
                 usage.usd = usd;
                 usage.turns = value.get("num_turns").and_then(|v| v.as_u64()).map(|n| n as u32);
+                let subtype = value.get("subtype").and_then(|v| v.as_str()).unwrap_or_default();
+                let is_error = value.get("is_error").and_then(|v| v.as_bool()).unwrap_or(false);
+                if is_error || subtype.starts_with("error") {
+                    usage.stopped_short = Some(match subtype {
+                        "error_max_turns" => "it reached its turn limit (`max_turns`)".to_string(),
+                        "error_max_budget_usd" => "it reached its spend cap".to_string(),
+                        "" => "it reported an error".to_string(),
+                        other => format!("it reported `{}`", other.chars().take(60).collect::<String>()),
+                    });
+                }
                 break;
             }
         }
@@ -185,7 +197,19 @@ mod tests {
     #[test]
     fn usage_is_read_from_claude_json_and_aider_lines() {
         let claude = r#"{"type":"result","total_cost_usd":0.42,"num_turns":7,"result":"done"}"#;
-        assert_eq!(parse_usage(AdapterKind::Claude, claude), Usage { usd: Some(0.42), turns: Some(7) });
+        assert_eq!(
+            parse_usage(AdapterKind::Claude, claude),
+            Usage { usd: Some(0.42), turns: Some(7), stopped_short: None }
+        );
+        let cut =
+            r#"{"type":"result","subtype":"error_max_turns","is_error":false,"total_cost_usd":0.9,"num_turns":30}"#;
+        let usage = parse_usage(AdapterKind::Claude, cut);
+        assert_eq!(
+            (usage.turns, usage.stopped_short.as_deref()),
+            (Some(30), Some("it reached its turn limit (`max_turns`)"))
+        );
+        let failed = r#"{"type":"result","subtype":"error_during_execution","is_error":true,"total_cost_usd":0.1}"#;
+        assert!(parse_usage(AdapterKind::Claude, failed).stopped_short.unwrap().contains("error_during_execution"));
         let aider = "Tokens: 2k sent\nCost: $0.01 message, $0.03 session.\nCost: $0.02 message, $0.05 session.";
         assert_eq!(parse_usage(AdapterKind::Aider, aider).usd, Some(0.05));
         assert_eq!(parse_usage(AdapterKind::Custom, "edited a file\n"), Usage::default());

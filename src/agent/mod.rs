@@ -361,7 +361,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
         let _group = actions.group("agent output");
         actions.print_untrusted(&tail_chars(&scrubber.scrub(&agent_run.output), 60_000));
     }
-    runner::record(&opts.ledger, issue_number, agent_name, mode, &agent_run, usage)?;
+    runner::record(&opts.ledger, issue_number, agent_name, mode, &agent_run, &usage)?;
 
     let heads_after = checkout.remote_heads()?;
     let moved: Vec<&String> =
@@ -383,6 +383,18 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
                         "The agent did not finish within {} and was stopped with its processes; nothing was pushed.",
                         agents.timeout
                     ),
+                )
+                .await;
+        }
+        // An agent that ran out of turns (or budget) may still exit 0: its change is
+        // unfinished, so nothing is pushed.
+        runner::Exit::Code(0) if usage.stopped_short.is_some() => {
+            let why = usage.stopped_short.as_deref().unwrap_or_default();
+            let turns = usage.turns.map(|t| format!(" after {t} turns")).unwrap_or_default();
+            return ctx
+                .end(
+                    Outcome::AgentFailed,
+                    format!("The agent stopped short{turns}: {why}. Its unfinished change was not pushed; raise the limit in `agents.define` or fix by hand."),
                 )
                 .await;
         }

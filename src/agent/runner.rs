@@ -142,7 +142,7 @@ pub fn check_budget(ledger: &Ledger, budget: &AgentBudget, now: jiff::Timestamp)
 }
 
 /// Records a finished run in the ledger.
-pub fn record(ledger: &Ledger, issue: u64, agent: &str, mode: &str, run: &AgentRun, usage: Usage) -> Result<()> {
+pub fn record(ledger: &Ledger, issue: u64, agent: &str, mode: &str, run: &AgentRun, usage: &Usage) -> Result<()> {
     ledger.append(
         RUN_KIND,
         &issue.to_string(),
@@ -153,6 +153,7 @@ pub fn record(ledger: &Ledger, issue: u64, agent: &str, mode: &str, run: &AgentR
             "usd": usage.usd.unwrap_or(0.0),
             "usd_reported": usage.usd.is_some(),
             "turns": usage.turns,
+            "stopped_short": usage.stopped_short,
             "exit": run.exit,
         }),
     )?;
