@@ -249,12 +249,18 @@ impl Executor<'_> {
         };
         let code = output.status.code().unwrap_or(-1);
         let out = String::from_utf8_lossy(&output.stdout);
+        let output_ok = match c.expect_output.as_deref().map(|re| self.vars.expand_regex(re)) {
+            Some(Ok(re)) => regex::Regex::new(&re).is_ok_and(|re| re.is_match(&out)),
+            Some(Err(_)) => false,
+            None => true,
+        };
         let err = String::from_utf8_lossy(&output.stderr);
+        let mut detail = format!("`{program}` exited {code} (expected {})", c.expect_exit);
+        if !output_ok {
+            detail.push_str("; output does not match expect_output");
+        }
         let tail = if out.trim().is_empty() { err } else { out };
-        (
-            code == c.expect_exit,
-            cut(&format!("`{program}` exited {code} (expected {}): {}", c.expect_exit, tail.trim())),
-        )
+        (code == c.expect_exit && output_ok, cut(&format!("{detail}: {}", tail.trim())))
     }
 
     /// Runs one fix operation.
@@ -407,6 +413,35 @@ mod tests {
         assert!(host_allowed(&allow, "a.internal.example", Some(443)));
         assert!(!host_allowed(&allow, "internal.example.evil.com", Some(443)));
         assert!(!host_allowed(&allow, "127.0.0.2", Some(80)));
+    }
+
+    #[tokio::test]
+    async fn a_command_check_can_require_its_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let forge = crate::forge::local::LocalForge::open(dir.path()).unwrap();
+        let run = vec!["echo".to_string(), "disk ${labels.disk} at 93%".to_string()];
+        let vars = Vars { values: [("labels.disk".to_string(), "sda(1)".to_string())].into() };
+        let exec = Executor {
+            forge: &forge,
+            allow_hosts: Vec::new(),
+            commands: vec![run.clone()],
+            command_env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
+            vars,
+            http: reqwest::Client::new(),
+            dry_run: false,
+        };
+        let check = |expect: Option<&str>| CommandCheck {
+            run: crate::ops::runbook::CommandLine::Argv(run.clone()),
+            expect_exit: 0,
+            expect_output: expect.map(str::to_string),
+        };
+        let timeout = StdDuration::from_secs(10);
+        // A placeholder in the regex is quoted: `sda(1)` matches itself, not a group.
+        assert!(exec.command(&check(Some(r"disk ${labels.disk} at 9\d%")), timeout).await.0);
+        assert!(exec.command(&check(None), timeout).await.0);
+        let (ok, detail) = exec.command(&check(Some(r"at [0-8]\d%")), timeout).await;
+        assert!(!ok && detail.contains("output does not match expect_output"), "{detail}");
+        assert!(!exec.command(&check(Some("${labels.missing}")), timeout).await.0);
     }
 
     #[test]

@@ -140,6 +140,9 @@ pub struct CommandCheck {
     pub run: CommandLine,
     #[serde(default)]
     pub expect_exit: i32,
+    /// A regex the command's standard output must match (placeholders are filled, quoted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_output: Option<String>,
 }
 
 /// A diagnosis or verify step: one `http` or `command` check, after an optional `wait`.
@@ -485,6 +488,11 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
                     if cmd.run.argv().is_empty() {
                         bad(pos.clone(), format!("{kind} `{}`: empty command", c.name));
                     }
+                    if let Some(re) = &cmd.expect_output
+                        && let Err(e) = Regex::new(&crate::ops::vars::blank(re))
+                    {
+                        bad(pos.clone(), format!("{kind} `{}`: expect_output: bad regex: {e}", c.name));
+                    }
                 }
                 _ => bad(pos, format!("{kind} step `{}` needs exactly one of `http` or `command`", c.name)),
             }
@@ -706,6 +714,16 @@ verify: [{name: healthy, wait: 30s, http: {url: 'http://127.0.0.1/health'}}]
         let text = GOOD.replace("wait: 30s", "wait: soon");
         let e = parse("sops/api-down.md", &text).unwrap_err();
         assert!(e[0].to_string().contains("not a duration"), "{}", e[0]);
+    }
+
+    #[test]
+    fn a_bad_expect_output_regex_is_found() {
+        let text = GOOD.replace(
+            "diagnosis: [{name: health, http: {url: 'http://127.0.0.1/health', expect_status: 503}}]",
+            "diagnosis: [{name: disk, command: {run: df -h, expect_output: '9[0-9]%('}}]",
+        );
+        let msgs: Vec<String> = parse("sops/api-down.md", &text).unwrap_err().iter().map(ToString::to_string).collect();
+        assert!(msgs.iter().any(|m| m.contains("diagnosis `disk`: expect_output: bad regex")), "{msgs:?}");
     }
 
     #[test]
