@@ -115,7 +115,6 @@ mod tests {
 
     #[test]
     fn location_agrees_with_its_grammar() {
-        let grammar = Regex::new(LOCATION_GRAMMAR).unwrap();
         // Every combination of the parts of a location line, right and wrong.
         let parts: [&[&str]; 7] = [
             &["", " ", "\t", "\u{2003}", "  "],
@@ -126,14 +125,7 @@ mod tests {
             &["", " +0x1d", "+0x1d", " +0x", " +0x1F", "\t+0xff", " +0x+0x1", " +0xg"],
             &["", " ", "\r", "\u{2003}"],
         ];
-        let mut texts = vec![String::new()];
-        for options in parts {
-            texts = texts.iter().flat_map(|t| options.iter().map(move |o| format!("{t}{o}"))).collect();
-        }
-        for text in &texts {
-            let want = grammar.captures(text).map(|c| (c.get(1).unwrap().as_str(), c.get(2).unwrap().as_str()));
-            assert_eq!(location(text), want, "{text:?}");
-        }
+        crate::fingerprint::stack::assert_reads_like(LOCATION_GRAMMAR, &parts, location);
         assert_eq!(location("\t/src/main.go:42 +0x1d"), Some(("/src/main.go", "42")));
     }
 

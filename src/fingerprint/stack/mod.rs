@@ -267,6 +267,22 @@ pub(crate) fn frame(function: Option<&str>, path: Option<&str>, lineno: Option<u
     }
 }
 
+/// Checks a hand-written reader against the regular expression it replaced, on every
+/// combination of the given parts (one option from each, in order): both must find the
+/// same two groups, or both nothing.
+#[cfg(test)]
+pub(crate) fn assert_reads_like(grammar: &str, parts: &[&[&str]], read: impl Fn(&str) -> Option<(&str, &str)>) {
+    let grammar = Regex::new(grammar).unwrap();
+    let mut texts = vec![String::new()];
+    for options in parts {
+        texts = texts.iter().flat_map(|t| options.iter().map(move |o| format!("{t}{o}"))).collect();
+    }
+    for text in &texts {
+        let want = grammar.captures(text).map(|c| (c.get(1).unwrap().as_str(), c.get(2).unwrap().as_str()));
+        assert_eq!(read(text), want, "{text:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
