@@ -445,3 +445,67 @@ async fn an_over_long_body_is_cut_to_githubs_limit_not_refused() {
     let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(sent["body"].as_str().unwrap().chars().count(), homeostat::forge::limits::BODY_MAX_CHARS);
 }
+
+/// A GraphQL page of discussions, shaped as GitHub's schema documents it (there is no
+/// official example response for this query in ../shared).
+fn discussions_page(nodes: Value, next: Option<&str>) -> Value {
+    json!({"data": {"repository": {"discussions": {
+        "nodes": nodes,
+        "pageInfo": {"hasNextPage": next.is_some(), "endCursor": next},
+    }}}})
+}
+
+fn discussion(number: u64, labels: &[&str], closed: bool) -> Value {
+    json!({
+        "number": number, "title": format!("Idea {number}"), "body": "More guides please",
+        "url": format!("https://github.com/{REPO}/discussions/{number}"), "closed": closed,
+        "labels": {"nodes": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()},
+    })
+}
+
+#[tokio::test]
+async fn discussions_are_read_with_graphql_across_pages_and_filtered_by_label() {
+    use homeostat::forge::Forge;
+    let server = MockServer::start().await;
+    let first = discussions_page(
+        json!([discussion(10, &["feedback"], false), discussion(11, &["feedback"], true)]),
+        Some("c1"),
+    );
+    let second =
+        discussions_page(json!([discussion(12, &["Feedback", "idea"], false), discussion(13, &[], false)]), None);
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_partial_json(json!({"variables": {"owner": "octocat", "name": "Hello-World", "after": null}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(first))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_partial_json(json!({"variables": {"after": "c1"}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(second))
+        .mount(&server)
+        .await;
+    let found = forge(&server).list_discussions("feedback").await.unwrap();
+    assert_eq!(found.iter().map(|d| d.number).collect::<Vec<_>>(), [10, 12], "open and labelled only");
+    assert_eq!(found[1].labels, ["Feedback", "idea"]);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert!(sent["query"].as_str().unwrap().contains("discussions(first: 50"), "{sent}");
+    assert_eq!(requests[0].headers.get("authorization").unwrap(), "Bearer test-token");
+}
+
+#[tokio::test]
+async fn a_graphql_error_fails_the_listing_with_githubs_message() {
+    use homeostat::forge::Forge;
+    let server = MockServer::start().await;
+    let denied = json!({"data": {"repository": null}, "errors": [{"type": "FORBIDDEN", "message": "Resource not accessible by integration"}]});
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(denied))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = forge(&server).list_discussions("feedback").await.unwrap_err().to_string();
+    assert!(err.contains("list discussions") && err.contains("Resource not accessible by integration"), "{err}");
+}

@@ -573,7 +573,37 @@ pub struct FeedbackReport {
     pub faq: usize,
 }
 
-/// `hs-content feedback`: summarises open issues labelled `feedback` into
+/// One piece of reader feedback: an issue or a discussion.
+#[derive(Debug, Clone)]
+pub struct FeedbackPost {
+    pub number: u64,
+    /// `issue` or `discussion`.
+    pub kind: &'static str,
+    pub title: String,
+    pub body: String,
+}
+
+/// The open issues and discussions labelled `label`, by number (they share one sequence).
+/// Discussions that cannot be read (a token without `discussions: read`) are skipped with
+/// a warning.
+pub async fn feedback_posts(forge: &dyn Forge, label: &str) -> Result<Vec<FeedbackPost>> {
+    let post = |number, kind, title, body| FeedbackPost { number, kind, title, body };
+    let mut posts: Vec<FeedbackPost> = forge
+        .list_issues(label, StateFilter::Open)
+        .await?
+        .into_iter()
+        .map(|i| post(i.number, "issue", i.title, i.body))
+        .collect();
+    match forge.list_discussions(label).await {
+        Ok(found) => posts.extend(found.into_iter().map(|d| post(d.number, "discussion", d.title, d.body))),
+        Err(e) => tracing::warn!("feedback: discussions skipped: {e}"),
+    }
+    posts.sort_by_key(|p| p.number);
+    posts.dedup_by_key(|p| p.number);
+    Ok(posts)
+}
+
+/// `hs-content feedback`: summarises open issues and discussions labelled `feedback` into
 /// `content/feedback/<period>.yml`.
 pub async fn collect_feedback(
     ws: &Workspace,
@@ -583,19 +613,21 @@ pub async fn collect_feedback(
     now: jiff::Timestamp,
 ) -> Result<FeedbackReport> {
     let cfg = &ws.config;
-    let issues = forge.list_issues(&cfg.feedback_label, StateFilter::Open).await?;
-    let numbers: Vec<u64> = issues.iter().map(|i| i.number).collect();
-    if issues.is_empty() {
+    let posts = feedback_posts(forge, &cfg.feedback_label).await?;
+    let numbers: Vec<u64> = posts.iter().map(|p| p.number).collect();
+    if posts.is_empty() {
         return Ok(FeedbackReport { path: None, issues: numbers, keywords: 0, faq: 0 });
     }
     let topics = TopicsFile::load(&ws.at(&cfg.topics))?;
     let ctx = json!({
         "brand": cfg.brand,
         "topics": topics.topics.iter().map(|t| json!({"name": t.name, "description": t.description})).collect::<Vec<_>>(),
-        "issues": issues
+        "issues": posts
             .iter()
             // Personal data and secrets never leave the machine.
-            .map(|i| json!({"number": i.number, "title": scrubber.scrub(&i.title), "body": scrubber.scrub(&i.body)}))
+            .map(|p| {
+                json!({"number": p.number, "kind": p.kind, "title": scrubber.scrub(&p.title), "body": scrubber.scrub(&p.body)})
+            })
             .collect::<Vec<_>>(),
     });
     let answer = llm.ask_json("content-feedback.j2", &ctx, &feedback::answer_schema()).await?;

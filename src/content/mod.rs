@@ -135,12 +135,11 @@ impl Session {
                 }
                 Ok(report)
             }
-            // A dry run lists the issues it would read; it calls no model and writes nothing.
+            // A dry run lists what it would read; it calls no model and writes nothing.
             Command::Feedback if forge.dry_run => {
                 let forge = forge.open(&self.env)?;
-                let label = &self.workspace.config.feedback_label;
-                let issues = forge.list_issues(label, crate::forge::StateFilter::Open).await?;
-                Ok(serde_json::json!({"issues": issues.iter().map(|i| i.number).collect::<Vec<_>>(), "path": null}))
+                let posts = generate::feedback_posts(forge.as_ref(), &self.workspace.config.feedback_label).await?;
+                Ok(serde_json::json!({"issues": posts.iter().map(|p| p.number).collect::<Vec<_>>(), "path": null}))
             }
             Command::Feedback => json(serde_json::to_value(self.feedback(forge.open(&self.env)?.as_ref()).await?)),
         }

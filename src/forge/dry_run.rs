@@ -86,6 +86,9 @@ impl Forge for DryRun {
     async fn list_pulls(&self, state: StateFilter) -> ForgeResult<Vec<PullRequest>> {
         self.inner.list_pulls(state).await
     }
+    async fn list_discussions(&self, label: &str) -> ForgeResult<Vec<Discussion>> {
+        self.inner.list_discussions(label).await
+    }
     async fn get_pull(&self, number: u64) -> ForgeResult<PullRequest> {
         self.inner.get_pull(number).await
     }

@@ -148,9 +148,14 @@ impl GithubForge {
 
     /// A read: retried freely, it changes nothing.
     async fn read(&self, what: &str, url: &str) -> ForgeResult<Reply> {
+        self.read_with(what, &Method::GET, url, None).await
+    }
+
+    /// A read sent with another method (a GraphQL query is a POST): retried like [`Self::read`].
+    async fn read_with(&self, what: &str, method: &Method, url: &str, body: Option<&Value>) -> ForgeResult<Reply> {
         let mut last = String::new();
         for attempt in 1..=self.policy.max_attempts {
-            match self.attempt(&Method::GET, url, None, attempt).await {
+            match self.attempt(method, url, body, attempt).await {
                 Attempt::Done(reply) => return Ok(reply),
                 Attempt::Retry(wait, why) => {
                     last = why;
@@ -286,6 +291,26 @@ impl GithubForge {
         Ok(out)
     }
 
+    /// A GraphQL query (`/graphql`, or `/api/graphql` on GitHub Enterprise Server). Its
+    /// own errors (HTTP 200 with `errors`) fail it too.
+    async fn graphql(&self, what: &str, query: &str, variables: Value) -> ForgeResult<Value> {
+        let url = match self.api.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{}/graphql", self.api),
+        };
+        let body = serde_json::json!({"query": query, "variables": variables});
+        let reply = self.read_with(what, &Method::POST, &url, Some(&body)).await?;
+        if !reply.status.is_success() {
+            return Err(api_error(what, &reply));
+        }
+        let value: Value = serde_json::from_str(&reply.body).map_err(|e| bad_json(what, e))?;
+        if let Some(errors) = value.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+            let message = errors.iter().filter_map(|e| e.get("message")?.as_str()).collect::<Vec<_>>().join("; ");
+            return Err(ForgeError::Api { forge: FORGE, what: what.into(), status: reply.status.as_u16(), message });
+        }
+        Ok(value)
+    }
+
     async fn get_json(&self, what: &str, url: &str) -> ForgeResult<String> {
         let reply = self.read(what, url).await?;
         match reply.status {
@@ -365,6 +390,56 @@ struct GhUser {
 #[derive(Deserialize)]
 struct GhLabel {
     name: String,
+}
+
+/// One page of a repository's discussions (GraphQL).
+#[derive(Deserialize)]
+struct GhDiscussionPage {
+    #[serde(default)]
+    nodes: Vec<GhDiscussion>,
+    #[serde(rename = "pageInfo")]
+    page_info: GhPageInfo,
+}
+
+#[derive(Deserialize)]
+struct GhPageInfo {
+    #[serde(rename = "hasNextPage")]
+    has_next_page: bool,
+    #[serde(rename = "endCursor")]
+    end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GhDiscussion {
+    number: u64,
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    closed: bool,
+    #[serde(default)]
+    labels: Option<GhLabelNodes>,
+}
+
+#[derive(Deserialize)]
+struct GhLabelNodes {
+    #[serde(default)]
+    nodes: Vec<GhLabel>,
+}
+
+impl From<GhDiscussion> for Discussion {
+    fn from(g: GhDiscussion) -> Self {
+        Discussion {
+            number: g.number,
+            title: g.title,
+            body: g.body.unwrap_or_default(),
+            labels: g.labels.map(|l| l.nodes.into_iter().map(|l| l.name).collect()).unwrap_or_default(),
+            closed: g.closed,
+            url: g.url,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -624,6 +699,40 @@ impl Forge for GithubForge {
                     .map_err(|e| bad_json("list pull requests", e))
             })
             .collect()
+    }
+
+    async fn list_discussions(&self, label: &str) -> ForgeResult<Vec<Discussion>> {
+        // Discussions are GraphQL only. The newest-updated first, at most 1,000.
+        const QUERY: &str = "query($owner: String!, $name: String!, $after: String) { \
+            repository(owner: $owner, name: $name) { discussions(first: 50, after: $after, \
+            orderBy: {field: UPDATED_AT, direction: DESC}) { nodes { number title body url closed \
+            labels(first: 50) { nodes { name } } } pageInfo { hasNextPage endCursor } } } }";
+        const PAGES: usize = 20;
+        let what = "list discussions";
+        let (owner, name) = self.repo.split_once('/').unwrap_or((&self.repo, ""));
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..PAGES {
+            let data =
+                self.graphql(what, QUERY, serde_json::json!({"owner": owner, "name": name, "after": after})).await?;
+            let page = &data["data"]["repository"]["discussions"];
+            if page.is_null() {
+                return Err(ForgeError::NotFound { forge: FORGE, what: format!("{what} of {}", self.repo) });
+            }
+            let page: GhDiscussionPage = serde_json::from_value(page.clone()).map_err(|e| bad_json(what, e))?;
+            out.extend(
+                page.nodes
+                    .into_iter()
+                    .map(Discussion::from)
+                    .filter(|d| !d.closed && d.labels.iter().any(|l| l.eq_ignore_ascii_case(label))),
+            );
+            match page.page_info {
+                GhPageInfo { has_next_page: true, end_cursor: Some(cursor) } => after = Some(cursor),
+                _ => return Ok(out),
+            }
+        }
+        tracing::warn!("{what}: stopped after {} discussions", PAGES * 50);
+        Ok(out)
     }
 
     async fn get_pull(&self, number: u64) -> ForgeResult<PullRequest> {

@@ -3,7 +3,8 @@
 //!
 //! Layout (DESIGN.md): `issues/<n>.json` `{number, title, body, labels[], state,
 //! comments:[{id, body, author, created_at}]}`, `pulls/<n>.json` likewise plus `{head,
-//! base, draft}`, `collaborators.json` `{"login": "admin|maintain|write|triage|read"}`.
+//! base, draft}`, `discussions/<n>.json` `{number, title, body, labels[], closed, url}` (read
+//! only), `collaborators.json` `{"login": "admin|maintain|write|triage|read"}`.
 //! Issues and pull requests share one number sequence, as on GitHub. Every write
 //! happens under an exclusive lock on `.lock` and replaces the file atomically (write
 //! to a temporary file, then rename), so a killed run never leaves half a file.
@@ -293,6 +294,20 @@ impl Forge for LocalForge {
             let file: PullFile = self.read(&self.pull_path(n))?;
             if state.admits(file.pull.state) {
                 out.push(file.pull);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_discussions(&self, label: &str) -> ForgeResult<Vec<Discussion>> {
+        if !self.dir.join("discussions").is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for n in self.numbers("discussions")? {
+            let d: Discussion = self.read(&self.dir.join("discussions").join(format!("{n}.json")))?;
+            if !d.closed && d.labels.iter().any(|l| l.eq_ignore_ascii_case(label)) {
+                out.push(d);
             }
         }
         Ok(out)

@@ -69,6 +69,21 @@ impl Issue {
     }
 }
 
+/// A GitHub Discussion (read only: content feedback reads the ones labelled `feedback`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Discussion {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub closed: bool,
+    #[serde(default)]
+    pub url: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comment {
     pub id: u64,
@@ -206,6 +221,11 @@ pub trait Forge: Send + Sync {
     async fn get_pull(&self, number: u64) -> ForgeResult<PullRequest>;
     async fn create_pull(&self, new: &NewPull) -> ForgeResult<PullRequest>;
     async fn update_pull(&self, number: u64, update: &PullUpdate) -> ForgeResult<PullRequest>;
+    /// Every open discussion carrying `label`.
+    async fn list_discussions(&self, label: &str) -> ForgeResult<Vec<Discussion>> {
+        let _ = label;
+        Err(unsupported(self.kind(), "list_discussions"))
+    }
     /// A person's permission on the repository (read from the forge, never from event text).
     async fn permission(&self, login: &str) -> ForgeResult<Permission>;
     async fn default_branch(&self) -> ForgeResult<String>;
