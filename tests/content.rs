@@ -732,3 +732,41 @@ async fn feedback_is_scrubbed_before_it_reaches_the_model() {
         assert!(!sent.contains(secret), "{secret} reached the model: {sent}");
     }
 }
+
+#[derive(Deserialize)]
+struct ExtractCase {
+    description: String,
+    text: String,
+    expected: Vec<serde_yaml_ng::Value>,
+}
+
+/// URL extraction against twitter-text's own extract.yml: the URLs a post's length
+/// counts as 23 characters each are the ones upstream extracts.
+#[test]
+fn twitter_text_url_extraction() {
+    let Some(path) = homeostat::testing::shared_path("corpus/twitter-text/extract.yml") else { return };
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for section in ["urls", "urls_with_indices"] {
+        let cases: Vec<ExtractCase> = serde_yaml_ng::from_value(doc["tests"][section].clone()).unwrap();
+        for case in &cases {
+            total += 1;
+            let got: Vec<&str> = social::extract_urls(&case.text).iter().map(|s| &case.text[s.start..s.end]).collect();
+            let want: Vec<String> = case
+                .expected
+                .iter()
+                .map(|e| match e {
+                    serde_yaml_ng::Value::String(s) => s.clone(),
+                    other => other["url"].as_str().unwrap_or_default().to_string(),
+                })
+                .collect();
+            if got != want {
+                failures.push(format!("{}: {:?}\n  got {got:?}\n  want {want:?}", case.description, case.text));
+            }
+        }
+    }
+    println!("twitter-text URL extraction: {}/{total} cases agree", total - failures.len());
+    assert_eq!(total, 101, "urls + urls_with_indices case count");
+    assert!(failures.is_empty(), "{} of {total} failed:\n{}", failures.len(), failures.join("\n"));
+}

@@ -3,8 +3,7 @@
 //! LinkedIn in characters with its "little text" reserved characters escaped. Also the
 //! UTM links and the staggered schedule of a bundle. Pure: no I/O.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -54,6 +53,11 @@ pub struct WeightRange {
 }
 
 impl TwitterConfig {
+    fn weight(&self, c: char) -> usize {
+        let cp = c as u32;
+        self.ranges.iter().find(|r| (r.start..=r.end).contains(&cp)).map_or(self.default_weight, |r| r.weight)
+    }
+
     /// twitter-text v3: v2 plus every emoji counting as one default-weight character.
     pub fn v3() -> Self {
         Self {
@@ -69,11 +73,6 @@ impl TwitterConfig {
                 WeightRange { start: 8242, end: 8247, weight: 100 },
             ],
         }
-    }
-
-    fn weight(&self, c: char) -> usize {
-        let cp = c as u32;
-        self.ranges.iter().find(|r| (r.start..=r.end).contains(&cp)).map_or(self.default_weight, |r| r.weight)
     }
 }
 
@@ -145,61 +144,23 @@ pub struct UrlSpan {
     pub end: usize,
 }
 
-static URL_CANDIDATE: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"(?i)(https?://)?([\p{L}\p{N}\p{M}_-]+(?:\.[\p{L}\p{N}\p{M}_-]+)+)(:\d{1,5})?([/?#][^\s]*)?")
-        .unwrap_or_else(|e| panic!("built-in URL pattern: {e}"))
-});
-
-static TLDS: LazyLock<(BTreeSet<&'static str>, BTreeSet<&'static str>)> = LazyLock::new(|| {
-    let mut generic = BTreeSet::new();
-    let mut country = BTreeSet::new();
-    for line in include_str!("tlds.txt").lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        if line.len() == 2 && line.is_ascii() {
-            country.insert(line);
-        } else {
-            generic.insert(line);
-        }
-    }
-    (generic, country)
-});
-
-/// URLs as twitter-text extracts them: with a protocol, any host whose labels are valid
-/// (≤ 63 bytes once punycode-encoded) and whose TLD is known; without one, ASCII hosts
-/// with a generic TLD, or a country TLD followed by a path.
+/// URLs as twitter-text extracts them (its Rust port: the full TLD list, with or without
+/// a protocol), as byte offsets into `text`.
 pub fn extract_urls(text: &str) -> Vec<UrlSpan> {
-    let mut out = Vec::new();
-    for caps in URL_CANDIDATE.captures_iter(text) {
-        let (Some(whole), Some(host)) = (caps.get(0), caps.get(2)) else { continue };
-        let protocol = caps.get(1).is_some();
-        let before = text[..whole.start()].chars().next_back();
-        if before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '@' | '$' | '#' | '.' | '/' | '-' | '_')) {
-            continue;
-        }
-        let host_text = host.as_str();
-        if !protocol && !host_text.is_ascii() {
-            continue;
-        }
-        let Ok(ascii) = idna::domain_to_ascii(host_text) else { continue };
-        let labels: Vec<&str> = ascii.split('.').collect();
-        if labels.iter().any(|l| l.is_empty() || l.len() > 63) || ascii.len() > 253 {
-            continue;
-        }
-        let tld = labels.last().copied().unwrap_or_default().to_ascii_lowercase();
-        let (generic, country) = &*TLDS;
-        let path = caps.get(4);
-        let known = generic.contains(tld.as_str()) || country.contains(tld.as_str()) || tld.starts_with("xn--");
-        if !known || (!protocol && !generic.contains(tld.as_str()) && path.is_none()) {
-            continue;
-        }
-        let mut end = whole.end();
-        if let Some(path) = path {
-            // Trailing punctuation ends a sentence, not a URL.
-            let trimmed = path.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"', ')', ']', '}']);
-            end = path.start() + trimmed.len();
-        }
-        out.push(UrlSpan { start: whole.start(), end });
-    }
-    out
+    use twitter_text::extractor::Extract;
+    let base = text.as_ptr() as usize;
+    twitter_text::extractor::Extractor::new()
+        .extract_urls_with_indices(text)
+        .iter()
+        .filter_map(|entity| {
+            // Entities borrow from `text` (their indices count UTF-16 units): the byte
+            // offset is where the value starts in it.
+            let value = entity.get_value();
+            let start = (value.as_ptr() as usize).checked_sub(base)?;
+            let end = start + value.len();
+            (text.get(start..end) == Some(value)).then_some(UrlSpan { start, end })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
