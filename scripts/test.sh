@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs every check CI runs: fmt, clippy with warnings
-# denied, all tests, zizmor on every workflow and action file.
+# denied, all tests, the demo, zizmor on every workflow and action file.
 #
 #   scripts/test.sh            everything
 #   SKIP_INSTALL=1 scripts/test.sh   assume the tools are there
@@ -15,6 +15,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   step "installing test tools"
   need_apt=()
   command -v git >/dev/null || need_apt+=(git)
+  command -v jq >/dev/null || need_apt+=(jq)  # the demo's agent part
   command -v prometheus >/dev/null || need_apt+=(prometheus)
   command -v promtool >/dev/null || need_apt+=(prometheus)
   ls /usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)  # og images
@@ -49,6 +50,15 @@ run_figures fingerprint own_corpus_pairwise 'own corpus'
 run_figures policy corpus_passes 'codeowners|wildmatch'
 run_figures canary conformance 'conformance'
 run_figures content twitter_text 'twitter-text'
+
+step "demo (scripts/demo.sh: the whole loop on the local forge)"
+# The README's main command, end to end; its output only when it fails.
+if ! bash scripts/demo.sh > target/demo.log 2>&1; then
+  tail -n 60 target/demo.log
+  echo "scripts/demo.sh failed (whole output: target/demo.log)" >&2
+  exit 1
+fi
+echo "demo: every step ran (output: target/demo.log)"
 
 step "zizmor"
 # Files named one by one: zizmor reads a bare folder as a repository root.
