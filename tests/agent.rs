@@ -275,6 +275,22 @@ fn an_agent_that_ran_out_of_turns_pushes_nothing_even_when_it_exits_0() {
 }
 
 #[test]
+fn an_agent_past_its_turn_cap_still_proposes_but_for_a_person() {
+    let fx = Fixture::new("edit.sh");
+    let config = fx.tmp.path().join("homeostat.yml");
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace("{adapter: custom,", "{adapter: custom, max_turns: 2,");
+    std::fs::write(&config, text).unwrap();
+    // edit.sh reports 3 turns and exits 0, as a CLI that ignored its cap would.
+    let (code, report) = fx.fix("ann");
+    assert_eq!((code, report["outcome"].as_str()), (0, Some("pr-opened")), "{report}");
+    let pr = &fx.pulls()[0];
+    let body = pr["body"].as_str().unwrap();
+    assert!(body.contains("ran 3 turns, above its max_turns of 2"), "{body}");
+    assert!(pr["labels"].to_string().contains("needs-human-review"), "{}", pr["labels"]);
+}
+
+#[test]
 fn a_human_commit_on_the_branch_is_built_on_not_overwritten() {
     let fx = Fixture::new("edit.sh");
     assert_eq!(fx.fix("ann").1["outcome"], "pr-opened");

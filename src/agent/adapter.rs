@@ -105,6 +105,24 @@ pub struct Usage {
     pub stopped_short: Option<String>,
 }
 
+impl Usage {
+    /// Why the run went past the caps it was given (the CLI did not enforce them), if it did.
+    pub fn overran(&self, max_turns: Option<u32>, usd_cap: Option<f64>) -> Option<String> {
+        let mut why = Vec::new();
+        if let (Some(turns), Some(max)) = (self.turns, max_turns)
+            && turns > max
+        {
+            why.push(format!("ran {turns} turns, above its max_turns of {max}"));
+        }
+        if let (Some(usd), Some(cap)) = (self.usd, usd_cap)
+            && usd > cap + 0.005
+        {
+            why.push(format!("spent ${usd:.2}, above this run's cap of ${cap:.2}"));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+}
+
 static AIDER_COST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Cost: \$[0-9.]+ message, \$(?P<usd>[0-9.]+) session").unwrap_or_else(|_| unreachable!())
 });
@@ -192,6 +210,16 @@ mod tests {
         );
         d.run.clear();
         assert_eq!(build(&d, &files(), 4, None).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn a_run_past_its_caps_is_named() {
+        let usage = Usage { usd: Some(2.4), turns: Some(73), stopped_short: None };
+        let why = usage.overran(Some(60), Some(2.0)).unwrap();
+        assert!(why.contains("ran 73 turns, above its max_turns of 60") && why.contains("$2.40"), "{why}");
+        assert_eq!(usage.overran(Some(80), Some(3.0)), None);
+        assert_eq!(usage.overran(None, None), None);
+        assert_eq!(Usage::default().overran(Some(1), Some(0.0)), None, "nothing reported, nothing claimed");
     }
 
     #[test]

@@ -444,6 +444,9 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
             .await;
     }
 
+    // A CLI that ran past its caps and still said success (claude-code-action #1577): the
+    // change is proposed, but for a person to review.
+    let overran = usage.overran(agent_def.max_turns, usd_cap);
     checkout.push(commit, &branch, lease.as_deref())?;
     let summary = read_capped(&files.summary_file, 256 * 1024);
     let summary = if summary.trim().is_empty() {
@@ -466,19 +469,21 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
             "cost": usage.usd.map_or("not reported".to_string(), |u| format!("${u:.2}")),
             "branch": branch,
             "max_attempts": agents.max_attempts,
+            "overran": overran,
         }),
     )?;
     let title = format!("fix: {} (#{issue_number})", crate::prompt::strip_hidden(&issue.title));
     let (pull, created) =
         pr::open_or_update(forge, existing.as_ref(), &title, &body, &branch, &default_branch, issue_number).await?;
-    pr::label(forge, &pull, issue_number, verdict.class, verdict.verdict == Decision::HumanReview).await?;
+    let human_review = verdict.verdict == Decision::HumanReview || overran.is_some();
+    pr::label(forge, &pull, issue_number, verdict.class, human_review).await?;
     let pull = pr::verify(forge, checkout, &branch, commit, pull.number, issue_number).await?;
     ctx.report.pr = Some(pull.number);
     let outcome = if created { Outcome::PrOpened } else { Outcome::PrUpdated };
     opts.ledger.append(
         crate::ledger::kinds::AGENT_OUTCOME,
         &issue_number.to_string(),
-        serde_json::json!({"outcome": outcome.as_str(), "pr": pull.number, "commit": commit.to_string()}),
+        serde_json::json!({"outcome": outcome.as_str(), "pr": pull.number, "commit": commit.to_string(), "overran": overran}),
     )?;
     let verb = if created { "Opened" } else { "Updated" };
     ctx.thread = issue_number;
