@@ -188,6 +188,21 @@ impl GithubForge {
         Err(ForgeError::Transport { forge: FORGE, what: what.into(), message: last })
     }
 
+    /// An update (PATCH) of the resource at `path`, parsed from GitHub's reply.
+    async fn patch<T>(
+        &self,
+        what: &str,
+        path: &str,
+        body: &Value,
+        parse: fn(&str) -> ForgeResult<T>,
+    ) -> ForgeResult<T> {
+        let reply = self.idempotent_write(Method::PATCH, what, &self.url(path), Some(body)).await?;
+        if !reply.status.is_success() {
+            return Err(api_error(what, &reply));
+        }
+        parse(&reply.body)
+    }
+
     /// A create (POST): before each retry, `find` re-reads the forge; when the earlier
     /// attempt landed after all, its result is returned instead of writing again.
     async fn create<T, F, Fut>(
@@ -618,13 +633,7 @@ impl Forge for GithubForge {
         if let Some(text) = &update.body {
             body["body"] = json!(limits::truncate_body(text, ""));
         }
-        let what = format!("update issue #{number}");
-        let reply =
-            self.idempotent_write(Method::PATCH, &what, &self.url(&format!("/issues/{number}")), Some(&body)).await?;
-        if !reply.status.is_success() {
-            return Err(api_error(&what, &reply));
-        }
-        parse_issue(&reply.body)
+        self.patch(&format!("update issue #{number}"), &format!("/issues/{number}"), &body, parse_issue).await
     }
 
     async fn add_labels(&self, number: u64, labels: &[String]) -> ForgeResult<()> {
@@ -678,13 +687,8 @@ impl Forge for GithubForge {
 
     async fn update_comment(&self, number: u64, comment_id: u64, body: &str) -> ForgeResult<Comment> {
         let payload = json!({"body": limits::truncate_body(body, "")});
-        let what = format!("update comment on #{number}");
-        let url = self.url(&format!("/issues/comments/{comment_id}"));
-        let reply = self.idempotent_write(Method::PATCH, &what, &url, Some(&payload)).await?;
-        if !reply.status.is_success() {
-            return Err(api_error(&what, &reply));
-        }
-        parse_comment(&reply.body)
+        let path = format!("/issues/comments/{comment_id}");
+        self.patch(&format!("update comment on #{number}"), &path, &payload, parse_comment).await
     }
 
     async fn list_pulls(&self, state: StateFilter) -> ForgeResult<Vec<PullRequest>> {
@@ -759,13 +763,7 @@ impl Forge for GithubForge {
         if let Some(body) = &update.body {
             payload["body"] = json!(limits::truncate_body(body, ""));
         }
-        let what = format!("update pull request #{number}");
-        let reply =
-            self.idempotent_write(Method::PATCH, &what, &self.url(&format!("/pulls/{number}")), Some(&payload)).await?;
-        if !reply.status.is_success() {
-            return Err(api_error(&what, &reply));
-        }
-        parse_pull(&reply.body)
+        self.patch(&format!("update pull request #{number}"), &format!("/pulls/{number}"), &payload, parse_pull).await
     }
 
     async fn permission(&self, login: &str) -> ForgeResult<Permission> {
