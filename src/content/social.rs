@@ -147,9 +147,12 @@ pub struct UrlSpan {
 /// URLs as twitter-text extracts them (its Rust port: the full TLD list, with or without
 /// a protocol), as byte offsets into `text`.
 pub fn extract_urls(text: &str) -> Vec<UrlSpan> {
-    use twitter_text::extractor::Extract;
+    use twitter_text::extractor::{Extract, Extractor, ParserBackend};
     let base = text.as_ptr() as usize;
-    twitter_text::extractor::Extractor::new()
+    // Not the default (nom) backend: it panics on some text, slicing inside a multi-byte
+    // character (`https://😀/`); Pest with the phf TLD table agrees on every conformance
+    // case and survives `url_spans_are_slices_of_any_text`.
+    Extractor::with_parser_backend(ParserBackend::External)
         .extract_urls_with_indices(text)
         .iter()
         .filter_map(|entity| {
@@ -455,6 +458,60 @@ mod tests {
         assert_eq!(tweet_length("mail me: a@b.com", &v3).weighted_length, 16);
         assert_eq!(tweet_length("😷👾", &v3).weighted_length, 4);
         assert_eq!(tweet_length("1⃣", &v3).weighted_length, 2);
+    }
+
+    #[test]
+    fn url_spans_are_slices_of_any_text() {
+        const PIECES: &[&str] = &[
+            "http://",
+            "https://",
+            "t.co/",
+            "www.",
+            "example",
+            ".com",
+            ".jp",
+            ".みんな",
+            "xn--p1ai",
+            "é",
+            "😀",
+            "日本",
+            ".",
+            "-",
+            "_",
+            "(",
+            ")",
+            "'",
+            " ",
+            "\u{202A}",
+            "@",
+            "#",
+            "$",
+            "/",
+            "?",
+            "=",
+            ":8080",
+            "\n",
+            "\u{0301}",
+        ];
+        let mut seed: u64 = 0x853c_49e6_748f_ea9b;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let v3 = TwitterConfig::v3();
+        let mut found = 0;
+        for _ in 0..5_000 {
+            let len = 1 + (next() % 12) as usize;
+            let text: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+            for span in extract_urls(&text) {
+                assert!(span.start < span.end && text.get(span.start..span.end).is_some(), "{text:?} {span:?}");
+                found += 1;
+            }
+            let _ = tweet_length(&text, &v3);
+        }
+        assert!(found > 500, "the generator makes URLs: {found}");
     }
 
     #[test]
