@@ -542,11 +542,10 @@ pub async fn apply(
 ) -> Result<Vec<Outcome>> {
     let index = Index::load(forge).await?;
     tracing::info!("{} known fingerprints on {} ({})", index.len(), forge.repo(), forge.kind());
-    let candidates = with_held(groups, held_groups(ledger, limits.held_since)?, &index);
-    let merged: Vec<Group> = candidates.iter().map(|(g, _)| g.clone()).collect();
+    let (merged, fresh) = with_held(groups, held_groups(ledger, limits.held_since)?, &index);
     let steps = plan(&merged, &index, limits);
-    let mut outcomes = Vec::with_capacity(candidates.len());
-    for ((g, fresh), step) in candidates.iter().zip(steps) {
+    let mut outcomes = Vec::with_capacity(merged.len());
+    for ((g, fresh), step) in merged.iter().zip(fresh).zip(steps) {
         let now = limits.now.to_string();
         let outcome = |action: Action, issue: Option<&Issue>, reason: Option<String>| Outcome {
             fingerprint: g.fingerprint.clone(),
@@ -640,25 +639,29 @@ pub async fn apply(
 }
 
 /// This run's groups, each new fingerprint with the occurrences held back before added,
-/// then the held fingerprints this run did not see. Beside each: the part this run saw
+/// then the held fingerprints this run did not see; and for each, the part this run saw
 /// (`None` for a group only the ledger holds).
-fn with_held<'g>(groups: &'g [Group], held: Vec<Group>, index: &Index) -> Vec<(Group, Option<&'g Group>)> {
+fn with_held<'g>(groups: &'g [Group], held: Vec<Group>, index: &Index) -> (Vec<Group>, Vec<Option<&'g Group>>) {
     let mut held: Vec<Option<Group>> =
         held.into_iter().filter(|h| index.get(&h.fingerprint).is_none()).map(Some).collect();
     let position: HashMap<String, usize> =
         held.iter().enumerate().filter_map(|(i, h)| Some((h.as_ref()?.fingerprint.clone(), i))).collect();
-    let mut out: Vec<(Group, Option<&Group>)> = groups
+    let mut merged: Vec<Group> = groups
         .iter()
         .map(|g| {
             let mut merged = g.clone();
             if let Some(before) = position.get(&g.fingerprint).and_then(|&i| held[i].take()) {
                 merged.absorb(&before);
             }
-            (merged, Some(g))
+            merged
         })
         .collect();
-    out.extend(held.into_iter().flatten().map(|h| (h, None)));
-    out
+    let mut fresh: Vec<Option<&Group>> = groups.iter().map(Some).collect();
+    for h in held.into_iter().flatten() {
+        merged.push(h);
+        fresh.push(None);
+    }
+    (merged, fresh)
 }
 
 /// Appends to the ledger, unless this is a dry run.
