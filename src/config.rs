@@ -78,6 +78,11 @@ pub struct IssuesConfig {
     /// New issues per UTC day, counted in the ledger.
     #[serde(default = "defaults::max_new_per_day")]
     pub max_new_per_day: u32,
+    /// Occurrence comments one run may post (GitHub allows about 80 content-creating
+    /// requests a minute and 500 an hour); past it, the busiest issues get theirs and the
+    /// rest only update their counter, commenting on a later run.
+    #[serde(default = "defaults::max_comments_per_run")]
+    pub max_comments_per_run: u32,
     /// A known open issue gets at most one occurrence comment per window; occurrences
     /// inside it only update the counter in the body.
     #[serde(default = "defaults::dedup_window")]
@@ -97,6 +102,7 @@ impl Default for IssuesConfig {
             labels: Vec::new(),
             max_new_per_run: defaults::max_new_per_run(),
             max_new_per_day: defaults::max_new_per_day(),
+            max_comments_per_run: defaults::max_comments_per_run(),
             dedup_window: defaults::dedup_window(),
             reopen_on_regression: true,
             hold_for: defaults::hold_for(),
@@ -130,6 +136,9 @@ mod defaults {
     }
     pub fn max_new_per_day() -> u32 {
         30
+    }
+    pub fn max_comments_per_run() -> u32 {
+        60
     }
     pub fn dedup_window() -> Duration {
         Duration::from_secs(0)

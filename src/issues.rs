@@ -316,8 +316,8 @@ pub enum Action {
 enum Step {
     Create,
     Comment(u64),
-    /// Update the counter only.
-    Count(u64),
+    /// Update the counter only, for the reason given.
+    Count(u64, &'static str),
     Reopen(u64),
     Nothing(u64),
     Hold(String),
@@ -328,6 +328,8 @@ enum Step {
 pub struct PlanLimits {
     /// New issues this run may still open.
     pub new_allowed: u64,
+    /// Occurrence comments this run may post.
+    pub comments_allowed: u64,
     pub dedup_window: std::time::Duration,
     pub reopen_on_regression: bool,
     pub now: jiff::Timestamp,
@@ -343,6 +345,7 @@ impl PlanLimits {
         let per_day_left = u64::from(config.max_new_per_day).saturating_sub(today);
         Ok(Self {
             new_allowed: u64::from(config.max_new_per_run).min(per_day_left),
+            comments_allowed: u64::from(config.max_comments_per_run),
             dedup_window: config.dedup_window.as_std(),
             reopen_on_regression: config.reopen_on_regression,
             now,
@@ -357,7 +360,7 @@ fn plan(groups: &[Group], index: &Index, limits: &PlanLimits) -> Vec<Step> {
     let mut new_ones: Vec<usize> = (0..groups.len()).filter(|&i| index.get(&groups[i].fingerprint).is_none()).collect();
     new_ones.sort_by(|&a, &b| groups[b].count.cmp(&groups[a].count).then(a.cmp(&b)));
     let allowed: BTreeSet<usize> = new_ones.iter().copied().take(limits.new_allowed as usize).collect();
-    groups
+    let mut steps: Vec<Step> = groups
         .iter()
         .enumerate()
         .map(|(i, g)| match index.get(&g.fingerprint) {
@@ -365,7 +368,17 @@ fn plan(groups: &[Group], index: &Index, limits: &PlanLimits) -> Vec<Step> {
             None => Step::Hold(format!("quota: at most {} new issue(s) now", limits.new_allowed)),
             Some(issue) => plan_known(g, issue, limits),
         })
-        .collect()
+        .collect();
+    // Past the comment budget, the issues with the most new occurrences keep their comment;
+    // the others only count (they comment on a later run).
+    let mut commenting: Vec<usize> = (0..steps.len()).filter(|&i| matches!(steps[i], Step::Comment(_))).collect();
+    commenting.sort_by(|&a, &b| groups[b].count.cmp(&groups[a].count).then(a.cmp(&b)));
+    for &i in commenting.iter().skip(limits.comments_allowed as usize) {
+        if let Step::Comment(n) = steps[i] {
+            steps[i] = Step::Count(n, "counted; this run's comment budget (issues.max_comments_per_run) is spent");
+        }
+    }
+    steps
 }
 
 fn plan_known(g: &Group, issue: &Issue, limits: &PlanLimits) -> Step {
@@ -377,7 +390,7 @@ fn plan_known(g: &Group, issue: &Issue, limits: &PlanLimits) -> Step {
         return if limits.reopen_on_regression && is_regression(g, issue, &state) {
             Step::Reopen(issue.number)
         } else {
-            Step::Count(issue.number)
+            Step::Count(issue.number, "closed; counted silently (not from a newer release)")
         };
     }
     let recently = state
@@ -385,7 +398,7 @@ fn plan_known(g: &Group, issue: &Issue, limits: &PlanLimits) -> Step {
         .as_deref()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
         .is_some_and(|t| limits.now.duration_since(t).as_secs() < limits.dedup_window.as_secs() as i64);
-    if recently { Step::Count(issue.number) } else { Step::Comment(issue.number) }
+    if recently { Step::Count(issue.number, "counted; inside the dedup window") } else { Step::Comment(issue.number) }
 }
 
 /// A closed issue has regressed when the error comes from a release newer than any it was
@@ -576,7 +589,7 @@ pub async fn apply(
                 )?;
                 outcomes.push(outcome(Action::Created, Some(&issue), None));
             }
-            Step::Comment(n) | Step::Count(n) | Step::Reopen(n) => {
+            Step::Comment(n) | Step::Count(n, _) | Step::Reopen(n) => {
                 let Some(issue) = known(n) else { continue };
                 let old_state = parse_state(&issue.body);
                 let mut state = merge_state(old_state.clone(), g);
@@ -611,13 +624,10 @@ pub async fn apply(
                 } else {
                     Action::Skipped
                 };
-                let reason = (action == Action::Skipped).then(|| {
-                    if issue.state == State::Closed {
-                        "closed; counted silently (not from a newer release)".to_string()
-                    } else {
-                        "counted; inside the dedup window".to_string()
-                    }
-                });
+                let reason = match step {
+                    Step::Count(_, why) => Some(why.to_string()),
+                    _ => None,
+                };
                 outcomes.push(outcome(action, Some(&updated), reason));
             }
             Step::Nothing(n) => {
@@ -882,6 +892,7 @@ mod tests {
     fn limits(n: u64) -> PlanLimits {
         PlanLimits {
             new_allowed: n,
+            comments_allowed: 100,
             dedup_window: std::time::Duration::ZERO,
             reopen_on_regression: true,
             now: "2026-01-22T00:00:00Z".parse().unwrap(),
@@ -972,8 +983,27 @@ mod tests {
         let body = format!("x\n{}\n{}", state_comment(&state), marker(fp, "v1"));
         let index = Index::from_issues(vec![issue(3, &body, State::Closed)]);
         assert_eq!(plan(&group([occ(fp, "1", Some("1.4.10"))]), &index, &limits(10)), [Step::Reopen(3)]);
-        assert_eq!(plan(&group([occ(fp, "2", Some("1.4.2"))]), &index, &limits(10)), [Step::Count(3)]);
-        assert_eq!(plan(&group([occ(fp, "3", Some("1.3.9"))]), &index, &limits(10)), [Step::Count(3)]);
+        let silently = Step::Count(3, "closed; counted silently (not from a newer release)");
+        assert_eq!(plan(&group([occ(fp, "2", Some("1.4.2"))]), &index, &limits(10)), std::slice::from_ref(&silently));
+        assert_eq!(plan(&group([occ(fp, "3", Some("1.3.9"))]), &index, &limits(10)), [silently]);
+    }
+
+    #[test]
+    fn past_the_comment_budget_the_busiest_issues_comment_and_the_rest_count() {
+        let fps = ["1111111111111111", "2222222222222222", "3333333333333333"];
+        let index = Index::from_issues(
+            fps.iter().enumerate().map(|(i, fp)| issue(i as u64 + 1, &marker(fp, "v1"), State::Open)).collect(),
+        );
+        // 1 occurrence of the first bug, 3 of the second, 2 of the third.
+        let occurrences = [(0, 1), (1, 3), (2, 2)]
+            .into_iter()
+            .flat_map(|(bug, n)| (0..n).map(move |k| occ(fps[bug], &format!("{bug}-{k}"), None)));
+        let limits = PlanLimits { comments_allowed: 2, ..limits(10) };
+        let budget = "counted; this run's comment budget (issues.max_comments_per_run) is spent";
+        assert_eq!(
+            plan(&group(occurrences), &index, &limits),
+            [Step::Count(1, budget), Step::Comment(2), Step::Comment(3)]
+        );
     }
 
     #[test]

@@ -70,6 +70,7 @@ fn fp(i: usize) -> String {
 fn limits() -> PlanLimits {
     PlanLimits {
         new_allowed: 1000,
+        comments_allowed: 1000,
         dedup_window: Duration::ZERO,
         reopen_on_regression: true,
         now: "2026-01-22T00:00:00Z".parse().unwrap(),
