@@ -57,6 +57,7 @@ from_release() {
 
 from_source() {
   command -v cargo >/dev/null || { log "cargo is not installed: cannot build from source"; exit 1; }
+  command -v c++ >/dev/null || log "no C++ compiler on PATH: the source build (libgit2, mimalloc, cxx) will likely fail"
   log "building from source in $src"
   cargo install --locked --quiet --path "$src" --root "$root" --force
 }
