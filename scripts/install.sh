@@ -39,7 +39,8 @@ from_release() {
   local t url tmp asset expected actual
   t="$(target)" || { log "no release build for $(uname -s)/$(uname -m)"; return 1; }
   case "$version" in v*) ;; *) version="v$version" ;; esac
-  url="https://github.com/$repo/releases/download/$version"
+  # HOMEOSTAT_RELEASE_URL: a mirror (and the installer's test); HTTPS only, as below.
+  url="${HOMEOSTAT_RELEASE_URL:-https://github.com/$repo/releases/download}/$version"
   asset="homeostat-$t.tar.gz"
   tmp="$(mktemp -d)"
   log "downloading $asset ($version)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs every check CI runs: fmt, clippy with warnings
-# denied, all tests, the demo, zizmor on every workflow and action file.
+# denied, all tests, the demo, the action's installer, zizmor on every workflow and action file.
 #
 #   scripts/test.sh            everything
 #   SKIP_INSTALL=1 scripts/test.sh   assume the tools are there
@@ -16,6 +16,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   need_apt=()
   command -v git >/dev/null || need_apt+=(git)
   command -v jq >/dev/null || need_apt+=(jq)  # the demo's agent part
+  command -v openssl >/dev/null || need_apt+=(openssl)  # the installer's test (HTTPS)
+  command -v curl >/dev/null || need_apt+=(curl)
   command -v prometheus >/dev/null || need_apt+=(prometheus)
   command -v promtool >/dev/null || need_apt+=(prometheus)
   ls /usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)  # og images
@@ -59,6 +61,9 @@ if ! bash scripts/demo.sh > target/demo.log 2>&1; then
   exit 1
 fi
 echo "demo: every step ran (output: target/demo.log)"
+
+step "installer (scripts/test-install.sh: action.yml's install against a local HTTPS release)"
+bash scripts/test-install.sh
 
 step "zizmor"
 # Files named one by one: zizmor reads a bare folder as a repository root.
