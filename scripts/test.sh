@@ -66,10 +66,13 @@ step "installer (scripts/test-install.sh: action.yml's install against a local H
 bash scripts/test-install.sh
 
 step "zizmor"
-# Files named one by one: zizmor reads a bare folder as a repository root.
-shopt -s nullglob
-targets=(action.yml .github/workflows/*.yml examples/workflows/*.yml)
-shopt -u nullglob
-zizmor --offline --no-progress "${targets[@]}"
+# zizmor collects workflows from a folder only under `.github/workflows`: the examples are
+# linked from examples/workflows/.github/workflows, so `zizmor examples/workflows` audits
+# them too. Every example must have its link.
+for f in examples/workflows/*.yml; do
+  [ "$(readlink "examples/workflows/.github/workflows/$(basename "$f")")" = "../../$(basename "$f")" ] \
+    || { echo "missing link: examples/workflows/.github/workflows/$(basename "$f") -> ../../$(basename "$f")" >&2; exit 1; }
+done
+zizmor --offline --no-progress action.yml .github/workflows examples/workflows
 
 step "all checks passed"
