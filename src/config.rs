@@ -69,7 +69,7 @@ pub struct ScrubConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssuesConfig {
-    /// Labels added to every error issue, besides `homeostat:error` and `fp:<8 hex>`.
+    /// Labels added to every error issue, besides `homeostat:error` and `homeostat:backlog`.
     #[serde(default)]
     pub labels: Vec<String>,
     /// New issues one run may open; the rest are held back and reported.

@@ -532,15 +532,27 @@ fn merge_state(mut state: IssueState, g: &Group) -> IssueState {
     state
 }
 
-/// Labels of a new error issue: `homeostat:error`, `fp:<8 hex>`, and the configured ones.
-pub fn labels_for(g: &Group, config: &IssuesConfig) -> Vec<String> {
-    let mut labels = vec![
-        LABEL.to_string(),
-        format!("fp:{}", &g.fingerprint[..g.fingerprint.len().min(8)]),
-        Stage::Backlog.label().to_string(),
-    ];
+/// Labels of a new error issue: `homeostat:error`, the board's first stage and the
+/// configured ones. No label per fingerprint: the hidden marker finds the issue, and a
+/// label per bug would pile up in the repository's label list.
+pub fn labels_for(_g: &Group, config: &IssuesConfig) -> Vec<String> {
+    let mut labels = vec![LABEL.to_string(), Stage::Backlog.label().to_string()];
     labels.extend(config.labels.iter().cloned());
     labels.into_iter().map(|l| limits::label(&l)).collect()
+}
+
+/// A regression's labels: back on the board's first column (it needs triage again) and
+/// marked as a regression; every other label kept.
+fn regression_labels(issue: &Issue) -> Vec<String> {
+    let mut labels: Vec<String> = issue
+        .labels
+        .iter()
+        .filter(|l| !Stage::ALL.iter().any(|s| s.label().eq_ignore_ascii_case(l)))
+        .cloned()
+        .collect();
+    labels.push(REGRESSION_LABEL.to_string());
+    labels.push(Stage::Backlog.label().to_string());
+    labels
 }
 
 /// Plans and makes the writes for a run's groups, one at a time. A write that fails
@@ -599,19 +611,11 @@ pub async fn apply(
                     state.last_comment_at = Some(now.clone());
                 }
                 let body = writer.body(g, &state, &markers(&issue.body))?;
-                let update =
-                    IssueUpdate { body: Some(body), state: reopen.then_some(State::Open), ..Default::default() };
-                // The counter first: if the run dies before the comment, the batch is
-                // already marked counted and is not counted twice.
-                let updated = forge.update_issue(n, &update).await?;
+                // At most two writes: the comment, then one PATCH with the counter, the
+                // state and (on a reopen) the whole label set. The comment goes first: if
+                // the PATCH fails, the batch is not marked counted and a re-run posts and
+                // counts it again; the other order would lose the comment for good.
                 let action = if reopen {
-                    // Back on the board's first column: a regression needs triage again.
-                    forge.add_labels(n, &[REGRESSION_LABEL.to_string(), Stage::Backlog.label().to_string()]).await?;
-                    for stage in Stage::ALL.into_iter().filter(|s| *s != Stage::Backlog) {
-                        if issue.has_label(stage.label()) {
-                            forge.remove_label(n, stage.label()).await?;
-                        }
-                    }
                     let fixed = newest(old_state.releases.iter().map(String::as_str));
                     let extra = serde_json::json!({"release": g.newest_release(), "fixed_release": fixed});
                     forge.create_comment(n, &writer.comment("issue-regression.md.j2", g, &state, extra)?).await?;
@@ -624,6 +628,14 @@ pub async fn apply(
                 } else {
                     Action::Skipped
                 };
+                let labels = reopen.then(|| regression_labels(issue));
+                let update = IssueUpdate {
+                    body: Some(body),
+                    state: reopen.then_some(State::Open),
+                    labels,
+                    ..Default::default()
+                };
+                let updated = forge.update_issue(n, &update).await?;
                 let reason = match step {
                     Step::Count(_, why) => Some(why.to_string()),
                     _ => None,
@@ -1082,7 +1094,7 @@ mod tests {
             assert!(created.body.ends_with(&marker(fp, "v1")), "{}", created.body);
             assert!(!created.body.contains("secret"));
             assert!(created.body.contains("```text\nboom with [redacted] `x` @someone\n```"), "{}", created.body);
-            assert!(created.labels.contains(&"fp:eeeeeeee".to_string()));
+            assert!(!created.labels.iter().any(|l| l.starts_with("fp:")), "no label per fingerprint");
             assert_eq!(parse_state(&created.body).count, 1);
 
             // The same batch again: nothing is written.

@@ -62,6 +62,9 @@ impl Forge for DryRun {
         if let Some(s) = update.state {
             issue.state = s;
         }
+        if let Some(l) = &update.labels {
+            issue.labels.clone_from(l);
+        }
         Ok(issue)
     }
     async fn add_labels(&self, number: u64, labels: &[String]) -> ForgeResult<()> {

@@ -611,15 +611,24 @@ impl Forge for GithubForge {
             "body": text,
             "labels": new.labels.iter().map(|l| limits::label(l)).collect::<Vec<_>>(),
         });
-        // Re-read: the newest issues, looking for this exact title and body.
+        // Re-read before a retry: did the earlier attempt land? Issues are found by their
+        // hidden marker (the body's last `<!-- homeostat:… -->` line; else the whole body)
+        // among every issue carrying the first label, however many were filed since.
+        let key =
+            text.lines().rev().find(|l| l.trim_start().starts_with("<!-- homeostat:")).unwrap_or(&text).to_string();
+        let title = limits::truncate_chars(&new.title, limits::TITLE_MAX_CHARS);
         let find = || async {
-            let url = self.url("/issues?state=all&sort=created&direction=desc&per_page=30");
-            let reply = self.read("find created issue", &url).await?;
-            let items: Vec<GhIssue> = serde_json::from_str(&reply.body).unwrap_or_default();
-            let title = limits::truncate_chars(&new.title, limits::TITLE_MAX_CHARS);
+            let mut url = self.url("/issues?state=all&sort=created&direction=desc&per_page=100");
+            if let Some(label) = new.labels.first() {
+                url.push_str(&format!("&labels={}", encode(&limits::label(label))));
+            }
+            let items = self.list_all("find created issue", url).await?;
             Ok(items
                 .into_iter()
-                .find(|i| i.pull_request.is_none() && i.title == title && i.body.as_deref().unwrap_or("") == text)
+                .filter_map(|v| serde_json::from_value::<GhIssue>(v).ok())
+                .find(|i| {
+                    i.pull_request.is_none() && i.title == title && i.body.as_deref().unwrap_or("").contains(&key)
+                })
                 .map(Issue::from))
         };
         self.create("create issue", &self.url("/issues"), &body, parse_issue, find).await
@@ -632,6 +641,9 @@ impl Forge for GithubForge {
         }
         if let Some(text) = &update.body {
             body["body"] = json!(limits::truncate_body(text, ""));
+        }
+        if let Some(labels) = &update.labels {
+            body["labels"] = json!(labels.iter().map(|l| limits::label(l)).collect::<Vec<_>>());
         }
         self.patch(&format!("update issue #{number}"), &format!("/issues/{number}"), &body, parse_issue).await
     }

@@ -240,6 +240,9 @@ impl Forge for LocalForge {
                 }
                 file.issue.state = state;
             }
+            if let Some(labels) = &update.labels {
+                file.issue.labels = dedup_labels(labels);
+            }
             self.write(&path, &file)?;
             Ok(file.issue)
         })

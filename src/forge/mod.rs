@@ -131,6 +131,9 @@ pub struct IssueUpdate {
     pub body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
+    /// The whole label set (replaces the labels): lets a reopen relabel in the same write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
