@@ -134,7 +134,6 @@ fn occurrences(gh: &Standin) -> u64 {
 }
 
 #[test]
-#[ignore = "needs the composition root from main (issue 13 part 1)"]
 fn hs_issue_files_the_demos_seven_bugs_once() {
     let gh = Standin::start();
     let job = Job::new(&gh);
@@ -167,7 +166,6 @@ fn issue_run_under(fault: Fault) -> (Standin, Option<i32>, String) {
 }
 
 #[test]
-#[ignore = "needs the composition root from main (issue 13 part 1)"]
 fn hs_issue_fault_matrix_never_files_twice_nor_loses_a_count() {
     let cases: Vec<(&str, FaultKind, u32, i32)> = vec![
         ("502 on create", FaultKind::Status { status: 502 }, 1, 0),
@@ -202,7 +200,6 @@ fn hs_issue_fault_matrix_never_files_twice_nor_loses_a_count() {
 }
 
 #[test]
-#[ignore = "needs the composition root from main (issue 13 part 1)"]
 fn no_binary_panics_with_a_token_against_a_dead_port_or_a_failing_github() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_url = format!("http://{}", dead.local_addr().unwrap());
