@@ -80,6 +80,7 @@ fn the_forge_speaks_githubs_rest_api_as_described() {
 #[test]
 fn requests_that_break_githubs_description_are_violations() {
     let gh = Standin::start();
+    gh.violations_on_purpose();
     runtime().block_on(async {
         let client = reqwest::Client::new();
         let url = |p: &str| format!("{}/repos/{}{p}", gh.url(), gh.repo());
@@ -225,4 +226,69 @@ fn no_binary_panics_with_a_token_against_a_dead_port_or_a_failing_github() {
             assert_no_panic(name, &out);
         }
     }
+}
+
+#[test]
+fn hs_classify_labels_an_issue_on_github() {
+    let gh = Standin::start();
+    let job = Job::new(&gh);
+    let filed = job.run("hs-issue", &[&example("production.jsonl")]);
+    assert!(filed.status.success(), "{}", stderr(&filed));
+    let before = gh.state().issues[&1].labels.clone();
+    let out = job.run("hs-classify", &["error", "--issue", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = gh.state().issues[&1].labels.clone();
+    let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    assert!(added.iter().any(|l| l.starts_with("change-class:")), "class label added: {before:?} → {after:?}");
+    gh.assert_clean();
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn hs_guard_keeps_one_sticky_comment_on_the_pull_request() {
+    let gh = Standin::start();
+    let pr = gh.with_state(|s| {
+        let n = s.seed_issue("Fix", "Fixes #1", &[], github_standin::state::BOT_LOGIN);
+        if let Some(i) = s.issues.get_mut(&n) {
+            i.pull = Some(github_standin::state::Pull {
+                head: "homeostat/fix-1".into(),
+                base: "main".into(),
+                draft: true,
+                head_repo: github_standin::REPO.into(),
+                merged: false,
+            });
+        }
+        n
+    });
+    let job = Job::new(&gh);
+    let repo = job.path("checkout");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    git(&repo, &["init", "--quiet", "--initial-branch=main"]);
+    std::fs::write(repo.join("src/app.js"), "module.exports = 1;\n").unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "--quiet", "-m", "app"]);
+    git(&repo, &["checkout", "--quiet", "-b", "homeostat/fix-1"]);
+    std::fs::write(repo.join("src/app.js"), "module.exports = 2;\n").unwrap();
+    git(&repo, &["commit", "--quiet", "-am", "fix"]);
+    let pr_arg = pr.to_string();
+    let args = ["--base", "main", "--head", "HEAD", "--repo-dir", "checkout", "--comment", "--pr", pr_arg.as_str()];
+    for _ in 0..2 {
+        let out = job.run("hs-guard", &args);
+        assert_no_panic("hs-guard", &out);
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+    }
+    let state = gh.state();
+    let sticky: Vec<_> = state.comments_on(pr).filter(|c| c.body.contains("<!-- homeostat:guard -->")).collect();
+    assert_eq!(sticky.len(), 1, "one sticky comment across two runs");
+    assert!(state.issues[&pr].labels.iter().any(|l| l.starts_with("change-class:")), "{:?}", state.issues[&pr].labels);
+    gh.assert_clean();
 }
