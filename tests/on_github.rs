@@ -292,3 +292,38 @@ fn hs_guard_keeps_one_sticky_comment_on_the_pull_request() {
     assert!(state.issues[&pr].labels.iter().any(|l| l.starts_with("change-class:")), "{:?}", state.issues[&pr].labels);
     gh.assert_clean();
 }
+
+#[test]
+fn hs_canary_rollback_opens_one_revert_pr_on_github() {
+    let gh = Standin::start();
+    gh.with_state(|s| {
+        let n = s.seed_issue("TypeError in popup", "b", &["homeostat:error"], "dev");
+        s.close(n);
+    });
+    let job = Job::new(&gh);
+    let (origin, work) = (job.path("origin.git"), job.path("work"));
+    std::fs::create_dir_all(&work).unwrap();
+    git(job.dir.path(), &["init", "--bare", "-q", origin.to_str().unwrap()]);
+    git(&work, &["init", "-q", "--initial-branch=main"]);
+    git(&work, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    std::fs::write(work.join("app.txt"), "v1\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-qm", "Initial"]);
+    std::fs::write(work.join("app.txt"), "v2 with the fix\n").unwrap();
+    git(&work, &["commit", "-qam", "Fix the popup crash\n\nFixes #1"]);
+    git(&work, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    let config = bins::root().join("tests/fixtures/canary/rollback.yml");
+    let args = ["--config", config.to_str().unwrap(), "--revert", "HEAD", "--repo-dir", "work", "--format", "json"];
+    for _ in 0..2 {
+        let out = job.run("hs-canary", &args);
+        assert_no_panic("hs-canary", &out);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let state = gh.state();
+    let pulls: Vec<_> = state.pulls().collect();
+    assert_eq!(pulls.len(), 1, "one revert PR across two runs: {pulls:#?}");
+    let head = &pulls[0].pull.as_ref().unwrap().head;
+    assert!(head.starts_with("homeostat/revert-"), "{head}");
+    assert_eq!(state.issues[&1].state, "open", "the fixed issue is reopened");
+    gh.assert_clean();
+}
