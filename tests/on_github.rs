@@ -327,3 +327,30 @@ fn hs_canary_rollback_opens_one_revert_pr_on_github() {
     assert_eq!(state.issues[&1].state, "open", "the fixed issue is reopened");
     gh.assert_clean();
 }
+
+#[test]
+fn hs_ops_escalates_an_unclear_alert_to_one_issue_on_github() {
+    let gh = Standin::start();
+    let job = Job::new(&gh);
+    // The app the runbook diagnoses is down hard (a closed port): the diagnosis is unclear.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let sops = bins::root().join("tests/fixtures/ops/sops");
+    job.write(
+        "homeostat.yml",
+        &format!(
+            "ledger: {{path: ledger.jsonl}}\nops:\n  mode: auto\n  sops: {}\n  allow_hosts: [127.0.0.1]\n  vars: {{APP_URL: \"{app}\"}}\n",
+            sops.display()
+        ),
+    );
+    let alert = bins::root().join("tests/fixtures/ops/alertmanager-api-down.json");
+    let out = job.run("hs-ops", &["handle", "--alert", alert.to_str().unwrap(), "--format", "json"]);
+    assert_no_panic("hs-ops", &out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let state = gh.state();
+    let escalations: Vec<_> =
+        state.plain_issues().filter(|i| i.body.as_deref().unwrap_or("").contains("homeostat:ops-escalation=")).collect();
+    assert_eq!(escalations.len(), 1, "one escalation issue: {:#?}", state.issues);
+    gh.assert_clean();
+}
