@@ -13,6 +13,7 @@
 pub mod agent;
 pub mod canary;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod content;
 pub mod diff;
