@@ -12,6 +12,7 @@ pub mod eval;
 pub mod forge;
 pub mod model;
 pub mod read;
+pub mod run;
 pub mod signature;
 pub mod text;
 
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use engine::{Index, Match, cluster};
 pub use model::{Model, Options};
+pub use run::{Assignment, assign, match_new, summary};
 
 /// The marker of homeostat's duplicate comments (until the shared markers module lands).
 pub const MARKER: &str = "<!-- homeostat:cluster -->";
@@ -182,33 +184,4 @@ mod defaults {
     pub fn max_comments() -> u32 {
         20
     }
-}
-
-/// One output line of `hs-cluster FILE.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Assignment {
-    pub id: String,
-    pub cluster: String,
-}
-
-/// Clusters items and names each one's cluster, in input order.
-pub fn assign(items: &[Item], opts: Options) -> Vec<Assignment> {
-    let labels = cluster(items, opts);
-    items.iter().zip(labels).map(|(i, c)| Assignment { id: i.id.clone(), cluster: c }).collect()
-}
-
-/// Text output: one line per cluster of more than one item, largest first, with a count.
-pub fn summary(items: &[Item], assignments: &[Assignment]) -> String {
-    let mut groups: BTreeMap<&str, Vec<&Item>> = BTreeMap::new();
-    for (item, a) in items.iter().zip(assignments) {
-        groups.entry(a.cluster.as_str()).or_default().push(item);
-    }
-    let mut multi: Vec<_> = groups.into_iter().filter(|(_, v)| v.len() > 1).collect();
-    multi.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
-    let mut out = format!("{} items, {} clusters of duplicates\n", items.len(), multi.len());
-    for (name, members) in multi {
-        let ids: Vec<&str> = members.iter().map(|i| i.id.as_str()).collect();
-        out.push_str(&format!("{name} ×{}: {} [{}]\n", members.len(), members[0].title, ids.join(", ")));
-    }
-    out
 }

@@ -27,7 +27,7 @@ impl Default for Options {
             title_grams: true,
             words: true,
             evidence: true,
-            w_signature: 0.45,
+            w_signature: 0.55,
             w_title: 0.2,
             w_words: 0.35,
             threshold: 0.72,
@@ -61,9 +61,12 @@ pub struct Model {
     pub words: Vocab,
 }
 
-/// Shared distinctive content (summed idf × kind weight) that counts as full evidence.
-const WORD_EVIDENCE: f32 = 14.0;
-const SIG_EVIDENCE: f32 = 8.0;
+/// Shared distinctive content that counts as full evidence, in terms as rare as can be
+/// (each shared term counts its idf over the idf of a term seen once, times its kind's
+/// weight for signatures). Relative, so a repository with ten issues works like one with
+/// ten thousand.
+const WORD_EVIDENCE: f32 = 2.5;
+const SIG_EVIDENCE: f32 = 1.5;
 
 fn doc_words(item: &Item) -> Vec<String> {
     text::words(&item.title).chain(text::words(&item.body)).collect()
@@ -102,12 +105,13 @@ impl Model {
         if !self.opts.evidence {
             return 1.0;
         }
+        let rarest = vocab.idf(None);
         let mass: f32 = a
             .shared(b)
             .iter()
             .map(|&(id, _)| {
                 let w = if sig { vocab.term(id).map_or(1.0, kind_weight) } else { 1.0 };
-                vocab.idf(Some(id)) * w
+                vocab.idf(Some(id)) / rarest * w
             })
             .sum();
         (mass / full).min(1.0)
