@@ -93,6 +93,8 @@ pub struct ItemError {
 /// One thing the loop receives, whatever its source.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Item {
+    /// Defaults to the URL, else the line number, when read from JSONL.
+    #[serde(default)]
     pub id: String,
     /// `github-issue`, `github-discussion`, `homeostat-error`, `sentry-feedback`, `jsonl`.
     #[serde(default)]
