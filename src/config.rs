@@ -41,6 +41,9 @@ pub struct Config {
     /// hs-guard: external checks (semver, API and schema breaking-change tools).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<crate::guard::GuardConfig>,
+    /// hs-cluster: near-duplicate reports found and linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::ClusterConfig>,
     /// The file this was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,

@@ -15,6 +15,7 @@ pub mod app;
 pub mod canary;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod content;
 pub mod diff;

@@ -349,8 +349,10 @@ fn hs_ops_escalates_an_unclear_alert_to_one_issue_on_github() {
     assert_no_panic("hs-ops", &out);
     assert!(out.status.success(), "{}", stderr(&out));
     let state = gh.state();
-    let escalations: Vec<_> =
-        state.plain_issues().filter(|i| i.body.as_deref().unwrap_or("").contains("homeostat:ops-escalation=")).collect();
+    let escalations: Vec<_> = state
+        .plain_issues()
+        .filter(|i| i.body.as_deref().unwrap_or("").contains("homeostat:ops-escalation="))
+        .collect();
     assert_eq!(escalations.len(), 1, "one escalation issue: {:#?}", state.issues);
     gh.assert_clean();
 }

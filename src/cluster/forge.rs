@@ -1,0 +1,251 @@
+//! Forge mode: for each open issue in order, its nearest earlier cluster; above the
+//! repository's threshold, one comment linking the likely duplicates with the evidence
+//! and a label — never a close. Maintainers' reactions (closed as duplicate, label
+//! removed) go to the ledger and tune the threshold per repository.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::engine::{Index, Match};
+use super::model::{Model, Options};
+use super::{ClusterConfig, Item, MARKER, read};
+use crate::error::Result;
+use crate::forge::{Forge, State, StateFilter};
+use crate::ledger::Ledger;
+use crate::llm::Llm;
+use crate::prompt::{self, Prompts};
+use crate::scrub::Scrubber;
+
+/// Ledger kinds: a duplicate comment posted (key `owner/name#n`; fields `repo`, `issue`,
+/// `duplicates`, `similarity`) and the maintainer's reaction to it (`reaction`).
+pub const LINKED: &str = "cluster.linked";
+pub const REACTION: &str = "cluster.reaction";
+
+/// Borderline pairs this far below the threshold go to the model when configured.
+const BORDER: f32 = 0.08;
+
+/// What the run needs besides the forge.
+pub struct Deps<'a> {
+    pub config: &'a ClusterConfig,
+    pub ledger: &'a Ledger,
+    pub scrubber: &'a Scrubber,
+    pub prompts: &'a Prompts,
+    pub llm: Option<&'a Llm>,
+}
+
+/// One likely duplicate found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Linked {
+    pub issue: u64,
+    pub duplicates: Vec<u64>,
+    pub similarity: f32,
+    /// Whether this run posted (false: posted by an earlier run, or the cap was reached).
+    pub posted: bool,
+    pub confirmed_by_model: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    pub repo: String,
+    pub items: usize,
+    pub threshold: f64,
+    pub linked: Vec<Linked>,
+    pub reactions: Vec<(u64, String)>,
+}
+
+fn issue_number(item: &Item) -> Option<u64> {
+    item.id.rsplit_once('#').and_then(|(_, n)| n.parse().ok())
+}
+
+/// The threshold for `repo`: configured, then raised past wrongly linked pairs while
+/// that costs fewer confirmed ones than twice the wrong ones it avoids.
+pub fn tuned_threshold(config: &ClusterConfig, repo: &str, ledger: &Ledger) -> Result<f64> {
+    let base = config.thresholds.get(repo).copied().unwrap_or(config.threshold);
+    if !config.tune {
+        return Ok(base);
+    }
+    let mut seen: Vec<(f64, bool)> = Vec::new();
+    for e in ledger.entries()?.iter().filter(|e| e.kind == REACTION && e.get_str("repo") == Some(repo)) {
+        if let (Some(s), Some(r)) = (e.get_f64("similarity"), e.get_str("reaction")) {
+            seen.push((s, r == "confirmed"));
+        }
+    }
+    let score = |t: f64| {
+        let kept = seen.iter().filter(|(s, _)| *s >= t);
+        kept.fold(0i64, |acc, (_, ok)| acc + if *ok { 1 } else { -2 })
+    };
+    let mut best = (score(base), base);
+    for &(s, _) in &seen {
+        let t = (s + 0.005).min(0.95);
+        if t > base && score(t) > best.0 {
+            best = (score(t), t);
+        }
+    }
+    Ok(best.1)
+}
+
+/// Records how maintainers answered earlier comments: closed with a `duplicate` label or
+/// closed at all → confirmed; our label removed while open → rejected.
+async fn record_reactions(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Result<Vec<(u64, String)>> {
+    let entries = deps.ledger.entries()?;
+    let answered: std::collections::HashSet<&str> =
+        entries.iter().filter(|e| e.kind == REACTION).map(|e| e.key.as_str()).collect();
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| e.kind == LINKED && e.get_str("repo") == Some(repo)) {
+        let Some(n) = e.get_f64("issue").map(|n| n as u64) else { continue };
+        if answered.contains(e.key.as_str()) || out.iter().any(|(m, _)| *m == n) {
+            continue;
+        }
+        let issue = forge.get_issue(n).await?;
+        let reaction = match issue.state {
+            State::Closed => "confirmed",
+            State::Open if !issue.has_label(&deps.config.label) => "rejected",
+            State::Open => continue,
+        };
+        let similarity = e.get_f64("similarity").unwrap_or(0.0);
+        if forge.is_dry_run() {
+            continue;
+        }
+        deps.ledger.append(
+            REACTION,
+            &e.key,
+            json!({"repo": repo, "issue": n, "reaction": reaction, "similarity": similarity}),
+        )?;
+        out.push((n, reaction.to_string()));
+    }
+    Ok(out)
+}
+
+async fn read_items(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Result<Vec<Item>> {
+    let labels: Vec<&str> =
+        if deps.config.labels.is_empty() { vec![""] } else { deps.config.labels.iter().map(String::as_str).collect() };
+    let mut issues = Vec::new();
+    for label in labels {
+        issues.extend(forge.list_issues(label, StateFilter::Open).await?);
+    }
+    issues.sort_by_key(|i| i.number);
+    issues.dedup_by_key(|i| i.number);
+    let mut items: Vec<Item> = Vec::new();
+    if let Some(label) = &deps.config.discussions {
+        for d in forge.list_discussions(label).await? {
+            items.push(read::from_discussion(repo, &d, deps.scrubber));
+        }
+    }
+    items.extend(issues.iter().map(|i| read::from_issue(repo, i, deps.scrubber)));
+    Ok(items)
+}
+
+fn confirm_context(a: &Item, b: &Item) -> serde_json::Value {
+    let show = |i: &Item| prompt::quote_untrusted("report", &format!("{}\n\n{}", i.title, i.body));
+    json!({"a": show(a), "b": show(b)})
+}
+
+/// Asks the model whether a borderline pair is one problem (any failure: no).
+async fn model_says_duplicate(llm: &Llm, a: &Item, b: &Item) -> bool {
+    let schema = json!({"type": "object", "required": ["duplicate"],
+        "properties": {"duplicate": {"type": "boolean"}, "reason": {"type": "string"}}});
+    match llm.ask_json("cluster-confirm.j2", &confirm_context(a, b), &schema).await {
+        Ok(v) => v["duplicate"].as_bool().unwrap_or(false),
+        Err(e) => {
+            tracing::warn!("cluster: model confirmation failed, treating as not a duplicate: {e}");
+            false
+        }
+    }
+}
+
+/// Matches each item against the clusters of the items before it.
+async fn matches(deps: &Deps<'_>, items: &[Item], threshold: f32) -> (Index, Vec<Option<(Match, bool)>>) {
+    let opts = Options { threshold, across_repos: deps.config.across_repos, ..Options::default() };
+    let (model, vectors) = Model::fit(items, opts);
+    let mut index = Index::new(model);
+    let mut out = Vec::new();
+    for (i, v) in vectors.into_iter().enumerate() {
+        let near = index.nearest(&v);
+        let mut found = near.clone().filter(|m| m.similarity >= threshold).map(|m| (m, false));
+        if let (None, Some(m), Some(llm)) = (&found, near, deps.llm.filter(|_| deps.config.llm_confirm)) {
+            let best = &items[m.members[0].0 as usize];
+            if m.similarity >= threshold - BORDER && model_says_duplicate(llm, &items[i], best).await {
+                found = Some((m, true));
+            }
+        }
+        index.insert(v, found.as_ref().map(|(m, _)| m.cluster));
+        out.push(found);
+    }
+    (index, out)
+}
+
+fn comment_body(deps: &Deps<'_>, index: &Index, items: &[Item], pos: usize, m: &Match) -> Result<String> {
+    let best = m.members[0].0 as usize;
+    let (sig, words) = index.model.shared_evidence(&index.vectors[pos], &index.vectors[best], 6);
+    let dups: Vec<_> = m
+        .members
+        .iter()
+        .filter_map(|&(p, s)| issue_number(&items[p as usize]).map(|n| (n, &items[p as usize].title, s)))
+        .map(|(n, t, s)| json!({"number": n, "title": prompt::inline_code(t), "similarity": format!("{s:.2}")}))
+        .collect();
+    let ctx = json!({
+        "duplicates": dups, "similarity": format!("{:.2}", m.similarity), "label": deps.config.label,
+        "signature": sig.iter().map(|s| prompt::inline_code(s)).collect::<Vec<_>>(),
+        "words": words.iter().map(|s| prompt::inline_code(s)).collect::<Vec<_>>(),
+    });
+    Ok(format!("{MARKER}\n{}", deps.prompts.render("cluster-comment.md.j2", &ctx)?))
+}
+
+/// One forge run over the repository's open issues.
+pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
+    let repo = forge.repo();
+    let reactions = record_reactions(forge, deps, &repo).await?;
+    let threshold = tuned_threshold(deps.config, &repo, deps.ledger)?;
+    let items = read_items(forge, deps, &repo).await?;
+    let (index, found) = matches(deps, &items, threshold as f32).await;
+    let mut out = Outcome { repo: repo.clone(), items: items.len(), threshold, reactions, linked: Vec::new() };
+    let mut budget = deps.config.max_comments_per_run;
+    for (pos, (item, m)) in items.iter().zip(&found).enumerate() {
+        let (Some((m, by_model)), Some(n)) = (m, issue_number(item)) else { continue };
+        if item.source == "github-discussion" {
+            continue;
+        }
+        let duplicates: Vec<u64> = m.members.iter().filter_map(|&(p, _)| issue_number(&items[p as usize])).collect();
+        let key = format!("{repo}#{n}");
+        let done = deps.ledger.last(LINKED, &key)?.is_some()
+            || forge.list_comments(n).await?.iter().any(|c| c.body.contains(MARKER));
+        let posted = !done && budget > 0;
+        if posted {
+            if deps.config.comment {
+                forge.create_comment(n, &comment_body(deps, &index, &items, pos, m)?).await?;
+            }
+            forge.add_labels(n, std::slice::from_ref(&deps.config.label)).await?;
+            let data = json!({"repo": repo, "issue": n, "duplicates": duplicates, "similarity": m.similarity, "by_model": by_model});
+            if !forge.is_dry_run() {
+                deps.ledger.append(LINKED, &key, data)?;
+            }
+            budget -= 1;
+        }
+        out.linked.push(Linked {
+            issue: n,
+            duplicates,
+            similarity: m.similarity,
+            posted,
+            confirmed_by_model: *by_model,
+        });
+    }
+    Ok(out)
+}
+
+/// The binary's forge mode: builds the model client when confirmation is on, then runs.
+pub async fn run_with_config(
+    forge: &dyn Forge,
+    config: &crate::config::Config,
+    ledger: &Ledger,
+    env: &crate::gha::Env,
+) -> Result<Outcome> {
+    let cluster = config.cluster.clone().unwrap_or_default();
+    let prompts = Prompts::builtin()?;
+    let llm = match (&config.llm, cluster.llm_confirm) {
+        (Some(llm), true) => Some(Llm::from_config(llm, Prompts::builtin()?, ledger.clone(), env)?),
+        _ => None,
+    };
+    let scrubber = crate::scrub::config_scrubber(config)?;
+    let deps = Deps { config: &cluster, ledger, scrubber: &scrubber, prompts: &prompts, llm: llm.as_ref() };
+    run(forge, &deps).await
+}

@@ -1,0 +1,189 @@
+//! hs-cluster: reports, feedback and errors from every source in one item shape, and the
+//! near-duplicates among them found ([`engine`]) and linked on the forge ([`forge`]).
+//!
+//! Similarity is built from what duplicates share: the error signature ([`signature`])
+//! weighted above the prose ([`text`]: word TF-IDF, character trigrams for short titles).
+//! Items are clustered by average linkage over a sparse candidate graph, and a new item
+//! is matched against existing clusters without a re-run ([`engine::Index`]). Everything
+//! here but [`forge`] and [`read`] is pure.
+
+pub mod engine;
+pub mod eval;
+pub mod forge;
+pub mod model;
+pub mod read;
+pub mod run;
+pub mod signature;
+pub mod text;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use engine::{Index, Match, cluster};
+pub use model::{Model, Options};
+pub use run::{Assignment, assign, match_new, summary};
+
+/// The marker of homeostat's duplicate comments (until the shared markers module lands).
+pub const MARKER: &str = "<!-- homeostat:cluster -->";
+
+/// What an item is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Error,
+    #[default]
+    Bug,
+    Feedback,
+    Question,
+}
+
+/// One frame of a structured error: a function name, or the fingerprint output's object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Frame {
+    Name(String),
+    Full {
+        #[serde(default)]
+        function: String,
+        #[serde(default)]
+        module: String,
+        #[serde(default = "yes")]
+        in_app: bool,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Frame {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Name(n) => n,
+            Self::Full { function, module, .. } => {
+                if function.is_empty() {
+                    module
+                } else {
+                    function
+                }
+            }
+        }
+    }
+    pub fn in_app(&self) -> bool {
+        match self {
+            Self::Name(n) => !n.is_empty(),
+            Self::Full { in_app, .. } => *in_app && !self.name().is_empty(),
+        }
+    }
+}
+
+/// The structured error of an `error` item (homeostat's own error issues, relay events).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemError {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(default)]
+    pub frames: Vec<Frame>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// One thing the loop receives, whatever its source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Defaults to the URL, else the line number, when read from JSONL.
+    #[serde(default)]
+    pub id: String,
+    /// `github-issue`, `github-discussion`, `homeostat-error`, `sentry-feedback`, `jsonl`.
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub repo: String,
+    #[serde(default)]
+    pub kind: Kind,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ItemError>,
+    /// Ground truth in an evaluation corpus (the duplicate group); ignored by clustering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// The `cluster:` section of homeostat.yml.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Average-linkage similarity at which two reports are called duplicates.
+    #[serde(default = "defaults::threshold")]
+    pub threshold: f64,
+    /// Per-repository thresholds (`owner/name: 0.8`), before tuning by reactions.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, f64>,
+    /// Issue labels to read (empty: every open issue).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Also read discussions with this label (e.g. `feedback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discussions: Option<String>,
+    /// Label added to a likely duplicate; removing it tells homeostat it was wrong.
+    #[serde(default = "defaults::label")]
+    pub label: String,
+    /// Post a comment on each new likely duplicate (false: label only).
+    #[serde(default = "defaults::yes")]
+    pub comment: bool,
+    /// Comments one run may post.
+    #[serde(default = "defaults::max_comments")]
+    pub max_comments_per_run: u32,
+    /// Ask the configured model about borderline pairs (within 0.08 below the threshold).
+    #[serde(default)]
+    pub llm_confirm: bool,
+    /// Let clusters span repositories.
+    #[serde(default)]
+    pub across_repos: bool,
+    /// Tune each repository's threshold from the maintainers' reactions in the ledger.
+    #[serde(default = "defaults::yes")]
+    pub tune: bool,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            threshold: defaults::threshold(),
+            thresholds: BTreeMap::new(),
+            labels: Vec::new(),
+            discussions: None,
+            label: defaults::label(),
+            comment: true,
+            max_comments_per_run: defaults::max_comments(),
+            llm_confirm: false,
+            across_repos: false,
+            tune: true,
+        }
+    }
+}
+
+mod defaults {
+    pub fn threshold() -> f64 {
+        0.72
+    }
+    pub fn label() -> String {
+        "possible-duplicate".into()
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn max_comments() -> u32 {
+        20
+    }
+}

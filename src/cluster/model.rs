@@ -1,0 +1,162 @@
+//! The similarity model: three vectors per item (error signature, title trigrams, words)
+//! and how they combine. Pure: no I/O.
+
+use super::Item;
+use super::signature::{self, kind_weight};
+use super::text::{self, SparseVec, Vocab};
+
+/// Which ingredients are on and how much each weighs (the ablation switches).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    pub signature: bool,
+    pub title_grams: bool,
+    pub words: bool,
+    /// Scale a component down when the two items share too little distinctive content.
+    pub evidence: bool,
+    pub w_signature: f32,
+    pub w_title: f32,
+    pub w_words: f32,
+    pub threshold: f32,
+    pub across_repos: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            signature: true,
+            title_grams: true,
+            words: true,
+            evidence: true,
+            w_signature: 0.55,
+            w_title: 0.2,
+            w_words: 0.35,
+            threshold: 0.72,
+            across_repos: false,
+        }
+    }
+}
+
+impl Options {
+    /// The baseline the issue asks for: TF-IDF cosine of title and body words only.
+    pub fn tfidf_baseline() -> Self {
+        Self { signature: false, title_grams: false, evidence: false, ..Self::default() }
+    }
+}
+
+/// An item's vectors.
+#[derive(Debug, Clone, Default)]
+pub struct Vectors {
+    pub repo: String,
+    pub signature: SparseVec,
+    pub title: SparseVec,
+    pub words: SparseVec,
+}
+
+/// Vocabularies fitted on a corpus, and the options they are compared with.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub opts: Options,
+    pub sig: Vocab,
+    pub grams: Vocab,
+    pub words: Vocab,
+}
+
+/// Shared distinctive content that counts as full evidence, in terms as rare as can be
+/// (each shared term counts its idf over the idf of a term seen once, times its kind's
+/// weight for signatures). Relative, so a repository with ten issues works like one with
+/// ten thousand.
+const WORD_EVIDENCE: f32 = 2.5;
+const SIG_EVIDENCE: f32 = 1.5;
+
+fn doc_words(item: &Item) -> Vec<String> {
+    text::words(&item.title).chain(text::words(&item.body)).collect()
+}
+
+impl Model {
+    /// Fits the vocabularies on `items` and returns each item's vectors.
+    pub fn fit(items: &[Item], opts: Options) -> (Self, Vec<Vectors>) {
+        let mut model = Self { opts, ..Self::default() };
+        let parts: Vec<_> =
+            items.iter().map(|i| (signature::of_item(i), text::char_grams(&i.title), doc_words(i))).collect();
+        for (sig, grams, words) in &parts {
+            model.sig.add_doc(sig.iter().map(String::as_str));
+            model.grams.add_doc(grams.iter().map(String::as_str));
+            model.words.add_doc(words.iter().map(String::as_str));
+        }
+        let vectors = items.iter().zip(&parts).map(|(item, p)| model.build(item, &p.0, &p.1, &p.2)).collect();
+        (model, vectors)
+    }
+
+    fn build(&self, item: &Item, sig: &[String], grams: &[String], words: &[String]) -> Vectors {
+        Vectors {
+            repo: item.repo.clone(),
+            signature: self.sig.vector(sig.iter().map(String::as_str), kind_weight),
+            title: self.grams.vector(grams.iter().map(String::as_str), |_| 1.0),
+            words: self.words.vector(words.iter().map(String::as_str), |_| 1.0),
+        }
+    }
+
+    /// Vectors of an item that was not in the fitted corpus (its unseen terms drop out).
+    pub fn vectors(&self, item: &Item) -> Vectors {
+        self.build(item, &signature::of_item(item), &text::char_grams(&item.title), &doc_words(item))
+    }
+
+    fn evidence(&self, vocab: &Vocab, a: &SparseVec, b: &SparseVec, full: f32, sig: bool) -> f32 {
+        if !self.opts.evidence {
+            return 1.0;
+        }
+        let rarest = vocab.idf(None);
+        let mass: f32 = a
+            .shared(b)
+            .iter()
+            .map(|&(id, _)| {
+                let w = if sig { vocab.term(id).map_or(1.0, kind_weight) } else { 1.0 };
+                vocab.idf(Some(id)) / rarest * w
+            })
+            .sum();
+        (mass / full).min(1.0)
+    }
+
+    /// Per-component similarities (signature, title, words); `None` where a component is
+    /// off or one side has nothing to compare.
+    pub fn components(&self, a: &Vectors, b: &Vectors) -> [Option<f32>; 3] {
+        let o = &self.opts;
+        let both = |x: &SparseVec, y: &SparseVec| !x.is_empty() && !y.is_empty();
+        let sig = (o.signature && both(&a.signature, &b.signature)).then(|| {
+            a.signature.cosine(&b.signature) * self.evidence(&self.sig, &a.signature, &b.signature, SIG_EVIDENCE, true)
+        });
+        let title = (o.title_grams && both(&a.title, &b.title)).then(|| a.title.cosine(&b.title));
+        let words = (o.words && both(&a.words, &b.words))
+            .then(|| a.words.cosine(&b.words) * self.evidence(&self.words, &a.words, &b.words, WORD_EVIDENCE, false));
+        [sig, title, words]
+    }
+
+    /// Similarity in [0, 1]. Prose is the better of the words alone and the weighted mean
+    /// of title and words (a duplicate may reword either); the error signature, where both
+    /// sides have one, is weighted above the prose.
+    pub fn similarity(&self, a: &Vectors, b: &Vectors) -> f32 {
+        if !self.opts.across_repos && a.repo != b.repo {
+            return 0.0;
+        }
+        let o = &self.opts;
+        let [sig, title, words] = self.components(a, b);
+        let prose = match (title, words) {
+            (Some(t), Some(w)) => w.max((t * o.w_title + w * o.w_words) / (o.w_title + o.w_words)),
+            (t, w) => t.or(w).unwrap_or(0.0),
+        };
+        match sig {
+            Some(s) if title.is_some() || words.is_some() => s * o.w_signature + prose * (1.0 - o.w_signature),
+            Some(s) => s,
+            None => prose,
+        }
+    }
+
+    /// What two items share, strongest first, for the evidence in a comment:
+    /// signature features, then distinctive words.
+    pub fn shared_evidence(&self, a: &Vectors, b: &Vectors, max: usize) -> (Vec<String>, Vec<String>) {
+        let names = |v: &Vocab, shared: Vec<(u32, f32)>| -> Vec<String> {
+            shared.iter().filter_map(|&(id, _)| v.term(id)).take(max).map(str::to_string).collect()
+        };
+        (names(&self.sig, a.signature.shared(&b.signature)), names(&self.words, a.words.shared(&b.words)))
+    }
+}
