@@ -93,7 +93,7 @@ pub struct Options {
 }
 
 /// Marker of the one status comment hs-agent keeps on an issue (edited in place).
-pub const STATUS_MARKER: &str = "<!-- homeostat:agent-status -->";
+pub const STATUS_MARKER: &str = crate::markers::tag::AGENT_STATUS;
 
 /// The branch for an issue.
 pub fn branch_for(issue: u64) -> String {
@@ -114,7 +114,7 @@ impl Ctx<'_> {
         self.report.reason.clone_from(&reason);
         if self.thread > 0 {
             let body = format!("**homeostat agent: `{}`**\n\n{reason}", outcome.as_str());
-            upsert_comment(self.forge, self.thread, STATUS_MARKER, &body).await?;
+            upsert_comment(self.forge, self.thread, &crate::markers::Marker::tag(STATUS_MARKER), &body).await?;
         }
         Ok(self.report)
     }

@@ -147,8 +147,8 @@ pub fn publish(actions: &Actions, outcomes: &[Outcome]) -> Result<()> {
     for o in outcomes {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
-            o.alertname.replace('|', "\\|"),
-            o.sop.as_deref().unwrap_or("–"),
+            crate::markers::escape_md(&o.alertname),
+            o.sop.as_deref().map_or("–".into(), crate::markers::escape_md),
             o.confidence.map_or("–".into(), |c| format!("{c:.0}")),
             o.decision.as_str(),
             o.outcome
