@@ -47,7 +47,7 @@ pub struct OpsConfig {
     /// Folder of runbooks, added to (and overriding by name) the built-in library.
     #[serde(default = "default_sops")]
     pub sops: PathBuf,
-    /// Hosts the `http` checks and operation may call: `host`, `host:port` or `*.domain`.
+    /// Hosts the `http` checks and operation may call, with their ports: `host:port`, `host:*` (any port), `[v6]:port`; a bare `host` or `*.domain` allows ports 80 and 443 only.
     #[serde(default)]
     pub allow_hosts: Vec<String>,
     /// Command lines the `command` checks and operation may run (argv, never a shell).
