@@ -319,7 +319,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     let invocation = adapter::build(agent_def, &files, issue_number, usd_cap)?;
     if opts.dry_run {
         // Running the agent spends money and edits the checkout: a dry run stops here.
-        eprintln!("{prompt}");
+        crate::gha::eprint_safe(&prompt);
         let line = std::iter::once(invocation.program.as_str()).chain(invocation.args.iter().map(String::as_str));
         let reason = format!(
             "Dry run: would run agent `{agent_name}` as `{}` on `{branch}` from {} with the prompt above ({} bytes).",

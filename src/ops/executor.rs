@@ -308,7 +308,7 @@ impl Executor<'_> {
                 Ok(filled) => (true, format!("dry run, would run {filled}")),
                 Err(e) => (false, e),
             };
-            eprintln!("{}", serde_json::json!({"dry_run": "ops.fix", "name": f.name, "detail": detail}));
+            crate::gha::eprint_safe(&serde_json::json!({"dry_run": "ops.fix", "name": f.name, "detail": detail}).to_string());
             return StepResult { name: f.name.clone(), kind: "fix".into(), ok, detail: cut(&detail) };
         }
         let timeout = f.timeout.map_or(FIX_TIMEOUT, |t| t.as_std());

@@ -195,7 +195,9 @@ impl<'a> Ops<'a> {
     /// Appends to the ledger, except in a dry run.
     fn append(&self, kind: &str, key: &str, data: serde_json::Value) -> Result<()> {
         if self.dry_run {
-            eprintln!("{}", serde_json::json!({"dry_run": "ledger", "kind": kind, "key": key, "write": data}));
+            crate::gha::eprint_safe(
+                &serde_json::json!({"dry_run": "ledger", "kind": kind, "key": key, "write": data}).to_string(),
+            );
             return Ok(());
         }
         self.ledger.append(kind, key, data)?;

@@ -240,7 +240,7 @@ pub async fn execute(
     use crate::cli::print_json;
     let print = |value: &dyn erased::Print, text: String| -> Result<()> {
         match format {
-            OutputFormat::Text => println!("{text}"),
+            OutputFormat::Text => println!("{}", crate::gha::log_safe(&text)),
             _ => value.print(format)?,
         }
         Ok(())
@@ -296,7 +296,7 @@ pub async fn execute(
             let issue = send_report(&ops, &actions, to, &markdown).await?;
             let json = serde_json::json!({"summary": summary, "markdown": markdown, "issue": issue});
             match format {
-                OutputFormat::Text => println!("{markdown}"),
+                OutputFormat::Text => println!("{}", crate::gha::log_safe(&markdown)),
                 _ => print_json(format, &json).map_err(|e| Error::Failed(e.to_string()))?,
             }
             Ok(0)
