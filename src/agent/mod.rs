@@ -14,6 +14,7 @@ pub mod context;
 pub mod git;
 pub mod pr;
 pub mod runner;
+pub mod sandbox;
 pub mod trigger;
 
 use serde::Serialize;
