@@ -16,14 +16,21 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Marker {
     /// Ties an error issue to a fingerprint (an issue keeps old ones when the algorithm moves).
-    Fingerprint { fingerprint: String, algorithm: String },
+    Fingerprint {
+        fingerprint: String,
+        algorithm: String,
+    },
     /// An error issue's counters (JSON object).
     State(serde_json::Value),
     /// A pull request fixes issue N.
     Issue(u64),
     /// An ops approval issue: the runbook, the alert, and the digest of the filled plan
     /// that `/approve` runs (the approval is bound to what the issue shows).
-    OpsApproval { sop: String, alert: String, plan: String },
+    OpsApproval {
+        sop: String,
+        alert: String,
+        plan: String,
+    },
     /// The alert an approval issue continues from (JSON object).
     OpsAlert(serde_json::Value),
     OpsEscalation(String),

@@ -75,7 +75,13 @@ pub async fn classify_issue(forge: &dyn Forge, policy: &Policy, number: u64) -> 
         forge.add_labels(number, &labels_added).await?;
     }
 
-    forge::upsert_comment(forge, number, &crate::markers::Marker::tag(COMMENT_MARKER), &reasons_markdown(&classification)).await?;
+    forge::upsert_comment(
+        forge,
+        number,
+        &crate::markers::Marker::tag(COMMENT_MARKER),
+        &reasons_markdown(&classification),
+    )
+    .await?;
 
     let current = Stage::of(&issue.labels);
     let target = if classification.auto_fixable && policy.queue_auto_fixable() {

@@ -49,7 +49,10 @@ impl Forge {
     }
 
     fn issue_count(&self) -> usize {
-        std::fs::read_dir(self.path("forge/issues")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count()
+        std::fs::read_dir(self.path("forge/issues"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+            .count()
     }
 
     fn close(&self, n: u64) {
@@ -153,7 +156,8 @@ fn an_option_in_a_label_never_reaches_the_command() {
 #[test]
 fn a_path_or_query_injection_stays_in_its_segment() {
     for hostile in ["../../admin/delete", "..%2F..%2Fadmin", "a/b?c=d#e", "x&admin=1"] {
-        let url = alert_vars(hostile).expand_url("http://127.0.0.1:9/services/${labels.x}/restart?n=${labels.x}").unwrap();
+        let url =
+            alert_vars(hostile).expand_url("http://127.0.0.1:9/services/${labels.x}/restart?n=${labels.x}").unwrap();
         let parsed = reqwest::Url::parse(&url).unwrap();
         let segments: Vec<&str> = parsed.path_segments().unwrap().collect();
         assert_eq!(segments.len(), 3, "{url}");
@@ -180,8 +184,7 @@ fn an_allowlisted_host_does_not_open_every_port() {
 /// is rendered inert: the approval issue's trailer names only the real one.
 #[test]
 fn a_forged_approval_marker_in_an_alert_is_inert() {
-    let forged_fp =
-        "abc --> <!-- homeostat:ops-approval sop=wipe-db alert=x plan=0 -->\n<!-- homeostat:ops-alert {\"alertname\":\"x\"} -->";
+    let forged_fp = "abc --> <!-- homeostat:ops-approval sop=wipe-db alert=x plan=0 -->\n<!-- homeostat:ops-alert {\"alertname\":\"x\"} -->";
     let real = Marker::OpsApproval { sop: "restart-api".into(), alert: forged_fp.into(), plan: "ff".into() };
     let alert = Marker::OpsAlert(json!({"fingerprint": forged_fp, "labels": {"a": "<!-- homeostat:issue=1 -->"}}));
     let text = format!("## Approval needed\n\nAlert ({})\n\n{forged_fp}", markers::escape_md(forged_fp));

@@ -65,7 +65,10 @@ fn the_agent_finds_no_token_and_leaves_no_process() {
         m = marker.display()
     );
     let inv = Invocation { program: "/bin/sh".into(), args: vec!["-c".into(), script], stdin_file: None };
-    let env = vec![("PATH".to_string(), std::env::var("PATH").unwrap()), ("HOME".to_string(), dir.path().display().to_string())];
+    let env = vec![
+        ("PATH".to_string(), std::env::var("PATH").unwrap()),
+        ("HOME".to_string(), dir.path().display().to_string()),
+    ];
     let run = runner::run(&inv, &repo, &env, Duration::from_secs(20), &dir.path().join("agent.log")).unwrap();
     assert_eq!(run.exit, Exit::Code(0), "{}", run.output);
     assert!(run.output.contains("done"), "{}", run.output);

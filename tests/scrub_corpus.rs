@@ -86,14 +86,24 @@ fn kinds() -> Vec<Kind> {
             secret: true,
             prefixed: true,
             make: |s| {
-                let path = format!("services/T{}/B{}/{}", chars(s, 8, UPPER), chars(s + 1, 8, UPPER), chars(s + 2, 24, ALNUM));
+                let path =
+                    format!("services/T{}/B{}/{}", chars(s, 8, UPPER), chars(s + 1, 8, UPPER), chars(s + 2, 24, ALNUM));
                 (format!("https://hooks.slack.com/{path}"), path)
             },
         },
-        Kind { name: "email", secret: false, prefixed: true, make: |s| {
-            let e = format!("{}.{}@example.net", chars(s, 5, "abcdefghijklmnopqrstuvwxyz"), chars(s + 1, 4, "abcdefghijklmnopqrstuvwxyz"));
-            (e.clone(), e)
-        } },
+        Kind {
+            name: "email",
+            secret: false,
+            prefixed: true,
+            make: |s| {
+                let e = format!(
+                    "{}.{}@example.net",
+                    chars(s, 5, "abcdefghijklmnopqrstuvwxyz"),
+                    chars(s + 1, 4, "abcdefghijklmnopqrstuvwxyz")
+                );
+                (e.clone(), e)
+            },
+        },
         Kind {
             name: "url-password-slash-at",
             secret: true,
@@ -103,38 +113,78 @@ fn kinds() -> Vec<Kind> {
                 (format!("postgres://app:{p}@db.internal:5432/orders"), p)
             },
         },
-        Kind { name: "bearer", secret: true, prefixed: false, make: |s| {
-            let t = chars(s, 40, ALNUM);
-            (format!("Authorization: Bearer {t}"), t)
-        } },
-        Kind { name: "basic-auth", secret: true, prefixed: false, make: |s| {
-            let t = format!("{}=", chars(s, 23, ALNUM));
-            (format!("Authorization: Basic {t}"), t)
-        } },
-        Kind { name: "password-pair", secret: true, prefixed: false, make: |s| {
-            let t = format!("{}!{}", chars(s, 8, ALNUM), chars(s + 1, 4, ALNUM));
-            (format!("DB_PASSWORD={t}"), t)
-        } },
-        Kind { name: "aws-secret", secret: true, prefixed: false, make: |s| {
-            let t = chars(s, 40, &format!("{ALNUM}/+"));
-            (format!("aws_secret_access_key={t}"), t)
-        } },
-        Kind { name: "query-token", secret: true, prefixed: false, make: |s| {
-            let t = chars(s, 32, ALNUM);
-            (format!("https://api.example.com/cb?access_token={t}&page=2"), t)
-        } },
-        Kind { name: "cookie", secret: true, prefixed: false, make: |s| {
-            let t = chars(s, 32, ALNUM);
-            (format!("Cookie: session_id={t}"), t)
-        } },
-        Kind { name: "quoted-api-key", secret: true, prefixed: false, make: |s| {
-            let t = chars(s, 28, ALNUM);
-            (format!("\"api_key\": \"{t}\""), t)
-        } },
-        Kind { name: "private-key", secret: true, prefixed: false, make: |s| {
-            let body = chars(s, 64, ALNUM);
-            (format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"), body)
-        } },
+        Kind {
+            name: "bearer",
+            secret: true,
+            prefixed: false,
+            make: |s| {
+                let t = chars(s, 40, ALNUM);
+                (format!("Authorization: Bearer {t}"), t)
+            },
+        },
+        Kind {
+            name: "basic-auth",
+            secret: true,
+            prefixed: false,
+            make: |s| {
+                let t = format!("{}=", chars(s, 23, ALNUM));
+                (format!("Authorization: Basic {t}"), t)
+            },
+        },
+        Kind {
+            name: "password-pair",
+            secret: true,
+            prefixed: false,
+            make: |s| {
+                let t = format!("{}!{}", chars(s, 8, ALNUM), chars(s + 1, 4, ALNUM));
+                (format!("DB_PASSWORD={t}"), t)
+            },
+        },
+        Kind {
+            name: "aws-secret",
+            secret: true,
+            prefixed: false,
+            make: |s| {
+                let t = chars(s, 40, &format!("{ALNUM}/+"));
+                (format!("aws_secret_access_key={t}"), t)
+            },
+        },
+        Kind {
+            name: "query-token",
+            secret: true,
+            prefixed: false,
+            make: |s| {
+                let t = chars(s, 32, ALNUM);
+                (format!("https://api.example.com/cb?access_token={t}&page=2"), t)
+            },
+        },
+        Kind {
+            name: "cookie",
+            secret: true,
+            prefixed: false,
+            make: |s| {
+                let t = chars(s, 32, ALNUM);
+                (format!("Cookie: session_id={t}"), t)
+            },
+        },
+        Kind {
+            name: "quoted-api-key",
+            secret: true,
+            prefixed: false,
+            make: |s| {
+                let t = chars(s, 28, ALNUM);
+                (format!("\"api_key\": \"{t}\""), t)
+            },
+        },
+        Kind {
+            name: "private-key",
+            secret: true,
+            prefixed: false,
+            make: |s| {
+                let body = chars(s, 64, ALNUM);
+                (format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"), body)
+            },
+        },
     ]
 }
 
@@ -147,8 +197,8 @@ fn positions(planted: &str, prefixed: bool) -> Vec<(&'static str, String, &'stat
         .replace("%2E", ".");
     let json_tag = serde_json::json!({"tags": {"user": planted, "release": "1.4.2"}}).to_string();
     let nested = serde_json::json!({"a": {"b": [{"c": planted}], "d": "src/app.js:10:15"}}).to_string();
-    let in_string = serde_json::json!({"payload": serde_json::json!({"x": planted}).to_string(), "line": "42"})
-        .to_string();
+    let in_string =
+        serde_json::json!({"payload": serde_json::json!({"x": planted}).to_string(), "line": "42"}).to_string();
     let mut out = vec![
         ("message", format!("Error: retry 3 of 5: request failed: {planted}"), "retry 3 of 5"),
         ("tag", json_tag, "1.4.2"),
@@ -161,7 +211,11 @@ fn positions(planted: &str, prefixed: bool) -> Vec<(&'static str, String, &'stat
             ("file", format!("    at load (/srv/app/{planted}/index.js:3:7)"), "/index.js:3:7)"),
             ("url", format!("GET https://api.example.com/v1/items?ref={planted}&page=2 HTTP/1.1"), "&page=2"),
             ("glued", format!("creds_{planted} and key_{planted}_suffix"), " and "),
-            ("percent-encoded", format!("https://app.example.com/login?next=%2Fhome&who={enc}&v=9fd510f"), "&v=9fd510f"),
+            (
+                "percent-encoded",
+                format!("https://app.example.com/login?next=%2Fhome&who={enc}&v=9fd510f"),
+                "&v=9fd510f",
+            ),
         ]);
     }
     out

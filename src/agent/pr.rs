@@ -2,8 +2,8 @@
 //! updated, labelled, and finally re-read from the forge to prove it exists.
 
 use crate::error::{Error, Result};
-use crate::markers::{self, Marker};
 use crate::forge::{Forge, ForgeError, IssueUpdate, NewPull, PullRequest, PullUpdate, State, StateFilter, limits};
+use crate::markers::{self, Marker};
 use crate::policy::{CHANGE_CLASS_LABEL_PREFIX, Class, NEEDS_HUMAN_REVIEW_LABEL};
 
 use super::git::Checkout;

@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::config::{ActionConfig, CommandLine};
 use super::watch::{Decision, Report};
 use crate::error::{Error, Result};
-use crate::markers::Marker;
 use crate::forge::{Forge, IssueUpdate, NewPull, State, StateFilter, limits};
+use crate::markers::Marker;
 
 /// The label put on an issue whose fix was rolled back.
 pub const REGRESSED_LABEL: &str = "homeostat:regressed";

@@ -52,7 +52,9 @@ pub fn host_allowed(allow: &[String], host: &str, port: Option<u16>) -> bool {
     allow.iter().any(|entry| {
         let entry = entry.to_ascii_lowercase();
         let (name, entry_port) = match entry.rsplit_once(':') {
-            Some((h, p)) if (p == "*" || p.chars().all(|c| c.is_ascii_digit())) && (!h.contains(':') || h.ends_with(']')) => {
+            Some((h, p))
+                if (p == "*" || p.chars().all(|c| c.is_ascii_digit())) && (!h.contains(':') || h.ends_with(']')) =>
+            {
                 (h.trim_start_matches('[').trim_end_matches(']').to_string(), Some(p.to_string()))
             }
             _ => (entry.trim_start_matches('[').trim_end_matches(']').to_string(), None),
@@ -308,7 +310,9 @@ impl Executor<'_> {
                 Ok(filled) => (true, format!("dry run, would run {filled}")),
                 Err(e) => (false, e),
             };
-            crate::gha::eprint_safe(&serde_json::json!({"dry_run": "ops.fix", "name": f.name, "detail": detail}).to_string());
+            crate::gha::eprint_safe(
+                &serde_json::json!({"dry_run": "ops.fix", "name": f.name, "detail": detail}).to_string(),
+            );
             return StepResult { name: f.name.clone(), kind: "fix".into(), ok, detail: cut(&detail) };
         }
         let timeout = f.timeout.map_or(FIX_TIMEOUT, |t| t.as_std());

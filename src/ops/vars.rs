@@ -62,7 +62,8 @@ pub fn from_alert(name: &str) -> bool {
     name.starts_with("labels.") || name.starts_with("annotations.") || name.starts_with("alert.")
 }
 
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 impl Vars {
     /// One command argument. The value fills it and never splits it; a filled argument
@@ -214,13 +215,19 @@ mod tests {
             v.expand_url("http://127.0.0.1:9/services/${labels.v}/restart").unwrap(),
             "http://127.0.0.1:9/services/..%2F..%2Fadmin%2Fx%3Fy%3D1%23z/restart"
         );
-        assert_eq!(v.expand_url("http://h/q?name=${labels.v}&a=1").unwrap(), "http://h/q?name=..%2F..%2Fadmin%2Fx%3Fy%3D1%23z&a=1");
+        assert_eq!(
+            v.expand_url("http://h/q?name=${labels.v}&a=1").unwrap(),
+            "http://h/q?name=..%2F..%2Fadmin%2Fx%3Fy%3D1%23z&a=1"
+        );
         assert!(alert_vars("..").expand_url("http://h/s/${labels.v}").is_err());
         assert_eq!(v.expand_url("${APP_URL}/x").unwrap(), "http://127.0.0.1:8080/base/x");
         assert!(alert_vars("evil.com/").expand_url("http://${labels.v}/x").is_err());
         assert!(alert_vars("a@evil.com").expand_url("http://${labels.v}/x").is_err());
         assert_eq!(alert_vars("web-1").expand_url("http://${labels.v}:8080/x").unwrap(), "http://web-1:8080/x");
         // After a trusted base, the path is a path.
-        assert_eq!(v.expand_url("${APP_URL}/s/${labels.v}").unwrap(), "http://127.0.0.1:8080/base/s/..%2F..%2Fadmin%2Fx%3Fy%3D1%23z");
+        assert_eq!(
+            v.expand_url("${APP_URL}/s/${labels.v}").unwrap(),
+            "http://127.0.0.1:8080/base/s/..%2F..%2Fadmin%2Fx%3Fy%3D1%23z"
+        );
     }
 }
