@@ -41,6 +41,9 @@ pub enum Marker {
     Tag(String),
 }
 
+/// Builds a marker from its one value.
+type Keyed = fn(String) -> Marker;
+
 const PREFIX: &str = "<!-- homeostat:";
 const SUFFIX: &str = " -->";
 
@@ -110,7 +113,7 @@ impl Marker {
         if let Some(n) = inner.strip_prefix("issue=") {
             return n.parse().ok().map(Self::Issue);
         }
-        let keyed: [(&str, fn(String) -> Self); 4] = [
+        let keyed: [(&str, Keyed); 4] = [
             ("ops-escalation=", Self::OpsEscalation),
             ("ops-issue=", Self::OpsIssue),
             ("revert=", Self::Revert),

@@ -171,7 +171,7 @@ pub async fn revert(
             let pr = forge
                 .create_pull(&NewPull {
                     title: limits::truncate_chars(&built.title, limits::TITLE_MAX_CHARS),
-                    body: crate::markers::body(&body, &[built.marker.clone()]),
+                    body: crate::markers::body(&body, std::slice::from_ref(&built.marker)),
                     head: built.branch.clone(),
                     base,
                     draft: false,
