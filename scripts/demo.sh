@@ -72,7 +72,7 @@ ledger: {path: $demo/ledger.jsonl}
 ops:
   mode: auto
   sops: $(pwd)/tests/fixtures/ops/sops
-  allow_hosts: [127.0.0.1]
+  allow_hosts: ["127.0.0.1:*"]
   vars: {APP_URL: "http://127.0.0.1:$(cat "$port_file")"}
 YML
 "$bin/hs-ops" --config "$demo/ops.yml" "${forge[@]}" handle --alert tests/fixtures/ops/alertmanager-api-down.json

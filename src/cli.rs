@@ -89,7 +89,7 @@ pub fn init_logging() {
         .unwrap_or_else(|| EnvFilter::new("info,octocrab=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::gha::SafeStderr::default)
         .with_target(false)
         .without_time()
         .try_init();
@@ -103,11 +103,12 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
     match body() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            // Error messages may quote input (serde does): scrubbed like every log line.
+            crate::gha::eprint_safe(&format!("error: {err}"));
             for cause in err.chain().skip(1) {
                 let text = cause.to_string();
                 if !err.to_string().contains(&text) {
-                    eprintln!("  caused by: {text}");
+                    crate::gha::eprint_safe(&format!("  caused by: {text}"));
                 }
             }
             ExitCode::from(crate::error::exit_code(&err))

@@ -163,16 +163,9 @@ impl Actions {
         Group { enabled: self.enabled }
     }
 
-    /// Echoes untrusted text without letting it run workflow commands.
+    /// Echoes untrusted text: scrubbed, and no line of it can be a workflow command.
     pub fn print_untrusted(&self, text: &str) {
-        if self.enabled {
-            let token = uuid::Uuid::new_v4().simple().to_string();
-            println!("::stop-commands::{token}");
-            println!("{text}");
-            println!("::{token}::");
-        } else {
-            println!("{text}");
-        }
+        println!("{}", log_safe(text));
     }
 }
 
@@ -229,6 +222,68 @@ pub fn format_annotation(level: AnnotationLevel, at: &Annotation<'_>, message: &
     format!("::{command}{props}::{}", escape_data(message))
 }
 
+/// Text homeostat logs, made fit for a public Actions log: secrets scrubbed by the
+/// built-in rules, and no line can be read as a workflow command ([`neutralise_commands`]).
+/// Every log line goes through it: `tracing` ([`SafeStderr`]), warnings, errors, dry runs.
+pub fn log_safe(text: &str) -> String {
+    neutralise_commands(&crate::scrub::Scrubber::builtin().scrub(text))
+}
+
+/// Prints one line on stderr through [`log_safe`].
+pub fn eprint_safe(text: &str) {
+    eprintln!("{}", log_safe(text));
+}
+
+/// A line the runner would read as a workflow command (`::error::`, `::add-mask::`,
+/// `::stop-commands::`, `::set-output`, the old `##[set-output …]`) gets a zero-width
+/// space after its first character: it reads the same and runs nothing.
+pub fn neutralise_commands(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        if body.starts_with("::") || body.starts_with("##[") {
+            out.push_str(indent);
+            out.push_str(&body[..1]);
+            out.push('\u{200B}');
+            out.push_str(&body[1..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// stderr for `tracing`: each event is written whole through [`log_safe`].
+#[derive(Default)]
+pub struct SafeStderr {
+    buf: Vec<u8>,
+}
+
+impl Write for SafeStderr {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let text = String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned();
+            std::io::stderr().write_all(log_safe(&text).as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SafeStderr {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
@@ -248,6 +303,18 @@ pub fn floor_char_boundary(s: &str, at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_text_runs_no_workflow_command_and_leaks_no_token() {
+        let text = "ok\n::error::pwned\n  ::add-mask::x\n##[set-output name=a;]b\nkey ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let safe = log_safe(text);
+        for line in safe.lines() {
+            let t = line.trim_start();
+            assert!(!t.starts_with("::") && !t.starts_with("##["), "{line}");
+        }
+        assert!(!safe.contains("ghp_0123"), "{safe}");
+        assert!(safe.contains("pwned") && safe.starts_with("ok\n"));
+    }
 
     #[test]
     fn output_delimiter_never_occurs_in_value() {

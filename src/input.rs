@@ -91,7 +91,7 @@ impl InputArgs {
                 Err(bad) if self.strict => return Err(Error::input(bad.at, bad.reason)),
                 Err(bad) => {
                     stats.bad += 1;
-                    eprintln!("warning: {bad} (skipped)");
+                    crate::gha::eprint_safe(&format!("warning: {bad} (skipped)"));
                 }
             }
         }
@@ -108,7 +108,7 @@ pub fn events_from_values(source: &str, values: &[serde_json::Value], strict: bo
         match crate::event::parse_event(&text) {
             Ok(event) => out.push(event),
             Err(reason) if strict => return Err(Error::input(Position::file(format!("{source}[{i}]")), reason)),
-            Err(reason) => eprintln!("warning: {source}[{i}]: {reason} (skipped)"),
+            Err(reason) => crate::gha::eprint_safe(&format!("warning: {source}[{i}]: {reason} (skipped)")),
         }
     }
     Ok(out)

@@ -10,9 +10,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -25,6 +23,7 @@ use crate::forge::{Forge, Issue, IssueUpdate, NewIssue, State, StateFilter, limi
 use crate::gha::Actions;
 use crate::input::{InputArgs, InputStats};
 use crate::ledger::Ledger;
+use crate::markers::Marker;
 use crate::policy::board::Stage;
 use crate::prompt::Prompts;
 use crate::scrub::Scrubber;
@@ -223,33 +222,37 @@ pub struct IssueState {
     pub applied: Vec<String>,
 }
 
-static MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"<!-- homeostat:fingerprint=([0-9a-f]{16}) algorithm=([A-Za-z0-9_.-]+) -->").expect("valid regex")
-});
-static STATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"<!-- homeostat:state (\{[^\n]*\}) -->").expect("valid regex"));
-
 /// The hidden marker that ties an issue to its fingerprint.
 pub fn marker(fingerprint: &str, algorithm: &str) -> String {
-    format!("<!-- homeostat:fingerprint={fingerprint} algorithm={algorithm} -->")
+    fingerprint_marker(fingerprint, algorithm).render()
 }
 
-/// Every `(fingerprint, algorithm)` marker in a body (an issue keeps its old markers when
-/// the algorithm is bumped, so old fingerprints keep matching).
+fn fingerprint_marker(fingerprint: &str, algorithm: &str) -> Marker {
+    Marker::Fingerprint { fingerprint: fingerprint.to_string(), algorithm: algorithm.to_string() }
+}
+
+/// Every `(fingerprint, algorithm)` marker in a body's trailer (an issue keeps its old
+/// markers when the algorithm is bumped, so old fingerprints keep matching).
 pub fn markers(body: &str) -> Vec<(String, String)> {
-    MARKER.captures_iter(body).map(|c| (c[1].to_string(), c[2].to_string())).collect()
+    crate::markers::fingerprints(body)
 }
 
-/// The state hidden in a body (the default when there is none or it is damaged).
+/// The state in a body's trailer (the default when there is none or it is damaged).
 pub fn parse_state(body: &str) -> IssueState {
-    STATE.captures(body).and_then(|c| serde_json::from_str(&c[1]).ok()).unwrap_or_default()
+    crate::markers::find(body, |m| match m {
+        Marker::State(v) => serde_json::from_value(v).ok(),
+        _ => None,
+    })
+    .unwrap_or_default()
 }
 
+fn state_marker(state: &IssueState) -> Marker {
+    Marker::State(serde_json::to_value(state).unwrap_or_else(|_| serde_json::json!({})))
+}
+
+#[cfg(test)]
 fn state_comment(state: &IssueState) -> String {
-    // `<` and `>` are escaped so no value can close the HTML comment early.
-    let json = serde_json::to_string(state).unwrap_or_else(|_| "{}".into());
-    let json = json.replace('<', "\\u003c").replace('>', "\\u003e");
-    format!("<!-- homeostat:state {json} -->")
+    state_marker(state).render()
 }
 
 /// The fingerprint → issue index of a run, from one listing.
@@ -471,15 +474,14 @@ impl Writer<'_> {
             "releases": state.releases, "environments": state.environments,
         });
         let text = (self.scrub)(&self.prompts.render("issue-body.md.j2", &context)?);
-        let mut tail = format!("\n\n{}", state_comment(state));
+        let mut trailer = vec![state_marker(state)];
         let mut seen = BTreeSet::new();
         for (fp, alg) in old_markers.iter().cloned().chain([(g.fingerprint.clone(), g.algorithm.clone())]) {
             if seen.insert((fp.clone(), alg.clone())) {
-                tail.push('\n');
-                tail.push_str(&marker(&fp, &alg));
+                trailer.push(fingerprint_marker(&fp, &alg));
             }
         }
-        Ok(limits::truncate_body(&format!("{}{tail}", text.trim_end()), &tail))
+        Ok(crate::markers::body(&text, &trailer))
     }
 
     fn comment(&self, template: &str, g: &Group, state: &IssueState, extra: serde_json::Value) -> Result<String> {
@@ -492,7 +494,7 @@ impl Writer<'_> {
             map.extend(extra);
         }
         let text = (self.scrub)(&self.prompts.render(template, &context)?);
-        Ok(limits::truncate_body(text.trim_end(), ""))
+        Ok(crate::markers::body(&text, &[]))
     }
 }
 
@@ -716,7 +718,7 @@ pub fn summary_markdown(outcomes: &[Outcome]) -> String {
         String::from("### homeostat: errors → issues\n\n| action | issue | occurrences | title |\n|---|---|---|---|\n");
     for o in outcomes {
         let issue = o.issue.map_or_else(|| "–".to_string(), |n| format!("#{n}"));
-        let title = crate::prompt::inline_code(&limits::truncate_chars(&o.title, 80)).replace('|', "\\|");
+        let title = crate::markers::escape_md(&limits::truncate_chars(&o.title, 80));
         let action =
             serde_json::to_value(&o.action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         out.push_str(&format!("| {action} | {issue} | {} | {title} |\n", o.occurrences));
@@ -1040,7 +1042,9 @@ mod tests {
         let state = IssueState { releases: vec!["1.0 --> <script>".into()], ..Default::default() };
         let comment = state_comment(&state);
         assert_eq!(comment.matches("-->").count(), 1);
-        assert_eq!(parse_state(&format!("a\n{comment}\nb")), state);
+        assert_eq!(parse_state(&format!("a\n\n{comment}")), state);
+        // A state anywhere but the trailer is not believed.
+        assert_eq!(parse_state(&format!("a\n{comment}\nb")), IssueState::default());
     }
 
     #[test]

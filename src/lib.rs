@@ -30,6 +30,7 @@ pub mod input;
 pub mod issues;
 pub mod ledger;
 pub mod llm;
+pub mod markers;
 pub mod ops;
 pub mod parse;
 pub mod policy;

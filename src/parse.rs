@@ -7,7 +7,85 @@ use crate::error::{Error, Position, Result};
 
 /// Parses YAML into `T`; unknown keys are errors when `T` denies them.
 pub fn yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T> {
+    yaml_depth(file, text)?;
     serde_yaml_ng::from_str(text).map_err(|e| yaml_error(file, &e))
+}
+
+/// Deepest `[`/`{` nesting, and deepest `- - -` run on one line, a YAML file may have.
+pub const YAML_MAX_DEPTH: usize = 100;
+/// Widest indentation, in columns (block nesting costs at least one column a level).
+pub const YAML_MAX_INDENT: usize = 400;
+
+/// Refuses YAML nested deeper than any configuration needs, in one linear pass before
+/// the parser sees it: the parser's time grows with the square of the depth, so a
+/// 100,000-level file would take minutes. Over-counts rather than under-counts (a quote
+/// opens only where a scalar can start, so `don't [[[` cannot hide brackets).
+pub fn yaml_depth(file: &str, text: &str) -> Result<()> {
+    let (mut flow, mut quote, mut line, mut col) = (0usize, None::<char>, 1usize, 0usize);
+    let (mut at_line_start, mut indent, mut dashes, mut prev) = (true, 0usize, 0usize, '\n');
+    let mut in_comment = false;
+    let too_deep = |line: usize, col: usize, what: &str| {
+        Err(Error::input(Position::at(file, line, col), format!("YAML nested too deep: {what}")))
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        col += 1;
+        if c == '\n' {
+            (line, col, at_line_start, indent, dashes, in_comment) = (line + 1, 0, true, 0, 0, false);
+            prev = c;
+            continue;
+        }
+        if in_comment {
+            continue;
+        }
+        if let Some(q) = quote {
+            match c {
+                '\\' if q == '"' => {
+                    chars.next();
+                    col += 1;
+                }
+                c if c == q => quote = None,
+                _ => {}
+            }
+            prev = c;
+            continue;
+        }
+        if at_line_start {
+            match c {
+                ' ' => indent += 1,
+                '-' if chars.peek().is_some_and(|n| *n == ' ') => {
+                    dashes += 1;
+                    indent += 1;
+                }
+                _ => at_line_start = false,
+            }
+            if indent > YAML_MAX_INDENT {
+                return too_deep(line, col, &format!("indented more than {YAML_MAX_INDENT} columns"));
+            }
+            if dashes > YAML_MAX_DEPTH {
+                return too_deep(line, col, &format!("more than {YAML_MAX_DEPTH} sequence levels on one line"));
+            }
+            if at_line_start {
+                prev = c;
+                continue;
+            }
+        }
+        let token_start = prev.is_whitespace() || matches!(prev, ':' | ',' | '[' | '{' | '-' | '?');
+        match c {
+            '#' if prev.is_whitespace() => in_comment = true,
+            '\'' | '"' if token_start => quote = Some(c),
+            '[' | '{' => {
+                flow += 1;
+                if flow > YAML_MAX_DEPTH {
+                    return too_deep(line, col, &format!("more than {YAML_MAX_DEPTH} levels of [ ] or {{ }}"));
+                }
+            }
+            ']' | '}' => flow = flow.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    Ok(())
 }
 
 /// Turns a YAML error into an input error at its position.
@@ -60,6 +138,16 @@ pub fn front_matter<'a>(file: &str, text: &'a str) -> Result<(&'a str, &'a str)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_nested_past_the_limit_is_refused_with_its_position() {
+        let deep = format!("a: {}1{}", "[".repeat(101), "]".repeat(101));
+        let err = yaml_depth("f.yml", &deep).unwrap_err().to_string();
+        assert!(err.contains("f.yml:1:") && err.contains("too deep"), "{err}");
+        assert!(yaml_depth("f.yml", &format!("{}x", "- ".repeat(101))).is_err());
+        assert!(yaml_depth("f.yml", "a: 'don''t [[[' \nb: \"[[[\\\"\"\nc: [[1], {d: [2]}] # [[[[").is_ok());
+        assert!(yaml_depth("f.yml", &format!("a: don't {}", "[".repeat(101))).is_err());
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -70,6 +70,8 @@ pub enum Validate {
     /// the top-level domain is not a source-file extension (`js`, `ts`, `java`, …); not
     /// the SSH user of a git remote (`git@github.com`).
     Email,
+    /// A URL password, not a port and path (`host:8080/a@b.example` is no password).
+    UrlPassword,
 }
 
 /// Compiled scrub rules. Cheap to clone (regexes are shared).
@@ -402,6 +404,11 @@ impl Validate {
                 (secret_value_ok(s) && secret_key_ok(&key[key.len() - key_len..])).then_some(range)
             }
             Validate::Email => email_ok(s, after).then_some(range),
+            Validate::UrlPassword => {
+                let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+                let port_and_path = (1..=5).contains(&digits) && s[digits..].starts_with('/');
+                (!port_and_path).then_some(range)
+            }
             Validate::Token => (s.bytes().any(|b| b.is_ascii_digit()) || s.len() >= 32).then_some(range),
         }
     }

@@ -18,7 +18,7 @@ use crate::policy::{
 };
 
 /// Hidden marker of the one reasons comment hs-classify keeps on an issue.
-pub const COMMENT_MARKER: &str = "<!-- homeostat:classification -->";
+pub const COMMENT_MARKER: &str = crate::markers::tag::CLASSIFICATION;
 
 /// Reads events (JSON lines, Sentry JSON, or log text with `text`) through the shared
 /// event reader and fingerprints them, as hs-fingerprint does; bad lines are skipped
@@ -75,7 +75,13 @@ pub async fn classify_issue(forge: &dyn Forge, policy: &Policy, number: u64) -> 
         forge.add_labels(number, &labels_added).await?;
     }
 
-    forge::upsert_comment(forge, number, COMMENT_MARKER, &reasons_markdown(&classification)).await?;
+    forge::upsert_comment(
+        forge,
+        number,
+        &crate::markers::Marker::tag(COMMENT_MARKER),
+        &reasons_markdown(&classification),
+    )
+    .await?;
 
     let current = Stage::of(&issue.labels);
     let target = if classification.auto_fixable && policy.queue_auto_fixable() {
@@ -117,13 +123,7 @@ pub fn reasons_markdown(c: &Classification) -> String {
 
 /// Text from an error in a table cell: no new rows, no HTML, no mentions.
 fn md_cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('@', "@\u{200b}")
-        .replace('`', "'")
+    crate::markers::escape_md(text)
 }
 
 /// Step outputs `change_class` and `auto_fixable`, and the summary table.
@@ -314,7 +314,7 @@ mod tests {
         };
         let md = reasons_markdown(&c);
         assert!(md.contains("### homeostat risk class: `critical`"));
-        assert!(md.contains("a \\| b @\u{200b}admin &lt;img&gt; next"), "{md}");
+        assert!(md.contains("a \\| b @\u{200b}admin \\<img\\> next"), "{md}");
         assert_eq!(md.lines().filter(|l| l.starts_with("| r |")).count(), 1);
     }
 }

@@ -92,7 +92,7 @@ fn config(app: &App, mode: Mode) -> OpsConfig {
     OpsConfig {
         mode,
         sops: fixtures().join("sops"),
-        allow_hosts: vec!["127.0.0.1".into()],
+        allow_hosts: vec!["127.0.0.1:*".into()],
         vars: BTreeMap::from([("APP_URL".to_string(), app.url.clone())]),
         ..OpsConfig::default()
     }
@@ -139,7 +139,7 @@ fn alertmanager_payload_is_fixed_verified_recorded_then_cooled_down_and_reported
     std::fs::write(
         &config,
         format!(
-            "ledger: {{path: '{}'}}\nops:\n  mode: auto\n  sops: '{}'\n  allow_hosts: [127.0.0.1]\n  vars: {{APP_URL: '{}'}}\n",
+            "ledger: {{path: '{}'}}\nops:\n  mode: auto\n  sops: '{}'\n  allow_hosts: ['127.0.0.1:*']\n  vars: {{APP_URL: '{}'}}\n",
             ledger.display(),
             fixtures().join("sops").display(),
             app.url
@@ -526,7 +526,7 @@ fn dry_run_diagnoses_and_shows_the_fix_but_changes_nothing() {
     std::fs::write(
         &config,
         format!(
-            "ledger: {{path: '{}'}}\nops: {{mode: auto, sops: '{}', allow_hosts: [127.0.0.1], vars: {{APP_URL: '{}'}}}}\n",
+            "ledger: {{path: '{}'}}\nops: {{mode: auto, sops: '{}', allow_hosts: ['127.0.0.1:*'], vars: {{APP_URL: '{}'}}}}\n",
             dir.path().join("ledger.jsonl").display(),
             fixtures().join("sops").display(),
             app.url

@@ -193,9 +193,46 @@ impl Checkout {
     pub fn disable_push(&self) -> Result<PushDisabled> {
         let config = self.repo()?.path().join("config");
         let saved = std::fs::read(&config).map_err(|e| Error::io(&config, e))?;
+        // Credentials a checkout may keep (actions/checkout's persisted `extraheader`, an
+        // included credentials file, a token in a remote URL) are gone while the agent runs.
+        let clean = without_credentials(&String::from_utf8_lossy(&saved));
+        std::fs::write(&config, clean).map_err(|e| Error::io(&config, e))?;
         self.git_ok(&["config", &format!("remote.{}.pushurl", self.remote), "homeostat-agent-may-not-push:/"])?;
         Ok(PushDisabled { config, saved })
     }
+}
+
+/// A git config without the lines that can carry a credential: `extraheader`, the
+/// `path` of an `[includeIf]` or `[include]` section, a URL with a user or password,
+/// `credential.*` helpers.
+pub fn without_credentials(config: &str) -> String {
+    let mut out = String::with_capacity(config.len());
+    let mut section = String::new();
+    for line in config.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            section = t.to_ascii_lowercase();
+        }
+        let key = t.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
+        let value = t.split_once('=').map_or("", |(_, v)| v.trim());
+        let credential = key == "extraheader"
+            || (section.starts_with("[include") && key == "path")
+            || section.starts_with("[credential")
+            || url_credentials(value);
+        if !credential {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `scheme://user:password@host` or a token as the user (`https://<token>@host`);
+/// `ssh://git@host` is no credential.
+fn url_credentials(value: &str) -> bool {
+    let Some((_, rest)) = value.split_once("://") else { return false };
+    let authority = rest.split('/').next().unwrap_or("");
+    authority.rsplit_once('@').is_some_and(|(user, _)| user.contains(':') || user.len() >= 20)
 }
 
 /// Restores `.git/config` when dropped.

@@ -14,6 +14,7 @@ pub mod context;
 pub mod git;
 pub mod pr;
 pub mod runner;
+pub mod sandbox;
 pub mod trigger;
 
 use serde::Serialize;
@@ -90,7 +91,7 @@ pub struct Options {
 }
 
 /// Marker of the one status comment hs-agent keeps on an issue (edited in place).
-pub const STATUS_MARKER: &str = "<!-- homeostat:agent-status -->";
+pub const STATUS_MARKER: &str = crate::markers::tag::AGENT_STATUS;
 
 /// The branch for an issue.
 pub fn branch_for(issue: u64) -> String {
@@ -111,7 +112,7 @@ impl Ctx<'_> {
         self.report.reason.clone_from(&reason);
         if self.thread > 0 {
             let body = format!("**homeostat agent: `{}`**\n\n{reason}", outcome.as_str());
-            upsert_comment(self.forge, self.thread, STATUS_MARKER, &body).await?;
+            upsert_comment(self.forge, self.thread, &crate::markers::Marker::tag(STATUS_MARKER), &body).await?;
         }
         Ok(self.report)
     }
@@ -316,7 +317,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     let invocation = adapter::build(agent_def, &files, issue_number, usd_cap)?;
     if opts.dry_run {
         // Running the agent spends money and edits the checkout: a dry run stops here.
-        eprintln!("{prompt}");
+        crate::gha::eprint_safe(&prompt);
         let line = std::iter::once(invocation.program.as_str()).chain(invocation.args.iter().map(String::as_str));
         let reason = format!(
             "Dry run: would run agent `{agent_name}` as `{}` on `{branch}` from {} with the prompt above ({} bytes).",

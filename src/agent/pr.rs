@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::forge::{Forge, ForgeError, IssueUpdate, NewPull, PullRequest, PullUpdate, State, StateFilter, limits};
+use crate::markers::{self, Marker};
 use crate::policy::{CHANGE_CLASS_LABEL_PREFIX, Class, NEEDS_HUMAN_REVIEW_LABEL};
 
 use super::git::Checkout;
@@ -14,19 +15,20 @@ pub const REVIEW_LABEL: &str = NEEDS_HUMAN_REVIEW_LABEL;
 
 /// The hidden marker that ties a pull request to its issue.
 pub fn marker(issue: u64) -> String {
-    format!("<!-- homeostat:issue={issue} -->")
+    Marker::Issue(issue).render()
 }
 
 /// The issue number in a pull request body's marker.
 pub fn issue_of(body: &str) -> Option<u64> {
-    let rest = body.split("<!-- homeostat:issue=").nth(1)?;
-    rest.split(" -->").next()?.trim().parse().ok()
+    markers::find(body, |m| match m {
+        Marker::Issue(n) => Some(n),
+        _ => None,
+    })
 }
 
 /// The open pull request carrying the issue's marker.
 pub async fn find_open(forge: &dyn Forge, issue: u64) -> Result<Option<PullRequest>> {
-    let marker = marker(issue);
-    Ok(forge.list_pulls(StateFilter::Open).await?.into_iter().find(|p| p.body.contains(&marker)))
+    Ok(forge.list_pulls(StateFilter::Open).await?.into_iter().find(|p| issue_of(&p.body) == Some(issue)))
 }
 
 /// Opens a draft pull request, or updates `existing`. Returns it and whether it is new.
@@ -40,7 +42,7 @@ pub async fn open_or_update(
     issue: u64,
 ) -> Result<(PullRequest, bool)> {
     let title = limits::truncate_chars(title, limits::TITLE_MAX_CHARS);
-    let body = limits::truncate_body(body, &marker(issue));
+    let body = markers::body(body, &[Marker::Issue(issue)]);
     match existing {
         Some(pr) => {
             let update = PullUpdate { title: Some(title), body: Some(body), state: None };
@@ -109,7 +111,7 @@ pub async fn verify(
     }
     let pr = forge.get_pull(pr_number).await?;
     let head_matches = pr.head == branch || pr.head.ends_with(&format!(":{branch}"));
-    if pr.state != State::Open || !head_matches || !pr.body.contains(&marker(issue)) {
+    if pr.state != State::Open || !head_matches || issue_of(&pr.body) != Some(issue) {
         return Err(Error::Failed(format!(
             "verification failed: pull request #{pr_number} is {:?} from `{}`, expected an open PR from {branch} with the issue marker",
             pr.state, pr.head

@@ -60,9 +60,19 @@ pub fn run(inv: &Invocation, dir: &Path, env: &[(String, String)], deadline: Dur
         Some(path) => Stdio::from(File::open(path).map_err(|e| Error::io(path, e))?),
         None => Stdio::null(),
     };
-    let mut command = Command::new(&inv.program);
+    let mode = super::sandbox::mode();
+    if mode == super::sandbox::Mode::Off && super::sandbox::token_in_own_env() {
+        return Err(Error::Failed(
+            "no PID namespace for the agent (unshare, a user namespace or sudo), and this process holds a token \
+             the agent could read in /proc: not running it (see docs/agent.md)"
+                .into(),
+        ));
+    }
+    super::sandbox::become_subreaper();
+    let (program, args) = super::sandbox::wrap(&mode, &inv.program, &inv.args, env);
+    let mut command = Command::new(&program);
     command
-        .args(&inv.args)
+        .args(&args)
         .current_dir(dir)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -74,36 +84,45 @@ pub fn run(inv: &Invocation, dir: &Path, env: &[(String, String)], deadline: Dur
     let mut child =
         command.spawn().map_err(|e| Error::Failed(format!("cannot start the agent `{}`: {e}", inv.program)))?;
     let pgid = child.id() as i32;
+    // Every descendant seen while the agent runs: one that leaves the group with `setsid`
+    // and loses its parent is still on this list (and, orphaned, our child: subreaper).
+    let mut seen = std::collections::BTreeSet::new();
     let exit = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status.code().map_or(Exit::Signal, Exit::Code),
             Ok(None) if started.elapsed() >= deadline => {
-                kill_group(pgid);
+                kill_tree(&mode, pgid, &mut seen);
                 let _ = child.wait();
                 break Exit::TimedOut;
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Ok(None) => {
+                seen.extend(super::sandbox::descendants(pgid));
+                std::thread::sleep(Duration::from_millis(50));
+            }
             Err(e) => {
-                kill_group(pgid);
+                kill_tree(&mode, pgid, &mut seen);
                 return Err(Error::Failed(format!("waiting for the agent: {e}")));
             }
         }
     };
-    // Whatever the agent left running in its group (servers, watchers) goes with it.
-    kill_group(pgid);
+    // Whatever the agent left running (servers, watchers, `setsid` children) goes with it.
+    kill_tree(&mode, pgid, &mut seen);
     let seconds = started.elapsed().as_secs_f64();
     let output = String::from_utf8_lossy(&std::fs::read(log).unwrap_or_default()).into_owned();
     Ok(AgentRun { exit, seconds, output })
 }
 
-fn kill_group(pgid: i32) {
-    if pgid > 0 {
-        // SAFETY: kill(2) with a negative pid signals the process group we created for
-        // the agent (process_group(0) made its pid the group id); it touches no memory.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+/// Kills the agent's group and every descendant (the subreaper brought orphans back),
+/// then reaps them.
+fn kill_tree(mode: &super::sandbox::Mode, pgid: i32, seen: &mut std::collections::BTreeSet<i32>) {
+    seen.extend(super::sandbox::descendants(pgid));
+    let more: Vec<i32> = seen.iter().flat_map(|p| super::sandbox::descendants(*p)).collect();
+    seen.extend(more);
+    super::sandbox::kill_tree(mode, pgid);
+    for p in seen.iter() {
+        super::sandbox::kill_tree(mode, *p);
     }
+    super::sandbox::reap(&seen.iter().copied().collect::<Vec<_>>());
 }
 
 /// Why a run may not start, or what is left of the daily spend.

@@ -13,6 +13,7 @@ use super::config::{ActionConfig, CommandLine};
 use super::watch::{Decision, Report};
 use crate::error::{Error, Result};
 use crate::forge::{Forge, IssueUpdate, NewPull, State, StateFilter, limits};
+use crate::markers::Marker;
 
 /// The label put on an issue whose fix was rolled back.
 pub const REGRESSED_LABEL: &str = "homeostat:regressed";
@@ -170,7 +171,7 @@ pub async fn revert(
             let pr = forge
                 .create_pull(&NewPull {
                     title: limits::truncate_chars(&built.title, limits::TITLE_MAX_CHARS),
-                    body: limits::truncate_body(&body, &built.marker),
+                    body: crate::markers::body(&body, std::slice::from_ref(&built.marker)),
                     head: built.branch.clone(),
                     base,
                     draft: false,
@@ -184,7 +185,7 @@ pub async fn revert(
     if let Some(n) = issue {
         forge.update_issue(n, &IssueUpdate { state: Some(State::Open), ..Default::default() }).await?;
         forge.add_labels(n, &[REGRESSED_LABEL.to_string()]).await?;
-        let marker = format!("<!-- homeostat:canary-revert={} -->", built.sha);
+        let marker = Marker::CanaryRevert(built.sha.clone());
         let body = format!(
             "The canary watch rolled back the release with this fix: {}.\n\nRevert pull request: #{} (reverts {}).\n",
             report.reason, pr.number, built.sha
@@ -203,7 +204,7 @@ pub struct BuiltRevert {
     pub title: String,
     /// The reverted commit's message (to find the issue it fixed).
     pub message: String,
-    pub marker: String,
+    pub marker: Marker,
 }
 
 /// Reverts `rev` on HEAD with git2 (mainline 1 for a merge) and points
@@ -234,7 +235,7 @@ pub fn build_revert(repo_dir: &Path, rev: &str, report: &Report, write: bool) ->
         repo.reference(&format!("refs/heads/{branch}"), commit, true, "homeostat: canary revert")?;
     }
     Ok(BuiltRevert {
-        marker: format!("\n<!-- homeostat:revert={sha} -->"),
+        marker: Marker::Revert(sha.clone()),
         sha,
         branch,
         title,
@@ -260,7 +261,6 @@ fn pr_body(built: &BuiltRevert, report: &Report, issue: Option<u64>) -> String {
     }
     body.push('\n');
     body.push_str(&super::chart::measurements_table(report));
-    body.push_str(&built.marker);
     body
 }
 
@@ -280,14 +280,16 @@ pub async fn find_fixed_issue(message: &str, forge: &dyn Forge) -> Option<u64> {
     }
 }
 
-/// `Fixes #12`, `closes: #12`, `Resolved #12`, or `<!-- homeostat:issue=12 -->`.
+/// `Fixes #12`, `closes: #12`, `Resolved #12`, or the issue marker in the trailer.
 pub fn closing_reference(text: &str) -> Option<u64> {
-    let re = regex::Regex::new(
-        r"(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s*:?\s+#(\d+)\b|<!-- homeostat:issue=(\d+) -->",
-    )
-    .ok()?;
-    let caps = re.captures(text)?;
-    caps.get(1).or_else(|| caps.get(2)).and_then(|m| m.as_str().parse().ok())
+    let re = regex::Regex::new(r"(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s*:?\s+#(\d+)\b").ok()?;
+    let from_text = re.captures(text).and_then(|caps| caps.get(1)).and_then(|m| m.as_str().parse().ok());
+    from_text.or_else(|| {
+        crate::markers::find(text, |m| match m {
+            Marker::Issue(n) => Some(n),
+            _ => None,
+        })
+    })
 }
 
 /// `Merge pull request #12 from …` or a squash subject ending in `(#12)`.

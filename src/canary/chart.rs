@@ -166,7 +166,7 @@ fn escape(s: &str) -> String {
 
 /// Text safe inside a markdown table cell.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ").replace('<', "&lt;")
+    crate::markers::escape_md(s)
 }
 
 fn mark(status: Status) -> &'static str {

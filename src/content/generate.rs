@@ -416,12 +416,11 @@ fn pr_body(pages: &[(String, String, String, String)], report: &GenerateReport) 
         "\nTo publish: set `status: live` in a page's front matter and `review: approve` on the posts you want; \
          `hs-content publish` then adds the page to the sitemap and marks those posts `approved: true`.\n",
     );
-    s.push_str("\n<!-- homeostat:content -->\n");
-    s
+    crate::markers::body(&s, &[crate::markers::Marker::tag(crate::markers::tag::CONTENT)])
 }
 
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::markers::escape_md(s)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

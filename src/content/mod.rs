@@ -154,8 +154,9 @@ impl Session {
         let branch = format!("{}publish", self.workspace.config.branch_prefix);
         let title = "content: publish live pages (sitemap, approved posts)";
         let body = format!(
-            "`hs-content publish` updated:\n\n{}\n\n<!-- homeostat:content-publish -->\n",
-            changed.iter().map(|c| format!("- `{c}`")).collect::<Vec<_>>().join("\n")
+            "`hs-content publish` updated:\n\n{}\n\n{}\n",
+            changed.iter().map(|c| format!("- `{c}`")).collect::<Vec<_>>().join("\n"),
+            crate::markers::Marker::tag(crate::markers::tag::CONTENT_PUBLISH).render()
         );
         let target = pr::Target {
             repo_dir: root,

@@ -108,6 +108,7 @@ pub fn load_all(dir: &Path) -> Result<Vec<Guide>> {
         let text = crate::error::read_to_string(&path)?;
         let (yaml, _) = crate::parse::front_matter(&file, &text)?;
         // Positions: the YAML starts on line 2.
+        crate::parse::yaml_depth(&file, yaml)?;
         let front: FrontMatter = serde_yaml_ng::from_str(yaml).map_err(|e| {
             let err = crate::parse::yaml_error(&file, &e);
             match (err, e.location()) {

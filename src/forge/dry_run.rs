@@ -15,7 +15,7 @@ impl DryRun {
 
     fn would(&self, what: &str, detail: serde_json::Value) {
         let line = serde_json::json!({"dry_run": what, "forge": self.inner.kind(), "write": detail});
-        eprintln!("{line}");
+        crate::gha::eprint_safe(&line.to_string());
     }
 }
 

@@ -260,9 +260,14 @@ fn unsupported(forge: &'static str, what: &str) -> ForgeError {
 
 /// Keeps one comment carrying `marker` on an issue or PR: updates it in place when it
 /// exists, creates it otherwise. Returns the comment and whether it was created.
-pub async fn upsert_comment(forge: &dyn Forge, number: u64, marker: &str, body: &str) -> ForgeResult<(Comment, bool)> {
-    let body = if body.contains(marker) { body.to_string() } else { format!("{body}\n\n{marker}") };
-    let existing = forge.list_comments(number).await?.into_iter().find(|c| c.body.contains(marker));
+pub async fn upsert_comment(
+    forge: &dyn Forge,
+    number: u64,
+    marker: &crate::markers::Marker,
+    text: &str,
+) -> ForgeResult<(Comment, bool)> {
+    let body = crate::markers::body(text, std::slice::from_ref(marker));
+    let existing = forge.list_comments(number).await?.into_iter().find(|c| crate::markers::has(&c.body, marker));
     match existing {
         Some(c) if c.body == body => Ok((c, false)),
         Some(c) => Ok((forge.update_comment(number, c.id, &body).await?, false)),

@@ -7,7 +7,7 @@ use crate::gha::{Actions, Annotation, AnnotationLevel};
 use crate::policy::{CHANGE_CLASS_LABEL_PREFIX, NEEDS_HUMAN_REVIEW_LABEL};
 
 /// Hidden marker of the guard's one comment on a pull request.
-pub const COMMENT_MARKER: &str = "<!-- homeostat:guard -->";
+pub const COMMENT_MARKER: &str = crate::markers::tag::GUARD;
 /// Put on a pull request the guard blocks.
 pub const BLOCKED_LABEL: &str = "homeostat:blocked";
 
@@ -20,11 +20,7 @@ fn icon(status: Status) -> &'static str {
 }
 
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('@', "@\u{200b}")
+    crate::markers::escape_md(text)
 }
 
 /// The markdown table of checks (and the files), for the PR comment and the step summary.
@@ -96,7 +92,7 @@ fn annotate(actions: &Actions, row: &CheckRow) {
 /// On the pull request: the sticky comment (updated in place) and the labels
 /// `change-class:<class>`, `needs-human-review` (human review) or `homeostat:blocked`.
 pub async fn publish(forge: &dyn Forge, pr: u64, v: &Verdict) -> ForgeResult<()> {
-    forge::upsert_comment(forge, pr, COMMENT_MARKER, &markdown(v)).await?;
+    forge::upsert_comment(forge, pr, &crate::markers::Marker::tag(COMMENT_MARKER), &markdown(v)).await?;
     let current = forge.get_pull(pr).await?.labels;
     let class_label = v.class.label();
     for stale in current.iter().filter(|l| l.starts_with(CHANGE_CLASS_LABEL_PREFIX) && **l != class_label) {

@@ -11,6 +11,7 @@ use super::alert::Alert;
 use super::runbook::{Check, CommandCheck, Fix, HttpCheck, HttpOp, Op, Runbook};
 use super::vars::{self, Vars};
 use crate::forge::{Forge, NewIssue, StateFilter};
+use crate::markers::{self, Marker};
 
 /// Label on every issue hs-ops opens.
 pub const OPS_LABEL: &str = "homeostat:ops";
@@ -42,21 +43,40 @@ pub struct Executor<'a> {
     pub dry_run: bool,
 }
 
-/// Whether `host` (and `port`) is on the allowlist: `host`, `host:port` or `*.domain`.
+/// Whether `host` and `port` are on the allowlist. An entry carries its port:
+/// `host:port`, `[v6]:port`, or `host:*` for any port; a bare `host` or `*.domain` allows
+/// only the default ports 80 and 443, so an allowlisted host does not open its every port.
 pub fn host_allowed(allow: &[String], host: &str, port: Option<u16>) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let default_port = matches!(port, Some(80 | 443));
     allow.iter().any(|entry| {
         let entry = entry.to_ascii_lowercase();
-        if let Some(suffix) = entry.strip_prefix("*.") {
-            return host.ends_with(&format!(".{suffix}"));
-        }
-        match entry.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())) {
-            Some((h, p)) if !entry.contains(']') || entry.starts_with('[') => {
-                h.trim_start_matches('[').trim_end_matches(']') == host && Some(p.parse().unwrap_or(0)) == port
+        let (name, entry_port) = match entry.rsplit_once(':') {
+            Some((h, p))
+                if (p == "*" || p.chars().all(|c| c.is_ascii_digit())) && (!h.contains(':') || h.ends_with(']')) =>
+            {
+                (h.trim_start_matches('[').trim_end_matches(']').to_string(), Some(p.to_string()))
             }
-            _ => entry == host,
-        }
+            _ => (entry.trim_start_matches('[').trim_end_matches(']').to_string(), None),
+        };
+        let port_ok = match entry_port.as_deref() {
+            None => default_port,
+            Some("*") => true,
+            Some(p) => p.parse::<u16>().ok() == port,
+        };
+        let host_ok = match name.strip_prefix("*.") {
+            Some(suffix) => host.ends_with(&format!(".{suffix}")),
+            None => name == host,
+        };
+        host_ok && port_ok
     })
+}
+
+/// The digest of a filled plan (hex, 128 bits): the approval marker carries it.
+pub fn plan_digest(plan: &[(String, String)]) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(serde_json::to_vec(plan).unwrap_or_default());
+    hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 fn cut(text: &str) -> String {
@@ -113,6 +133,25 @@ pub fn placeholders(runbook: &Runbook) -> Vec<String> {
 }
 
 impl Executor<'_> {
+    /// The fix as it will run, every value filled: `(name, operation)` per step. The
+    /// approval issue shows exactly this, and [`plan_digest`] binds `/approve` to it.
+    pub fn filled_plan(&self, runbook: &Runbook) -> Result<Vec<(String, String)>, String> {
+        let mut plan = Vec::new();
+        for f in &runbook.fix {
+            let shown = match &f.op {
+                Op::Http(h) => {
+                    let body = h.body.as_ref().map(|b| self.expand_json(b)).transpose()?;
+                    let body = body.map_or(String::new(), |b| format!(" {b}"));
+                    format!("{} {}{body}", h.method.to_ascii_uppercase(), self.url(&h.url)?)
+                }
+                Op::Command(c) => serde_json::to_string(&self.argv(c)?).unwrap_or_default(),
+                other => self.expand_json(&serde_json::to_value(other).unwrap_or_default())?.to_string(),
+            };
+            plan.push((f.name.clone(), shown));
+        }
+        Ok(plan)
+    }
+
     /// Why the runbook's fix and verification could not run here, if anything stops them:
     /// an undefined placeholder, a host off the allowlist, a command off the allowlist.
     pub fn environment_problem(&self, runbook: &Runbook) -> Option<String> {
@@ -154,7 +193,7 @@ impl Executor<'_> {
 
     /// The expanded URL, if its host is allowed.
     fn url(&self, template: &str) -> Result<reqwest::Url, String> {
-        let text = self.vars.expand(template)?;
+        let text = self.vars.expand_url(template)?;
         let url = reqwest::Url::parse(&text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("`{text}`: only http and https"));
@@ -173,7 +212,7 @@ impl Executor<'_> {
         if !self.commands.contains(&template) {
             return Err(format!("`{}` is not in ops.commands", template.join(" ")));
         }
-        template.iter().map(|a| self.vars.expand(a)).collect()
+        template.iter().map(|a| self.vars.expand_arg(a)).collect()
     }
 
     /// Runs a diagnosis or verify check (after its `wait`).
@@ -271,7 +310,9 @@ impl Executor<'_> {
                 Ok(filled) => (true, format!("dry run, would run {filled}")),
                 Err(e) => (false, e),
             };
-            eprintln!("{}", serde_json::json!({"dry_run": "ops.fix", "name": f.name, "detail": detail}));
+            crate::gha::eprint_safe(
+                &serde_json::json!({"dry_run": "ops.fix", "name": f.name, "detail": detail}).to_string(),
+            );
             return StepResult { name: f.name.clone(), kind: "fix".into(), ok, detail: cut(&detail) };
         }
         let timeout = f.timeout.map_or(FIX_TIMEOUT, |t| t.as_std());
@@ -318,11 +359,10 @@ impl Executor<'_> {
                 Ok(format!("deleted {n} caches with key {key}"))
             }
             Op::Issue(i) => {
-                let marker = format!("<!-- homeostat:ops-issue={sop} -->");
-                let body = format!("{}\n\n{marker}", x(&i.body)?);
+                let marker = Marker::OpsIssue(sop.to_string());
                 let mut labels: Vec<String> = i.labels.iter().map(|l| x(l)).collect::<Result<_, _>>()?;
                 labels.push(OPS_LABEL.into());
-                let n = upsert_issue(self.forge, &marker, &x(&i.title)?, &body, &labels).await?;
+                let n = upsert_issue(self.forge, &marker, &[], &x(&i.title)?, &x(&i.body)?, &labels).await?;
                 Ok(format!("issue #{n}"))
             }
             Op::Label(l) => {
@@ -339,35 +379,34 @@ impl Executor<'_> {
     }
 }
 
-/// Opens an issue carrying `marker` (appended to `body` when missing), or comments on the
-/// open one that already does.
-/// Returns its number.
+/// Opens an issue whose trailer carries `key` (and `extra`), or comments `text` on the
+/// open one that already does. Returns its number.
 pub async fn upsert_issue(
     forge: &dyn Forge,
-    marker: &str,
+    key: &Marker,
+    extra: &[Marker],
     title: &str,
-    body: &str,
+    text: &str,
     labels: &[String],
 ) -> Result<u64, String> {
     use crate::forge::limits;
-    let body = if body.contains(marker) { body.to_string() } else { format!("{body}\n\n{marker}") };
-    let body = body.as_str();
     let existing = forge
         .list_issues(OPS_LABEL, StateFilter::Open)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
-        .find(|i| i.body.contains(marker));
+        .find(|i| markers::has(&i.body, key));
     match existing {
         Some(issue) => {
-            let comment = limits::truncate_body(body, "");
+            let comment = markers::body(text, &[]);
             forge.create_comment(issue.number, &comment).await.map_err(|e| e.to_string())?;
             Ok(issue.number)
         }
         None => {
+            let trailer: Vec<Marker> = std::iter::once(key.clone()).chain(extra.iter().cloned()).collect();
             let new = NewIssue {
                 title: limits::truncate_chars(title, limits::TITLE_MAX_CHARS),
-                body: limits::truncate_body(body, marker),
+                body: markers::body(text, &trailer),
                 labels: labels.iter().map(|l| limits::label(l)).collect(),
             };
             Ok(forge.create_issue(&new).await.map_err(|e| e.to_string())?.number)
@@ -406,8 +445,12 @@ mod tests {
 
     #[test]
     fn allowlist_matches_host_port_and_wildcards() {
-        let allow = vec!["127.0.0.1".to_string(), "status.example.com:8443".into(), "*.internal.example".into()];
+        let allow = vec!["127.0.0.1:*".to_string(), "status.example.com:8443".into(), "*.internal.example".into()];
         assert!(host_allowed(&allow, "127.0.0.1", Some(5555)));
+        assert!(!host_allowed(&["127.0.0.1".to_string()], "127.0.0.1", Some(5555)));
+        assert!(host_allowed(&["127.0.0.1".to_string()], "127.0.0.1", Some(443)));
+        assert!(host_allowed(&["[::1]:8080".to_string()], "[::1]", Some(8080)));
+        assert!(!host_allowed(&allow, "a.internal.example", Some(22)));
         assert!(host_allowed(&allow, "status.example.com", Some(8443)));
         assert!(!host_allowed(&allow, "status.example.com", Some(443)));
         assert!(host_allowed(&allow, "a.internal.example", Some(443)));

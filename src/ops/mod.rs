@@ -33,6 +33,7 @@ pub use runbook::Runbook;
 use crate::error::{Error, Position, Result};
 use crate::forge::{Forge, IssueUpdate, State};
 use crate::ledger::Ledger;
+use crate::markers::{self, Marker, escape_md, tag};
 use executor::{Executor, OPS_LABEL};
 use matcher::Candidate;
 
@@ -46,7 +47,7 @@ pub struct OpsConfig {
     /// Folder of runbooks, added to (and overriding by name) the built-in library.
     #[serde(default = "default_sops")]
     pub sops: PathBuf,
-    /// Hosts the `http` checks and operation may call: `host`, `host:port` or `*.domain`.
+    /// Hosts the `http` checks and operation may call, with their ports: `host:port`, `host:*` (any port), `[v6]:port`; a bare `host` or `*.domain` allows ports 80 and 443 only.
     #[serde(default)]
     pub allow_hosts: Vec<String>,
     /// Command lines the `command` checks and operation may run (argv, never a shell).
@@ -130,17 +131,8 @@ pub struct Ops<'a> {
 
 pub const APPROVAL_LABEL: &str = "homeostat:ops-approval";
 
-fn approval_marker(sop: &str, fingerprint: &str) -> String {
-    format!("<!-- homeostat:ops-approval sop={sop} alert={fingerprint} -->")
-}
-
-fn escalation_marker(sop: &str) -> String {
-    format!("<!-- homeostat:ops-escalation={sop} -->")
-}
-
-/// The alert, kept in the approval issue so `approve` can continue (`>` escaped so the
-/// JSON cannot close the HTML comment).
-fn alert_marker(alert: &Alert) -> String {
+/// The alert, kept in the approval issue's trailer so `approve` can continue.
+fn alert_marker(alert: &Alert) -> Marker {
     // Title and description are scrubbed like everything posted; labels stay as they are,
     // since placeholders (`${labels.instance}`) read them when the fix runs.
     let scrubber = crate::scrub::Scrubber::builtin();
@@ -151,14 +143,7 @@ fn alert_marker(alert: &Alert) -> String {
     for value in alert.annotations.values_mut() {
         *value = clean(value);
     }
-    let json = serde_json::to_string(&alert).unwrap_or_default().replace('>', "\\u003e").replace("--", "-\\u002d");
-    format!("<!-- homeostat:ops-alert {json} -->")
-}
-
-fn read_marker<'t>(body: &'t str, prefix: &str) -> Option<&'t str> {
-    let start = body.find(prefix)? + prefix.len();
-    let end = body[start..].find(" -->")?;
-    Some(&body[start..start + end])
+    Marker::OpsAlert(serde_json::to_value(&alert).unwrap_or_default())
 }
 
 fn schema_match() -> serde_json::Value {
@@ -210,7 +195,9 @@ impl<'a> Ops<'a> {
     /// Appends to the ledger, except in a dry run.
     fn append(&self, kind: &str, key: &str, data: serde_json::Value) -> Result<()> {
         if self.dry_run {
-            eprintln!("{}", serde_json::json!({"dry_run": "ledger", "kind": kind, "key": key, "write": data}));
+            crate::gha::eprint_safe(
+                &serde_json::json!({"dry_run": "ledger", "kind": kind, "key": key, "write": data}).to_string(),
+            );
             return Ok(());
         }
         self.ledger.append(kind, key, data)?;
@@ -433,8 +420,8 @@ impl<'a> Ops<'a> {
     fn steps_table(steps: &[StepResult]) -> String {
         let mut t = String::from("| step | kind | result | detail |\n| --- | --- | --- | --- |\n");
         for s in steps {
-            let detail = s.detail.replace('|', "\\|").replace('\n', " ");
-            t.push_str(&format!("| {} | {} | {} | {detail} |\n", s.name, s.kind, if s.ok { "✅" } else { "❌" }));
+            let (name, detail) = (escape_md(&s.name), escape_md(&s.detail));
+            t.push_str(&format!("| {name} | {} | {} | {detail} |\n", s.kind, if s.ok { "✅" } else { "❌" }));
         }
         t
     }
@@ -444,40 +431,46 @@ impl<'a> Ops<'a> {
         let text = crate::prompt::strip_hidden(&crate::forge::limits::truncate_chars(&text, 4000));
         let text = crate::scrub::Scrubber::builtin().scrub(&text).into_owned();
         format!(
-            "Alert `{}` ({}):\n\n````text\n{}\n````\n",
-            alert.alertname,
-            alert.fingerprint,
-            text.replace("````", "'''")
+            "Alert {} ({}):\n\n{}\n",
+            escape_md(&alert.alertname),
+            escape_md(&alert.fingerprint),
+            crate::prompt::fenced(&text, "text")
         )
     }
 
     async fn ask_approval(&self, runbook: &Runbook, alert: &Alert, out: &Outcome) -> Result<u64> {
-        let marker = approval_marker(&runbook.name, &alert.fingerprint);
+        let filled = self.executor(runbook, alert).filled_plan(runbook).map_err(Error::Failed)?;
+        let marker = Marker::OpsApproval {
+            sop: runbook.name.clone(),
+            alert: alert.fingerprint.clone(),
+            plan: executor::plan_digest(&filled),
+        };
         let mut plan = String::new();
-        for f in &runbook.fix {
-            plan.push_str(&format!("- **{}** — `{}`\n", f.name, serde_json::to_string(&f.op).unwrap_or_default()));
+        for (name, op) in &filled {
+            plan.push_str(&format!("- **{}**: {}\n", escape_md(name), crate::prompt::inline_code(op)));
         }
         for c in &runbook.verify {
-            plan.push_str(&format!("- verify **{}**\n", c.name));
+            plan.push_str(&format!("- verify **{}**\n", escape_md(&c.name)));
         }
         let body = format!(
             "## Approval needed: {title}\n\n{alert}\nRunbook `{sop}` (category {cat}, risk {risk}), confidence {conf}.\n\
-             Why a person decides: {reason}\n\n### Diagnosis\n\n{table}\n### Proposed fix\n\n{plan}\n\
-             A maintainer with write permission comments `/approve` to run the fix and its verification, \
-             or `/reject` to close this without acting.\n\n{marker}\n{alert_json}",
-            title = runbook.title,
+             Why a person decides: {reason}\n\n### Diagnosis\n\n{table}\n### Proposed fix, exactly as it will run\n\n{plan}\n\
+             A maintainer with write permission comments `/approve` to run this fix and its verification, \
+             or `/reject` to close this without acting. The approval holds for these values only.",
+            title = escape_md(&runbook.title),
             alert = Self::alert_block(alert),
             sop = runbook.name,
             cat = runbook.category,
             risk = runbook.risk.as_str(),
             conf = out.confidence.map_or("–".into(), |c| format!("{c:.0}")),
-            reason = out.reason,
+            reason = escape_md(&out.reason),
             table = Self::steps_table(&out.steps),
-            alert_json = alert_marker(alert),
         );
         let labels = vec![OPS_LABEL.to_string(), APPROVAL_LABEL.to_string()];
-        let title = format!("ops: approve `{}` for {}", runbook.name, alert.alertname);
-        executor::upsert_issue(self.forge, &marker, &title, &body, &labels).await.map_err(Error::Failed)
+        let title = format!("ops: approve `{}` for {}", runbook.name, escape_md(&alert.alertname));
+        executor::upsert_issue(self.forge, &marker, &[alert_marker(alert)], &title, &body, &labels)
+            .await
+            .map_err(Error::Failed)
     }
 
     /// Opens or updates the runbook's one escalation issue, and posts to the webhook when
@@ -485,20 +478,20 @@ impl<'a> Ops<'a> {
     async fn escalate(&self, runbook: &Runbook, alert: &Alert, out: &Outcome) -> Result<Option<u64>> {
         let text = format!(
             "## Escalation: {title}\n\n{alert}\nRunbook `{sop}`: {reason}\n\n{table}\n### What the runbook says\n\n{body}",
-            title = runbook.title,
+            title = escape_md(&runbook.title),
             alert = Self::alert_block(alert),
             sop = runbook.name,
-            reason = out.reason,
+            reason = escape_md(&out.reason),
             table = Self::steps_table(&out.steps),
             body = crate::forge::limits::truncate_chars(runbook.body.trim(), 20_000),
         );
         let mut issue = None;
         if runbook.escalate.to.iter().any(|t| t == "issue") {
-            let marker = escalation_marker(&runbook.name);
+            let marker = Marker::OpsEscalation(runbook.name.clone());
             let labels = vec![OPS_LABEL.to_string(), "homeostat:escalation".to_string()];
             let title = format!("ops: `{}` needs a person", runbook.name);
-            issue =
-                Some(executor::upsert_issue(self.forge, &marker, &title, &text, &labels).await.map_err(Error::Failed)?);
+            let n = executor::upsert_issue(self.forge, &marker, &[], &title, &text, &labels).await;
+            issue = Some(n.map_err(Error::Failed)?);
         }
         if runbook.escalate.to.iter().any(|t| t == "slack") {
             let summary =
@@ -557,13 +550,16 @@ impl<'a> Ops<'a> {
     pub async fn approve(&self, number: u64) -> Result<Outcome> {
         let issue = self.forge.get_issue(number).await?;
         let at = || Position::file(format!("issue #{number}"));
-        let sop = read_marker(&issue.body, "<!-- homeostat:ops-approval sop=")
-            .and_then(|m| m.split_whitespace().next())
-            .ok_or_else(|| Error::input(at(), "is not an hs-ops approval issue (no approval marker)"))?
-            .to_string();
-        let alert: Alert = read_marker(&issue.body, "<!-- homeostat:ops-alert ")
-            .and_then(|j| serde_json::from_str(j).ok())
-            .ok_or_else(|| Error::input(at(), "the approval issue's alert record is missing or damaged"))?;
+        let (sop, plan) = markers::find(&issue.body, |m| match m {
+            Marker::OpsApproval { sop, plan, .. } => Some((sop, plan)),
+            _ => None,
+        })
+        .ok_or_else(|| Error::input(at(), "is not an hs-ops approval issue (no approval marker in its trailer)"))?;
+        let alert: Alert = markers::find(&issue.body, |m| match m {
+            Marker::OpsAlert(v) => serde_json::from_value(v).ok(),
+            _ => None,
+        })
+        .ok_or_else(|| Error::input(at(), "the approval issue's alert record is missing or damaged"))?;
         let runbook = self.runbook(&sop).ok_or_else(|| Error::input(at(), format!("runbook `{sop}` is not loaded")))?;
         let mut out = Outcome {
             sop: Some(sop.clone()),
@@ -608,7 +604,7 @@ impl<'a> Ops<'a> {
                     "`/approve` from {} ignored: approving needs write permission on the repository.",
                     refused.iter().map(|r| format!("@{r}")).collect::<Vec<_>>().join(", ")
                 );
-                crate::forge::upsert_comment(self.forge, number, "<!-- homeostat:ops-refused -->", &note).await?;
+                crate::forge::upsert_comment(self.forge, number, &Marker::tag(tag::OPS_REFUSED), &note).await?;
                 out.reason.push_str(&format!(" ({} refused)", refused.join(", ")));
             }
             return Ok(out);
@@ -632,12 +628,21 @@ impl<'a> Ops<'a> {
             out.outcome = "deferred".into();
             // One note, updated in place: the sweep comes back every few minutes.
             let note = format!("Approved by @{who}, not run yet: {}. The next sweep tries again.", limits.reason);
-            crate::forge::upsert_comment(self.forge, number, "<!-- homeostat:ops-deferred -->", &note).await?;
+            crate::forge::upsert_comment(self.forge, number, &Marker::tag(tag::OPS_DEFERRED), &note).await?;
+            return Ok(out);
+        }
+        let executor = self.executor(runbook, &alert);
+        let now_plan = executor.filled_plan(runbook).map(|p| executor::plan_digest(&p));
+        if now_plan.as_deref() != Ok(plan.as_str()) {
+            out.decision = Decision::DiagnoseOnly;
+            out.outcome = "refused".into();
+            out.reason = format!("approved by {who}, but the plan to run is not the plan the issue shows: nothing ran");
+            tracing::warn!("approval issue #{number}: {}", out.reason);
+            self.forge.create_comment(number, &markers::body(&format!("Not run: {}.", out.reason), &[])).await?;
             return Ok(out);
         }
         out.decision = Decision::AutoFix;
         let started = self.ledger.now();
-        let executor = self.executor(runbook, &alert);
         let run = self.fix_and_verify(runbook, &alert, &executor).await?;
         out.steps = run.steps;
         let seconds = run.resolved.then(|| self.ledger.now().duration_since(started).as_secs_f64());

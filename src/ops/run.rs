@@ -123,8 +123,8 @@ pub fn publish(actions: &Actions, outcomes: &[Outcome]) -> Result<()> {
     for o in outcomes {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
-            o.alertname.replace('|', "\\|"),
-            o.sop.as_deref().unwrap_or("–"),
+            crate::markers::escape_md(&o.alertname),
+            o.sop.as_deref().map_or("–".into(), crate::markers::escape_md),
             o.confidence.map_or("–".into(), |c| format!("{c:.0}")),
             o.decision.as_str(),
             o.outcome
@@ -216,7 +216,7 @@ pub async fn execute(
     use crate::cli::print_json;
     let print = |value: &dyn erased::Print, text: String| -> Result<()> {
         match format {
-            OutputFormat::Text => println!("{text}"),
+            OutputFormat::Text => println!("{}", crate::gha::log_safe(&text)),
             _ => value.print(format)?,
         }
         Ok(())
@@ -272,7 +272,7 @@ pub async fn execute(
             let issue = send_report(&ops, &actions, to, &markdown).await?;
             let json = serde_json::json!({"summary": summary, "markdown": markdown, "issue": issue});
             match format {
-                OutputFormat::Text => println!("{markdown}"),
+                OutputFormat::Text => println!("{}", crate::gha::log_safe(&markdown)),
                 _ => print_json(format, &json).map_err(|e| Error::Failed(e.to_string()))?,
             }
             Ok(0)

@@ -376,6 +376,7 @@ impl Runbook {
 pub fn parse(file: &str, text: &str) -> std::result::Result<Runbook, Vec<InputError>> {
     let (yaml, body) = crate::parse::front_matter(file, text).map_err(|e| vec![input_error(e)])?;
     // The YAML starts on the file's second line (after `---`).
+    crate::parse::yaml_depth(file, yaml).map_err(|e| vec![input_error(e)])?;
     let front: Front = serde_yaml_ng::from_str(yaml).map_err(|e| {
         let at = match e.location() {
             Some(l) => Position::at(file, l.line() + 1, l.column()),

@@ -17,11 +17,6 @@ pub struct Marker {
     pub algorithm: String,
 }
 
-static MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"<!--\s*homeostat:fingerprint=([0-9a-f]{8,64})(?:\s+algorithm=([A-Za-z0-9._-]+))?\s*-->")
-        .unwrap_or_else(|e| panic!("marker regex: {e}"))
-});
-
 static FIELD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^[\s|*_`>-]*(platform|surface|releases?|type)[\s*_`]*[:|][\s*_`]*([^|*\n]+)")
         .unwrap_or_else(|e| panic!("field regex: {e}"))
@@ -37,13 +32,10 @@ static FRAME_FILE: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|e| panic!("frame regex: {e}"))
 });
 
-/// The marker in an issue body, if there is one.
+/// The newest fingerprint marker in an issue body's trailer, if there is one.
 pub fn marker(body: &str) -> Option<Marker> {
-    let caps = MARKER.captures_iter(body).last()?;
-    Some(Marker {
-        fingerprint: caps.get(1)?.as_str().to_string(),
-        algorithm: caps.get(2).map_or("v1", |m| m.as_str()).to_string(),
-    })
+    let (fingerprint, algorithm) = crate::markers::fingerprints(body).pop()?;
+    Some(Marker { fingerprint, algorithm })
 }
 
 /// The files named by a stack trace's frames that look like the application's own
@@ -67,7 +59,7 @@ pub fn stack_files(stack: &str) -> Vec<String> {
 
 /// The error's facts as far as the issue tells them.
 pub fn facts_from_issue(issue: &Issue) -> ErrorFacts {
-    let body = MARKER.replace_all(&issue.body, "");
+    let body = crate::markers::without_trailer(&issue.body);
     let mut facts = ErrorFacts {
         title: issue.title.clone(),
         message: body.trim().to_string(),
