@@ -14,6 +14,7 @@
 pub mod message;
 pub(crate) mod normalize;
 pub(crate) mod rules;
+pub mod sourcemaps;
 pub mod stack;
 pub mod stream;
 
@@ -89,11 +90,13 @@ pub struct Engine {
     /// Normalised frames and their rule matches, by frame: error streams repeat the same
     /// frames, and this work does not depend on line numbers. Bounded.
     frames: std::sync::RwLock<std::collections::HashMap<u64, std::sync::Arc<FrameFacts>>>,
+    /// Source maps for minified JavaScript frames, if any were given.
+    maps: Option<std::sync::Arc<sourcemaps::SourceMaps>>,
 }
 
 impl Clone for Engine {
     fn clone(&self) -> Self {
-        Engine::from_rules(self.rules.clone())
+        Engine { maps: self.maps.clone(), ..Engine::from_rules(self.rules.clone()) }
     }
 }
 
@@ -316,7 +319,7 @@ impl Engine {
                 plan
             })
         });
-        Engine { rules, plan, frames: Default::default() }
+        Engine { rules, plan, frames: Default::default(), maps: None }
     }
 
     /// The normalised frames of a stack and their rule matches: those seen before from the
@@ -373,6 +376,12 @@ impl Engine {
         let mut rules = Self::builtin().rules;
         rules.add(file, text)?;
         Ok(Engine::from_rules(rules))
+    }
+
+    /// This engine, resolving minified JavaScript frames with `maps` before grouping.
+    pub fn with_sourcemaps(mut self, maps: sourcemaps::SourceMaps) -> Engine {
+        self.maps = Some(std::sync::Arc::new(maps));
+        self
     }
 
     /// The fingerprint of one event.
@@ -441,6 +450,11 @@ impl Engine {
                     ..Exception::default()
                 }),
                 None => {}
+            }
+        }
+        if let Some(maps) = self.maps.as_deref().filter(|_| platform == Platform::JavaScript) {
+            for e in exceptions.to_mut() {
+                maps.resolve(event.release.as_deref(), &mut e.frames);
             }
         }
         let exceptions: &[Exception] = &exceptions;
