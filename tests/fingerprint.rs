@@ -502,3 +502,57 @@ fn sourcemaps_group_two_builds_as_one_and_name_frames_as_in_the_source() {
     let (_, plain, _) = hs_fingerprint(&["--format", "jsonl"], &events);
     assert!(!plain.contains("findNote"), "{plain}");
 }
+
+/// Pairwise (precision, recall, problems) of fingerprints against ground-truth groups.
+fn pairwise(cases: &[(String, String, String)]) -> (f64, f64, Vec<String>) {
+    let (mut tp, mut fp, mut fn_) = (0u32, 0u32, 0u32);
+    let mut problems = Vec::new();
+    for (i, (ga, na, fa)) in cases.iter().enumerate() {
+        for (gb, nb, fb) in &cases[i + 1..] {
+            let (truth, ours) = (ga == gb, fa == fb);
+            match (truth, ours) {
+                (true, true) => tp += 1,
+                (false, true) => fp += 1,
+                (true, false) => fn_ += 1,
+                (false, false) => {}
+            }
+            if truth != ours {
+                problems.push(format!("{ga} ({na}) vs {gb} ({nb})"));
+            }
+        }
+    }
+    (f64::from(tp) / f64::from(tp + fp).max(1.0), f64::from(tp) / f64::from(tp + fn_).max(1.0), problems)
+}
+
+/// Issue 16's defects, one labelled case each with hard negatives
+/// (`tests/fixtures/fingerprint/defects/`, made by `make_cases.py`): v2 groups them right,
+/// and v1 (kept as the alias that finds old issues) is shown failing on them.
+#[test]
+fn defects_of_issue_16_group_right() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fingerprint/defects/cases.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let engine = Engine::builtin();
+    let mut v1 = Vec::new();
+    let mut v2 = Vec::new();
+    for line in text.lines() {
+        let case: serde_json::Value = serde_json::from_str(line).unwrap();
+        let event = match case.get("event") {
+            Some(ev) => parse_event(&ev.to_string()).unwrap(),
+            None => ErrorEvent { stack: case["stack"].as_str().map(str::to_string), ..ErrorEvent::default() },
+        };
+        let (group, note) = (case["group"].as_str().unwrap().to_string(), case["note"].as_str().unwrap().to_string());
+        let fp = engine.fingerprint_with_aliases(&event);
+        let old = engine.fingerprint_as(&event, homeostat::fingerprint::Algorithm::V1).fingerprint;
+        assert!(fp.aliases.iter().all(|a| a.fingerprint == old && a.algorithm == "v1"));
+        v1.push((group.clone(), note.clone(), old));
+        v2.push((group, note, fp.fingerprint));
+    }
+    let (p1, r1, _) = pairwise(&v1);
+    let (p2, r2, problems) = pairwise(&v2);
+    println!(
+        "issue 16 defects: {} cases; v2 pairwise precision {p2:.3}, recall {r2:.3} (v1: {p1:.3}, {r1:.3})",
+        v2.len()
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(p1 < 1.0 && r1 < 1.0, "v1 should show the defects: {p1} {r1}");
+}

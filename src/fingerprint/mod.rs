@@ -1035,7 +1035,9 @@ fn go_library_frame(raw: &Frame) -> bool {
     if path.contains("@v") || path.contains("/go/pkg/mod/") {
         return true;
     }
-    raw.module.as_deref().is_some_and(|m| GO_STD.contains(&m.split('/').next().unwrap_or(m)))
+    let std_path = |p: &str| GO_STD.contains(&p.split('/').next().unwrap_or(p));
+    // A relative path is a `-trimpath` one: `runtime/panic.go` for `panic` (no package).
+    raw.module.as_deref().is_some_and(std_path) || (!path.starts_with('/') && path.contains('/') && std_path(path))
 }
 
 fn platform_from_frames(exceptions: &[Exception]) -> Platform {
