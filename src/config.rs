@@ -57,6 +57,10 @@ pub struct FingerprintConfig {
     /// (`matchers -> values`), applied after the built-in ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<PathBuf>,
+    /// A folder of JavaScript source maps (`*.map`, or `<release>/**/*.map`): minified
+    /// frames are resolved to original files and functions before grouping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sourcemaps: Option<PathBuf>,
 }
 
 /// Scrubbing of personal data and secrets.

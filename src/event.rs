@@ -49,7 +49,35 @@ pub struct ErrorEvent {
     /// the computed values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fingerprint: Vec<String>,
+    /// The message before its parameters were filled in (Sentry's `logentry.message`): it
+    /// groups instead of `message`, so one log call is one issue whatever its values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_template: Option<String>,
+    /// Frames cut from this event's exceptions (the oldest ones, beyond
+    /// [`crate::fingerprint::stack::MAX_FRAMES`] per exception) and bytes cut from its
+    /// stack text (beyond [`MAX_STACK_BYTES`]).
+    #[serde(default, skip_serializing_if = "Cut::is_empty")]
+    pub cut: Cut,
 }
+
+/// What was cut from an event to bound memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cut {
+    #[serde(default)]
+    pub frames: u64,
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+impl Cut {
+    pub fn is_empty(&self) -> bool {
+        self.frames == 0 && self.bytes == 0
+    }
+}
+
+/// The most stack text kept per event (a trace in a log, or a `stack` field); the rest,
+/// the oldest frames, is cut and counted.
+pub const MAX_STACK_BYTES: usize = 256 << 10;
 
 /// One exception of a chain, with its frames oldest call first (crashing frame last).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -65,6 +93,10 @@ pub struct Exception {
     pub synthetic: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<Frame>,
+    /// The message groups even though frames do: they name only a place, not the code
+    /// path (a Rust panic without backtrace: its location alone).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub message_groups: bool,
 }
 
 /// One stack frame as a parser or an SDK saw it, before normalisation.
@@ -299,7 +331,7 @@ impl<R: BufRead> EventReader<R> {
                 LineRead::Eof => {
                     self.done = true;
                     if let Some(stack) = self.text.finish() {
-                        self.pending.push_back(Ok(text_event(stack)));
+                        self.pending.push_back(Ok(text_event((stack, self.text.last_cut()))));
                     }
                 }
                 LineRead::Failed(e) => {
@@ -313,7 +345,7 @@ impl<R: BufRead> EventReader<R> {
                 LineRead::Line => {
                     let line = String::from_utf8_lossy(&self.buf).into_owned();
                     if let Some(stack) = self.text.push(&line) {
-                        self.pending.push_back(Ok(text_event(stack)));
+                        self.pending.push_back(Ok(text_event((stack, self.text.last_cut()))));
                     }
                 }
             }
@@ -372,8 +404,8 @@ pub(crate) fn parse_line(source: &str, line_no: usize, bytes: &[u8]) -> Option<R
     })
 }
 
-fn text_event(stack: String) -> ErrorEvent {
-    ErrorEvent { stack: Some(stack), ..ErrorEvent::default() }
+fn text_event((stack, cut_bytes): (String, u64)) -> ErrorEvent {
+    ErrorEvent { stack: Some(stack), cut: Cut { frames: 0, bytes: cut_bytes }, ..ErrorEvent::default() }
 }
 
 impl<R: BufRead> Iterator for EventReader<R> {
@@ -447,9 +479,59 @@ struct RawEvent {
     exception: Option<ExceptionField>,
     threads: Option<ThreadsField>,
     stacktrace: Option<RawStacktrace>,
-    #[serde(deserialize_with = "de::message")]
-    logentry: Option<String>,
+    logentry: Option<LogEntryField>,
     fingerprint: Option<Vec<String>>,
+}
+
+/// Sentry's `logentry`: a string, or `{formatted, message, params}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LogEntryField {
+    Text(String),
+    Entry(RawLogEntry),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawLogEntry {
+    #[serde(deserialize_with = "de::scalar")]
+    formatted: Option<String>,
+    #[serde(deserialize_with = "de::scalar")]
+    message: Option<String>,
+    params: Option<serde::de::IgnoredAny>,
+}
+
+impl LogEntryField {
+    /// The text shown, and the template that groups when the values were filled in.
+    fn split(self) -> (Option<String>, Option<String>) {
+        match self {
+            LogEntryField::Text(t) => (Some(t), None),
+            LogEntryField::Entry(e) => {
+                let filled = e.params.is_some() || (e.formatted.is_some() && e.formatted != e.message);
+                let template = e.message.clone().filter(|_| filled);
+                (e.formatted.or(e.message), template)
+            }
+        }
+    }
+}
+
+/// A timestamp as given, except numbers (Unix seconds, as the JavaScript and Python SDKs
+/// send them; milliseconds when too large for seconds), which become RFC 3339.
+fn normalize_timestamp(ts: String) -> String {
+    let t = ts.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') {
+        return ts;
+    }
+    let Ok(mut secs) = t.parse::<f64>() else { return ts };
+    if secs.abs() >= 1e11 {
+        secs /= 1000.0;
+    }
+    let whole = secs.floor();
+    let nanos = ((secs - whole) * 1e9).round() as i32;
+    match jiff::Timestamp::new(whole as i64, nanos.clamp(0, 999_999_999)) {
+        Ok(stamp) => stamp.to_string(),
+        Err(_) => ts,
+    }
 }
 
 #[derive(Deserialize)]
@@ -673,7 +755,9 @@ impl RawStacktrace {
 
 impl RawEvent {
     fn into_event(self) -> Result<ErrorEvent, String> {
-        let message = self.message.or(self.logentry);
+        let (logentry, message_template) = self.logentry.map(LogEntryField::split).unwrap_or_default();
+        let message = self.message.or(logentry);
+        let mut cut = Cut::default();
         let mut exceptions: Vec<Exception> = Vec::new();
         if let Some(field) = self.exception {
             let list = match field {
@@ -682,10 +766,15 @@ impl RawEvent {
             };
             exceptions = exception_chain(list.into_iter().flatten().collect());
         }
+        for e in &mut exceptions {
+            cut.frames += crate::fingerprint::stack::cap_frames(&mut e.frames) as u64;
+        }
         if exceptions.is_empty()
             && let Some(st) = self.stacktrace
         {
             let frames = st.into_frames();
+            let mut frames = frames;
+            cut.frames += crate::fingerprint::stack::cap_frames(&mut frames) as u64;
             if !frames.is_empty() {
                 exceptions.push(Exception { frames, ..Exception::default() });
             }
@@ -707,9 +796,10 @@ impl RawEvent {
             } else {
                 threads.into_iter().find(|t| t.crashed == Some(true))
             };
-            if let Some(frames) = chosen.and_then(|t| t.stacktrace).map(RawStacktrace::into_frames)
+            if let Some(mut frames) = chosen.and_then(|t| t.stacktrace).map(RawStacktrace::into_frames)
                 && !frames.is_empty()
             {
+                cut.frames += crate::fingerprint::stack::cap_frames(&mut frames) as u64;
                 exceptions.push(Exception { frames, ..Exception::default() });
             }
         }
@@ -722,11 +812,13 @@ impl RawEvent {
             surface: self.surface,
             release: self.release,
             environment: self.environment,
-            timestamp: self.timestamp,
+            timestamp: self.timestamp.map(normalize_timestamp),
             id: self.id.or(self.event_id),
             tags,
             exceptions,
             fingerprint: self.fingerprint.unwrap_or_default(),
+            message_template,
+            cut,
         };
         if !event.has_content() {
             return Err("no message and no stack".into());
@@ -760,6 +852,7 @@ fn exception_chain(list: Vec<RawException>) -> Vec<Exception> {
                 module: e.module,
                 synthetic: mech.synthetic == Some(true),
                 frames: e.stacktrace.map(RawStacktrace::into_frames).unwrap_or_default(),
+                message_groups: false,
             })
         })
         .collect();

@@ -115,19 +115,80 @@ pub fn events_from_values(source: &str, values: &[serde_json::Value], strict: bo
 }
 
 /// The fingerprint engine a config asks for: the built-in rules, plus `rules` when given,
-/// else the config's `fingerprint.rules`.
+/// else the config's `fingerprint.rules`; source maps from the config's
+/// `fingerprint.sourcemaps`.
 pub fn engine_for(
     config: &crate::config::Config,
     rules: Option<&std::path::Path>,
 ) -> Result<crate::fingerprint::Engine> {
+    engine_with(config, rules, None)
+}
+
+/// [`engine_for`], with source maps from `sourcemaps` when given.
+pub fn engine_with(
+    config: &crate::config::Config,
+    rules: Option<&std::path::Path>,
+    sourcemaps: Option<&std::path::Path>,
+) -> Result<crate::fingerprint::Engine> {
     let path = rules
         .map(std::path::Path::to_path_buf)
         .or_else(|| config.fingerprint.rules.as_ref().map(|p| crate::config::relative_to(config, p)));
-    match path {
-        None => Ok(crate::fingerprint::Engine::builtin()),
+    let engine = match path {
+        None => crate::fingerprint::Engine::builtin(),
         Some(path) => {
             let text = crate::error::read_to_string(&path)?;
-            crate::fingerprint::Engine::with_rules(&path.display().to_string(), &text)
+            crate::fingerprint::Engine::with_rules(&path.display().to_string(), &text)?
+        }
+    };
+    let maps = sourcemaps
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| config.fingerprint.sourcemaps.as_ref().map(|p| crate::config::relative_to(config, p)));
+    match maps {
+        None => Ok(engine),
+        Some(dir) => Ok(engine.with_sourcemaps(load_sourcemaps(&dir)?)),
+    }
+}
+
+/// Reads the source maps in `dir`: `*.map` files in it apply to every release; those in a
+/// sub-folder named after a release (`dir/1.4.2/**/*.map`) to events of that release. Each
+/// map belongs to the minified file named by its `file` field, else by its own name less
+/// `.map`; that file, when beside the map, is read too (for original function names).
+pub fn load_sourcemaps(dir: &std::path::Path) -> Result<crate::fingerprint::sourcemaps::SourceMaps> {
+    let mut maps = crate::fingerprint::sourcemaps::SourceMaps::default();
+    let at = |p: &std::path::Path| Position::file(p.display().to_string());
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::input(at(dir), e.to_string()))?;
+    let mut folders = vec![(None, dir.to_path_buf())];
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            folders.push((Some(entry.file_name().to_string_lossy().into_owned()), entry.path()));
         }
     }
+    for (release, folder) in folders {
+        let mut stack = vec![folder.clone()];
+        while let Some(d) = stack.pop() {
+            let list = std::fs::read_dir(&d).map_err(|e| Error::input(at(&d), e.to_string()))?;
+            for entry in list.flatten() {
+                let path = entry.path();
+                // Release folders are read on their own; below them, every folder.
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    if release.is_some() {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "map") {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).map_err(|e| Error::input(at(&path), e.to_string()))?;
+                let named = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|v| v.get("file").and_then(|f| f.as_str()).map(str::to_string));
+                let minified = path.with_extension("");
+                let file = named.unwrap_or_else(|| minified.file_name().unwrap_or_default().to_string_lossy().into());
+                let source = std::fs::read_to_string(&minified).ok();
+                maps.add(release.as_deref(), &file, &bytes, source).map_err(|r| Error::input(at(&path), r))?;
+            }
+        }
+    }
+    Ok(maps)
 }

@@ -43,6 +43,9 @@ const APPLIED_KEYS_KEPT: usize = 50;
 pub struct Occurrence {
     pub fingerprint: String,
     pub algorithm: String,
+    /// The same error's fingerprints under older algorithm versions: an issue filed
+    /// under one of them is this error's issue.
+    pub aliases: Vec<String>,
     pub title: String,
     pub culprit: String,
     pub platform: String,
@@ -63,6 +66,8 @@ pub struct Occurrence {
 pub struct Group {
     pub fingerprint: String,
     pub algorithm: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub title: String,
     pub culprit: String,
     pub platform: String,
@@ -148,6 +153,7 @@ impl Grouper {
             let g = Group {
                 fingerprint: o.fingerprint.clone(),
                 algorithm: o.algorithm.clone(),
+                aliases: o.aliases.clone(),
                 title: o.title.clone(),
                 culprit: o.culprit.clone(),
                 platform: o.platform.clone(),
@@ -290,6 +296,20 @@ impl Index {
 
     pub fn get(&self, fingerprint: &str) -> Option<&Issue> {
         self.by_fingerprint.get(fingerprint)
+    }
+
+    /// A group whose fingerprint has no issue, but one of its older-algorithm aliases
+    /// has, is that issue's group: no duplicate issue after an upgrade (the issue then
+    /// carries both markers).
+    pub fn adopt_aliases(&mut self, groups: &[Group]) {
+        for g in groups {
+            if self.by_fingerprint.contains_key(&g.fingerprint) {
+                continue;
+            }
+            if let Some(issue) = g.aliases.iter().find_map(|a| self.by_fingerprint.get(a)).cloned() {
+                self.by_fingerprint.insert(g.fingerprint.clone(), issue);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -567,7 +587,8 @@ pub async fn apply(
     groups: &[Group],
     limits: &PlanLimits,
 ) -> Result<Vec<Outcome>> {
-    let index = Index::load(forge).await?;
+    let mut index = Index::load(forge).await?;
+    index.adopt_aliases(groups);
     tracing::info!("{} known fingerprints on {} ({})", index.len(), forge.repo(), forge.kind());
     let (merged, fresh) = with_held(groups, held_groups(ledger, limits.held_since)?, &index);
     let steps = plan(&merged, &index, limits);
@@ -790,6 +811,7 @@ pub fn occurrence(event: &ErrorEvent, fp: &Fingerprint, scrubber: &Scrubber) -> 
     Occurrence {
         fingerprint: fp.fingerprint.clone(),
         algorithm: fp.algorithm.to_string(),
+        aliases: fp.aliases.iter().map(|a| a.fingerprint.clone()).collect(),
         title: scrub(&fp.title),
         culprit: scrub(&fp.culprit),
         platform: fp.platform.clone(),
@@ -813,7 +835,7 @@ pub fn read_groups(
 ) -> Result<(Vec<Group>, InputStats)> {
     let mut grouper = Grouper::default();
     let mut add = |event: ErrorEvent| {
-        let fp = engine.fingerprint(&event);
+        let fp = engine.fingerprint_with_aliases(&event);
         grouper.add(occurrence(&event, &fp, scrubber));
     };
     let stats = match payload {
@@ -890,6 +912,7 @@ mod tests {
         Occurrence {
             fingerprint: fp.into(),
             algorithm: "v1".into(),
+            aliases: Vec::new(),
             title: format!("TypeError: boom {fp}"),
             culprit: "render (app.js)".into(),
             platform: "javascript".into(),
@@ -1057,6 +1080,28 @@ mod tests {
             issue(11, &body, State::Open),
         ]);
         assert_eq!(index.get(fp).unwrap().number, 11);
+    }
+
+    #[test]
+    fn an_issue_filed_under_v1_is_found_by_the_v2_fingerprint() {
+        // A Rust panic without backtrace: v2 keeps its location, so the fingerprint moved.
+        let event = ErrorEvent {
+            stack: Some("thread 'main' panicked at src/config.rs:10:5:\nboom".into()),
+            ..ErrorEvent::default()
+        };
+        let engine = Engine::builtin();
+        let v1 = engine.fingerprint_as(&event, crate::fingerprint::Algorithm::V1).fingerprint;
+        let fp = engine.fingerprint_with_aliases(&event);
+        assert_ne!(fp.fingerprint, v1);
+        let o = occurrence(&event, &fp, Scrubber::builtin());
+        assert_eq!(o.aliases, vec![v1.clone()]);
+        let mut grouper = Grouper::default();
+        grouper.add(o);
+        let groups = grouper.finish();
+        let mut index = Index::from_issues(vec![issue(5, &marker(&v1, "v1"), State::Closed)]);
+        assert!(index.get(&groups[0].fingerprint).is_none());
+        index.adopt_aliases(&groups);
+        assert_eq!(index.get(&groups[0].fingerprint).map(|i| i.number), Some(5));
     }
 
     #[test]

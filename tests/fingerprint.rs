@@ -353,7 +353,7 @@ fn cli_jsonl_one_line_per_event_in_order_and_bad_lines_reported() {
     let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["fingerprint"], lines[1]["fingerprint"]);
-    assert_eq!(lines[0]["algorithm"], "v1");
+    assert_eq!(lines[0]["algorithm"], "v2");
     let first = out.lines().next().unwrap();
     let at: Vec<usize> = ["fingerprint", "algorithm", "platform", "type", "title", "culprit", "frames"]
         .iter()
@@ -431,4 +431,128 @@ fn cli_rules_file_errors_name_the_position() {
     let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines[0]["fingerprint"], lines[1]["fingerprint"]);
     assert_eq!(lines[0]["title"], "Storage quota exceeded");
+}
+
+/// esbuild from tests/npm (installed by `npm ci --prefix tests/npm`), and node to run what
+/// it builds; `None` (the test says so) when missing outside CI, a failure under CI.
+fn esbuild_and_node() -> Option<(PathBuf, PathBuf)> {
+    let esbuild = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/node_modules/.bin/esbuild");
+    let node =
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join("node")).find(|n| n.is_file()));
+    match (esbuild.is_file(), node) {
+        (true, Some(node)) => Some((esbuild, node)),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("esbuild (npm ci --prefix tests/npm) and node are needed under CI")
+        }
+        _ => {
+            eprintln!("skipped: esbuild (npm ci --prefix tests/npm) or node missing");
+            None
+        }
+    }
+}
+
+#[test]
+fn sourcemaps_group_two_builds_as_one_and_name_frames_as_in_the_source() {
+    let Some((esbuild, node)) = esbuild_and_node() else { return };
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fingerprint/sourcemap-app/src/main.js");
+    let dir = tempfile::tempdir().unwrap();
+    let maps = dir.path().join("maps");
+    let mut events = String::new();
+    // Two releases built differently: another banner shifts every line, another define
+    // changes the content hash in the file name.
+    for (release, banner) in [("1.0.0", None), ("1.0.1", Some("/* release 1.0.1 */\nvar pad = 1;"))] {
+        let out = maps.join(release);
+        let mut cmd = Command::new(&esbuild);
+        cmd.arg(&app).args(["--bundle", "--minify", "--sourcemap", "--platform=node", "--entry-names=[name]-[hash]"]);
+        cmd.arg(format!("--define:BUILD=\"build {release}\"")).arg(format!("--outdir={}", out.display()));
+        if let Some(b) = banner {
+            cmd.arg(format!("--banner:js={b}"));
+        }
+        let status = cmd.output().unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        let js = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "js"))
+            .unwrap();
+        let run = Command::new(&node).arg(&js).output().unwrap();
+        let stack = String::from_utf8(run.stdout).unwrap();
+        assert!(stack.starts_with("TypeError: Cannot read properties of undefined"), "{stack}");
+        events.push_str(&serde_json::json!({"stack": stack, "release": release}).to_string());
+        events.push('\n');
+    }
+    let (code, out, err) = hs_fingerprint(&["--format", "jsonl", "--sourcemaps", maps.to_str().unwrap()], &events);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["fingerprint"], lines[1]["fingerprint"], "{out}");
+    for line in &lines {
+        let named: Vec<(String, String)> = line["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["in_app"] == true && !f["function"].is_null())
+            .map(|f| (f["function"].as_str().unwrap().into(), f["file"].as_str().unwrap().into()))
+            .collect();
+        let want = [("findNote", "notes.js"), ("renderNote", "notes.js"), ("start", "main.js")];
+        assert_eq!(named, want.map(|(f, m)| (f.to_string(), m.to_string())), "{line}");
+        assert_eq!(line["culprit"], "findNote (notes.js)");
+    }
+    // Without the maps, frames keep their minified names.
+    let (_, plain, _) = hs_fingerprint(&["--format", "jsonl"], &events);
+    assert!(!plain.contains("findNote"), "{plain}");
+}
+
+/// Pairwise (precision, recall, problems) of fingerprints against ground-truth groups.
+fn pairwise(cases: &[(String, String, String)]) -> (f64, f64, Vec<String>) {
+    let (mut tp, mut fp, mut fn_) = (0u32, 0u32, 0u32);
+    let mut problems = Vec::new();
+    for (i, (ga, na, fa)) in cases.iter().enumerate() {
+        for (gb, nb, fb) in &cases[i + 1..] {
+            let (truth, ours) = (ga == gb, fa == fb);
+            match (truth, ours) {
+                (true, true) => tp += 1,
+                (false, true) => fp += 1,
+                (true, false) => fn_ += 1,
+                (false, false) => {}
+            }
+            if truth != ours {
+                problems.push(format!("{ga} ({na}) vs {gb} ({nb})"));
+            }
+        }
+    }
+    (f64::from(tp) / f64::from(tp + fp).max(1.0), f64::from(tp) / f64::from(tp + fn_).max(1.0), problems)
+}
+
+/// Issue 16's defects, one labelled case each with hard negatives
+/// (`tests/fixtures/fingerprint/defects/`, made by `make_cases.py`): v2 groups them right,
+/// and v1 (kept as the alias that finds old issues) is shown failing on them.
+#[test]
+fn defects_of_issue_16_group_right() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fingerprint/defects/cases.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let engine = Engine::builtin();
+    let mut v1 = Vec::new();
+    let mut v2 = Vec::new();
+    for line in text.lines() {
+        let case: serde_json::Value = serde_json::from_str(line).unwrap();
+        let event = match case.get("event") {
+            Some(ev) => parse_event(&ev.to_string()).unwrap(),
+            None => ErrorEvent { stack: case["stack"].as_str().map(str::to_string), ..ErrorEvent::default() },
+        };
+        let (group, note) = (case["group"].as_str().unwrap().to_string(), case["note"].as_str().unwrap().to_string());
+        let fp = engine.fingerprint_with_aliases(&event);
+        let old = engine.fingerprint_as(&event, homeostat::fingerprint::Algorithm::V1).fingerprint;
+        assert!(fp.aliases.iter().all(|a| a.fingerprint == old && a.algorithm == "v1"));
+        v1.push((group.clone(), note.clone(), old));
+        v2.push((group, note, fp.fingerprint));
+    }
+    let (p1, r1, _) = pairwise(&v1);
+    let (p2, r2, problems) = pairwise(&v2);
+    println!(
+        "issue 16 defects: {} cases; v2 pairwise precision {p2:.3}, recall {r2:.3} (v1: {p1:.3}, {r1:.3})",
+        v2.len()
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(p1 < 1.0 && r1 < 1.0, "v1 should show the defects: {p1} {r1}");
 }

@@ -50,6 +50,7 @@ fn occurrence(fp: &str, n: usize) -> Occurrence {
     Occurrence {
         fingerprint: fp.into(),
         algorithm: "v1".into(),
+        aliases: Vec::new(),
         title: format!("TypeError: failure {fp}"),
         culprit: "render (app.js)".into(),
         platform: "javascript".into(),

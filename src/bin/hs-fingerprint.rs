@@ -25,6 +25,9 @@ struct Args {
     /// Rules file (default: fingerprint.rules from the config).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
+    /// Source maps folder for minified JavaScript (default: fingerprint.sourcemaps).
+    #[arg(long, value_name = "DIR")]
+    sourcemaps: Option<PathBuf>,
     #[command(flatten)]
     config: ConfigArgs,
     #[command(flatten)]
@@ -35,17 +38,15 @@ fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
         let ctx = args.config.context()?;
-        let engine = homeostat::input::engine_for(&ctx.config, args.rules.as_deref())?;
+        let engine = homeostat::input::engine_with(&ctx.config, args.rules.as_deref(), args.sourcemaps.as_deref())?;
         let sources = args.input.sources()?;
-        let input = args.input.input_format();
-        let (output, jobs) = (args.format.format.into(), args.jobs);
         let options = stream::Options {
-            input,
-            output,
+            input: args.input.input_format(),
+            output: args.format.format.into(),
             group: args.group,
             explain: args.explain,
             strict: args.input.strict,
-            jobs,
+            jobs: args.jobs,
         };
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         stream::run(&engine, sources, options, &mut out, &mut std::io::stderr().lock())?;

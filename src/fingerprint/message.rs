@@ -6,6 +6,21 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+/// v2: text in backticks is code (Rust's ``called `Option::unwrap()` on a `None` value``,
+/// Markdown-minded messages), not data: it stays.
+static PATTERNS_V2: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    PATTERNS
+        .iter()
+        .map(|(re, p)| match *p {
+            "<quoted>" => (
+                Regex::new(r#"'[^'\n]{0,200}'|"[^"\n]{0,200}"|‘[^’\n]{0,200}’|“[^”\n]{0,200}”"#).expect("quoted regex"),
+                *p,
+            ),
+            _ => (re.clone(), *p),
+        })
+        .collect()
+});
+
 static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     let r = |p: &str| Regex::new(p).expect("parameterisation regex");
     vec![
@@ -35,6 +50,11 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 /// Cuts `message` to its first two non-empty lines (marking a cut with `...`) and
 /// replaces variable parts with placeholders.
 pub fn parameterize(message: &str) -> String {
+    parameterize_as(message, super::Algorithm::CURRENT)
+}
+
+/// [`parameterize`] as an algorithm version does it.
+pub fn parameterize_as(message: &str, algorithm: super::Algorithm) -> String {
     let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
     let mut text = lines.by_ref().take(2).collect::<Vec<_>>().join("\n");
     if lines.next().is_some() {
@@ -47,7 +67,8 @@ pub fn parameterize(message: &str) -> String {
         }
         text.truncate(cut);
     }
-    for (re, placeholder) in PATTERNS.iter() {
+    let patterns = if algorithm == super::Algorithm::V1 { &PATTERNS } else { &PATTERNS_V2 };
+    for (re, placeholder) in patterns.iter() {
         if re.is_match(&text) {
             text = re.replace_all(&text, *placeholder).into_owned();
         }
@@ -76,8 +97,18 @@ mod tests {
             ("a\n\nb\nc", "a\nb..."),
         ];
         for (input, want) in cases {
-            assert_eq!(parameterize(input), want, "{input}");
+            assert_eq!(parameterize_as(input, super::super::Algorithm::V1), want, "{input}");
         }
+    }
+
+    #[test]
+    fn backticks_are_code_in_v2() {
+        let a = "called `Option::unwrap()` on a `None` value";
+        let b = "called `Option::expect()` on a `None` value";
+        assert_ne!(parameterize(a), parameterize(b));
+        let v1 = super::super::Algorithm::V1;
+        assert_eq!(parameterize_as(a, v1), parameterize_as(b, v1));
+        assert_eq!(parameterize("KeyError: 'user_42'"), "KeyError: <quoted>");
     }
 
     #[test]

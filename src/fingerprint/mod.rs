@@ -14,6 +14,7 @@
 pub mod message;
 pub(crate) mod normalize;
 pub(crate) mod rules;
+pub mod sourcemaps;
 pub mod stack;
 pub mod stream;
 
@@ -30,7 +31,45 @@ use stack::Platform;
 
 /// The algorithm version in every output line and issue marker. Bump it (and alias the
 /// old one downstream) when a change moves fingerprints.
-pub const ALGORITHM: &str = "v1";
+pub const ALGORITHM: &str = Algorithm::CURRENT.name();
+
+/// The versions of the grouping algorithm. The previous one is still computed, as an
+/// alias, so an issue filed under it is found after an upgrade (DESIGN.md: "old markers
+/// keep matching through an alias table").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// The first release.
+    V1,
+    /// Real-world fixes (issue 16): esbuild/Vite hashes, Go `-trimpath`, Rust panic
+    /// locations, JVM native first frames, .NET Framework messages and Application
+    /// Insights frames, `logentry` templates, JavaScript frame tails.
+    V2,
+}
+
+impl Algorithm {
+    pub const CURRENT: Algorithm = Algorithm::V2;
+    /// The versions whose fingerprints are computed as aliases of the current one.
+    pub const PREVIOUS: [Algorithm; 1] = [Algorithm::V1];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Algorithm::V1 => "v1",
+            Algorithm::V2 => "v2",
+        }
+    }
+}
+
+/// A fingerprint of the same event under an older algorithm version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alias {
+    pub fingerprint: String,
+    pub algorithm: &'static str,
+}
+
+/// JavaScript: at most this many frames nearest the crash count. V8 keeps 10 frames
+/// (`Error.stackTraceLimit`); Firefox, Safari and SDKs that raise the limit keep more, and
+/// without a cap the same error would split by browser and call depth.
+const JS_MAX_FRAMES: usize = 10;
 
 /// The built-in rules, as data.
 pub const BUILTIN_RULES: &str = include_str!("../../policies/fingerprint.rules");
@@ -51,28 +90,32 @@ pub struct Engine {
     /// Normalised frames and their rule matches, by frame: error streams repeat the same
     /// frames, and this work does not depend on line numbers. Bounded.
     frames: std::sync::RwLock<std::collections::HashMap<u64, std::sync::Arc<FrameFacts>>>,
+    /// Source maps for minified JavaScript frames, if any were given.
+    maps: Option<std::sync::Arc<sourcemaps::SourceMaps>>,
 }
 
 impl Clone for Engine {
     fn clone(&self) -> Self {
-        Engine::from_rules(self.rules.clone())
+        Engine { maps: self.maps.clone(), ..Engine::from_rules(self.rules.clone()) }
     }
 }
 
 /// The cache key of a frame: what it is, not where (no line or column). Not keyed against
 /// attackers: a colliding key only costs a comparison ([`FrameFacts::is_for`]).
-fn frame_key(raw: &Frame, platform: Platform) -> u64 {
+fn frame_key(raw: &Frame, platform: Platform, algorithm: Algorithm) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
     let mut h = foldhash::fast::FixedState::default().build_hasher();
     (&raw.function, &raw.raw_function, &raw.module, &raw.filename, &raw.abs_path, &raw.package).hash(&mut h);
     platform.hash(&mut h);
+    algorithm.hash(&mut h);
     h.finish()
 }
 
 impl FrameFacts {
     /// Whether these are the facts of `raw` (the cache key is only a hash).
-    fn is_for(&self, raw: &Frame, platform: Platform) -> bool {
+    fn is_for(&self, raw: &Frame, platform: Platform, algorithm: Algorithm) -> bool {
         self.platform == platform
+            && self.algorithm == algorithm
             && self.key.function == raw.function
             && self.key.raw_function == raw.raw_function
             && self.key.module == raw.module
@@ -87,6 +130,7 @@ impl FrameFacts {
 struct FrameFacts {
     key: Frame,
     platform: Platform,
+    algorithm: Algorithm,
     norm: Normalized,
     hits: [Vec<bool>; FRAME_FIELDS],
     /// The same hits as (field, pattern) pairs: frames hit few of the patterns.
@@ -138,6 +182,13 @@ pub struct Fingerprint {
     pub title: String,
     pub culprit: String,
     pub frames: Vec<FrameOut>,
+    /// The same event's fingerprints under older algorithm versions, where they differ
+    /// (filled by [`Engine::fingerprint_with_aliases`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<Alias>,
+    /// Frames and stack bytes cut from the event to bound memory.
+    #[serde(skip_serializing_if = "crate::event::Cut::is_empty")]
+    pub cut: crate::event::Cut,
     /// Why each frame did or did not count (filled by [`Engine::explain`]).
     #[serde(skip)]
     pub explanation: Option<Explanation>,
@@ -268,37 +319,48 @@ impl Engine {
                 plan
             })
         });
-        Engine { rules, plan, frames: Default::default() }
+        Engine { rules, plan, frames: Default::default(), maps: None }
     }
 
     /// The normalised frames of a stack and their rule matches: those seen before from the
     /// cache (under one read lock), the others computed and cached.
-    fn frames_facts(&self, raws: &[Frame], platform: Platform) -> Vec<std::sync::Arc<FrameFacts>> {
+    fn frames_facts(
+        &self,
+        raws: &[Frame],
+        platform: Platform,
+        algorithm: Algorithm,
+    ) -> Vec<std::sync::Arc<FrameFacts>> {
         let looked_up: Vec<(u64, Option<std::sync::Arc<FrameFacts>>)> = match self.frames.read() {
             Ok(cache) => raws
                 .iter()
                 .map(|raw| {
-                    let key = frame_key(raw, platform);
-                    (key, cache.get(&key).filter(|f| f.is_for(raw, platform)).cloned())
+                    let key = frame_key(raw, platform, algorithm);
+                    (key, cache.get(&key).filter(|f| f.is_for(raw, platform, algorithm)).cloned())
                 })
                 .collect(),
-            Err(_) => raws.iter().map(|raw| (frame_key(raw, platform), None)).collect(),
+            Err(_) => raws.iter().map(|raw| (frame_key(raw, platform, algorithm), None)).collect(),
         };
         looked_up
             .into_iter()
             .zip(raws)
-            .map(|((key, hit), raw)| hit.unwrap_or_else(|| self.new_frame_facts(key, raw, platform)))
+            .map(|((key, hit), raw)| hit.unwrap_or_else(|| self.new_frame_facts(key, raw, platform, algorithm)))
             .collect()
     }
 
-    fn new_frame_facts(&self, key: u64, raw: &Frame, platform: Platform) -> std::sync::Arc<FrameFacts> {
-        let norm = normalize::normalize(raw, platform);
+    fn new_frame_facts(
+        &self,
+        key: u64,
+        raw: &Frame,
+        platform: Platform,
+        algorithm: Algorithm,
+    ) -> std::sync::Arc<FrameFacts> {
+        let norm = normalize::normalize(raw, platform, algorithm);
         let hits = self.frame_hits(&norm, raw);
         let hit_list = (0..FRAME_FIELDS)
             .flat_map(|field| hits[field].iter().enumerate().filter(|(_, h)| **h).map(move |(slot, _)| (field, slot)))
             .collect();
         let key_frame = Frame { lineno: None, colno: None, in_app: None, ..raw.clone() };
-        let facts = std::sync::Arc::new(FrameFacts { key: key_frame, platform, norm, hits, hit_list });
+        let facts = std::sync::Arc::new(FrameFacts { key: key_frame, platform, algorithm, norm, hits, hit_list });
         if let Ok(mut cache) = self.frames.write() {
             if cache.len() >= FRAME_CACHE {
                 cache.clear();
@@ -316,17 +378,42 @@ impl Engine {
         Ok(Engine::from_rules(rules))
     }
 
+    /// This engine, resolving minified JavaScript frames with `maps` before grouping.
+    pub fn with_sourcemaps(mut self, maps: sourcemaps::SourceMaps) -> Engine {
+        self.maps = Some(std::sync::Arc::new(maps));
+        self
+    }
+
     /// The fingerprint of one event.
     pub fn fingerprint(&self, event: &ErrorEvent) -> Fingerprint {
-        self.compute(event, false)
+        self.compute(event, false, Algorithm::CURRENT)
     }
 
     /// The fingerprint with its [`Explanation`].
     pub fn explain(&self, event: &ErrorEvent) -> Fingerprint {
-        self.compute(event, true)
+        self.compute(event, true, Algorithm::CURRENT)
     }
 
-    fn compute(&self, event: &ErrorEvent, explain: bool) -> Fingerprint {
+    /// The fingerprint as an older algorithm version computes it.
+    pub fn fingerprint_as(&self, event: &ErrorEvent, algorithm: Algorithm) -> Fingerprint {
+        self.compute(event, false, algorithm)
+    }
+
+    /// The fingerprint, with the older versions' fingerprints of the same event as
+    /// [`Fingerprint::aliases`] (where they differ): what finds an issue filed before an
+    /// upgrade. Costs one computation per older version, so only issue filing asks for it.
+    pub fn fingerprint_with_aliases(&self, event: &ErrorEvent) -> Fingerprint {
+        let mut fp = self.fingerprint(event);
+        for algorithm in Algorithm::PREVIOUS {
+            let old = self.fingerprint_as(event, algorithm).fingerprint;
+            if old != fp.fingerprint && !fp.aliases.iter().any(|a| a.fingerprint == old) {
+                fp.aliases.push(Alias { fingerprint: old, algorithm: algorithm.name() });
+            }
+        }
+        fp
+    }
+
+    fn compute(&self, event: &ErrorEvent, explain: bool, algorithm: Algorithm) -> Fingerprint {
         let hint = event.platform.as_deref().map(Platform::from_name);
         // Exceptions parsed from a stack are ours to change; an event's own are copied
         // only when its type or message must be written into them.
@@ -337,7 +424,7 @@ impl Engine {
             };
             (p, (&event.exceptions[..]).into())
         } else if let Some(stack) = event.stack.as_deref().filter(|s| !s.trim().is_empty()) {
-            let (p, list) = stack::parse(hint, stack);
+            let (p, list) = stack::parse_as(hint, stack, algorithm);
             (p, list.into())
         } else {
             (hint.unwrap_or(Platform::Other), Vec::new().into())
@@ -365,6 +452,11 @@ impl Engine {
                 None => {}
             }
         }
+        if let Some(maps) = self.maps.as_deref().filter(|_| platform == Platform::JavaScript) {
+            for e in exceptions.to_mut() {
+                maps.resolve(event.release.as_deref(), &mut e.frames);
+            }
+        }
         let exceptions: &[Exception] = &exceptions;
 
         let family = platform.family();
@@ -372,7 +464,13 @@ impl Engine {
         // otherwise. Sentry events say it per frame; a frame that does not is not the app.
         let default_in_app = event.exceptions.is_empty();
         let mut states: Vec<ExceptionState> =
-            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family, default_in_app)).collect();
+            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family, default_in_app, algorithm)).collect();
+        let parse_cut: usize = if event.exceptions.is_empty() {
+            // A parser keeps at most `MAX_FRAMES` per exception: a full one was cut.
+            states.iter().filter(|s| s.frames.len() >= stack::MAX_FRAMES).count()
+        } else {
+            0
+        };
 
         // Which frames count, per variant.
         let mut app_any = false;
@@ -390,7 +488,7 @@ impl Engine {
             Variant::Message
         };
 
-        let default_values = default_values(&states, variant, event);
+        let default_values = default_values(&states, variant, event, algorithm);
         let fp_rule = self.rules.fingerprint.iter().find(|r| fingerprint_rule_matches(r, event, platform, &states));
         let (values, variant_name, custom_title, rule_text) = if let Some(rule) = fp_rule {
             let vals = rule.values.iter().flat_map(|v| expand(v, &default_values, event, &states)).map(Cow::Owned);
@@ -440,9 +538,13 @@ impl Engine {
                 .collect(),
         });
 
+        let mut cut = event.cut;
+        cut.frames += parse_cut as u64;
         Fingerprint {
             fingerprint,
-            algorithm: ALGORITHM,
+            algorithm: algorithm.name(),
+            aliases: Vec::new(),
+            cut,
             platform: platform.name().to_string(),
             r#type: ty,
             title,
@@ -494,10 +596,12 @@ impl Engine {
         platform: Platform,
         family: &str,
         default_in_app: bool,
+        algorithm: Algorithm,
     ) -> ExceptionState<'a> {
+        let v2 = algorithm != Algorithm::V1;
         let mut frames: Vec<FrameState> = Vec::with_capacity(exception.frames.len());
         let mut previous: Option<&Frame> = None;
-        let facts = self.frames_facts(&exception.frames, platform);
+        let facts = self.frames_facts(&exception.frames, platform, algorithm);
         for (raw, facts) in exception.frames.iter().zip(facts) {
             let mut dropped = facts.norm.dropped;
             if dropped.is_none() && previous.is_some_and(|p| p == raw) {
@@ -506,6 +610,9 @@ impl Engine {
             previous = Some(raw);
             let (in_app, app_reason) = match raw.in_app {
                 Some(v) => (v, Reason::Client(v)),
+                // Go's standard library and module dependencies, whatever the build path
+                // (`-trimpath` leaves `net/http/server.go`, `github.com/x/y@v1.2.3/z.go`).
+                None if v2 && platform == Platform::Go && go_library_frame(raw) => (false, Reason::Default),
                 None => (default_in_app, Reason::Default),
             };
             frames.push(FrameState {
@@ -528,7 +635,8 @@ impl Engine {
         {
             frames[0].dropped = Some("ignored single non-URL JavaScript frame");
         }
-        let mut state = ExceptionState { exception, frames, max_frames: None };
+        let max_frames = (v2 && family == "javascript").then_some(JS_MAX_FRAMES);
+        let mut state = ExceptionState { exception, frames, max_frames };
         let family_index = FAMILIES.iter().position(|f| *f == family).unwrap_or(2);
         let n = state.frames.len();
         let mut matched: Vec<bool> = vec![false; n];
@@ -681,7 +789,12 @@ fn mark_contributions(st: &mut ExceptionState) {
 }
 
 /// The values the default grouping hashes, borrowed where they can be.
-fn default_values<'s>(states: &'s [ExceptionState], variant: Variant, event: &ErrorEvent) -> Vec<Cow<'s, str>> {
+fn default_values<'s>(
+    states: &'s [ExceptionState],
+    variant: Variant,
+    event: &'s ErrorEvent,
+    algorithm: Algorithm,
+) -> Vec<Cow<'s, str>> {
     let mut values = Vec::new();
     for st in states {
         let mut any = false;
@@ -697,14 +810,20 @@ fn default_values<'s>(states: &'s [ExceptionState], variant: Variant, event: &Er
         if let Some(t) = st.exception.r#type.as_deref().filter(|_| !st.exception.synthetic) {
             values.push(t.into());
         }
-        if !any && let Some(v) = st.exception.value.as_deref().filter(|v| !v.trim().is_empty()) {
-            values.push(message::parameterize(v).into());
+        let message_counts = !any || (st.exception.message_groups && algorithm != Algorithm::V1);
+        if message_counts && let Some(v) = st.exception.value.as_deref().filter(|v| !v.trim().is_empty()) {
+            values.push(message::parameterize_as(v, algorithm).into());
         }
     }
+    // A log call's template groups, not the text its values were filled into.
+    let message = match algorithm {
+        Algorithm::V1 => event.message.as_deref(),
+        _ => event.message_template.as_deref().or(event.message.as_deref()),
+    };
     if values.is_empty()
-        && let Some(m) = event.message.as_deref()
+        && let Some(m) = message
     {
-        values.push(message::parameterize(m).into());
+        values.push(message::parameterize_as(m, algorithm).into());
     }
     values
 }
@@ -852,6 +971,73 @@ fn culprit_and_frames(states: &[ExceptionState]) -> (String, Vec<FrameOut>) {
         })
         .collect();
     (culprit, frames)
+}
+
+/// The first elements of Go's standard library package paths. A list, not "no dot in the
+/// first element": a module named `myapp` has no dot either.
+const GO_STD: &[&str] = &[
+    "archive",
+    "bufio",
+    "builtin",
+    "bytes",
+    "cmp",
+    "compress",
+    "container",
+    "context",
+    "crypto",
+    "database",
+    "debug",
+    "embed",
+    "encoding",
+    "errors",
+    "expvar",
+    "flag",
+    "fmt",
+    "go",
+    "hash",
+    "html",
+    "image",
+    "index",
+    "internal",
+    "io",
+    "iter",
+    "log",
+    "maps",
+    "math",
+    "mime",
+    "net",
+    "os",
+    "path",
+    "plugin",
+    "reflect",
+    "regexp",
+    "runtime",
+    "slices",
+    "sort",
+    "strconv",
+    "strings",
+    "structs",
+    "sync",
+    "syscall",
+    "testing",
+    "text",
+    "time",
+    "unicode",
+    "unique",
+    "unsafe",
+    "weak",
+];
+
+/// A Go frame of the standard library (`net/http`, `runtime`) or of a module dependency
+/// (a versioned path, `…@v1.2.3/`), whether the build used absolute paths or `-trimpath`.
+fn go_library_frame(raw: &Frame) -> bool {
+    let path = raw.abs_path.as_deref().or(raw.filename.as_deref()).unwrap_or("");
+    if path.contains("@v") || path.contains("/go/pkg/mod/") {
+        return true;
+    }
+    let std_path = |p: &str| GO_STD.contains(&p.split('/').next().unwrap_or(p));
+    // A relative path is a `-trimpath` one: `runtime/panic.go` for `panic` (no package).
+    raw.module.as_deref().is_some_and(std_path) || (!path.starts_with('/') && path.contains('/') && std_path(path))
 }
 
 fn platform_from_frames(exceptions: &[Exception]) -> Platform {

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Algorithm;
 use super::stack::Platform;
 use crate::event::Frame;
 
@@ -50,7 +51,8 @@ static LAMBDA_HASH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<lambda_[0-9
 static VERSION_SEGMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^v?\d+(?:\.\d+)+$|^@?\d+$").expect("version regex"));
 
-pub(crate) fn normalize(frame: &Frame, platform: Platform) -> Normalized {
+pub(crate) fn normalize(frame: &Frame, platform: Platform, algorithm: Algorithm) -> Normalized {
+    let v2 = algorithm != Algorithm::V1;
     let family = platform.family();
     let abs = frame.abs_path.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let file = frame.filename.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -71,7 +73,7 @@ pub(crate) fn normalize(frame: &Frame, platform: Platform) -> Normalized {
     // Module: masked generated names; JS modules that are just the path are dropped.
     let mut module = frame.module.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_string);
     if family == "javascript" && module.is_none() && abs.is_some_and(is_http_url) {
-        module = abs.and_then(module_from_url);
+        module = abs.and_then(|a| module_from_url_as(a, v2));
     }
     out.rule_module = module.clone();
     if let Some(m) = module.take() {
@@ -94,7 +96,7 @@ pub(crate) fn normalize(frame: &Frame, platform: Platform) -> Normalized {
 
     // Filename: basename only; not from URLs or engine placeholders.
     let base = file.or(abs).map(basename).filter(|b| !b.is_empty());
-    let base = base.map(|b| if family == "javascript" { strip_content_hash(b) } else { b.to_string() });
+    let base = base.map(|b| if family == "javascript" { strip_hash_as(b, v2) } else { b.to_string() });
     out.display_file = base.clone();
     let url_path = abs.is_some_and(is_http_url) || abs.is_some_and(|a| a.starts_with("blob:"));
     let placeholder = matches!(abs.or(file), Some("<anonymous>" | "[native code]" | "native code" | "eval code"));
@@ -221,6 +223,42 @@ fn is_hashy(part: &str) -> bool {
             && part.bytes().any(|b| b.is_ascii_uppercase()))
 }
 
+/// v2: the bundler hashes without a digit that [`is_hashy`] keeps — esbuild's 8 base32
+/// capitals (`polyfills-EFGSVQYE.js`) and Rollup/Vite's 8 base64url characters
+/// (`index-DiwrgTda.js`, `index-C4Fa9-_q.js`) — taken off the end of a stem after a `-`.
+fn strip_bundler_hash(stem: &str) -> &str {
+    let Some(cut) = stem.len().checked_sub(9) else { return stem };
+    let (Some(head), Some(hash)) = (stem.get(..cut), stem.get(cut + 1..)) else { return stem };
+    if head.is_empty() || stem.as_bytes()[cut] != b'-' {
+        return stem;
+    }
+    let b = hash.as_bytes();
+    if !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_') {
+        return stem;
+    }
+    let upper = b.iter().filter(|c| c.is_ascii_uppercase()).count();
+    let lower = b.iter().filter(|c| c.is_ascii_lowercase()).count();
+    let other = b.len() - upper - lower;
+    let base32 = lower == 0 && upper > 0 && b.iter().all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(c));
+    // A word has at most one capital (`Settings`); a hash mixes them, or adds digits, `-`, `_`.
+    let base64 = upper + lower > 0 && (upper >= 2 && lower > 0 || other > 0 && upper > 0);
+    if base32 || base64 { head } else { stem }
+}
+
+/// [`strip_content_hash`] as an algorithm version does it.
+fn strip_hash_as(name: &str, v2: bool) -> String {
+    if !v2 {
+        return strip_content_hash(name);
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => {
+            let stem = strip_bundler_hash(stem);
+            strip_content_hash(&format!("{stem}.{ext}"))
+        }
+        _ => strip_content_hash(name),
+    }
+}
+
 /// `popup.3f9a2c1b.js` → `popup.js`; `index-BxY7k2Qz.js` → `index.js`; `158.js` stays.
 pub(crate) fn strip_content_hash(name: &str) -> String {
     let parts: Vec<&str> = name.split('.').collect();
@@ -245,7 +283,12 @@ pub(crate) fn strip_content_hash(name: &str) -> String {
 /// A module for a script URL, as Sentry derives one: the path without origin, query,
 /// extension, content hashes and version segments (`/static/js/main.3f9a2c1b.js` →
 /// `static/js/main`).
+#[cfg(test)]
 pub(crate) fn module_from_url(url: &str) -> Option<String> {
+    module_from_url_as(url, false)
+}
+
+fn module_from_url_as(url: &str, v2: bool) -> Option<String> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let path = rest.find('/').map_or("", |i| &rest[i + 1..]);
     let path = path.split(['?', '#']).next().unwrap_or(path);
@@ -253,7 +296,7 @@ pub(crate) fn module_from_url(url: &str) -> Option<String> {
     let all: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     for (i, seg) in all.iter().enumerate() {
         if i + 1 == all.len() {
-            let cleaned = strip_content_hash(seg);
+            let cleaned = strip_hash_as(seg, v2);
             let stem = cleaned.split('.').next().unwrap_or(&cleaned).to_string();
             if !stem.is_empty() {
                 segments.push(stem);
@@ -283,6 +326,25 @@ mod tests {
     }
 
     #[test]
+    fn bundler_hashes_without_digits() {
+        for (name, want) in [
+            ("polyfills-EFGSVQYE.js", "polyfills.js"),
+            ("chunk-QWERTYUI.js", "chunk.js"),
+            ("index-DiwrgTda.js", "index.js"),
+            ("index-C4Fa9-_q.js", "index.js"),
+            ("MyWidget-DiwrgTda.js", "MyWidget.js"),
+            ("app-settings.js", "app-settings.js"),
+            ("app-Settings.js", "app-Settings.js"),
+            ("react-dom.js", "react-dom.js"),
+            ("popup.3f9a2c1b.js", "popup.js"),
+        ] {
+            assert_eq!(strip_hash_as(name, true), want, "{name}");
+        }
+        assert_eq!(strip_hash_as("polyfills-EFGSVQYE.js", false), "polyfills-EFGSVQYE.js");
+        assert_eq!(module_from_url_as("https://a.com/assets/index-C4Fa9-_q.js", true).as_deref(), Some("assets/index"));
+    }
+
+    #[test]
     fn native_names() {
         assert_eq!(
             trim_native_function(
@@ -300,15 +362,18 @@ mod tests {
     #[test]
     fn java_masks_and_functions() {
         let f = Frame { function: Some("fn".into()), module: Some("a.B_$$_javassist_74".into()), ..Frame::default() };
-        assert_eq!(normalize(&f, Platform::Java).module.as_deref(), Some("a.B_$$_javassist<auto>"));
+        assert_eq!(normalize(&f, Platform::Java, Algorithm::V1).module.as_deref(), Some("a.B_$$_javassist<auto>"));
         let f = Frame {
             function: Some("invoke".into()),
             module: Some("sun.reflect.GeneratedMethodAccessor12".into()),
             ..Frame::default()
         };
-        assert_eq!(normalize(&f, Platform::Java).module.as_deref(), Some("sun.reflect.GeneratedMethodAccessor"));
+        assert_eq!(
+            normalize(&f, Platform::Java, Algorithm::V1).module.as_deref(),
+            Some("sun.reflect.GeneratedMethodAccessor")
+        );
         let f = Frame { function: Some("lambda$run$0".into()), module: Some("a.B".into()), ..Frame::default() };
-        assert_eq!(normalize(&f, Platform::Java).function, None);
+        assert_eq!(normalize(&f, Platform::Java, Algorithm::V1).function, None);
     }
 
     #[test]
@@ -320,7 +385,7 @@ mod tests {
             ("async renderNote", Some("renderNote")),
         ] {
             let f = Frame { function: Some(raw.into()), ..Frame::default() };
-            assert_eq!(normalize(&f, Platform::JavaScript).function.as_deref(), want, "{raw}");
+            assert_eq!(normalize(&f, Platform::JavaScript, Algorithm::V1).function.as_deref(), want, "{raw}");
         }
     }
 }

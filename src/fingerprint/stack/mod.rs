@@ -18,7 +18,22 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Algorithm;
 use crate::event::{Exception, Frame};
+
+/// Most frames kept per exception: the most recent ones (where the crash is). A log with a
+/// million frames would otherwise hold every one of them in memory; what is cut is counted.
+pub const MAX_FRAMES: usize = 1_000;
+
+/// Keeps the [`MAX_FRAMES`] most recent frames (frames are oldest call first) and returns
+/// how many older ones were cut.
+pub fn cap_frames(frames: &mut Vec<Frame>) -> usize {
+    let cut = frames.len().saturating_sub(MAX_FRAMES);
+    if cut > 0 {
+        frames.drain(..cut);
+    }
+    cut
+}
 
 /// The platforms the engine knows; anything else is `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,27 +136,56 @@ pub(crate) fn find_traceback(line: &str) -> Option<usize> {
 
 const TRACEBACK: &str = "Traceback (most recent call last):";
 
-/// Guesses the platform of a stack trace from its text.
+/// v2's detection: Java before .NET (a JVM frame `at a.B.c(Native Method)` also reads as a
+/// .NET frame without a file), and Application Insights' .NET frames
+/// (`at N.C.M (Assembly, Version=…)`).
+static DETECT_V2: LazyLock<Vec<(Platform, Regex)>> = LazyLock::new(|| {
+    let r = |p: &str| Regex::new(p).expect("detection regex");
+    let mut list: Vec<(Platform, Regex)> = DETECT.iter().cloned().collect();
+    let java = list.iter().position(|(p, _)| *p == Platform::Java).unwrap_or(0);
+    let java = list.remove(java);
+    let dotnet = list.iter().position(|(p, _)| *p == Platform::CSharp).unwrap_or(0);
+    list.insert(dotnet, java);
+    list.insert(dotnet + 2, (Platform::CSharp, r(r"(?m)^\s*at [\w.<>`+]+ \([\w.]+, Version=[\d.]+, Culture=")));
+    list
+});
+
+/// Guesses the platform of a stack trace from its text (as the current algorithm does).
 pub fn detect(text: &str) -> Platform {
-    DETECT.iter().find(|(_, re)| re.is_match(text)).map_or(Platform::Other, |(p, _)| *p)
+    detect_as(text, Algorithm::CURRENT)
+}
+
+fn detect_as(text: &str, algorithm: Algorithm) -> Platform {
+    let list = if algorithm == Algorithm::V1 { &DETECT } else { &DETECT_V2 };
+    list.iter().find(|(_, re)| re.is_match(text)).map_or(Platform::Other, |(p, _)| *p)
 }
 
 /// Parses `text` as a stack trace of `platform` (detected when `None`).
 pub fn parse(platform: Option<Platform>, text: &str) -> (Platform, Vec<Exception>) {
+    parse_as(platform, text, Algorithm::CURRENT)
+}
+
+/// [`parse`] as an algorithm version reads stacks (older versions are kept to find issues
+/// filed under them).
+pub fn parse_as(platform: Option<Platform>, text: &str, algorithm: Algorithm) -> (Platform, Vec<Exception>) {
     let platform = match platform {
-        Some(Platform::Other) | Some(Platform::Native) | None => detect(text),
+        Some(Platform::Other) | Some(Platform::Native) | None => detect_as(text, algorithm),
         Some(p) => p,
     };
-    let exceptions = match platform {
+    let v2 = algorithm != Algorithm::V1;
+    let mut exceptions = match platform {
         Platform::JavaScript => javascript::parse(text),
         Platform::Python => python::parse(text),
         Platform::Java => java::parse(text),
         Platform::Go => go::parse(text),
-        Platform::Rust => rust::parse(text),
+        Platform::Rust => rust::parse(text, v2),
         Platform::Ruby => ruby::parse(text),
-        Platform::CSharp => dotnet::parse(text),
+        Platform::CSharp => dotnet::parse(text, v2),
         Platform::Native | Platform::Other => generic(text),
     };
+    for e in &mut exceptions {
+        cap_frames(&mut e.frames);
+    }
     (platform, exceptions)
 }
 
