@@ -23,10 +23,20 @@ pub fn issue_of(body: &str) -> Option<u64> {
     rest.split(" -->").next()?.trim().parse().ok()
 }
 
-/// The open pull request carrying the issue's marker.
-pub async fn find_open(forge: &dyn Forge, issue: u64) -> Result<Option<PullRequest>> {
+/// The open pull request homeostat opened for the issue: it carries the marker, and its
+/// author, head branch and head repository are homeostat's own. Anyone can copy a marker
+/// and a branch name into a fork's PR; such a PR is never adopted, rewritten or labelled.
+pub async fn find_open(forge: &dyn Forge, issue: u64, bot_logins: &[String]) -> Result<Option<PullRequest>> {
     let marker = marker(issue);
-    Ok(forge.list_pulls(StateFilter::Open).await?.into_iter().find(|p| p.body.contains(&marker)))
+    let repo = forge.repo();
+    let mut found = None;
+    for pr in forge.list_pulls(StateFilter::Open).await?.into_iter().filter(|p| p.body.contains(&marker)) {
+        match crate::guard::gate::not_ours(&pr, &repo, issue, bot_logins) {
+            None => found = found.or(Some(pr)),
+            Some(why) => tracing::warn!("not adopting a pull request that carries the marker of #{issue}: {why}"),
+        }
+    }
+    Ok(found)
 }
 
 /// Opens a draft pull request, or updates `existing`. Returns it and whether it is new.
