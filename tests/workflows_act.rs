@@ -11,12 +11,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
 const CHECKOUT: &str = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683";
 const ACTION: &str = "homeostat/homeostat@0000000000000000000000000000000000000000";
+const UPLOAD: &str = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02";
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn have_act() -> bool {
@@ -76,9 +76,9 @@ impl Repo {
             1,
         );
         write(&repo.join(".github/homeostat-policy.yml"), &policy);
-        let canary = "policy: .github/homeostat-policy.yml\ncanary:\n  interval: 0s\n  count: 3\n  metrics:\n    - name: error-rate\n      canary: {file: {path: canary-errors.json}}\n      max: 0.05\n  on_rollback: {run: [sh, -c, 'echo rolled-back > \"$ROLLBACK_MARK\"']}\n";
+        let canary = "policy: .github/homeostat-policy.yml\ncanary:\n  interval: 0s\n  count: 3\n  metrics:\n    - name: error-rate\n      canary: {file: {path: canary-errors.json}}\n      max: 0.05\n";
         write(&repo.join(".github/homeostat.yml"), canary);
-        write(&repo.join(".github/canary-errors.json"), "[0.2, 0.3, 0.25]");
+        write(&repo.join("canary-errors.json"), "[0.2, 0.3, 0.25]");
         write(&repo.join("scripts/deploy.sh"), "#!/bin/sh\necho \"deploying $1\"\n");
         write(&repo.join("src/app.js"), "export function id(note) {\n  return note.id;\n}\n");
         std::fs::set_permissions(repo.join("scripts/deploy.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
@@ -93,14 +93,31 @@ impl Repo {
         // The checkout action, as act runs it here: the copied workspace fetches the ref.
         write(
             &tmp.path().join("checkout/action.yml"),
-            "name: checkout\ninputs:\n  ref: {required: false, default: ''}\n  fetch-depth: {required: false}\n  persist-credentials: {required: false}\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      env: {REF: '${{ inputs.ref }}'}\n      run: |\n        git fetch -q origin '+refs/heads/*:refs/remotes/origin/*'\n        if [ -n \"$REF\" ]; then git checkout -q --detach \"$REF\"; else git checkout -q --detach \"origin/${GITHUB_REF_NAME}\"; fi\n",
+            "name: checkout\ninputs:\n  ref: {required: false, default: ''}\n  fetch-depth: {required: false}\n  persist-credentials: {required: false}\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      env: {REF: '${{ inputs.ref }}'}\n      run: |\n        [ -d .git ] || { git init -q . && git remote add origin \"$TEST_ORIGIN\"; }\n        git fetch -q origin '+refs/heads/*:refs/remotes/origin/*'\n        if [ -n \"$REF\" ]; then git checkout -q --detach \"$REF\"; else git checkout -q --detach \"origin/${GITHUB_REF_NAME}\"; fi\n",
         );
+        // The artifact server is off: uploads are a step that lists what it would keep.
+        write(
+            &tmp.path().join("upload/action.yml"),
+            "name: upload\ninputs:\n  name: {required: false}\n  path: {required: false}\n  if-no-files-found: {required: false}\n  retention-days: {required: false}\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      env: {P: '${{ inputs.path }}'}\n      run: ls -la \"$P\" || true\n",
+        );
+        // The action as a slim folder: act copies it for every step that uses it.
+        let action = tmp.path().join("action");
+        for file in ["action.yml", "scripts/install.sh", "scripts/run-action.sh"] {
+            write(&action.join(file), &std::fs::read_to_string(Path::new(ROOT).join(file)).unwrap());
+        }
         std::fs::create_dir_all(forge.join("issues")).unwrap();
         Repo { tmp, repo, forge }
     }
 
     /// One act run of `workflow` for `event` (payload written to a file), bounded in time.
     fn act(&self, event: &str, workflow: &str, payload: &Value, inputs: &[(&str, &str)]) -> String {
+        let (ok, log) = self.act_status(event, workflow, payload, inputs);
+        assert!(ok, "act {workflow} failed:\n{log}");
+        log
+    }
+
+    /// Like [`Self::act`], for a run whose failure is the expected outcome.
+    fn act_status(&self, event: &str, workflow: &str, payload: &Value, inputs: &[(&str, &str)]) -> (bool, String) {
         let path = self.tmp.path().join("event.json");
         write(&path, &payload.to_string());
         let bins = std::path::Path::new(env!("CARGO_BIN_EXE_hs-guard")).parent().unwrap().to_path_buf();
@@ -110,18 +127,18 @@ impl Repo {
         cmd.args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--artifact-server-addr", "127.0.0.1"]);
         cmd.args(["--action-offline-mode", "--defaultbranch", "main"]);
         cmd.arg("--local-repository").arg(format!("{CHECKOUT}={}", self.tmp.path().join("checkout").display()));
-        cmd.arg("--local-repository").arg(format!("{ACTION}={ROOT}"));
+        cmd.arg("--local-repository").arg(format!("{UPLOAD}={}", self.tmp.path().join("upload").display()));
+        cmd.arg("--local-repository").arg(format!("{ACTION}={}", self.tmp.path().join("action").display()));
         cmd.arg("--env").arg(format!("HOMEOSTAT_BIN={}", bins.display()));
         cmd.arg("--env").arg(format!("HOMEOSTAT_FORGE_DIR={}", self.forge.display()));
-        cmd.arg("--env").arg(format!("ROLLBACK_MARK={}", self.tmp.path().join("rolled-back").display()));
+        cmd.arg("--env").arg(format!("TEST_ORIGIN={}", self.tmp.path().join("origin.git").display()));
         cmd.arg("--env").arg(format!("PATH={}:{}", bins.display(), std::env::var("PATH").unwrap_or_default()));
         for (k, v) in inputs {
             cmd.arg("--input").arg(format!("{k}={v}"));
         }
         let out = cmd.output().unwrap();
         let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "act {workflow} failed:\n{log}");
-        log
+        (out.status.success(), log)
     }
 
     /// The dispatches recorded since `from` (the local forge's actions.jsonl).
@@ -252,9 +269,14 @@ fn the_loop_runs_from_errors_to_a_merge_a_refusal_and_a_rollback() {
     let canary: Vec<Value> = r.dispatches().into_iter().filter(|d| d["workflow"] == "canary.yml").collect();
     assert_eq!(canary.len(), 1, "{canary:#?}");
     let sha = canary[0]["inputs"]["sha"].as_str().unwrap().to_string();
-    let log =
-        r.act("workflow_dispatch", "canary.yml", &workflow_dispatch("main", &json!({"sha": sha})), &[("sha", &sha)]);
-    let mark = std::fs::read_to_string(r.tmp.path().join("rolled-back")).unwrap_or_default();
-    assert_eq!(mark.trim(), "rolled-back", "{log}");
-    let _ = Duration::ZERO;
+    // A bad release: the canary rolls back (a revert PR of the merge commit) and the run
+    // fails, so a person sees it.
+    let payload = workflow_dispatch("main", &json!({"sha": sha}));
+    let (ok, log) = r.act_status("workflow_dispatch", "canary.yml", &payload, &[("sha", &sha)]);
+    assert!(!ok && log.contains("decision=rollback"), "{log}");
+    let revert = std::fs::read_dir(r.forge.join("pulls")).unwrap().filter_map(|e| {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(e.ok()?.path()).ok()?).ok()?;
+        v["head"].as_str()?.starts_with("homeostat/revert-").then_some(v)
+    });
+    assert_eq!(revert.count(), 1, "{log}");
 }
