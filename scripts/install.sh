@@ -3,6 +3,7 @@
 #
 #   INPUT_VERSION=0.1.0 scripts/install.sh    the release for this OS and CPU, checksum-verified
 #   INPUT_VERSION=source scripts/install.sh   build this checkout with cargo
+#   HOMEOSTAT_BIN=DIR scripts/install.sh      use the binaries already in DIR
 #
 # A release is only used when its SHA-256 matches the release's SHA256SUMS file; anything
 # else (no asset for this platform, no network, a mismatch) falls back to building from
@@ -63,11 +64,16 @@ from_source() {
   cargo install --locked --quiet --path "$src" --root "$root" --force
 }
 
-if [ "$version" = source ] || ! from_release; then
+if [ -n "${HOMEOSTAT_BIN:-}" ]; then
+  # Binaries already on the machine (a self-hosted runner's image, the workflow tests).
+  [ -x "$HOMEOSTAT_BIN/hs-issue" ] || { log "HOMEOSTAT_BIN=$HOMEOSTAT_BIN holds no hs-issue"; exit 1; }
+  bin="$HOMEOSTAT_BIN"
+  log "using the binaries in $bin"
+elif [ "$version" = source ] || ! from_release; then
   from_source
 fi
 
 if [ -n "${GITHUB_PATH:-}" ]; then
   echo "$bin" >> "$GITHUB_PATH"
 fi
-log "installed: $(ls "$bin" | tr '\n' ' ')"
+log "installed: $(cd "$bin" && ls -d hs-* homeostat 2>/dev/null | tr '\n' ' ')"

@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
-# The action's run step: runs hs-$INPUT_COMMAND with $INPUT_ARGS. Inputs arrive only
-# through the environment; nothing here is evaluated as shell code.
+# The action's run step: runs hs-$INPUT_COMMAND (or `homeostat init|dispatch`) with
+# $INPUT_ARGS. Inputs arrive only through the environment; nothing here is evaluated as
+# shell code.
+#
+# INPUT_ARGS: over several lines (`args: |`), ONE ARGUMENT PER LINE (trimmed; empty lines
+# skipped; an argument may hold spaces). On one line, whitespace separates arguments and
+# quotes or backslashes are refused (they would not be interpreted): use one per line.
 set -euo pipefail
 
 INPUT_COMMAND="${INPUT_COMMAND#hs-}"
 case "${INPUT_COMMAND:-}" in
-  fingerprint|issue|classify|agent|guard|canary|ops|content) ;;
-  *) echo "::error title=homeostat::unknown command '${INPUT_COMMAND:-}' (fingerprint, issue, classify, agent, guard, canary, ops, content)"; exit 2 ;;
+  fingerprint|issue|classify|agent|guard|canary|ops|content) bin=("hs-${INPUT_COMMAND}") ;;
+  init|dispatch) bin=(homeostat "${INPUT_COMMAND}") ;;
+  *) echo "::error title=homeostat::unknown command '${INPUT_COMMAND:-}' (fingerprint, issue, classify, agent, guard, canary, ops, content, init, dispatch)"; exit 2 ;;
 esac
 
 args=()
-if [ -n "${INPUT_ARGS:-}" ]; then
-  # Whitespace-separated words; no quotes, globs or expansions are interpreted.
+raw="${INPUT_ARGS:-}"
+if [[ "$raw" == *$'\n'* ]]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    line="${line%$'\r'}"
+    line="${line#"${line%%[![:space:]]*}"}"
+    line="${line%"${line##*[![:space:]]}"}"
+    [ -n "$line" ] && args+=("$line")
+  done <<< "$raw"
+elif [ -n "$raw" ]; then
+  if [[ "$raw" == *[\"\'\\]* ]]; then
+    echo "::error title=homeostat::args: quotes and backslashes are not interpreted on one line; give one argument per line (args: |)"
+    exit 2
+  fi
   set -f
-  read -r -a args <<< "${INPUT_ARGS}"
+  read -r -a args <<< "$raw"
   set +f
 fi
 if [ -n "${INPUT_CONFIG:-}" ]; then
@@ -23,6 +40,5 @@ if [ -n "${GITHUB_TOKEN:-}" ]; then
   echo "::add-mask::${GITHUB_TOKEN}"
 fi
 
-bin="hs-${INPUT_COMMAND}"
-command -v "$bin" >/dev/null || { echo "::error title=homeostat::$bin is not installed"; exit 1; }
-exec "$bin" "${args[@]}"
+command -v "${bin[0]}" >/dev/null || { echo "::error title=homeostat::${bin[0]} is not installed"; exit 1; }
+exec "${bin[@]}" "${args[@]}"

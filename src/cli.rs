@@ -46,7 +46,7 @@ pub struct ForgeArgs {
     #[arg(long, value_enum, global = true)]
     pub forge: Option<ForgeKind>,
     /// Folder of the local forge.
-    #[arg(long, value_name = "DIR", default_value = ".homeostat/forge", global = true)]
+    #[arg(long, value_name = "DIR", default_value = ".homeostat/forge", env = "HOMEOSTAT_FORGE_DIR", global = true)]
     pub forge_dir: PathBuf,
     /// owner/name on GitHub (default: $GITHUB_REPOSITORY).
     #[arg(long, value_name = "OWNER/NAME", global = true)]

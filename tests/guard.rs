@@ -308,13 +308,17 @@ fn external_checks_clean_breaking_and_could_not_run() {
                 ],
             ),
         ],
+        ..Default::default()
     };
     let v = repo.judge_with(&Policy::builtin(), &config);
     assert_eq!(row(&v, "external:clean").status, Status::Pass, "{v:#?}");
     assert_eq!(row(&v, "external:compare").status, Status::Pass, "{v:#?}");
     assert_eq!(v.verdict, Decision::AutoMerge);
 
-    let config = GuardConfig { checks: vec![external("api", &["sh", "-c", "echo 2 breaking changes; exit 1"])] };
+    let config = GuardConfig {
+        checks: vec![external("api", &["sh", "-c", "echo 2 breaking changes; exit 1"])],
+        ..Default::default()
+    };
     let v = repo.judge_with(&Policy::builtin(), &config);
     let r = row(&v, "external:api");
     assert_eq!((r.status, r.class), (Status::Fail, Some(Class::Critical)));
@@ -332,6 +336,7 @@ fn external_checks_clean_breaking_and_could_not_run() {
             external("crash", &["sh", "-c", "exit 7"]),
             semver,
         ],
+        ..Default::default()
     };
     let v = repo.judge_with(&Policy::builtin(), &config);
     for id in ["external:missing", "external:crash", "external:semver"] {
@@ -348,7 +353,7 @@ fn external_check_paths_skip_unconcerned_changes() {
     small_fix(&repo);
     let check: ExternalCheck =
         serde_json::from_value(serde_json::json!({"name": "proto", "preset": "buf-breaking"})).unwrap();
-    let v = repo.judge_with(&Policy::builtin(), &GuardConfig { checks: vec![check] });
+    let v = repo.judge_with(&Policy::builtin(), &GuardConfig { checks: vec![check], ..Default::default() });
     let r = row(&v, "external:proto");
     assert_eq!(r.status, Status::Pass);
     assert!(r.detail.contains("skipped"));

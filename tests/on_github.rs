@@ -1,6 +1,6 @@
 //! homeostat on GitHub: the forge and every binary run against a stateful GitHub stand-in
 //! (crates/github-standin) whose requests and answers are checked against GitHub's own
-//! OpenAPI description. docs/github.md has the fault matrix these tests assert.
+//! OpenAPI description. docs/standin.md has the fault matrix these tests assert.
 
 mod support;
 

@@ -131,11 +131,27 @@ pub struct BotIdentity {
     pub name: String,
     #[serde(default = "defaults::bot_email")]
     pub email: String,
+    /// Forge logins homeostat's pull requests are opened as (default: the workflow
+    /// token's `github-actions[bot]` and the local forge's `homeostat[bot]`; with a GitHub
+    /// App token, `<app-slug>[bot]`). Only their PRs are adopted or merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logins: Vec<String>,
 }
 
 impl Default for BotIdentity {
     fn default() -> Self {
-        Self { name: defaults::bot_name(), email: defaults::bot_email() }
+        Self { name: defaults::bot_name(), email: defaults::bot_email(), logins: Vec::new() }
+    }
+}
+
+impl BotIdentity {
+    /// The logins to trust: `logins`, else the defaults.
+    pub fn logins(&self) -> Vec<String> {
+        if self.logins.is_empty() {
+            crate::guard::gate::DEFAULT_BOT_LOGINS.iter().map(|s| (*s).to_string()).collect()
+        } else {
+            self.logins.clone()
+        }
     }
 }
 

@@ -250,7 +250,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
     };
 
     // One PR per issue.
-    let existing = pr::find_open(forge, issue_number).await?;
+    let existing = pr::find_open(forge, issue_number, &agents.bot.logins()).await?;
     let checkout = &opts.checkout;
     let default_branch = forge.default_branch().await?;
     let default_head = checkout.fetch(&default_branch)?;
@@ -615,6 +615,7 @@ pub fn publish(report: &Report, env: &Env) -> Result<()> {
     let actions = crate::gha::Actions::new(env);
     actions.set_output("outcome", report.outcome.as_str())?;
     actions.set_output("pr", &report.pr.map(|p| p.to_string()).unwrap_or_default())?;
+    actions.set_output("branch", report.branch.as_deref().unwrap_or_default())?;
     actions.set_output("result", &serde_json::to_string(report).map_err(|e| Error::Failed(e.to_string()))?)?;
     let issue = report.issue.map_or_else(String::new, |i| format!("#{i}"));
     let mut summary = format!("### hs-agent {issue}: `{}`\n\n{}\n", report.outcome.as_str(), report.reason);

@@ -26,9 +26,19 @@ pub fn issue_of(body: &str) -> Option<u64> {
     })
 }
 
-/// The open pull request carrying the issue's marker.
-pub async fn find_open(forge: &dyn Forge, issue: u64) -> Result<Option<PullRequest>> {
-    Ok(forge.list_pulls(StateFilter::Open).await?.into_iter().find(|p| issue_of(&p.body) == Some(issue)))
+/// The open pull request homeostat opened for the issue: it carries the marker, and its
+/// author, head branch and head repository are homeostat's own. Anyone can copy a marker
+/// and a branch name into a fork's PR; such a PR is never adopted, rewritten or labelled.
+pub async fn find_open(forge: &dyn Forge, issue: u64, bot_logins: &[String]) -> Result<Option<PullRequest>> {
+    let repo = forge.repo();
+    let mut found = None;
+    for pr in forge.list_pulls(StateFilter::Open).await?.into_iter().filter(|p| issue_of(&p.body) == Some(issue)) {
+        match crate::guard::gate::not_ours(&pr, &repo, issue, bot_logins) {
+            None => found = found.or(Some(pr)),
+            Some(why) => tracing::warn!("not adopting a pull request that carries the marker of #{issue}: {why}"),
+        }
+    }
+    Ok(found)
 }
 
 /// Opens a draft pull request, or updates `existing`. Returns it and whether it is new.

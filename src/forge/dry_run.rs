@@ -108,6 +108,9 @@ impl Forge for DryRun {
             draft: new.draft,
             url: String::new(),
             author: String::new(),
+            head_repo: String::new(),
+            head_sha: String::new(),
+            base_sha: String::new(),
         })
     }
     async fn update_pull(&self, number: u64, update: &PullUpdate) -> ForgeResult<PullRequest> {
@@ -131,6 +134,21 @@ impl Forge for DryRun {
     }
     async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
         self.would("rerun_failed_jobs", serde_json::json!({"run_id": run_id}));
+        Ok(())
+    }
+    async fn required_checks(&self, branch: &str, sha: &str) -> ForgeResult<RequiredChecks> {
+        self.inner.required_checks(branch, sha).await
+    }
+    async fn mark_ready(&self, number: u64) -> ForgeResult<()> {
+        self.would("mark_ready", serde_json::json!({"pr": number}));
+        Ok(())
+    }
+    async fn merge_pull(&self, number: u64, sha: &str) -> ForgeResult<String> {
+        self.would("merge_pull", serde_json::json!({"pr": number, "sha": sha}));
+        Ok(String::new())
+    }
+    async fn ensure_label(&self, name: &str, color: &str, description: &str) -> ForgeResult<()> {
+        self.would("ensure_label", serde_json::json!({"name": name, "color": color, "description": description}));
         Ok(())
     }
     async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {

@@ -30,6 +30,8 @@ use super::*;
 pub const DEFAULT_API: &str = "https://api.github.com";
 /// The REST API version every request asks for.
 pub const API_VERSION: &str = "2022-11-28";
+mod gate;
+
 const FORGE: &str = "github";
 
 /// How long to wait between writes and after failures.
@@ -519,6 +521,16 @@ impl From<GhIssue> for Issue {
 struct GhRef {
     #[serde(rename = "ref")]
     name: String,
+    #[serde(default)]
+    sha: String,
+    #[serde(default)]
+    repo: Option<GhRepo>,
+}
+
+#[derive(Deserialize)]
+struct GhRepo {
+    #[serde(default)]
+    full_name: String,
 }
 
 #[derive(Deserialize)]
@@ -548,6 +560,9 @@ impl From<GhPull> for PullRequest {
             body: g.body.unwrap_or_default(),
             labels: g.labels.into_iter().map(|l| l.name).collect(),
             state: g.state,
+            head_repo: g.head.repo.map(|r| r.full_name).unwrap_or_default(),
+            head_sha: g.head.sha,
+            base_sha: g.base.sha,
             head: g.head.name,
             base: g.base.name,
             draft: g.draft.unwrap_or(false),
@@ -786,7 +801,8 @@ impl Forge for GithubForge {
         // One pull request per head branch: the re-read looks for an open one from it.
         let find = || async {
             let open = self.list_pulls(StateFilter::Open).await?;
-            Ok(open.into_iter().find(|p| p.head == new.head))
+            let ours = |p: &PullRequest| p.head_repo.is_empty() || p.head_repo.eq_ignore_ascii_case(&self.repo());
+            Ok(open.into_iter().find(|p| p.head == new.head && ours(p)))
         };
         self.create("create pull request", &self.url("/pulls"), &payload, parse_pull, find).await
     }
@@ -852,6 +868,19 @@ impl Forge for GithubForge {
             }
             _ => Err(api_error(&what, &reply)),
         }
+    }
+
+    async fn required_checks(&self, branch: &str, sha: &str) -> ForgeResult<RequiredChecks> {
+        self.gate_required_checks(branch, sha).await
+    }
+    async fn mark_ready(&self, number: u64) -> ForgeResult<()> {
+        self.gate_mark_ready(number).await
+    }
+    async fn merge_pull(&self, number: u64, sha: &str) -> ForgeResult<String> {
+        self.gate_merge_pull(number, sha).await
+    }
+    async fn ensure_label(&self, name: &str, color: &str, description: &str) -> ForgeResult<()> {
+        self.gate_ensure_label(name, color, description).await
     }
 
     async fn default_branch(&self) -> ForgeResult<String> {

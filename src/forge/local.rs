@@ -341,6 +341,9 @@ impl Forge for LocalForge {
                 draft: new.draft,
                 url: self.url("pulls", number),
                 author: LOCAL_BOT.into(),
+                head_repo: String::new(),
+                head_sha: String::new(),
+                base_sha: String::new(),
             };
             self.write(&self.pull_path(number), &PullFile { pull: pull.clone(), comments: Vec::new() })?;
             Ok(pull)
@@ -389,6 +392,58 @@ impl Forge for LocalForge {
     }
     async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
         self.record_action(serde_json::json!({"action": "rerun_failed_jobs", "run_id": run_id}))
+    }
+    async fn required_checks(&self, branch: &str, sha: &str) -> ForgeResult<RequiredChecks> {
+        // `checks.json`: {"required": {"<branch>": [names]}, "results": {"<sha>": {"<name>": "success|failure|pending"}}};
+        // no file: the repository requires no checks.
+        let path = self.dir.join("checks.json");
+        if !path.is_file() {
+            return Ok(RequiredChecks::Green { required: Vec::new() });
+        }
+        let file: serde_json::Value = self.read(&path)?;
+        let names = file.pointer(&format!("/required/{}", branch.replace('~', "~0").replace('/', "~1")));
+        let names: Vec<String> = names
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
+        let outcome = |name: &str| match file.get("results").and_then(|r| r.get(sha)).and_then(|r| r.get(name)) {
+            Some(v) if v == "success" => Some(true),
+            Some(v) if v == "failure" => Some(false),
+            _ => None,
+        };
+        Ok(RequiredChecks::from_outcomes(names.iter().map(|n| (n.clone(), outcome(n))).collect()))
+    }
+    async fn mark_ready(&self, number: u64) -> ForgeResult<()> {
+        self.locked(|| {
+            let path = self.pull_path(number);
+            let mut file: PullFile = self.read(&path)?;
+            file.pull.draft = false;
+            self.write(&path, &file)
+        })
+    }
+    async fn merge_pull(&self, number: u64, sha: &str) -> ForgeResult<String> {
+        self.locked(|| {
+            let path = self.pull_path(number);
+            let mut file: PullFile = self.read(&path)?;
+            if file.pull.state != State::Open || file.pull.draft {
+                return Err(self.err(&path, "only an open, non-draft pull request merges"));
+            }
+            file.pull.state = State::Closed;
+            self.write(&path, &file)
+        })?;
+        self.record_action(serde_json::json!({"action": "merge", "pr": number, "sha": sha}))?;
+        Ok(sha.to_string())
+    }
+    async fn ensure_label(&self, name: &str, color: &str, description: &str) -> ForgeResult<()> {
+        self.locked(|| {
+            let path = self.dir.join("labels.json");
+            let mut labels: BTreeMap<String, serde_json::Value> =
+                if path.is_file() { self.read(&path)? } else { BTreeMap::new() };
+            labels.insert(name.into(), serde_json::json!({"color": color, "description": description}));
+            self.write(&path, &labels)
+        })
     }
     async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {
         // The local forge holds no caches: the request is recorded, nothing is deleted.

@@ -110,6 +110,15 @@ pub struct PullRequest {
     pub url: String,
     #[serde(default)]
     pub author: String,
+    /// `owner/name` of the repository the head branch lives in (a fork's for a fork PR;
+    /// empty when the forge does not say).
+    #[serde(default)]
+    pub head_repo: String,
+    /// The head and base commits the forge reports (empty when it does not say).
+    #[serde(default)]
+    pub head_sha: String,
+    #[serde(default)]
+    pub base_sha: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -251,6 +260,56 @@ pub trait Forge: Send + Sync {
     async fn cache_delete(&self, key: &str, git_ref: Option<&str>) -> ForgeResult<u64> {
         let _ = (key, git_ref);
         Err(unsupported(self.kind(), "cache_delete"))
+    }
+
+    // The merge gate's and `init`'s operations.
+
+    /// The checks the repository requires on `branch`, judged on commit `sha`.
+    async fn required_checks(&self, branch: &str, sha: &str) -> ForgeResult<RequiredChecks> {
+        let _ = (branch, sha);
+        Err(unsupported(self.kind(), "required_checks"))
+    }
+    /// Marks a draft pull request ready for review.
+    async fn mark_ready(&self, number: u64) -> ForgeResult<()> {
+        let _ = number;
+        Err(unsupported(self.kind(), "mark_ready"))
+    }
+    /// Squash-merges the pull request if its head is still `sha`; returns the merge commit.
+    async fn merge_pull(&self, number: u64, sha: &str) -> ForgeResult<String> {
+        let _ = (number, sha);
+        Err(unsupported(self.kind(), "merge_pull"))
+    }
+    /// Creates the label, or sets its colour and description.
+    async fn ensure_label(&self, name: &str, color: &str, description: &str) -> ForgeResult<()> {
+        let _ = (name, color, description);
+        Err(unsupported(self.kind(), "ensure_label"))
+    }
+}
+
+/// The state of the checks a repository requires on a pull request's head commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum RequiredChecks {
+    /// Every required check passed, or the repository requires none.
+    Green { required: Vec<String> },
+    /// Some have not finished (or not started).
+    Pending { waiting: Vec<String> },
+    /// Some failed.
+    Failed { failed: Vec<String> },
+}
+
+impl RequiredChecks {
+    /// Folds each required check's outcome (`None`: not reported yet) into one state.
+    pub fn from_outcomes(outcomes: Vec<(String, Option<bool>)>) -> Self {
+        let failed: Vec<String> = outcomes.iter().filter(|(_, o)| *o == Some(false)).map(|(n, _)| n.clone()).collect();
+        let waiting: Vec<String> = outcomes.iter().filter(|(_, o)| o.is_none()).map(|(n, _)| n.clone()).collect();
+        if !failed.is_empty() {
+            Self::Failed { failed }
+        } else if !waiting.is_empty() {
+            Self::Pending { waiting }
+        } else {
+            Self::Green { required: outcomes.into_iter().map(|(n, _)| n).collect() }
+        }
     }
 }
 

@@ -30,6 +30,20 @@ pub struct GuardConfig {
     /// External checks, run in order.
     #[serde(default)]
     pub checks: Vec<ExternalCheck>,
+    /// Whose pull requests `--fail-on` fails, when the guard runs as a required check:
+    /// `bots` (default: homeostat's own; people's and dependency updates are reported,
+    /// never failed) or `everyone` (the repository opts in).
+    #[serde(default)]
+    pub required_for: RequiredFor,
+}
+
+/// `guard.required_for`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequiredFor {
+    #[default]
+    Bots,
+    Everyone,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

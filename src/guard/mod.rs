@@ -8,15 +8,19 @@
 //! `critical` → blocked (for bots).
 
 pub mod checks;
+pub mod command;
 pub mod external;
+pub mod gate;
+pub mod merge;
 pub mod report;
 pub mod run;
+pub mod trusted;
 
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{ChangeSet, FileStatus};
 use crate::policy::{Class, Policy};
-pub use external::{ExternalCheck, ExternalOutcome, ExternalResult, GuardConfig};
+pub use external::{ExternalCheck, ExternalOutcome, ExternalResult, GuardConfig, RequiredFor};
 
 /// What may happen to the change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]

@@ -271,11 +271,15 @@ pub struct AgentFile {
     /// hs-classify moves auto-fixable issues to the `homeostat:ai-queue` board column.
     #[serde(default)]
     pub queue: bool,
+    /// Error classes whose fixes the merge gate may merge without a person (default
+    /// `safe`): a `needs-validation` fix is attempted by the bot but validated by a person.
+    #[serde(default = "default_agent_classes")]
+    pub auto_merge: Vec<Class>,
 }
 
 impl Default for AgentFile {
     fn default() -> Self {
-        Self { classes: default_agent_classes(), queue: false }
+        Self { classes: default_agent_classes(), queue: false, auto_merge: default_agent_classes() }
     }
 }
 
@@ -495,6 +499,11 @@ impl Policy {
     /// Whether hs-classify moves auto-fixable issues to the ai-queue column.
     pub fn queue_auto_fixable(&self) -> bool {
         self.file.agent.queue
+    }
+
+    /// Whether the merge gate may merge a fix for an error of this class alone.
+    pub fn may_auto_merge(&self, class: Class) -> bool {
+        self.file.agent.auto_merge.contains(&class)
     }
 
     pub fn is_auto_fixable(&self, class: Class) -> bool {

@@ -1,0 +1,27 @@
+//! homeostat: `init` puts homeostat into a repository; `dispatch` starts the next
+//! workflow of the loop (the hand-off a workflow token may make).
+use std::process::ExitCode;
+
+use clap::Parser;
+use homeostat::cli::{self, ForgeArgs, FormatArgs};
+use homeostat::init::{self, Command};
+
+#[derive(Parser)]
+#[command(version, about = "Set homeostat up in a repository; start the loop's next workflow")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    forge: ForgeArgs,
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+fn main() -> ExitCode {
+    cli::main(|| {
+        let args = Cli::parse();
+        let forge = args.forge.open(&homeostat::gha::Env::from_process())?;
+        init::main(args.command, forge.as_ref(), args.format.format)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
