@@ -19,7 +19,8 @@ trap cleanup EXIT
 echo "==> building hs-relay, hs-fingerprint and the load client (release)"
 cargo build --release --quiet --bin hs-relay --bin hs-fingerprint
 cargo bench --quiet --no-run --bench relay_load 2>&1 | tail -1 >/dev/null
-load=$(ls -t target/release/deps/relay_load-* | grep -v '\.d$' | head -1)
+out=${CARGO_TARGET_DIR:-target}/release
+load=$(ls -t "$out"/deps/relay_load-* | grep -v '\.d$' | head -1)
 
 # Realistic events: the labelled fingerprint corpus (seven platforms) with what SDKs add
 # around an error (contexts, breadcrumbs, request, sdk, tags), ids and line numbers varied.
@@ -46,7 +47,7 @@ events=$(wc -l < "$dir/events.jsonl")
 # The engine alone on the same events (best of 3).
 best=""
 for _ in 1 2 3; do
-  t0=$(date +%s.%N); target/release/hs-fingerprint --format jsonl "$dir/events.jsonl" >/dev/null; t1=$(date +%s.%N)
+  t0=$(date +%s.%N); "$out/hs-fingerprint" --format jsonl "$dir/events.jsonl" >/dev/null; t1=$(date +%s.%N)
   t=$(echo "$t1 - $t0" | bc -l)
   if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
 done
@@ -61,7 +62,7 @@ relay:
   limits: {per_project_per_minute: 1000000000, per_client_per_minute: 1000000000, per_fingerprint_per_minute: 1000000000}
 YML
 # The forwarder files batches on the local forge, as it would dispatch them to GitHub.
-target/release/hs-relay --config "$dir/homeostat.yml" --listen 127.0.0.1:0 --forge local --forge-dir "$dir/forge" \
+"$out/hs-relay" --config "$dir/homeostat.yml" --listen 127.0.0.1:0 --forge local --forge-dir "$dir/forge" \
   > "$dir/relay.out" 2> "$dir/relay.log" &
 relay_pid=$!
 for _ in $(seq 50); do grep -q listening "$dir/relay.out" 2>/dev/null && break; sleep 0.1; done
