@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use homeostat::cli::{self, ConfigArgs, ForgeArgs};
-use homeostat::{forge, gha, relay};
+use homeostat::{gha, relay};
 
 /// Accept errors from Sentry SDKs, canonical JSON and Alertmanager; scrub, fingerprint,
 /// rate-limit and spool them; forward them to GitHub (repository_dispatch) or file issues.
@@ -28,14 +28,8 @@ fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
         let env = gha::Env::from_process();
-        let config = args.config.load()?;
-        let choice = forge::ForgeChoice {
-            kind: args.forge.forge,
-            dir: args.forge.forge_dir.clone(),
-            repo: args.forge.repo.clone(),
-            dry_run: args.forge.dry_run,
-        };
-        relay::serve_blocking(args.listen, config, args.direct, choice, &env)?;
+        let config = homeostat::config::Config::discover(args.config.config.as_deref(), &env)?;
+        relay::serve_blocking(args.listen, config, args.direct, args.forge.choice(), &env)?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -45,43 +45,17 @@ pub struct Direct {
     pub engine: Engine,
 }
 
-/// Opens where batches go: the issue flow on the chosen forge (direct), or one forge per
+/// Opens where batches go, through the composition root (inside the runtime that will
+/// drive the forge): the issue flow on the chosen forge (direct), or one forge per
 /// repository (dispatch; GitHub with a token, else the chosen forge, e.g. the local one).
-pub async fn open_target(
-    config: &Config,
+pub fn open_target(
+    ctx: &crate::app::Context,
     relay: &super::RelayConfig,
-    choice: &crate::forge::ForgeChoice,
-    env: &crate::gha::Env,
+    choice: &crate::app::ForgeChoice,
 ) -> crate::Result<Target> {
-    let github = |repo: &str| -> crate::Result<Arc<dyn Forge>> {
-        let token = env.token().unwrap_or_default();
-        let api = env.get(crate::gha::vars::GITHUB_API_URL).unwrap_or(crate::forge::github::DEFAULT_API);
-        Ok(Arc::new(crate::forge::github::GithubForge::new(api, token, repo)?))
-    };
-    let use_github = match choice.kind {
-        Some(crate::cli::ForgeKind::Github) => true,
-        Some(crate::cli::ForgeKind::Local) => false,
-        None => env.token().is_some(),
-    };
-    let default_repo = choice.repo.clone().or_else(|| env.repository().map(str::to_string));
-    let default: Box<dyn Forge> = match (use_github, &default_repo) {
-        (true, Some(repo)) => Box::new(crate::forge::github::GithubForge::new(
-            env.get(crate::gha::vars::GITHUB_API_URL).unwrap_or(crate::forge::github::DEFAULT_API),
-            env.token().unwrap_or_default(),
-            repo,
-        )?),
-        (true, None) if relay.projects.iter().all(|p| p.repo.is_some()) => {
-            Box::new(crate::forge::local::LocalForge::open(&choice.dir)?)
-        }
-        (true, None) => {
-            return Err(crate::Error::input(
-                crate::error::Position::file("--forge github"),
-                "needs --repo owner/name, GITHUB_REPOSITORY or a repo for every relay project",
-            ));
-        }
-        (false, _) => Box::new(crate::forge::local::LocalForge::open(&choice.dir)?),
-    };
+    let default = ctx.open_forge(choice)?;
     if relay.forward.mode == super::ForwardMode::Direct {
+        let config = &ctx.config;
         return Ok(Target::Direct(Box::new(Direct {
             forge: default,
             config: config.clone(),
@@ -90,10 +64,14 @@ pub async fn open_target(
             engine: crate::input::engine_for(config, None)?,
         })));
     }
-    let mut forges = BTreeMap::new();
-    for p in &relay.projects {
-        if let (true, Some(repo)) = (use_github, &p.repo) {
-            forges.insert(p.id.clone(), github(repo)?);
+    let mut forges: BTreeMap<String, Arc<dyn Forge>> = BTreeMap::new();
+    if default.kind() == "github" {
+        for p in &relay.projects {
+            if let Some(repo) = &p.repo {
+                let mut one = choice.clone();
+                one.repo = Some(repo.clone());
+                forges.insert(p.id.clone(), Arc::from(ctx.open_forge(&one)?));
+            }
         }
     }
     Ok(Target::Dispatch { forges, default: Arc::from(default) })

@@ -67,7 +67,7 @@ pub fn serve_blocking(
     listen: std::net::SocketAddr,
     config: crate::config::Config,
     direct: bool,
-    choice: crate::forge::ForgeChoice,
+    choice: crate::app::ForgeChoice,
     env: &crate::gha::Env,
 ) -> crate::Result<()> {
     let mut relay = config.relay.clone().unwrap_or_default();
@@ -93,19 +93,16 @@ pub fn serve_blocking(
     let forwarder = std::thread::Builder::new()
         .name("relay-forward".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => return drop(ready_tx.send(Err(failed("forwarder runtime", e)))),
+            let ctx = match crate::app::Context::new(env, config) {
+                Ok(ctx) => ctx,
+                Err(e) => return drop(ready_tx.send(Err(e))),
             };
-            rt.block_on(async move {
-                match forward::open_target(&config, &relay, &choice, &env).await {
-                    Ok(target) => {
-                        let _ = ready_tx.send(Ok(()));
-                        forward::forward_loop(spool, metrics, target, forward_config, forward_stop).await;
-                    }
-                    Err(e) => drop(ready_tx.send(Err(e))),
-                }
-            });
+            let target = match ctx.block_on(async { forward::open_target(&ctx, &relay, &choice) }) {
+                Ok(t) => t,
+                Err(e) => return drop(ready_tx.send(Err(e))),
+            };
+            let _ = ready_tx.send(Ok(()));
+            ctx.block_on(forward::forward_loop(spool, metrics, target, forward_config, forward_stop));
         })
         .map_err(|e| failed("forwarder thread", e))?;
     ready_rx.recv().map_err(|_| crate::Error::Failed("the forwarder did not start".into()))??;
