@@ -12,8 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let [url, file, conns, secs, key] = args.as_slice() else {
-        eprintln!("usage: relay_load URL EVENTS.jsonl CONNECTIONS SECONDS KEY");
-        std::process::exit(2);
+        // `cargo test --all-targets` runs this without arguments: nothing to load then.
+        eprintln!("usage: relay_load URL EVENTS.jsonl CONNECTIONS SECONDS KEY (scripts/bench-relay.sh runs it)");
+        return;
     };
     let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
     let text = std::fs::read_to_string(file).expect("events file");
