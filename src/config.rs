@@ -44,6 +44,9 @@ pub struct Config {
     /// hs-cluster: near-duplicate reports found and linked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<crate::cluster::ClusterConfig>,
+    /// hs-relay: the Sentry-protocol ingest server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<crate::relay::RelayConfig>,
     /// The file this was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,

@@ -36,6 +36,7 @@ pub mod ops;
 pub mod parse;
 pub mod policy;
 pub mod prompt;
+pub mod relay;
 pub mod scrub;
 #[doc(hidden)]
 pub mod testing;

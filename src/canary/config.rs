@@ -85,6 +85,8 @@ pub enum SourceConfig {
     Command(CommandSource),
     /// A JSON array of numbers or nulls: measurement i reads element i.
     File(FileSource),
+    /// hs-relay's `/metrics`: a release's errors per minute (or total, or fingerprints).
+    Relay(RelaySource),
 }
 
 /// The YAML form of a source: exactly one of these keys.
@@ -99,6 +101,8 @@ pub struct SourceMap {
     pub command: Option<CommandSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<FileSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelaySource>,
 }
 
 impl TryFrom<SourceMap> for SourceConfig {
@@ -117,10 +121,13 @@ impl TryFrom<SourceMap> for SourceConfig {
         if let Some(f) = m.file {
             found.push(Self::File(f));
         }
+        if let Some(r) = m.relay {
+            found.push(Self::Relay(r));
+        }
         match found.len() {
             1 => Ok(found.remove(0)),
-            0 => Err("a source needs one of `prometheus`, `http`, `command`, `file`".into()),
-            _ => Err("a source takes exactly one of `prometheus`, `http`, `command`, `file`".into()),
+            0 => Err("a source needs one of `prometheus`, `http`, `command`, `file`, `relay`".into()),
+            _ => Err("a source takes exactly one of `prometheus`, `http`, `command`, `file`, `relay`".into()),
         }
     }
 }
@@ -133,6 +140,7 @@ impl From<SourceConfig> for SourceMap {
             SourceConfig::Http(h) => m.http = Some(h),
             SourceConfig::Command(c) => m.command = Some(c),
             SourceConfig::File(f) => m.file = Some(f),
+            SourceConfig::Relay(r) => m.relay = Some(r),
         }
         m
     }
@@ -187,6 +195,26 @@ pub struct HttpSource {
     /// Request headers; `${NAME}` is read from the environment and masked.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    #[serde(default = "defaults::timeout")]
+    pub timeout: Duration,
+}
+
+/// hs-relay's counts for one release, read from its `/metrics` (no Prometheus needed).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelaySource {
+    /// The relay's base URL, e.g. `http://relay:9477`.
+    pub url: String,
+    /// The release under watch.
+    pub release: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The DSN project id (else every project).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `events_last_minute` (errors per minute, the default), `events_total` or `fingerprints`.
+    #[serde(default = "defaults::relay_metric")]
+    pub metric: String,
     #[serde(default = "defaults::timeout")]
     pub timeout: Duration,
 }
@@ -301,6 +329,9 @@ mod defaults {
     }
     pub fn timeout() -> Duration {
         Duration::from_secs(30)
+    }
+    pub fn relay_metric() -> String {
+        "events_last_minute".into()
     }
     pub fn action_timeout() -> Duration {
         Duration::from_secs(600)

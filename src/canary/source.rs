@@ -62,6 +62,10 @@ pub enum Source {
         path: PathBuf,
         values: Vec<Option<f64>>,
     },
+    Relay {
+        client: reqwest::Client,
+        config: super::config::RelaySource,
+    },
 }
 
 impl Source {
@@ -133,6 +137,15 @@ impl Source {
             SourceConfig::Command(c) => {
                 Self::Command { run: c.run.clone(), timeout: c.timeout.as_std(), dir: PathBuf::new() }
             }
+            SourceConfig::Relay(r) => {
+                if !["events_last_minute", "events_total", "fingerprints"].contains(&r.metric.as_str()) {
+                    return Err(Error::input(
+                        Position::file(at),
+                        format!("relay metric `{}`: use events_last_minute, events_total or fingerprints", r.metric),
+                    ));
+                }
+                Self::Relay { client: client(r.timeout.as_std())?, config: r.clone() }
+            }
             SourceConfig::File(f) => {
                 let path = if f.path.is_relative() { base.join(&f.path) } else { f.path.clone() };
                 let text = crate::error::read_to_string(&path)?;
@@ -156,6 +169,7 @@ impl Source {
             }
             Self::Http { client, config } => http(client, &config.url, &config.pointer).await,
             Self::Command { run, timeout, dir } => command(run, *timeout, dir).await,
+            Self::Relay { client, config } => relay(client, config).await,
         }
     }
 }
@@ -324,6 +338,32 @@ async fn http(client: &reqwest::Client, url: &str, pointer: &str) -> Reading {
         Err(e) => return Reading::error(format!("{url}: body is not JSON: {e}")),
     };
     json_value(&body, pointer)
+}
+
+/// A release's count from hs-relay's `/metrics`. A relay that answers but has no sample
+/// for the release has seen none of its errors: that reads as 0.
+async fn relay(client: &reqwest::Client, config: &super::config::RelaySource) -> Reading {
+    let url = format!("{}/metrics", config.url.trim_end_matches('/'));
+    let text = match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => match r.text().await {
+            Ok(t) => t,
+            Err(e) => return Reading::error(format!("{url}: {e}")),
+        },
+        Ok(r) => return Reading::error(format!("{url}: HTTP {}", r.status().as_u16())),
+        Err(e) => return Reading::error(format!("{url}: {e}")),
+    };
+    let metric = format!("homeostat_relay_{}", config.metric);
+    let mut want = vec![("release", config.release.as_str())];
+    if let Some(e) = config.environment.as_deref().filter(|_| config.metric != "fingerprints") {
+        want.push(("environment", e));
+    }
+    if let Some(p) = &config.project {
+        want.push(("project", p.as_str()));
+    }
+    if !text.contains(&format!("# TYPE {metric} ")) {
+        return Reading::error(format!("{url} has no {metric}: is it hs-relay?"));
+    }
+    Reading::value(crate::relay::metrics::sum_samples(&text, &metric, &want).unwrap_or(0.0))
 }
 
 /// The number at `pointer` in `body`: null or missing is no data, anything else not a

@@ -132,6 +132,13 @@ impl Forge for DryRun {
         self.would("workflow_dispatch", serde_json::json!({"workflow": workflow, "ref": git_ref, "inputs": inputs}));
         Ok(())
     }
+    async fn repository_dispatch(&self, event_type: &str, client_payload: &serde_json::Value) -> ForgeResult<()> {
+        self.would(
+            "repository_dispatch",
+            serde_json::json!({"event_type": event_type, "client_payload": client_payload}),
+        );
+        Ok(())
+    }
     async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
         self.would("rerun_failed_jobs", serde_json::json!({"run_id": run_id}));
         Ok(())

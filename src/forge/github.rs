@@ -846,6 +846,15 @@ impl Forge for GithubForge {
         if reply.status.is_success() { Ok(()) } else { Err(api_error(&what, &reply)) }
     }
 
+    async fn repository_dispatch(&self, event_type: &str, client_payload: &Value) -> ForgeResult<()> {
+        let what = format!("repository_dispatch {event_type}");
+        let url = self.url("/dispatches");
+        let body = json!({"event_type": event_type, "client_payload": client_payload});
+        // Safe to repeat: every payload carries a batch key that hs-issue counts once.
+        let reply = self.idempotent_write(Method::POST, &what, &url, Some(&body)).await?;
+        if reply.status.is_success() { Ok(()) } else { Err(api_error(&what, &reply)) }
+    }
+
     async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
         let what = format!("re-run failed jobs of run {run_id}");
         let url = self.url(&format!("/actions/runs/{run_id}/rerun-failed-jobs"));

@@ -390,6 +390,9 @@ impl Forge for LocalForge {
             serde_json::json!({"action": "workflow_dispatch", "workflow": workflow, "ref": git_ref, "inputs": inputs}),
         )
     }
+    async fn repository_dispatch(&self, event_type: &str, client_payload: &serde_json::Value) -> ForgeResult<()> {
+        self.record_action(serde_json::json!({"action": "repository_dispatch", "event_type": event_type, "client_payload": client_payload}))
+    }
     async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
         self.record_action(serde_json::json!({"action": "rerun_failed_jobs", "run_id": run_id}))
     }

@@ -251,6 +251,11 @@ pub trait Forge: Send + Sync {
         let _ = (workflow, git_ref, inputs);
         Err(unsupported(self.kind(), "workflow_dispatch"))
     }
+    /// Sends a `repository_dispatch` event (`event_type`, `client_payload`) to the repository.
+    async fn repository_dispatch(&self, event_type: &str, client_payload: &serde_json::Value) -> ForgeResult<()> {
+        let _ = (event_type, client_payload);
+        Err(unsupported(self.kind(), "repository_dispatch"))
+    }
     /// Re-runs the failed jobs of workflow run `run_id`.
     async fn rerun_failed_jobs(&self, run_id: u64) -> ForgeResult<()> {
         let _ = run_id;

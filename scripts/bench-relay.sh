@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Benchmark of hs-relay (not a test): realistic Sentry envelopes over keep-alive
+# connections from benches/relay_load.rs → events/s, p50/p99 latency; the ratio to
+# hs-fingerprint's own events/s on the same events (goal ≥ 50 %); the relay's memory
+# (RSS) sampled over the run (goal: flat).
+#
+#   scripts/bench-relay.sh            30-second run
+#   scripts/bench-relay.sh 600        10-minute run (memory over time)
+#   CONNECTIONS=32 scripts/bench-relay.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_RUN=${1:-30}
+CONNECTIONS=${CONNECTIONS:-16}
+dir=$(mktemp -d)
+relay_pid=""
+cleanup() { [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+
+echo "==> building hs-relay, hs-fingerprint and the load client (release)"
+cargo build --release --quiet --bin hs-relay --bin hs-fingerprint
+cargo bench --quiet --no-run --bench relay_load 2>&1 | tail -1 >/dev/null
+out=${CARGO_TARGET_DIR:-target}/release
+load=$(ls -t "$out"/deps/relay_load-* | grep -v '\.d$' | head -1)
+
+# Realistic events: the labelled fingerprint corpus (seven platforms) with what SDKs add
+# around an error (contexts, breadcrumbs, request, sdk, tags), ids and line numbers varied.
+python3 - "$dir/events.jsonl" tests/fixtures/fingerprint/corpus.jsonl <<'PY'
+import json, random, sys
+rnd = random.Random(7)
+base = [json.loads(l) for l in open(sys.argv[2])]
+with open(sys.argv[1], "w") as out:
+    for n in range(20000):
+        ev = dict(base[n % len(base)])
+        ev["event_id"] = f"{n:032x}"
+        ev["release"] = rnd.choice(["1.4.2", "1.4.3", "1.5.0"])
+        ev["environment"] = "production"
+        ev["timestamp"] = 1768989600 + n
+        ev["tags"] = {"surface": rnd.choice(["popup", "background", "content"]), "locale": "en-US"}
+        ev["sdk"] = {"name": "sentry.javascript.browser", "version": "11.17.0"}
+        ev["contexts"] = {"browser": {"name": "Chrome", "version": "131.0"}, "os": {"name": "Windows", "version": "11"}}
+        ev["request"] = {"url": f"https://app.example.com/notes/{n}", "headers": {"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"}}
+        ev["breadcrumbs"] = {"values": [{"category": "ui.click", "message": f"button#save-{i}", "timestamp": 1768989600 + i} for i in range(8)]}
+        out.write(json.dumps(ev) + "\n")
+PY
+events=$(wc -l < "$dir/events.jsonl")
+
+# The engine alone on the same events (best of 3).
+best=""
+for _ in 1 2 3; do
+  t0=$(date +%s.%N); "$out/hs-fingerprint" --format jsonl "$dir/events.jsonl" >/dev/null; t1=$(date +%s.%N)
+  t=$(echo "$t1 - $t0" | bc -l)
+  if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+done
+fp_rate=$(echo "$events / $best" | bc -l)
+
+cat > "$dir/homeostat.yml" <<YML
+ledger: {path: $dir/ledger.jsonl}
+relay:
+  projects: [{id: "1", public_key: benchkey}]
+  spool: $dir/spool
+  forward: {every: 1s, max_events: 500}
+  limits: {per_project_per_minute: 1000000000, per_client_per_minute: 1000000000, per_fingerprint_per_minute: 1000000000}
+YML
+# The forwarder files batches on the local forge, as it would dispatch them to GitHub.
+"$out/hs-relay" --config "$dir/homeostat.yml" --listen 127.0.0.1:0 --forge local --forge-dir "$dir/forge" \
+  > "$dir/relay.out" 2> "$dir/relay.log" &
+relay_pid=$!
+for _ in $(seq 50); do grep -q listening "$dir/relay.out" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^hs-relay listening on //p' "$dir/relay.out")
+
+rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$relay_pid/status"; }
+( while kill -0 "$relay_pid" 2>/dev/null; do echo "$(date +%s) $(rss)"; sleep 5; done ) > "$dir/rss.txt" &
+sampler=$!
+echo "==> $CONNECTIONS connections for ${SECONDS_RUN}s against $url"
+"$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey | tee "$dir/load.json"
+kill "$sampler" 2>/dev/null || true
+relay_rate=$(python3 -c "import json;print(json.load(open('$dir/load.json'))['events_per_s'])")
+rss_first=$(awk 'NR==2 {print $2}' "$dir/rss.txt"); rss_last=$(tail -1 "$dir/rss.txt" | awk '{print $2}')
+rss_max=$(awk '{if ($2>m) m=$2} END {print m}' "$dir/rss.txt")
+printf '\n%-18s %s\n' "events" "$events" "hs-fingerprint/s" "$(printf '%.0f' "$fp_rate")" \
+  "relay events/s" "$relay_rate" "ratio" "$(printf '%.0f%%' "$(echo "100 * $relay_rate / $fp_rate" | bc -l)")" \
+  "relay RSS MB" "first ${rss_first:-?} last ${rss_last:-?} max ${rss_max:-?} (sampled every 5 s)"

@@ -1,0 +1,35 @@
+//! hs-relay: the Sentry-protocol ingest server (errors in, issues out, no token in clients).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use homeostat::cli::{self, ConfigArgs, ForgeArgs};
+use homeostat::{gha, relay};
+
+/// Accept errors from Sentry SDKs, canonical JSON and Alertmanager; scrub, fingerprint,
+/// rate-limit and spool them; forward them to GitHub (repository_dispatch) or file issues.
+#[derive(Parser)]
+#[command(name = "hs-relay", version)]
+struct Args {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Address to listen on (port 0 picks a free one; the address is printed on stdout).
+    #[arg(long, value_name = "ADDR:PORT", env = "HOMEOSTAT_RELAY_LISTEN", default_value = "127.0.0.1:9477")]
+    listen: SocketAddr,
+    /// Run the issue flow in the relay instead of dispatching to GitHub.
+    #[arg(long)]
+    direct: bool,
+    #[command(flatten)]
+    forge: ForgeArgs,
+}
+
+fn main() -> ExitCode {
+    cli::main(|| {
+        let args = Args::parse();
+        let env = gha::Env::from_process();
+        let config = homeostat::config::Config::discover(args.config.config.as_deref(), &env)?;
+        relay::serve_blocking(args.listen, config, args.direct, args.forge.choice(), &env)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,152 @@
+//! From request payloads to spool records, pure: Sentry envelope items and store bodies,
+//! canonical JSON lines; every event scrubbed and fingerprinted before anything stores it.
+
+use serde::{Deserialize, Serialize};
+
+use super::RelayError;
+use super::envelope::Envelope;
+use crate::event::ErrorEvent;
+use crate::fingerprint::Engine;
+use crate::scrub::Scrubber;
+
+/// One line of the spool: an event (scrubbed, with its fingerprint) or an alert message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+// Nearly every record is an event: boxing it would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Record {
+    Event { project: String, fingerprint: String, event: ErrorEvent },
+    Alert { project: String, message: serde_json::Value },
+}
+
+/// The event items of an envelope, and how many other items (sessions, transactions,
+/// client reports, attachments…) were accepted and dropped.
+pub fn envelope_events(
+    envelope: &Envelope<'_>,
+    max_event_bytes: usize,
+) -> Result<(Vec<ErrorEvent>, usize), RelayError> {
+    let mut events = Vec::new();
+    let mut other = 0;
+    let header_id = envelope.header.get("event_id").and_then(|v| v.as_str());
+    for (i, item) in envelope.items.iter().enumerate() {
+        if item.kind != "event" {
+            other += 1;
+            continue;
+        }
+        if item.payload.len() > max_event_bytes {
+            return Err(RelayError::TooLarge(format!(
+                "item {i}: event of {} bytes is over {max_event_bytes}",
+                item.payload.len()
+            )));
+        }
+        let mut event = sentry_event(item.payload).map_err(|e| RelayError::BadRequest(format!("item {i}: {e}")))?;
+        if event.id.is_none() {
+            event.id = header_id.map(str::to_string);
+        }
+        events.push(event);
+    }
+    Ok((events, other))
+}
+
+/// One Sentry event JSON (an envelope item or a store body).
+pub fn sentry_event(payload: &[u8]) -> Result<ErrorEvent, String> {
+    let text = std::str::from_utf8(payload).map_err(|e| format!("event is not UTF-8: {e}"))?;
+    crate::event::parse_event(text).map_err(|e| format!("event is not a Sentry event: {e}"))
+}
+
+/// Canonical events: one JSON object, a JSON array, or JSON lines.
+pub fn canonical_events(body: &[u8]) -> Result<Vec<ErrorEvent>, RelayError> {
+    let mut events = Vec::new();
+    let reader = crate::event::read_events("body", body, crate::event::InputFormat::Auto);
+    for item in reader {
+        events.push(item.map_err(|bad| RelayError::BadRequest(bad.to_string()))?);
+    }
+    if events.is_empty() {
+        return Err(RelayError::BadRequest("no event in the body".into()));
+    }
+    Ok(events)
+}
+
+/// Scrubs and fingerprints an event; gives it an id when it has none, so a batch resent
+/// after a crash has the same identities (and so the same hs-issue batch key).
+pub fn prepare(project: &str, event: ErrorEvent, engine: &Engine, scrubber: &Scrubber) -> Record {
+    let mut value = match serde_json::to_value(&event) {
+        Ok(v) => v,
+        Err(_) => serde_json::Value::Null,
+    };
+    scrubber.scrub_json(&mut value);
+    let mut event: ErrorEvent = serde_json::from_value(value).unwrap_or(event);
+    if event.id.is_none() {
+        event.id = Some(uuid::Uuid::new_v4().simple().to_string());
+    }
+    let fingerprint = engine.fingerprint(&event).fingerprint;
+    Record::Event { project: project.to_string(), fingerprint, event }
+}
+
+/// An event as hs-issue reads it from a dispatch: the canonical fields, with the
+/// structured exceptions in Sentry's `exception.values` shape (the readers take that one).
+pub fn wire(event: &ErrorEvent) -> serde_json::Value {
+    let mut value = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+    let Some(map) = value.as_object_mut() else { return value };
+    if let Some(serde_json::Value::Array(list)) = map.remove("exceptions") {
+        let values: Vec<serde_json::Value> = list
+            .into_iter()
+            .map(|mut x| {
+                let Some(x_map) = x.as_object_mut() else { return x };
+                if let Some(frames) = x_map.remove("frames") {
+                    x_map.insert("stacktrace".into(), serde_json::json!({ "frames": frames }));
+                }
+                if x_map.remove("synthetic").is_some() {
+                    x_map.insert("mechanism".into(), serde_json::json!({ "synthetic": true }));
+                }
+                x
+            })
+            .collect();
+        map.insert("exception".into(), serde_json::json!({ "values": values }));
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_scrubbed_before_they_are_stored() {
+        let body = br#"{"event_id":"e1"}
+{"type":"session"}
+{"sid":"x"}
+{"type":"event"}
+{"exception":{"values":[{"type":"ValueError","value":"bad token ghp_abcdefghijklmnopqrstuvwxyz0123456789 for alice@example.com"}]},"release":"1.2.0","environment":"production","tags":{"user":"bob@example.com"}}
+"#;
+        let env = super::super::envelope::parse(body).unwrap();
+        let (events, other) = envelope_events(&env, 1 << 20).unwrap();
+        assert_eq!((events.len(), other), (1, 1));
+        let record = prepare("1", events[0].clone(), &Engine::builtin(), Scrubber::builtin());
+        let Record::Event { event, fingerprint, .. } = record else { panic!("not an event") };
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(!text.contains("ghp_abc") && !text.contains("alice@") && !text.contains("bob@"), "{text}");
+        assert_eq!(event.id.as_deref(), Some("e1"));
+        assert_eq!(event.release.as_deref(), Some("1.2.0"));
+        assert_eq!(fingerprint.len(), 16);
+    }
+
+    #[test]
+    fn the_wire_form_reads_back_as_the_same_event() {
+        let text = r#"{"event_id":"e2","release":"2.0","exception":{"values":[{"type":"KeyError","value":"'x'","mechanism":{"synthetic":true},
+            "stacktrace":{"frames":[{"function":"main","filename":"app.py","lineno":3,"in_app":true},{"function":"load","module":"app.store","lineno":9}]}}]}}"#;
+        let event = crate::event::parse_event(text).unwrap();
+        let back = crate::event::parse_event(&wire(&event).to_string()).unwrap();
+        assert_eq!(back, event);
+        assert_eq!(back.exceptions[0].frames.len(), 2);
+    }
+
+    #[test]
+    fn oversize_and_broken_items_are_refused() {
+        let body = b"{}\n{\"type\":\"event\"}\n{\"message\":\"aaaaaaaaaaaaaaaa\"}\n";
+        let env = super::super::envelope::parse(body).unwrap();
+        assert!(matches!(envelope_events(&env, 8), Err(RelayError::TooLarge(_))));
+        let env = super::super::envelope::parse(b"{}\n{\"type\":\"event\"}\n[1,2\n").unwrap();
+        assert!(matches!(envelope_events(&env, 100), Err(RelayError::BadRequest(_))));
+    }
+}

@@ -1,0 +1,202 @@
+//! Counts for people and for the canary, rendered in Prometheus text format: events per
+//! project, release and environment (total and over the last minute), distinct
+//! fingerprints per release, refusals by reason, forwarding progress.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::fmt::Write;
+use std::sync::Mutex;
+
+/// Distinct fingerprints remembered per release; past it the gauge stops growing.
+const FINGERPRINTS_MAX: usize = 10_000;
+/// Width of one bucket of the last-minute window, in seconds.
+const BUCKET_SECS: u64 = 10;
+
+type Key = (String, String, String);
+
+#[derive(Default)]
+struct Counts {
+    events: BTreeMap<Key, u64>,
+    recent: BTreeMap<Key, VecDeque<(u64, u64)>>,
+    fingerprints: BTreeMap<(String, String), HashSet<String>>,
+    refused: BTreeMap<(u16, String), u64>,
+    dropped_items: u64,
+    forwarded: u64,
+    forward_failures: u64,
+}
+
+/// The relay's counters.
+#[derive(Default)]
+pub struct Metrics {
+    counts: Mutex<Counts>,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Escapes a label value as the text format asks.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+impl Metrics {
+    pub fn accepted(&self, project: &str, release: Option<&str>, environment: Option<&str>, fingerprint: &str) {
+        let key = (project.to_string(), release.unwrap_or("").to_string(), environment.unwrap_or("").to_string());
+        let bucket = now_secs() / BUCKET_SECS;
+        let Ok(mut c) = self.counts.lock() else { return };
+        *c.events.entry(key.clone()).or_insert(0) += 1;
+        let recent = c.recent.entry(key.clone()).or_default();
+        match recent.back_mut() {
+            Some((b, n)) if *b == bucket => *n += 1,
+            _ => recent.push_back((bucket, 1)),
+        }
+        while recent.front().is_some_and(|(b, _)| *b + 60 / BUCKET_SECS <= bucket) {
+            recent.pop_front();
+        }
+        let set = c.fingerprints.entry((key.0, key.1)).or_default();
+        if set.len() < FINGERPRINTS_MAX {
+            set.insert(fingerprint.to_string());
+        }
+    }
+
+    pub fn refused(&self, status: u16, reason: &str) {
+        if let Ok(mut c) = self.counts.lock() {
+            *c.refused.entry((status, reason.to_string())).or_insert(0) += 1;
+        }
+    }
+
+    pub fn dropped_items(&self, n: usize) {
+        if let Ok(mut c) = self.counts.lock() {
+            c.dropped_items += n as u64;
+        }
+    }
+
+    pub fn forwarded(&self, n: usize) {
+        if let Ok(mut c) = self.counts.lock() {
+            c.forwarded += n as u64;
+        }
+    }
+
+    pub fn forward_failed(&self) {
+        if let Ok(mut c) = self.counts.lock() {
+            c.forward_failures += 1;
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, spool_backlog: u64) -> String {
+        let Ok(c) = self.counts.lock() else { return String::new() };
+        let bucket = now_secs() / BUCKET_SECS;
+        let mut out = String::new();
+        family(&mut out, "homeostat_relay_events_total", "counter", "Error events accepted.");
+        for ((p, r, e), n) in &c.events {
+            let (p, r, e) = (label(p), label(r), label(e));
+            let _ = writeln!(
+                out,
+                "homeostat_relay_events_total{{project=\"{p}\",release=\"{r}\",environment=\"{e}\"}} {n}"
+            );
+        }
+        family(
+            &mut out,
+            "homeostat_relay_events_last_minute",
+            "gauge",
+            "Error events accepted in the last 60 seconds.",
+        );
+        for ((p, r, e), q) in &c.recent {
+            let n: u64 = q.iter().filter(|(b, _)| b + 60 / BUCKET_SECS > bucket).map(|(_, n)| n).sum();
+            let (p, r, e) = (label(p), label(r), label(e));
+            let _ = writeln!(
+                out,
+                "homeostat_relay_events_last_minute{{project=\"{p}\",release=\"{r}\",environment=\"{e}\"}} {n}"
+            );
+        }
+        family(&mut out, "homeostat_relay_fingerprints", "gauge", "Distinct fingerprints seen per release.");
+        for ((p, r), set) in &c.fingerprints {
+            let _ = writeln!(
+                out,
+                "homeostat_relay_fingerprints{{project=\"{}\",release=\"{}\"}} {}",
+                label(p),
+                label(r),
+                set.len()
+            );
+        }
+        family(&mut out, "homeostat_relay_refused_total", "counter", "Requests refused, by status and reason.");
+        for ((status, reason), n) in &c.refused {
+            let _ =
+                writeln!(out, "homeostat_relay_refused_total{{status=\"{status}\",reason=\"{}\"}} {n}", label(reason));
+        }
+        let scalars = [
+            (
+                "homeostat_relay_dropped_items_total",
+                "counter",
+                "Envelope items accepted and dropped (sessions, transactions, client reports).",
+                c.dropped_items,
+            ),
+            ("homeostat_relay_forwarded_total", "counter", "Records forwarded (dispatched or filed).", c.forwarded),
+            (
+                "homeostat_relay_forward_failures_total",
+                "counter",
+                "Forwarding attempts that failed (retried later).",
+                c.forward_failures,
+            ),
+            ("homeostat_relay_spool_backlog_bytes", "gauge", "Spool bytes not yet forwarded.", spool_backlog),
+        ];
+        for (name, kind, help, v) in scalars {
+            family(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {v}");
+        }
+        out
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Sums the samples of `metric` whose labels include every pair in `want` (a small
+/// reader of the text format, for the canary's relay source).
+pub fn sum_samples(text: &str, metric: &str, want: &[(&str, &str)]) -> Option<f64> {
+    let mut found = None;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(metric) else { continue };
+        let (labels, value) = match rest.strip_prefix('{') {
+            Some(r) => match r.rsplit_once('}') {
+                Some((l, v)) => (l, v),
+                None => continue,
+            },
+            None if rest.starts_with(' ') => ("", rest),
+            None => continue,
+        };
+        let matches = want.iter().all(|(k, v)| labels.contains(&format!("{k}=\"{}\"", label(v))));
+        if let (true, Ok(v)) = (matches, value.trim().split(' ').next().unwrap_or("").parse::<f64>()) {
+            *found.get_or_insert(0.0) += v;
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_render_and_read_back() {
+        let m = Metrics::default();
+        m.accepted("1", Some("1.2.0"), Some("production"), "aa");
+        m.accepted("1", Some("1.2.0"), Some("production"), "bb");
+        m.accepted("1", Some("1.2.0"), Some("staging"), "aa");
+        m.accepted("1", Some("1.3.0"), Some("production"), "aa");
+        m.refused(429, "rate limited (key)");
+        let text = m.render(7);
+        let read = |metric, want: &[(&str, &str)]| sum_samples(&text, metric, want);
+        assert_eq!(read("homeostat_relay_events_total", &[("release", "1.2.0")]), Some(3.0));
+        assert_eq!(
+            read("homeostat_relay_events_last_minute", &[("release", "1.2.0"), ("environment", "production")]),
+            Some(2.0)
+        );
+        assert_eq!(read("homeostat_relay_fingerprints", &[("release", "1.2.0")]), Some(2.0));
+        assert_eq!(read("homeostat_relay_events_total", &[("release", "9.9")]), None);
+        assert_eq!(read("homeostat_relay_spool_backlog_bytes", &[]), Some(7.0));
+        assert!(text.contains("homeostat_relay_refused_total{status=\"429\""));
+    }
+}

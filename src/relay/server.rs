@@ -1,0 +1,389 @@
+//! The HTTP side: routes, keys, origins, body limits, slow clients, answers.
+//!
+//! Connections are served by hyper directly so a client that dawdles over its headers is
+//! cut off (`read_timeout`), and bodies are read under the same deadline; a semaphore caps
+//! open connections so slow clients cannot starve the others.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::RelayError;
+use super::config::{ProjectConfig, RelayConfig};
+use super::envelope;
+use super::ingest::{self, Record};
+use super::limits::{Check, Limiter};
+use super::metrics::Metrics;
+use super::spool::Spool;
+use crate::config::Config;
+use crate::event::ErrorEvent;
+use crate::fingerprint::Engine;
+use crate::scrub::Scrubber;
+
+/// Open connections at most; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 2048;
+/// Alertmanager messages are forwarded whole in one dispatch.
+const ALERT_MAX_BYTES: usize = 60_000;
+
+/// Everything a request needs.
+pub struct State {
+    pub relay: RelayConfig,
+    pub spool: Spool,
+    pub metrics: Arc<Metrics>,
+    limiter: Limiter,
+    engine: Engine,
+    scrubber: Scrubber,
+}
+
+/// The client's address, set per connection.
+#[derive(Clone, Copy)]
+struct Client(SocketAddr);
+
+impl State {
+    pub async fn open(config: &Config, relay: RelayConfig) -> crate::Result<Arc<Self>> {
+        let engine = crate::input::engine_for(config, None)?;
+        let scrubber = crate::scrub::config_scrubber(config)?;
+        let spool = Spool::open(&relay.spool, relay.spool_max_bytes)?;
+        let limiter = Limiter::open(relay.redis.as_deref()).await?;
+        Ok(Arc::new(Self { relay, spool, metrics: Arc::default(), limiter, engine, scrubber }))
+    }
+}
+
+/// The routes.
+pub fn router(state: Arc<State>) -> Router {
+    let sentry = |endpoint: &'static str| {
+        let s1 = state.clone();
+        let s2 = state.clone();
+        post(move |path, query, req| sentry_endpoint(s1.clone(), endpoint, path, query, req))
+            .options(move |path, req| preflight(s2.clone(), path, req))
+    };
+    let (s_events, s_alerts, s_metrics) = (state.clone(), state.clone(), state.clone());
+    Router::new()
+        .route("/api/{project}/envelope/", sentry("envelope"))
+        .route("/api/{project}/envelope", sentry("envelope"))
+        .route("/api/{project}/store/", sentry("store"))
+        .route("/api/{project}/store", sentry("store"))
+        .route("/v1/events", post(move |req| canonical_endpoint(s_events.clone(), req)))
+        .route("/v1/alerts", post(move |req| alerts_endpoint(s_alerts.clone(), req)))
+        .route("/metrics", get(move || async move { s_metrics.metrics.render(s_metrics.spool.backlog()) }))
+        .route("/healthz", get(|| async { "ok\n" }))
+}
+
+/// Accepts connections until `stop`, then lets open requests finish (a few seconds).
+pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let read_timeout = state.relay.read_timeout.as_std().max(Duration::from_millis(100));
+    let app = router(state);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut open = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.changed() => break,
+        };
+        let (stream, addr) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let mut stop = stop.clone();
+        open.spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Client(addr));
+                let mut app = app.clone();
+                async move { tower::Service::call(&mut app, req.map(Body::new)).await }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(read_timeout)
+                .keep_alive(true)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                }
+            }
+        });
+        while open.try_join_next().is_some() {}
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(6), async { while open.join_next().await.is_some() {} }).await;
+}
+
+fn client_ip(state: &State, req: &Request) -> String {
+    if let Some(name) = &state.relay.client_ip_header
+        && let Some(value) = header_str(req.headers(), name.as_str())
+        && let Some(last) = value.rsplit(',').next().map(str::trim).filter(|v| !v.is_empty())
+    {
+        return last.to_string();
+    }
+    req.extensions().get::<Client>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Reads the body within the size cap and the read deadline.
+async fn read_body(state: &State, body: Body) -> Result<Bytes, RelayError> {
+    let max = state.relay.limits.max_body_bytes;
+    let read = axum::body::to_bytes(body, max);
+    match tokio::time::timeout(state.relay.read_timeout.as_std(), read).await {
+        Err(_) => Err(RelayError::Timeout("the body did not arrive in time".into())),
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) => {
+            let text = format!("{e} {:?}", std::error::Error::source(&e));
+            if text.contains("length limit") {
+                Err(RelayError::TooLarge(format!("body is over {max} bytes")))
+            } else {
+                Err(RelayError::BadRequest(format!("body: {e}")))
+            }
+        }
+    }
+}
+
+/// Refuses a browser whose origin the project does not allow; otherwise the CORS headers
+/// to answer it with.
+fn cors(project: &ProjectConfig, headers: &HeaderMap) -> Result<Option<HeaderValue>, RelayError> {
+    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(None) };
+    let text = origin.to_str().unwrap_or("");
+    if project.allows_origin(text) {
+        Ok(Some(origin.clone()))
+    } else {
+        Err(RelayError::Forbidden(format!("origin `{text}` is not allowed for project {}", project.id)))
+    }
+}
+
+fn with_cors(mut response: Response, origin: Option<HeaderValue>) -> Response {
+    if let Some(origin) = origin {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("x-sentry-error, x-sentry-rate-limits, retry-after"),
+        );
+    }
+    response
+}
+
+/// The answer for a refusal, in the shape Sentry's SDKs read.
+fn refusal(state: &State, e: &RelayError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let reason = match e {
+        RelayError::RateLimited { scope, .. } => format!("rate limited ({scope})"),
+        _ => status.canonical_reason().unwrap_or("").to_ascii_lowercase(),
+    };
+    state.metrics.refused(e.status(), &reason);
+    let mut response = (status, axum::Json(serde_json::json!({ "detail": e.to_string() }))).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&e.to_string()) {
+        h.insert("x-sentry-error", v);
+    }
+    if let RelayError::RateLimited { retry_after, scope } = e {
+        // Sentry's form: retry_after:categories:scope — the SDKs pause error events.
+        let sentry_scope = if *scope == "client" { "key" } else { "project" };
+        if let Ok(v) = HeaderValue::from_str(&format!("{retry_after}:error;default:{sentry_scope}")) {
+            h.insert("x-sentry-rate-limits", v);
+        }
+        h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+    }
+    response
+}
+
+fn project<'a>(state: &'a State, id: &str) -> Result<&'a ProjectConfig, RelayError> {
+    state.relay.project(id).ok_or_else(|| RelayError::Unauthorized(format!("unknown project `{id}`")))
+}
+
+async fn preflight(state: Arc<State>, Path(id): Path<String>, req: Request) -> Response {
+    let outcome = project(&state, &id).and_then(|p| cors(p, req.headers()));
+    match outcome {
+        Ok(origin) => {
+            let mut r = with_cors(StatusCode::OK.into_response(), origin);
+            let h = r.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(
+                    "content-type, x-sentry-auth, authorization, content-encoding, sentry-trace, baggage",
+                ),
+            );
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+            r
+        }
+        Err(e) => refusal(&state, &e),
+    }
+}
+
+async fn sentry_endpoint(
+    state: Arc<State>,
+    endpoint: &'static str,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    req: Request,
+) -> Response {
+    let mut origin = None;
+    let result = async {
+        let project = project(&state, &id)?;
+        origin = cors(project, req.headers())?;
+        let headers = req.headers().clone();
+        let client = client_ip(&state, &req);
+        let declared = header_str(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > state.relay.limits.max_body_bytes) {
+            return Err(RelayError::TooLarge(format!("body is over {} bytes", state.relay.limits.max_body_bytes)));
+        }
+        let mut key = header_str(&headers, "x-sentry-auth")
+            .or_else(|| header_str(&headers, header::AUTHORIZATION))
+            .and_then(envelope::auth_key)
+            .or_else(|| query.as_deref().and_then(envelope::query_key));
+        // A key that is there must be right before the body is even read.
+        check_key(project, key.as_deref(), false)?;
+        let raw = read_body(&state, req.into_body()).await?;
+        let body = envelope::decompress(
+            header_str(&headers, header::CONTENT_ENCODING),
+            &raw,
+            state.relay.limits.max_decompressed_bytes,
+        )?;
+        let (events, dropped) = if endpoint == "envelope" {
+            let env = envelope::parse(&body)?;
+            key = key.or_else(|| env.dsn_key());
+            check_key(project, key.as_deref(), true)?;
+            ingest::envelope_events(&env, state.relay.limits.max_event_bytes)?
+        } else {
+            check_key(project, key.as_deref(), true)?;
+            if body.len() > state.relay.limits.max_event_bytes {
+                return Err(RelayError::TooLarge(format!("event of {} bytes", body.len())));
+            }
+            (vec![ingest::sentry_event(&body).map_err(RelayError::BadRequest)?], 0)
+        };
+        state.metrics.dropped_items(dropped);
+        let ids = accept(&state, &project.id, &client, events).await?;
+        Ok(match ids.first() {
+            Some(id) => serde_json::json!({ "id": id }),
+            None => serde_json::json!({}),
+        })
+    }
+    .await;
+    let response = match result {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(e) => refusal(&state, &e),
+    };
+    with_cors(response, origin)
+}
+
+fn check_key(project: &ProjectConfig, key: Option<&str>, required: bool) -> Result<(), RelayError> {
+    match key {
+        Some(k) if k == project.public_key => Ok(()),
+        Some(_) => Err(RelayError::Unauthorized(format!("wrong DSN key for project {}", project.id))),
+        None if required => {
+            Err(RelayError::Unauthorized("no DSN key (X-Sentry-Auth, sentry_key or the envelope's dsn)".into()))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Scrubs, fingerprints, counts against the limits, spools; returns the event ids.
+async fn accept(
+    state: &State,
+    project: &str,
+    client: &str,
+    events: Vec<ErrorEvent>,
+) -> Result<Vec<String>, RelayError> {
+    let limits = &state.relay.limits;
+    let mut records = Vec::with_capacity(events.len());
+    for event in events {
+        let record = ingest::prepare(project, event, &state.engine, &state.scrubber);
+        if let Record::Event { fingerprint, .. } = &record {
+            let checks = [
+                Check { scope: "client", key: format!("c:{project}:{client}"), limit: limits.per_client_per_minute },
+                Check { scope: "project", key: format!("p:{project}"), limit: limits.per_project_per_minute },
+                Check {
+                    scope: "fingerprint",
+                    key: format!("f:{project}:{fingerprint}"),
+                    limit: limits.per_fingerprint_per_minute,
+                },
+            ];
+            state.limiter.hit(&checks).await?;
+        }
+        records.push(record);
+    }
+    state.spool.append(&records).await?;
+    let mut ids = Vec::new();
+    for r in &records {
+        if let Record::Event { project, fingerprint, event } = r {
+            state.metrics.accepted(project, event.release.as_deref(), event.environment.as_deref(), fingerprint);
+            ids.push(event.id.clone().unwrap_or_default());
+        }
+    }
+    Ok(ids)
+}
+
+/// `Authorization: Bearer <public key>` → the project with that key.
+fn bearer_project<'a>(state: &'a State, headers: &HeaderMap) -> Result<&'a ProjectConfig, RelayError> {
+    let key = header_str(headers, header::AUTHORIZATION)
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| RelayError::Unauthorized("needs `Authorization: Bearer <project key>`".into()))?;
+    state
+        .relay
+        .projects
+        .iter()
+        .find(|p| p.public_key == key.trim())
+        .ok_or_else(|| RelayError::Unauthorized("unknown project key".into()))
+}
+
+async fn canonical_endpoint(state: Arc<State>, req: Request) -> Response {
+    let result = async {
+        let project = bearer_project(&state, req.headers())?.id.clone();
+        let client = client_ip(&state, &req);
+        let encoding = header_str(req.headers(), header::CONTENT_ENCODING).map(str::to_string);
+        let raw = read_body(&state, req.into_body()).await?;
+        let body = envelope::decompress(encoding.as_deref(), &raw, state.relay.limits.max_decompressed_bytes)?;
+        let events = ingest::canonical_events(&body)?;
+        let ids = accept(&state, &project, &client, events).await?;
+        Ok(serde_json::json!({ "accepted": ids.len(), "ids": ids }))
+    }
+    .await;
+    match result {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(e) => refusal(&state, &e),
+    }
+}
+
+async fn alerts_endpoint(state: Arc<State>, req: Request) -> Response {
+    let result = async {
+        let project = bearer_project(&state, req.headers())?.id.clone();
+        let raw = read_body(&state, req.into_body()).await?;
+        if raw.len() > ALERT_MAX_BYTES {
+            return Err(RelayError::TooLarge(format!(
+                "an alert message is forwarded whole: at most {ALERT_MAX_BYTES} bytes"
+            )));
+        }
+        let text = std::str::from_utf8(&raw).map_err(|e| RelayError::BadRequest(format!("body is not UTF-8: {e}")))?;
+        let alerts = crate::ops::alert::parse("body", text).map_err(|e| RelayError::BadRequest(e.to_string()))?;
+        let message: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| RelayError::BadRequest(e.to_string()))?;
+        state.spool.append(&[Record::Alert { project, message }]).await?;
+        Ok(serde_json::json!({ "accepted": alerts.len() }))
+    }
+    .await;
+    match result {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(e) => refusal(&state, &e),
+    }
+}
