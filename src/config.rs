@@ -41,6 +41,9 @@ pub struct Config {
     /// hs-guard: external checks (semver, API and schema breaking-change tools).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<crate::guard::GuardConfig>,
+    /// hs-report: where notifications go (Slack, Discord, Teams, a JSON webhook) and which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<crate::report::NotifyConfig>,
     /// The file this was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,

@@ -31,6 +31,7 @@ pub mod ops;
 pub mod parse;
 pub mod policy;
 pub mod prompt;
+pub mod report;
 pub mod scrub;
 #[doc(hidden)]
 pub mod testing;
