@@ -5,8 +5,8 @@ set -euo pipefail
 
 INPUT_COMMAND="${INPUT_COMMAND#hs-}"
 case "${INPUT_COMMAND:-}" in
-  fingerprint|issue|classify|agent|guard|canary|ops|content) ;;
-  *) echo "::error title=homeostat::unknown command '${INPUT_COMMAND:-}' (fingerprint, issue, classify, agent, guard, canary, ops, content)"; exit 2 ;;
+  fingerprint|issue|classify|agent|guard|canary|ops|content|report) ;;
+  *) echo "::error title=homeostat::unknown command '${INPUT_COMMAND:-}' (fingerprint, issue, classify, agent, guard, canary, ops, content, report)"; exit 2 ;;
 esac
 
 args=()

@@ -96,7 +96,8 @@ pub async fn upsert_marked(
     title: &str,
     body: &str,
 ) -> ForgeResult<(Issue, bool)> {
-    let body = crate::forge::limits::truncate_body(&format!("{}\n\n{marker}\n", body.trim_end()), &format!("{marker}\n"));
+    let body =
+        crate::forge::limits::truncate_body(&format!("{}\n\n{marker}\n", body.trim_end()), &format!("{marker}\n"));
     let mut found: Vec<Issue> = forge
         .list_issues(label, StateFilter::All)
         .await?

@@ -32,8 +32,8 @@ pub struct NotifyConfig {
     /// Any URL that takes `{"event", "title", "text", "links", "ts", …}` as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<Target>,
-    /// Notices one destination receives per hour at most; the rest are recorded as
-    /// suppressed and counted in the next digest.
+    /// Event notices one destination receives per hour at most; the rest are recorded as
+    /// suppressed and counted in the next digest (which itself always goes).
     #[serde(default = "default_max_per_hour")]
     pub max_per_hour: u32,
 }
@@ -104,11 +104,8 @@ impl Links {
 
 /// Ledger lines since `since` that call for a notice and were not notified yet.
 pub fn pending(entries: &[Entry], since: Timestamp) -> Vec<(EventKind, &Entry)> {
-    let done: BTreeSet<&str> = entries
-        .iter()
-        .filter(|e| e.kind == kinds::REPORT_NOTIFIED)
-        .filter_map(|e| e.get_str("source"))
-        .collect();
+    let done: BTreeSet<&str> =
+        entries.iter().filter(|e| e.kind == kinds::REPORT_NOTIFIED).filter_map(|e| e.get_str("source")).collect();
     entries
         .iter()
         .filter(|e| e.ts >= since && !e.id.is_empty() && !done.contains(e.id.as_str()))
@@ -135,7 +132,8 @@ pub fn notice(prompts: &crate::prompt::Prompts, links: &Links, kind: EventKind, 
         "reason": e.get_str("reason").unwrap_or("no reason recorded"), "release": e.get_str("release"),
         "runbook": e.key,
     }});
-    let mut links_out: Vec<Link> = [links.run(Some(e)), links.numbered("Issue", "issues", issue)].into_iter().flatten().collect();
+    let mut links_out: Vec<Link> =
+        [links.run(Some(e)), links.numbered("Issue", "issues", issue)].into_iter().flatten().collect();
     if kind == EventKind::Review {
         links_out.extend(links.numbered("Pull request", "pull", num("pr")));
     }
@@ -199,7 +197,12 @@ pub struct Delivery {
 
 /// Sends every notice to each destination that wants its kind, within the hourly limit;
 /// records each (sent or suppressed) in the ledger so it is never sent twice.
-pub async fn deliver(config: &NotifyConfig, env: &crate::gha::Env, ledger: &Ledger, notices: &[Notice]) -> Result<Delivery> {
+pub async fn deliver(
+    config: &NotifyConfig,
+    env: &crate::gha::Env,
+    ledger: &Ledger,
+    notices: &[Notice],
+) -> Result<Delivery> {
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(15))
         .build()
@@ -219,7 +222,8 @@ pub async fn deliver(config: &NotifyConfig, env: &crate::gha::Env, ledger: &Ledg
             .filter(|e| e.data.get("suppressed").and_then(Value::as_bool) != Some(true))
             .count();
         for n in notices.iter().filter(|n| target.events.contains(&n.kind)) {
-            let suppressed = recent >= config.max_per_hour as usize;
+            // The digest comes once a day and carries the count of what was held back.
+            let suppressed = n.kind != EventKind::Digest && recent >= config.max_per_hour as usize;
             if suppressed {
                 *out.suppressed.entry(name.into()).or_default() += 1;
             } else if let Err(e) = post(&client, url, &payload(name, n)).await {

@@ -132,7 +132,9 @@ pub fn discord(n: &Notice) -> Value {
     let used: usize = title.chars().count()
         + fields
             .iter()
-            .map(|f| f["name"].as_str().unwrap_or("").chars().count() + f["value"].as_str().unwrap_or("").chars().count())
+            .map(|f| {
+                f["name"].as_str().unwrap_or("").chars().count() + f["value"].as_str().unwrap_or("").chars().count()
+            })
             .sum::<usize>();
     let room = DISCORD_DESCRIPTION.min(DISCORD_TOTAL.saturating_sub(used));
     let mut embed = json!({
@@ -213,12 +215,19 @@ pub fn check_slack(p: &Value) -> Vec<String> {
                 }
                 over(&mut problems, &format!("blocks[{i}].text"), chars(&b["text"]["text"]), SLACK_HEADER);
             }
-            Some("section") => over(&mut problems, &format!("blocks[{i}].text"), chars(&b["text"]["text"]), SLACK_SECTION),
+            Some("section") => {
+                over(&mut problems, &format!("blocks[{i}].text"), chars(&b["text"]["text"]), SLACK_SECTION)
+            }
             Some("actions") => {
                 let elements = b["elements"].as_array().cloned().unwrap_or_default();
                 over(&mut problems, &format!("blocks[{i}].elements"), elements.len(), SLACK_ACTIONS);
                 for (k, e) in elements.iter().enumerate() {
-                    over(&mut problems, &format!("blocks[{i}].elements[{k}].text"), chars(&e["text"]["text"]), SLACK_BUTTON_TEXT);
+                    over(
+                        &mut problems,
+                        &format!("blocks[{i}].elements[{k}].text"),
+                        chars(&e["text"]["text"]),
+                        SLACK_BUTTON_TEXT,
+                    );
                     over(&mut problems, &format!("blocks[{i}].elements[{k}].url"), chars(&e["url"]), SLACK_URL);
                 }
             }
@@ -238,7 +247,8 @@ pub fn check_discord(p: &Value) -> Vec<String> {
     for (i, e) in embeds.iter().enumerate() {
         over(&mut problems, &format!("embeds[{i}].title"), chars(&e["title"]), DISCORD_TITLE);
         over(&mut problems, &format!("embeds[{i}].description"), chars(&e["description"]), DISCORD_DESCRIPTION);
-        total += chars(&e["title"]) + chars(&e["description"]) + chars(&e["footer"]["text"]) + chars(&e["author"]["name"]);
+        total +=
+            chars(&e["title"]) + chars(&e["description"]) + chars(&e["footer"]["text"]) + chars(&e["author"]["name"]);
         let fields = e["fields"].as_array().cloned().unwrap_or_default();
         over(&mut problems, &format!("embeds[{i}].fields"), fields.len(), DISCORD_FIELDS);
         for (k, f) in fields.iter().enumerate() {

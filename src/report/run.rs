@@ -166,7 +166,8 @@ async fn post(
     for (kind, e) in notify::pending(entries, last_post(entries, now)) {
         notices.push(notify::notice(&prompts, &links, kind, e)?);
     }
-    let digest_sent = entries.iter().any(|e| e.kind == kinds::REPORT_NOTIFIED && e.get_str("source") == Some(&digest.source));
+    let digest_sent =
+        entries.iter().any(|e| e.kind == kinds::REPORT_NOTIFIED && e.get_str("source") == Some(&digest.source));
     if !quiet && !digest_sent {
         notices.push(digest);
     }
@@ -182,5 +183,7 @@ async fn post(
         (Some(i), _) => format!("report issue #{}; {} notices", i["number"], notices.len()),
         (None, _) => format!("{} notices", notices.len()),
     };
-    Ok(json!({"summary": summary, "quiet": quiet, "issue": issue, "notices": notices, "delivery": delivery, "markdown": markdown}))
+    Ok(
+        json!({"summary": summary, "quiet": quiet, "issue": issue, "notices": notices, "delivery": delivery, "markdown": markdown}),
+    )
 }

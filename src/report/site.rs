@@ -104,7 +104,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -128,8 +128,7 @@ fn environment() -> Result<Environment<'static>> {
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     for name in ["page.html.j2", "chart.svg.j2"] {
         let text = site_file(name)?;
-        env.add_template_owned(name.to_string(), text.to_string())
-            .map_err(|e| template_error(name, &e))?;
+        env.add_template_owned(name.to_string(), text.to_string()).map_err(|e| template_error(name, &e))?;
     }
     Ok(env)
 }
@@ -190,7 +189,8 @@ pub fn build(figures: &Figures, repo: &str, built: jiff::Timestamp) -> Result<Ve
             "built": built.strftime("%Y-%m-%d %H:%M UTC").to_string(),
         });
         let template = env.get_template("page.html.j2").map_err(|e| template_error("page.html.j2", &e))?;
-        let html = template.render(minijinja::value::Serde(&context)).map_err(|e| template_error("page.html.j2", &e))?;
+        let html =
+            template.render(minijinja::value::Serde(&context)).map_err(|e| template_error("page.html.j2", &e))?;
         files.push((format!("{}.html", page.slug), html));
     }
     Ok(files)
@@ -248,7 +248,7 @@ fn chart(env: &Environment<'_>, def: &ChartDef, days: &[Day]) -> Result<Value> {
     let step = (days.len() / 4).max(1);
     let ticks: Vec<Value> = (0..days.len())
         // Every `step`-th day and the last, without two labels on top of each other.
-        .filter(|i| (i % step == 0 && days.len() - 1 - i >= step / 2) || *i + 1 == days.len())
+        .filter(|i| (i.is_multiple_of(step) && days.len() - 1 - i >= step / 2) || *i + 1 == days.len())
         .map(|i| json!({"x": r2(LEFT + band * (i as f64 + 0.5)), "label": days[i].date.get(5..).unwrap_or_default()}))
         .collect();
     let series: Vec<Value> = def
