@@ -28,7 +28,7 @@ chrome() { # chrome LOG ARGS… — one headless run, its log in LOG
     --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
     --user-data-dir="$(mktemp -d -p "$work")" --enable-logging=stderr --v=0 "$@" 2>"$log"
 }
-console_errors() { grep -E 'CONSOLE\(|Uncaught|Failed to load resource' "$1" || true; }
+console_errors() { grep -E ':CONSOLE[(:]|CONSOLE\(|Uncaught|Failed to load resource' "$1" || true; }
 
 # The log is read: a planted error must show up.
 printf '<!doctype html><title>t</title><script>console.error("planted")</script>' >"$work/planted.html"
