@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 profile="${PROFILE:-debug}"
 if [ "$profile" = release ]; then cargo build --quiet --release --bin hs-agent; else cargo build --quiet --bin hs-agent; fi
-bin="$root/target/$profile/hs-agent"
+bin="${CARGO_TARGET_DIR:-$root/target}/$profile/hs-agent"
 export HOMEOSTAT_LOG=warn
 
 tmp="$(mktemp -d)"

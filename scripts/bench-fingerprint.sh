@@ -17,7 +17,7 @@ command -v python3 >/dev/null || { echo "python3 is needed to generate the input
 
 echo "==> building hs-fingerprint (release)"
 cargo build --release --quiet --bin hs-fingerprint
-bin=target/release/hs-fingerprint
+bin="${CARGO_TARGET_DIR:-target}/release/hs-fingerprint"
 
 # Realistic events: the labelled corpus (seven platforms) with every occurrence varied
 # as production varies it (ids, line and column numbers, ports, timestamps).

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-10000}"
 cargo build --release --quiet --bin hs-guard
-bin="$PWD/target/release/hs-guard"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/hs-guard"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com

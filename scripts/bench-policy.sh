@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-100000}"
 cargo build --release --quiet --bin hs-classify
-bin=target/release/hs-classify
+bin="${CARGO_TARGET_DIR:-target}/release/hs-classify"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

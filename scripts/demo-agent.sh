@@ -9,7 +9,7 @@ root="$PWD"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 cargo build --quiet --bin hs-agent
-bin="$root/target/debug/hs-agent"
+bin="${CARGO_TARGET_DIR:-$root/target}/debug/hs-agent"
 export HOMEOSTAT_LOG=warn
 unset GITHUB_TOKEN GITHUB_ACTIONS GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITHUB_EVENT_PATH HOMEOSTAT_CONFIG
 

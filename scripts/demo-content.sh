@@ -11,7 +11,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 fixtures="$root/tests/fixtures/content"
 if [ -z "${HS_CONTENT:-}" ]; then
   cargo build --quiet --manifest-path "$root/Cargo.toml" --bin hs-content
-  HS_CONTENT="$root/target/debug/hs-content"
+  HS_CONTENT="${CARGO_TARGET_DIR:-$root/target}/debug/hs-content"
 fi
 work="$(mktemp -d)"
 if [ "${KEEP:-0}" != 1 ]; then trap 'rm -rf "$work"' EXIT; fi

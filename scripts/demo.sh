@@ -14,7 +14,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "building"
 cargo build --quiet --bins
-bin="$(pwd)/target/debug"
+bin="${CARGO_TARGET_DIR:-$(pwd)/target}/debug"
 
 demo=.homeostat/demo
 rm -rf "$demo"

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use crate::config::Config;
-use crate::forge::{self, Forge};
+use crate::app::{Context, ForgeChoice};
 
 /// Output format: text for people (stderr carries progress), JSON for machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -27,11 +26,13 @@ pub struct ConfigArgs {
 }
 
 impl ConfigArgs {
-    pub fn load(&self) -> crate::Result<Config> {
-        Config::discover(self.config.as_deref(), &crate::gha::Env::from_process())
+    /// The run's context: this process's environment, the config these flags name, the clock.
+    pub fn context(&self) -> crate::Result<Context> {
+        Context::from_process(self.config.as_deref())
     }
 }
 
+/// `--forge github|local`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ForgeKind {
     Github,
@@ -56,17 +57,17 @@ pub struct ForgeArgs {
 }
 
 impl ForgeArgs {
-    /// Opens the forge these flags name.
-    pub fn open(&self, env: &crate::gha::Env) -> crate::Result<Box<dyn Forge>> {
-        forge::open(
-            &forge::ForgeChoice {
-                kind: self.forge,
-                dir: self.forge_dir.clone(),
-                repo: self.repo.clone(),
-                dry_run: self.dry_run,
-            },
-            env,
-        )
+    /// The forge these flags choose (opened by [`Context::open_forge`]).
+    pub fn choice(&self) -> ForgeChoice {
+        ForgeChoice {
+            kind: self.forge.map(|k| match k {
+                ForgeKind::Github => crate::app::ForgeKind::Github,
+                ForgeKind::Local => crate::app::ForgeKind::Local,
+            }),
+            dir: self.forge_dir.clone(),
+            repo: self.repo.clone(),
+            dry_run: self.dry_run,
+        }
     }
 }
 
@@ -85,7 +86,7 @@ pub fn init_logging() {
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new("info,octocrab=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -124,8 +125,9 @@ fn restore_sigpipe() {
     }
 }
 
-/// Runs an async body on a single-threaded runtime (the binaries do I/O one request
-/// at a time by design).
+/// Runs an async body on a throw-away single-threaded runtime: for tests over the local
+/// forge. Binaries run flows through [`Context::block_on`], whose runtime also opened
+/// the forge.
 pub fn block_on<F: std::future::Future>(fut: F) -> anyhow::Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     Ok(rt.block_on(fut))

@@ -15,6 +15,10 @@ use crate::error::{Error, Position, Result};
 pub mod vars {
     pub const HOMEOSTAT_CONFIG: &str = "HOMEOSTAT_CONFIG";
     pub const HOMEOSTAT_LOG: &str = "HOMEOSTAT_LOG";
+    /// Pins the run's clock (RFC 3339): tests, demos and replays act at a chosen time.
+    pub const HOMEOSTAT_NOW: &str = "HOMEOSTAT_NOW";
+    /// `fast`: no gap between GitHub writes and short backoffs (tests against a stand-in).
+    pub const HOMEOSTAT_GITHUB_RETRY: &str = "HOMEOSTAT_GITHUB_RETRY";
     pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
     pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
     pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";

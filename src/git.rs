@@ -22,9 +22,14 @@ pub fn command(dir: &Path, env: &Env) -> Command {
     if let Some(token) = env.token() {
         let server = env.get(crate::gha::vars::GITHUB_SERVER_URL).unwrap_or("https://github.com");
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"));
-        cmd.env("GIT_CONFIG_COUNT", "1")
-            .env("GIT_CONFIG_KEY_0", format!("http.{}/.extraheader", server.trim_end_matches('/')))
-            .env("GIT_CONFIG_VALUE_0", format!("AUTHORIZATION: basic {basic}"));
+        let key = format!("http.{}/.extraheader", server.trim_end_matches('/'));
+        // An empty value first clears any header a checkout with `persist-credentials: true`
+        // left in .git/config: two Authorization headers make GitHub answer 400.
+        cmd.env("GIT_CONFIG_COUNT", "2")
+            .env("GIT_CONFIG_KEY_0", &key)
+            .env("GIT_CONFIG_VALUE_0", "")
+            .env("GIT_CONFIG_KEY_1", &key)
+            .env("GIT_CONFIG_VALUE_1", format!("AUTHORIZATION: basic {basic}"));
     }
     cmd
 }
@@ -66,7 +71,9 @@ mod tests {
             .get_envs()
             .filter_map(|(k, v)| Some((k.to_string_lossy().into_owned(), v?.to_string_lossy().into_owned())))
             .collect();
-        let value = &envs.iter().find(|(k, _)| k == "GIT_CONFIG_VALUE_0").unwrap().1;
+        let value_of = |name: &str| envs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        assert_eq!(value_of("GIT_CONFIG_VALUE_0"), Some(""), "the persisted header is cleared first");
+        let value = value_of("GIT_CONFIG_VALUE_1").unwrap();
         assert!(value.starts_with("AUTHORIZATION: basic "));
         assert!(!value.contains("ghs_secret"), "the token is encoded, as git sends it");
     }

@@ -829,7 +829,7 @@ pub async fn run(
     let prompts = Prompts::builtin()?;
     let scrub = |text: &str| scrubber.scrub(text).into_owned();
     let writer = Writer { prompts: &prompts, scrub: &scrub };
-    let now = jiff::Timestamp::now().round(jiff::Unit::Second).map_err(|e| Error::Failed(e.to_string()))?;
+    let now = ledger.clock().now_seconds();
     let limits = PlanLimits::from_config(&config.issues, ledger, now)?;
     apply(forge, ledger, &config.issues, &writer, groups, &limits).await
 }

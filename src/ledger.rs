@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 
 /// Every kind of ledger line a job writes and another reads, in one place.
@@ -56,15 +57,31 @@ impl Entry {
     }
 }
 
-/// The ledger file.
+/// The ledger file, and the clock that stamps its lines (the run's one clock).
 #[derive(Debug, Clone)]
 pub struct Ledger {
     path: PathBuf,
+    clock: Clock,
 }
 
 impl Ledger {
+    /// A ledger stamped by the system clock.
     pub fn open(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self { path: path.into(), clock: Clock::system() }
+    }
+
+    /// A ledger stamped by `clock` (the app context's).
+    pub fn with_clock(path: impl Into<PathBuf>, clock: Clock) -> Self {
+        Self { path: path.into(), clock }
+    }
+
+    /// The run's "now": decisions that compare with ledger lines read this.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
     }
 
     pub fn path(&self) -> &Path {
@@ -74,7 +91,7 @@ impl Ledger {
     /// Appends one entry now. `data` must be a JSON object (other values are stored
     /// under `value`).
     pub fn append(&self, kind: &str, key: &str, data: serde_json::Value) -> Result<Entry> {
-        self.append_at(jiff::Timestamp::now(), kind, key, data)
+        self.append_at(self.clock.now(), kind, key, data)
     }
 
     /// Appends one entry with a given time (tests and replays).
@@ -293,36 +310,40 @@ impl BranchSync {
     }
 }
 
-/// The ledger of one run: in Actions, with `ledger.branch` set and a git checkout,
-/// the branch's lines are merged in first and the result pushed back by [`Self::finish`].
-pub struct RunLedger {
+/// The ledger of one run. In Actions (with `ledger.branch` set and `repo_dir` a git
+/// checkout) the branch's lines are merged in when it opens and the result is pushed back
+/// by [`Self::finish`], with the job's token (through `env`, see [`crate::git`]). Every
+/// job opens its ledger this way, through the app context.
+pub struct LedgerSession {
     pub ledger: Ledger,
     sync: Option<BranchSync>,
 }
 
-impl RunLedger {
-    pub fn open(config: &crate::config::Config, env: &crate::gha::Env) -> Self {
-        let ledger = Ledger::open(&config.ledger.path);
-        let sync = (env.in_actions() && !config.ledger.branch.is_empty() && Path::new(".git").exists()).then(|| {
-            let mut sync = BranchSync::new(".", config.ledger.branch.clone());
-            sync.env = env.clone();
-            sync
-        });
+impl LedgerSession {
+    pub fn open(config: &crate::config::Config, env: &crate::gha::Env, repo_dir: &Path, clock: Clock) -> Self {
+        let ledger = Ledger::with_clock(repo_dir.join(&config.ledger.path), clock);
+        let wanted = env.in_actions() && !config.ledger.branch.is_empty() && repo_dir.join(".git").exists();
+        let sync =
+            wanted.then(|| BranchSync { env: env.clone(), ..BranchSync::new(repo_dir, config.ledger.branch.clone()) });
         if let Some(sync) = &sync
             && let Err(e) = sync.pull(&ledger)
         {
-            tracing::warn!("ledger: could not read branch {}: {e}; quotas count this run only", sync.branch);
+            tracing::warn!("ledger: could not read branch {}: {e}; limits count this checkout only", sync.branch);
         }
         Self { ledger, sync }
     }
 
-    /// Pushes the ledger to its branch (a failure is a warning: the run's work is done).
-    pub fn finish(self) {
-        if let Some(sync) = &self.sync
-            && let Err(e) = sync.push(&self.ledger)
-        {
-            tracing::warn!("ledger: could not push branch {}: {e}", sync.branch);
-        }
+    /// Pushes the ledger to its branch. A failure is returned as a warning for the caller
+    /// to show: the run's work is done, only the next run's view of it is late.
+    pub fn finish(&self) -> Option<String> {
+        let sync = self.sync.as_ref()?;
+        let e = sync.push(&self.ledger).err()?;
+        let message = format!(
+            "the ledger could not be pushed to branch {} ({e}); the next run will not see this one",
+            sync.branch
+        );
+        tracing::warn!("{message}");
+        Some(message)
     }
 }
 

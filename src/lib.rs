@@ -11,8 +11,10 @@
 //! [`ledger`] and [`llm`]. Binaries in `src/bin/` only wire flags ([`cli`]) to these.
 
 pub mod agent;
+pub mod app;
 pub mod canary;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod content;
 pub mod diff;

@@ -293,7 +293,7 @@ impl Llm {
     /// What is left of today's budget (UTC), if there is a budget.
     pub fn budget_left(&self) -> Result<Option<f64>> {
         let Some(budget) = self.usd_per_day else { return Ok(None) };
-        Ok(Some(budget - self.spend_since(start_of_utc_day())?))
+        Ok(Some(budget - self.spend_since(start_of_utc_day(self.ledger.now()))?))
     }
 
     fn record(&self, name: &str, reply: &Reply, ok: bool) -> Result<()> {
@@ -319,7 +319,7 @@ impl Llm {
         let (Some(budget), Some(price)) = (self.usd_per_day, self.price) else { return Ok(()) };
         let chars = system.len() + messages.iter().map(|m| m.content.len()).sum::<usize>();
         let estimate = price.usd(estimate_tokens(chars), MAX_OUTPUT_TOKENS);
-        let spent = self.spend_since(start_of_utc_day())?;
+        let spent = self.spend_since(start_of_utc_day(self.ledger.now()))?;
         if spent + estimate > budget {
             return Err(Error::Failed(format!(
                 "llm: daily budget reached: spent ${spent:.4} of ${budget:.2} today (UTC); this call could cost up to ${estimate:.4}, so it was not sent"
@@ -489,9 +489,8 @@ pub fn spend_since(ledger: &Ledger, since: jiff::Timestamp) -> Result<f64> {
     Ok(ledger.since(LEDGER_KIND, since)?.iter().filter_map(|e| e.get_f64("usd")).sum())
 }
 
-/// Midnight UTC today.
-pub fn start_of_utc_day() -> jiff::Timestamp {
-    let now = jiff::Timestamp::now();
+/// Midnight UTC of the day `now` falls in.
+pub fn start_of_utc_day(now: jiff::Timestamp) -> jiff::Timestamp {
     let secs = now.as_second();
     jiff::Timestamp::from_second(secs - secs.rem_euclid(86_400)).unwrap_or(now)
 }
@@ -585,7 +584,7 @@ mod tests {
     fn price_and_day_start() {
         let p = Price { input_per_mtok: 3.0, output_per_mtok: 15.0 };
         assert!((p.usd(1_000_000, 100_000) - 4.5).abs() < 1e-9);
-        let start = start_of_utc_day();
+        let start = start_of_utc_day(jiff::Timestamp::now());
         assert_eq!(start.as_second() % 86_400, 0);
         assert!(jiff::Timestamp::now().as_second() - start.as_second() < 86_400);
     }

@@ -671,7 +671,8 @@ mod github {
             ("HOME", &home),
             ("GITHUB_TOKEN", "test-token"),
         ]);
-        let options = agent::options(&config, &env, &forge, &fx.work()).unwrap();
+        let ledger = homeostat::ledger::Ledger::open(fx.work().join(&config.ledger.path));
+        let options = agent::options(&config, &env, &forge, &fx.work(), ledger).unwrap();
         let trigger = Trigger::command(Mode::Fix, Some(1), None, "ann", None);
         agent::run(&forge, &config, &env, &trigger, &options).await
     }

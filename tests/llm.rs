@@ -270,7 +270,7 @@ async fn the_daily_budget_refuses_a_call_before_it_is_sent() {
     config.usd_per_day = Some(0.05);
     let (llm, ledger) = llm(&config, dir.path());
     // Yesterday's spend does not count; today's does.
-    let yesterday = homeostat::llm::start_of_utc_day() - jiff::SignedDuration::from_hours(1);
+    let yesterday = homeostat::llm::start_of_utc_day(jiff::Timestamp::now()) - jiff::SignedDuration::from_hours(1);
     ledger.append_at(yesterday, "llm.call", "other", json!({"usd": 10.0})).unwrap();
     ledger.append("llm.call", "other", json!({"usd": 0.045})).unwrap();
     assert!((llm.budget_left().unwrap().unwrap() - 0.005).abs() < 1e-9);

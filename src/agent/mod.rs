@@ -87,9 +87,6 @@ pub struct Options {
     pub scrubber: crate::scrub::Scrubber,
     /// `--dry-run`: stop before the agent runs (nothing spent, checked out or pushed).
     pub dry_run: bool,
-    /// In Actions: the ledger's orphan branch, pulled before a run and pushed after, so
-    /// budgets and attempt counts hold across runs.
-    pub ledger_sync: Option<crate::ledger::BranchSync>,
 }
 
 /// Marker of the one status comment hs-agent keeps on an issue (edited in place).
@@ -246,7 +243,7 @@ pub async fn run(forge: &dyn Forge, config: &Config, env: &Env, trigger: &Trigge
                 .await;
         }
     }
-    let usd_left = match runner::check_budget(&opts.ledger, &agents.budget, jiff::Timestamp::now())? {
+    let usd_left = match runner::check_budget(&opts.ledger, &agents.budget, opts.ledger.now())? {
         runner::BudgetCheck::Ok { usd_left } => usd_left,
         runner::BudgetCheck::Over(why) => return ctx.end(Outcome::OverBudget, format!("Budget reached: {why}.")).await,
     };
@@ -578,8 +575,14 @@ pub fn resolve_trigger(mode: Mode, request: &Request, env: &Env) -> Result<Optio
     )))
 }
 
-/// Opens the checkout, ledger and prompts for a run in `repo_dir`.
-pub fn options(config: &Config, env: &Env, forge: &dyn Forge, repo_dir: &std::path::Path) -> Result<Options> {
+/// Opens the checkout and prompts for a run in `repo_dir`, over the run's ledger.
+pub fn options(
+    config: &Config,
+    env: &Env,
+    forge: &dyn Forge,
+    repo_dir: &std::path::Path,
+    ledger: Ledger,
+) -> Result<Options> {
     let mut checkout = git::Checkout::new(repo_dir);
     if forge.kind() == "github"
         && let Some(token) = env.token()
@@ -591,55 +594,19 @@ pub fn options(config: &Config, env: &Env, forge: &dyn Forge, repo_dir: &std::pa
         Some(dir) => Prompts::with_overrides(&dir.join("prompts"))?,
         None => Prompts::builtin()?,
     };
-    let ledger_sync = (env.in_actions() && !config.ledger.branch.is_empty()).then(|| {
-        let mut sync = crate::ledger::BranchSync::new(repo_dir, config.ledger.branch.clone());
-        sync.env = checkout.env.clone();
-        sync
-    });
     let scrubber = crate::scrub::config_scrubber(config)?;
-    Ok(Options {
-        checkout,
-        ledger: Ledger::open(config.ledger.path.clone()),
-        prompts,
-        scrubber,
-        dry_run: false,
-        ledger_sync,
-    })
+    Ok(Options { checkout, ledger, prompts, scrubber, dry_run: forge.is_dry_run() })
 }
 
-/// [`run`], with the ledger pulled from its branch before and pushed after (in Actions).
-pub async fn execute(
-    forge: &dyn Forge,
-    config: &Config,
-    env: &Env,
-    trigger: &Trigger,
-    opts: &Options,
-) -> Result<Report> {
-    if let Some(sync) = &opts.ledger_sync {
-        sync.pull(&opts.ledger)?;
-    }
-    let result = run(forge, config, env, trigger, opts).await;
-    if let Some(sync) = &opts.ledger_sync
-        && !opts.dry_run
-        && let Err(e) = sync.push(&opts.ledger)
-    {
-        tracing::warn!("could not push the ledger to {}: {e}", sync.branch);
-    }
-    result
+/// What a run whose event is not a request for the agent says (and its exit code).
+pub fn not_for_us() -> std::process::ExitCode {
+    eprintln!("hs-agent: the event is not a request for the agent; nothing to do");
+    std::process::ExitCode::SUCCESS
 }
 
-/// [`pr::record_merged`], with the ledger pulled from its branch before and pushed after.
+/// After the bot's pull request merged: [`pr::record_merged`].
 pub async fn merged(forge: &dyn Forge, opts: &Options, pr_number: u64) -> Result<pr::Merged> {
-    if let Some(sync) = &opts.ledger_sync {
-        sync.pull(&opts.ledger)?;
-    }
-    let merged = pr::record_merged(forge, &opts.ledger, &opts.prompts, pr_number).await?;
-    if let Some(sync) = &opts.ledger_sync
-        && merged.recorded
-    {
-        sync.push(&opts.ledger)?;
-    }
-    Ok(merged)
+    pr::record_merged(forge, &opts.ledger, &opts.prompts, pr_number).await
 }
 
 /// Writes the report to the Actions outputs and step summary (no-ops elsewhere).

@@ -38,32 +38,39 @@ enum Command {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Cli::parse();
-        let env = homeostat::gha::Env::from_process();
-        let config = args.config.load()?;
-        let (mode, request) = match args.command {
+        let ctx = args.config.context()?;
+        let no_request = Request::default();
+        let (mode, request) = match &args.command {
             Command::Fix(r) => (Mode::Fix, r),
             Command::Revise(r) => (Mode::Revise, r),
-            Command::Merged { pr } => {
-                let forge = args.forge.open(&env)?;
-                let options = agent::options(&config, &env, forge.as_ref(), &args.repo_dir)?;
-                let merged = cli::block_on(agent::merged(forge.as_ref(), &options, pr))??;
-                cli::print_json(args.format.format, &merged)?;
-                return Ok(ExitCode::SUCCESS);
+            Command::Merged { .. } => (Mode::Fix, &no_request),
+        };
+        let trigger = match args.command {
+            Command::Merged { .. } => None,
+            _ => match agent::resolve_trigger(mode, request, &ctx.env)? {
+                None => return Ok(agent::not_for_us()),
+                trigger => trigger,
+            },
+        };
+        let forge = ctx.open_forge(&args.forge.choice())?;
+        let session = ctx.ledger(&args.repo_dir);
+        let options = agent::options(&ctx.config, &ctx.env, forge.as_ref(), &args.repo_dir, session.ledger.clone())?;
+        let outcome = match (&trigger, &args.command) {
+            (Some(t), _) => ctx.block_on(agent::run(forge.as_ref(), &ctx.config, &ctx.env, t, &options)).map(Ok),
+            (None, Command::Merged { pr }) => ctx.block_on(agent::merged(forge.as_ref(), &options, *pr)).map(Err),
+            (None, _) => return Ok(agent::not_for_us()),
+        };
+        ctx.finish_ledger(&session);
+        match outcome? {
+            Err(merged) => cli::print_json(args.format.format, &merged).map(|()| ExitCode::SUCCESS),
+            Ok(report) => {
+                agent::publish(&report, &ctx.env)?;
+                match args.format.format {
+                    OutputFormat::Text => eprintln!("{}: {}", report.outcome.as_str(), report.reason),
+                    format => cli::print_json(format, &report)?,
+                }
+                Ok(if report.outcome.is_failure() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
             }
-        };
-        let Some(trigger) = agent::resolve_trigger(mode, &request, &env)? else {
-            eprintln!("hs-agent: the event is not a request for the agent; nothing to do");
-            return Ok(ExitCode::SUCCESS);
-        };
-        let forge = args.forge.open(&env)?;
-        let mut options = agent::options(&config, &env, forge.as_ref(), &args.repo_dir)?;
-        options.dry_run = args.forge.dry_run;
-        let report = cli::block_on(agent::execute(forge.as_ref(), &config, &env, &trigger, &options))??;
-        agent::publish(&report, &env)?;
-        match args.format.format {
-            OutputFormat::Text => eprintln!("{}: {}", report.outcome.as_str(), report.reason),
-            format => cli::print_json(format, &report)?,
         }
-        Ok(if report.outcome.is_failure() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
 }

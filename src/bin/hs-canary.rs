@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use homeostat::canary::{self, FailOn, RunOptions};
 use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs, OutputFormat};
-use homeostat::gha::{Actions, Env};
 
 #[derive(Parser)]
 #[command(version, about = "Watch a canary release; promote it or roll it back")]
@@ -38,13 +37,16 @@ struct Args {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
-        let env = Env::from_process();
-        let config = args.config.load()?;
+        let ctx = args.config.context()?;
         let (out_dir, repo_dir, revert, issue) = (args.out_dir, args.repo_dir, args.revert, args.issue);
         let opts = RunOptions { out_dir, repo_dir, revert, issue, dry_run: args.forge.dry_run, wait: true };
-        let needs_forge = canary::needs_forge(canary::section(&config)?, &opts);
-        let forge = if needs_forge { Some(args.forge.open(&env)?) } else { None };
-        let outcome = cli::block_on(canary::run(&config, &opts, forge.as_deref(), &env, &Actions::new(&env)))??;
+        let needs_forge = canary::needs_forge(canary::section(&ctx.config)?, &opts);
+        let forge = if needs_forge { Some(ctx.open_forge(&args.forge.choice())?) } else { None };
+        let session = ctx.ledger(&opts.repo_dir);
+        let actions = ctx.actions();
+        let watch = canary::run(&ctx.config, &opts, forge.as_deref(), &ctx.env, &actions, &session.ledger);
+        let outcome = ctx.block_on(watch)?;
+        ctx.finish_ledger(&session);
         match args.format.format {
             OutputFormat::Text => {
                 println!("{}: {}", outcome.report.decision.as_str(), outcome.report.reason);

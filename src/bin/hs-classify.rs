@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use homeostat::triage::{self, ClassifyCommand as Command};
-use homeostat::{gha, input, policy::Policy};
+use homeostat::{input, policy::Policy};
 
 #[derive(Parser)]
 #[command(version, about = "Classify errors and paths by the risk policy")]
@@ -27,22 +27,22 @@ struct Args {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
-        let (format, env, config) = (args.format.format, gha::Env::from_process(), args.config.load()?);
-        let engine = input::engine_for(&config, None)?;
+        let (format, ctx) = (args.format.format, args.config.context()?);
+        let engine = input::engine_for(&ctx.config, None)?;
         let out = if let Command::CheckPolicy { file, sample, paths } = &args.command {
             triage::run_check_policy(file, sample.as_deref(), paths.as_deref(), &engine, format)?
         } else {
-            let policy = Policy::from_config(&config, args.policy.as_deref())?;
+            let policy = Policy::from_config(&ctx.config, args.policy.as_deref())?;
             match args.command {
                 Command::Error { event: Some(input), .. } => {
-                    let results = triage::classify_event_file(&policy, &engine, &input, &gha::Actions::new(&env))?;
+                    let results = triage::classify_event_file(&policy, &engine, &input, &ctx.actions())?;
                     let each = |c| triage::render(format, c, || triage::classification_text(c));
                     results.iter().map(each).collect::<Result<String, _>>()?
                 }
                 Command::Error { issue: Some(number), .. } => {
-                    let forge = args.forge.open(&env)?;
-                    let done = cli::block_on(triage::classify_issue(forge.as_ref(), &policy, number))??;
-                    triage::write_actions(&gha::Actions::new(&env), &done.classification)?;
+                    let forge = ctx.open_forge(&args.forge.choice())?;
+                    let done = ctx.block_on(triage::classify_issue(forge.as_ref(), &policy, number))?;
+                    triage::write_actions(&ctx.actions(), &done.classification)?;
                     triage::render(format, &done, || triage::classification_text(&done.classification))?
                 }
                 Command::Path { paths } => {

@@ -24,9 +24,16 @@ struct Args {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
-        let env = homeostat::gha::Env::from_process();
-        let session = Session::open(&args.config.load()?, &args.run.repo_dir, &env, args.run.now)?;
-        let report = cli::block_on(session.run(args.command, &args.forge))??;
+        let mut ctx = args.config.context()?;
+        if let Some(now) = args.run.now {
+            ctx.pin_clock(now);
+        }
+        let ledger = ctx.ledger(&args.run.repo_dir);
+        let session = Session::open(&ctx, &args.run.repo_dir, ledger.ledger.clone())?;
+        let choice = args.forge.choice();
+        let report = ctx.block_on(session.run(args.command, || ctx.open_forge(&choice), choice.dry_run));
+        ctx.finish_ledger(&ledger);
+        let report = report?;
         session.finish(&report)?;
         cli::print_json(args.format.format, &report)?;
         Ok(ExitCode::SUCCESS)

@@ -34,8 +34,8 @@ struct Args {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
-        let config = args.config.load()?;
-        let engine = homeostat::input::engine_for(&config, args.rules.as_deref())?;
+        let ctx = args.config.context()?;
+        let engine = homeostat::input::engine_for(&ctx.config, args.rules.as_deref())?;
         let sources = args.input.sources()?;
         let input = args.input.input_format();
         let (output, jobs) = (args.format.format.into(), args.jobs);

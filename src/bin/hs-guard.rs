@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::Parser;
 use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use homeostat::guard::{Decision, report, run};
-use homeostat::{gha, policy::Policy};
+use homeostat::policy::Policy;
 
 #[derive(Parser)]
 #[command(version, about = "Judge a change: auto-merge, human-review or blocked")]
@@ -40,20 +40,20 @@ struct Args {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
-        let (env, config) = (gha::Env::from_process(), args.config.load()?);
-        let policy = Policy::from_config(&config, args.policy.as_deref())?;
+        let ctx = args.config.context()?;
+        let policy = Policy::from_config(&ctx.config, args.policy.as_deref())?;
         let req = run::Request {
             repo_dir: &args.repo_dir,
             base: &args.base,
             head: &args.head,
             skip_external: args.skip_external,
         };
-        let (verdict, out) = run::gate(&req, &policy, &config, args.format.format)?;
+        let (verdict, out) = run::gate(&req, &policy, &ctx.config, args.format.format)?;
         print!("{out}");
-        report::write_actions(&gha::Actions::new(&env), &verdict)?;
-        if let Some(pr) = args.comment.then(|| run::pr_number(&env, args.pr)).transpose()?.flatten() {
-            let forge = args.forge.open(&env)?;
-            cli::block_on(report::publish(forge.as_ref(), pr, &verdict))??;
+        report::write_actions(&ctx.actions(), &verdict)?;
+        if let Some(pr) = args.comment.then(|| run::pr_number(&ctx.env, args.pr)).transpose()?.flatten() {
+            let forge = ctx.open_forge(&args.forge.choice())?;
+            ctx.block_on(report::publish(forge.as_ref(), pr, &verdict))?;
         }
         run::gate_error(&verdict, args.fail_on).map_or(Ok(ExitCode::SUCCESS), |e| Err(e.into()))
     })

@@ -1,11 +1,12 @@
 //! hs-issue: keeps exactly one scrubbed issue per error fingerprint.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use homeostat::input::InputArgs;
-use homeostat::{gha, issues, ledger, scrub};
+use homeostat::{issues, scrub};
 
 /// Turn production errors into one de-duplicated, scrubbed issue per fingerprint.
 #[derive(Parser)]
@@ -27,18 +28,17 @@ struct Args {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Args::parse();
-        let env = gha::Env::from_process();
-        let config = args.config.load()?;
-        let engine = homeostat::input::engine_for(&config, None)?;
-        let scrubber = scrub::config_scrubber(&config)?;
-        let payload = if args.from_event { Some(env.event_payload()?.unwrap_or_default()) } else { None };
+        let ctx = args.config.context()?;
+        let engine = homeostat::input::engine_for(&ctx.config, None)?;
+        let scrubber = scrub::config_scrubber(&ctx.config)?;
+        let payload = if args.from_event { Some(ctx.env.event_payload()?.unwrap_or_default()) } else { None };
         let (groups, stats) = issues::read_groups(&args.input, payload.as_ref(), &engine, &scrubber)?;
         tracing::info!("{} events ({} skipped) in {} fingerprints", stats.events, stats.bad, groups.len());
-        let forge = args.forge.open(&env)?;
-        let run_ledger = ledger::RunLedger::open(&config, &env);
-        let outcomes = cli::block_on(issues::run(forge.as_ref(), &config, &run_ledger.ledger, &scrubber, &groups))??;
-        run_ledger.finish();
-        issues::emit(&outcomes, args.format.format, &gha::Actions::new(&env))?;
+        let forge = ctx.open_forge(&args.forge.choice())?;
+        let session = ctx.ledger(Path::new("."));
+        let outcomes = ctx.block_on(issues::run(forge.as_ref(), &ctx.config, &session.ledger, &scrubber, &groups))?;
+        ctx.finish_ledger(&session);
+        issues::emit(&outcomes, args.format.format, &ctx.actions())?;
         Ok(ExitCode::SUCCESS)
     })
 }

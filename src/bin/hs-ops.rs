@@ -1,4 +1,5 @@
 //! hs-ops: runbooks that match an alert, decide, repair with safe operations, verify, report.
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,10 +22,12 @@ struct Cli {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Cli::parse();
-        let env = homeostat::gha::Env::from_process();
-        let session = run::Session::open(args.config.load()?, env)?;
-        let code = cli::block_on(run::execute(&session, &args.forge, args.format.format, args.job))??;
-        session.finish()?;
-        Ok(ExitCode::from(code))
+        let ctx = args.config.context()?;
+        let ledger = ctx.ledger(Path::new("."));
+        let session = run::Session::open(&ctx, ledger.ledger.clone());
+        let job = run::execute(&session, || ctx.open_forge(&args.forge.choice()), args.format.format, args.job);
+        let code = ctx.block_on(job);
+        ctx.finish_ledger(&ledger);
+        Ok(ExitCode::from(code?))
     })
 }

@@ -1,5 +1,6 @@
 //! hs-report: the loop's figures, a static dashboard, one living report issue, and
 //! notifications (Slack, Discord, Teams, a JSON webhook).
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -24,22 +25,16 @@ struct Cli {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Cli::parse();
-        let config = args.config.load()?;
-        let env = homeostat::gha::Env::from_process();
-        let session = homeostat::ledger::RunLedger::open(&config, &env);
+        let ctx = args.config.context()?;
+        let ledger = ctx.ledger(Path::new("."));
         let writes = matches!(args.job, Some(run::Job::Post { .. }));
-        let code = cli::block_on(run::execute(
-            &config,
-            &env,
-            &session.ledger,
-            &args.forge,
-            args.format.format,
-            &args.window,
-            args.job,
-        ))??;
+        let open_forge = || ctx.open_forge(&args.forge.choice());
+        let code =
+            ctx.block_on(run::execute(&ctx, &ledger.ledger, open_forge, args.format.format, &args.window, args.job));
+        // Only `post` writes (what it notified, when it posted); reading needs no push.
         if writes {
-            session.finish();
+            ctx.finish_ledger(&ledger);
         }
-        Ok(ExitCode::from(code))
+        Ok(ExitCode::from(code?))
     })
 }

@@ -180,6 +180,7 @@ pub async fn run(
     forge: Option<&dyn crate::forge::Forge>,
     env: &crate::gha::Env,
     gha: &crate::gha::Actions,
+    ledger: &crate::ledger::Ledger,
 ) -> Result<Outcome> {
     let canary = section(config)?;
     let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
@@ -192,7 +193,7 @@ pub async fn run(
     tracing::info!(decision = report.decision.as_str(), reason = %report.reason, "canary decided");
     if !opts.dry_run {
         // The daily ops report counts rollbacks from here.
-        crate::ledger::Ledger::open(&config.ledger.path).append(
+        ledger.append(
             crate::ledger::kinds::CANARY_DECISION,
             report.decision.as_str(),
             serde_json::json!({"decision": report.decision.as_str(), "reason": report.reason}),

@@ -19,10 +19,9 @@ pub use generate::{GenerateReport, Generator, PublishOptions, PublishReport, Wor
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
 use crate::error::{Error, Position, Result};
 use crate::gha::{Actions, Env};
-use crate::ledger::{BranchSync, Ledger};
+use crate::ledger::Ledger;
 
 /// Flags of hs-content beyond the shared ones.
 #[derive(Debug, Clone, clap::Args)]
@@ -56,20 +55,21 @@ pub enum Command {
     Feedback,
 }
 
-/// One invocation of hs-content: the workspace, the ledger (synced with its branch in
-/// Actions), the model settings and the time the run acts at.
+/// One invocation of hs-content: the workspace, the run's ledger, the model settings and
+/// the time the run acts at.
 pub struct Session {
     pub workspace: Workspace,
     pub ledger: Ledger,
     pub now: jiff::Timestamp,
     llm: Option<crate::llm::LlmConfig>,
     env: Env,
-    sync: Option<BranchSync>,
     scrubber: crate::scrub::Scrubber,
 }
 
 impl Session {
-    pub fn open(config: &Config, repo_dir: &Path, env: &Env, now: Option<jiff::Timestamp>) -> Result<Self> {
+    /// A session over the run's context and ledger; it acts at the context's clock.
+    pub fn open(ctx: &crate::app::Context, repo_dir: &Path, ledger: Ledger) -> Result<Self> {
+        let config = &ctx.config;
         let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
         let content = config
             .content
@@ -84,64 +84,53 @@ impl Session {
                 config.source.as_ref().and_then(|p| p.parent()).map_or(repo_dir.to_path_buf(), Path::to_path_buf);
             *dir = base.join(&*dir);
         }
-        let ledger = Ledger::open(repo_dir.join(&config.ledger.path));
-        // As `ledger::RunLedger`, but for the checkout in `repo_dir`.
-        let sync =
-            (env.in_actions() && !config.ledger.branch.is_empty() && repo_dir.join(".git").exists()).then(|| {
-                let mut sync = BranchSync::new(repo_dir, config.ledger.branch.clone());
-                sync.env = env.clone();
-                sync
-            });
-        if let Some(sync) = &sync
-            && let Err(e) = sync.pull(&ledger)
-        {
-            tracing::warn!("ledger: could not read branch {}: {e}; limits count this checkout only", sync.branch);
-        }
         let scrubber = crate::scrub::config_scrubber(config)?;
         Ok(Self {
             workspace: Workspace::new(repo_dir, content),
+            now: ledger.now(),
             ledger,
-            now: now.unwrap_or_else(jiff::Timestamp::now),
             llm,
-            env: env.clone(),
-            sync,
+            env: ctx.env.clone(),
             scrubber,
         })
     }
 
     /// Runs one subcommand and returns its report.
-    pub async fn run(&self, command: Command, forge: &crate::cli::ForgeArgs) -> Result<serde_json::Value> {
+    /// `open_forge` is called only by the subcommands that need a forge.
+    pub async fn run(
+        &self,
+        command: Command,
+        open_forge: impl Fn() -> Result<Box<dyn crate::forge::Forge>>,
+        dry_run: bool,
+    ) -> Result<serde_json::Value> {
         let json =
             |v: std::result::Result<serde_json::Value, serde_json::Error>| v.map_err(|e| Error::Failed(e.to_string()));
         match command {
             Command::Plan => json(serde_json::to_value(self.plan()?)),
             // A dry run spends nothing: it shows the plan the run would follow.
-            Command::Generate { .. } if forge.dry_run => json(serde_json::to_value(self.plan()?)),
+            Command::Generate { .. } if dry_run => json(serde_json::to_value(self.plan()?)),
             Command::Generate { no_pr } => {
-                let forge = forge.open(&self.env)?;
+                let forge = open_forge()?;
                 json(serde_json::to_value(self.generate(forge.as_ref(), !no_pr, "origin".into(), Vec::new()).await?))
             }
             Command::Publish { pr } => {
-                let options = generate::PublishOptions {
-                    max_urls_per_file: sitemap::MAX_URLS,
-                    now: self.now,
-                    write: !forge.dry_run,
-                };
+                let options =
+                    generate::PublishOptions { max_urls_per_file: sitemap::MAX_URLS, now: self.now, write: !dry_run };
                 let mut report = json(serde_json::to_value(publish(&self.workspace, options)?))?;
-                if pr && !forge.dry_run {
+                if pr && !dry_run {
                     let changed: Vec<String> = serde_json::from_value(report["changed"].clone()).unwrap_or_default();
-                    let proposal = self.propose_publish(&changed, forge.open(&self.env)?.as_ref()).await?;
+                    let proposal = self.propose_publish(&changed, open_forge()?.as_ref()).await?;
                     report["pr"] = proposal.map_or(serde_json::Value::Null, |p| p.pr.into());
                 }
                 Ok(report)
             }
             // A dry run lists what it would read; it calls no model and writes nothing.
-            Command::Feedback if forge.dry_run => {
-                let forge = forge.open(&self.env)?;
+            Command::Feedback if dry_run => {
+                let forge = open_forge()?;
                 let posts = generate::feedback_posts(forge.as_ref(), &self.workspace.config.feedback_label).await?;
                 Ok(serde_json::json!({"issues": posts.iter().map(|p| p.number).collect::<Vec<_>>(), "path": null}))
             }
-            Command::Feedback => json(serde_json::to_value(self.feedback(forge.open(&self.env)?.as_ref()).await?)),
+            Command::Feedback => json(serde_json::to_value(self.feedback(open_forge()?.as_ref()).await?)),
         }
     }
 
@@ -223,19 +212,12 @@ impl Session {
         collect_feedback(&self.workspace, forge, &llm, &self.scrubber, self.now).await
     }
 
-    /// In Actions: the report as the `result` output and in the step summary, and the
-    /// ledger pushed to its branch.
+    /// In Actions: the report as the `result` output and in the step summary.
     pub fn finish(&self, report: &serde_json::Value) -> Result<()> {
         let actions = Actions::new(&self.env);
         let json = serde_json::to_string(report).map_err(|e| Error::Failed(e.to_string()))?;
         actions.set_output("result", &json)?;
         let pretty = serde_json::to_string_pretty(report).map_err(|e| Error::Failed(e.to_string()))?;
-        actions.append_summary(&format!("### hs-content\n\n```json\n{pretty}\n```\n"))?;
-        if let Some(sync) = &self.sync
-            && let Err(e) = sync.push(&self.ledger)
-        {
-            tracing::warn!("ledger: could not push branch {}: {e}", sync.branch);
-        }
-        Ok(())
+        actions.append_summary(&format!("### hs-content\n\n```json\n{pretty}\n```\n"))
     }
 }

@@ -59,6 +59,27 @@ impl Default for RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// The policy `HOMEOSTAT_GITHUB_RETRY` asks for: unset or `github` is GitHub's own
+    /// pace; `fast` keeps every rule but waits milliseconds (tests against a stand-in).
+    pub fn from_env(env: &crate::gha::Env) -> crate::Result<Self> {
+        match env.get(crate::gha::vars::HOMEOSTAT_GITHUB_RETRY) {
+            None | Some("github") => Ok(Self::default()),
+            Some("fast") => Ok(Self {
+                write_gap: Duration::ZERO,
+                max_attempts: 4,
+                backoff: Duration::from_millis(10),
+                secondary_wait: Duration::from_millis(50),
+                max_wait: Duration::from_secs(2),
+            }),
+            Some(other) => Err(crate::Error::input(
+                crate::error::Position::file(crate::gha::vars::HOMEOSTAT_GITHUB_RETRY),
+                format!("`{other}` is not one of github, fast"),
+            )),
+        }
+    }
+}
+
 pub struct GithubForge {
     client: Octocrab,
     api: String,

@@ -20,6 +20,8 @@ use super::*;
 
 pub struct LocalForge {
     dir: PathBuf,
+    /// Stamps comments and closes (the run's clock, so a pinned run stays consistent).
+    clock: crate::clock::Clock,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,16 +43,12 @@ struct PullFile {
 /// The login the local forge writes as.
 pub const LOCAL_BOT: &str = "homeostat[bot]";
 
-fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string()
-}
-
 impl LocalForge {
     pub fn open(dir: &Path) -> crate::Result<Self> {
         for sub in ["issues", "pulls"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| crate::Error::io(dir.join(sub), e))?;
         }
-        let forge = Self { dir: dir.to_path_buf() };
+        let forge = Self { dir: dir.to_path_buf(), clock: crate::clock::Clock::system() };
         forge.locked(|| {
             forge.remove_stale_temporaries();
             Ok(())
@@ -71,6 +69,15 @@ impl LocalForge {
                 }
             }
         }
+    }
+
+    /// Stamps what it writes with `clock`.
+    pub fn with_clock(self, clock: crate::clock::Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    fn now(&self) -> String {
+        self.clock.now_seconds().to_string()
     }
 
     pub fn dir(&self) -> &Path {
@@ -216,7 +223,7 @@ impl Forge for LocalForge {
                 state: State::Open,
                 url: self.url("issues", number),
                 author: LOCAL_BOT.into(),
-                created_at: now(),
+                created_at: self.now(),
                 closed_at: None,
             };
             self.write(&self.issue_path(number), &IssueFile { issue: issue.clone(), comments: Vec::new() })?;
@@ -236,7 +243,7 @@ impl Forge for LocalForge {
             }
             if let Some(state) = update.state {
                 if state != file.issue.state {
-                    file.issue.closed_at = (state == State::Closed).then(now);
+                    file.issue.closed_at = (state == State::Closed).then(|| self.now());
                 }
                 file.issue.state = state;
             }
@@ -268,7 +275,7 @@ impl Forge for LocalForge {
                     id: number * 1_000_000 + comments.len() as u64 + 1,
                     body: body.to_string(),
                     author: LOCAL_BOT.into(),
-                    created_at: now(),
+                    created_at: self.now(),
                 };
                 comments.push(comment.clone());
                 comment
@@ -392,7 +399,7 @@ impl LocalForge {
     fn record_action(&self, mut line: serde_json::Value) -> ForgeResult<()> {
         use std::io::Write;
         if let Some(map) = line.as_object_mut() {
-            map.insert("ts".into(), serde_json::Value::String(now()));
+            map.insert("ts".into(), serde_json::Value::String(self.now()));
         }
         let path = self.dir.join("actions.jsonl");
         self.locked(|| {

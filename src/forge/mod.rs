@@ -13,9 +13,6 @@ use serde::{Deserialize, Serialize};
 
 pub use dry_run::DryRun;
 
-use crate::cli::ForgeKind;
-use crate::gha::Env;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
@@ -256,50 +253,6 @@ pub trait Forge: Send + Sync {
 
 fn unsupported(forge: &'static str, what: &str) -> ForgeError {
     ForgeError::Transport { forge, what: what.to_string(), message: "not supported by this forge".into() }
-}
-
-/// What `--forge`, `--forge-dir`, `--repo` and `--dry-run` chose.
-#[derive(Debug, Clone)]
-pub struct ForgeChoice {
-    pub kind: Option<ForgeKind>,
-    pub dir: PathBuf,
-    pub repo: Option<String>,
-    pub dry_run: bool,
-}
-
-/// Opens the chosen forge: GitHub when asked or when a token is present, else local.
-pub fn open(choice: &ForgeChoice, env: &Env) -> crate::Result<Box<dyn Forge>> {
-    let kind = choice.kind.unwrap_or_else(|| {
-        if env.token().is_some() {
-            ForgeKind::Github
-        } else {
-            eprintln!("homeostat: no GITHUB_TOKEN, using the local forge in {}", choice.dir.display());
-            ForgeKind::Local
-        }
-    });
-    let forge: Box<dyn Forge> = match kind {
-        ForgeKind::Local => Box::new(local::LocalForge::open(&choice.dir)?),
-        ForgeKind::Github => {
-            let token = env.token().ok_or_else(|| {
-                crate::Error::input(
-                    crate::error::Position::file("--forge github"),
-                    "needs GITHUB_TOKEN in the environment",
-                )
-            })?;
-            let repo = choice.repo.as_deref().or(env.repository()).ok_or_else(|| {
-                crate::Error::input(
-                    crate::error::Position::file("--forge github"),
-                    "needs --repo owner/name or GITHUB_REPOSITORY",
-                )
-            })?;
-            let api = env.get(crate::gha::vars::GITHUB_API_URL).unwrap_or(github::DEFAULT_API);
-            {
-                let _ = (api, token, repo, github::GithubForge::new(api, token, repo)?);
-                unreachable!()
-            }
-        }
-    };
-    Ok(if choice.dry_run { Box::new(DryRun::new(forge)) } else { forge })
 }
 
 /// Keeps one comment carrying `marker` on an issue or PR: updates it in place when it

@@ -258,7 +258,7 @@ impl<'a> Ops<'a> {
         let runbook =
             self.runbook(&chosen.sop).ok_or_else(|| Error::Failed(format!("runbook {} vanished", chosen.sop)))?;
         out.sop = Some(runbook.name.clone());
-        let started = jiff::Timestamp::now();
+        let started = self.ledger.now();
         let executor = self.executor(runbook, alert);
 
         let diagnosis = verify::diagnose(&executor, runbook).await;
@@ -272,7 +272,7 @@ impl<'a> Ops<'a> {
         let confidence = decide::confidence(&stats, &oks, chosen.trigger_match, env_problem.is_none());
         out.confidence = Some(confidence.total);
         out.steps = diagnosis;
-        let mut verdict = decide::decide(runbook, mode, confidence.total, &entries, jiff::Timestamp::now());
+        let mut verdict = decide::decide(runbook, mode, confidence.total, &entries, self.ledger.now());
         if verdict.decision == Decision::AutoFix && env_problem.is_some() {
             // A fix that is known not to be runnable here is not tried: a person looks.
             verdict = decide::Verdict { decision: Decision::Escalate, reason: "the fix cannot run here".into() };
@@ -295,7 +295,7 @@ impl<'a> Ops<'a> {
                     out.outcome = "dry-run".into();
                 } else if run.resolved {
                     out.outcome = "resolved".into();
-                    seconds = Some(jiff::Timestamp::now().duration_since(started).as_secs_f64());
+                    seconds = Some(self.ledger.now().duration_since(started).as_secs_f64());
                 } else {
                     out.outcome = "escalated".into();
                     out.reason.push_str(&format!("; the fix did not hold after {} attempts", run.attempts));
@@ -626,7 +626,7 @@ impl<'a> Ops<'a> {
         }
         // A person approved: the never-auto rules are answered, the limits still hold.
         let entries = self.ledger.entries()?;
-        if let Some(limits) = decide::limits(runbook, &entries, jiff::Timestamp::now()) {
+        if let Some(limits) = decide::limits(runbook, &entries, self.ledger.now()) {
             out.reason = format!("approved by {who}, but {}", limits.reason);
             out.decision = limits.decision;
             out.outcome = "deferred".into();
@@ -636,11 +636,11 @@ impl<'a> Ops<'a> {
             return Ok(out);
         }
         out.decision = Decision::AutoFix;
-        let started = jiff::Timestamp::now();
+        let started = self.ledger.now();
         let executor = self.executor(runbook, &alert);
         let run = self.fix_and_verify(runbook, &alert, &executor).await?;
         out.steps = run.steps;
-        let seconds = run.resolved.then(|| jiff::Timestamp::now().duration_since(started).as_secs_f64());
+        let seconds = run.resolved.then(|| self.ledger.now().duration_since(started).as_secs_f64());
         if self.dry_run {
             out.outcome = "dry-run".into();
             out.reason = format!("approved by {who}; dry run: nothing ran");
@@ -671,7 +671,7 @@ impl<'a> Ops<'a> {
         prompts: &crate::prompt::Prompts,
         since: jiff::Timestamp,
     ) -> Result<(report::Summary, String)> {
-        let until = jiff::Timestamp::now();
+        let until = self.ledger.now();
         let summary = report::summarize(&self.ledger.entries()?, since, until);
         let mut prose = None;
         if let Some(model) = self.model {

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Position, Result};
 use crate::forge::Forge;
 use crate::gha::{Actions, Env};
-use crate::ledger::{BranchSync, Ledger};
+use crate::ledger::Ledger;
 
 /// Everything a subcommand needs besides the forge.
 pub struct Session {
@@ -19,25 +19,14 @@ pub struct Session {
     pub ops: OpsConfig,
     pub ledger: Ledger,
     pub env: Env,
-    sync: Option<BranchSync>,
 }
 
 impl Session {
-    /// Reads the `ops` section and opens the ledger; in Actions, first pulls the ledger
-    /// branch so cooldowns and statistics see earlier runs.
-    pub fn open(config: Config, env: Env) -> Result<Self> {
-        let ops = config.ops.clone().unwrap_or_default();
-        let ledger = Ledger::open(&config.ledger.path);
-        let sync = (env.in_actions() && !config.ledger.branch.is_empty())
-            .then(|| BranchSync::new(".", config.ledger.branch.clone()));
-        // A ledger that cannot be synced is a warning, not a failed run: the local file
-        // still holds this run's lines, and limits still apply within it.
-        if let Some(sync) = &sync
-            && let Err(e) = sync.pull(&ledger)
-        {
-            tracing::warn!("ledger branch {}: {e}; cooldowns see only this checkout's ledger", config.ledger.branch);
-        }
-        Ok(Self { config, ops, ledger, env, sync })
+    /// Reads the `ops` section, over the run's ledger (the app context pulled its branch,
+    /// so cooldowns and statistics see earlier runs).
+    pub fn open(ctx: &crate::app::Context, ledger: Ledger) -> Self {
+        let ops = ctx.config.ops.clone().unwrap_or_default();
+        Self { config: ctx.config.clone(), ops, ledger, env: ctx.env.clone() }
     }
 
     /// The runbook folder the config names (relative to the config file).
@@ -54,19 +43,6 @@ impl Session {
         let mut ops = Ops::new(self.ops.clone(), self.runbooks()?, forge, self.ledger.clone(), self.env.clone())?;
         ops.model = model;
         Ok(ops)
-    }
-
-    /// Pushes the ledger branch (in Actions) after a run that wrote to it.
-    pub fn finish(&self) -> Result<()> {
-        if let Some(sync) = &self.sync
-            && let Err(e) = sync.push(&self.ledger)
-        {
-            let message =
-                format!("the ledger could not be pushed ({e}); the next run will not see this one's cooldowns");
-            Actions::new(&self.env).annotate(crate::gha::AnnotationLevel::Warning, &Default::default(), &message);
-            tracing::warn!("{message}");
-        }
-        Ok(())
     }
 }
 
@@ -239,7 +215,7 @@ pub enum Job {
 /// Runs one subcommand; returns the exit code (2 when lint finds problems).
 pub async fn execute(
     session: &Session,
-    forge_args: &crate::cli::ForgeArgs,
+    open_forge: impl FnOnce() -> Result<Box<dyn Forge>>,
     format: OutputFormat,
     job: Job,
 ) -> Result<u8> {
@@ -262,7 +238,7 @@ pub async fn execute(
         print(&result, text)?;
         return Ok(if result.problems.is_empty() { 0 } else { 2 });
     }
-    let forge = forge_args.open(&session.env)?;
+    let forge = open_forge()?;
     // A dry run spends nothing: no model calls (the most specific rule decides ties).
     let model = if forge.is_dry_run() { None } else { super::model_for(session)? };
     let ops = session.ops(forge.as_ref(), model.as_deref())?;
@@ -296,7 +272,7 @@ pub async fn execute(
         }
         Job::Report { since, to } => {
             let span = jiff::SignedDuration::try_from(since.as_std()).map_err(|e| Error::Failed(e.to_string()))?;
-            let since = jiff::Timestamp::now() - span;
+            let since = session.ledger.now() - span;
             let prompts = crate::prompt::Prompts::builtin()?;
             let (summary, markdown) = ops.report(&prompts, since).await?;
             let issue = send_report(&ops, &actions, to, &markdown).await?;

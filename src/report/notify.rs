@@ -207,7 +207,7 @@ pub async fn deliver(
         .timeout(std::time::Duration::from_secs(15))
         .build()
         .map_err(|e| Error::Failed(format!("notifications: {e}")))?;
-    let hour_ago = Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let hour_ago = ledger.now() - jiff::SignedDuration::from_hours(1);
     let entries = ledger.entries()?;
     let mut out = Delivery::default();
     for (name, target) in config.targets() {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::figures::{self, Budgets, Figures};
 use super::{kinds, living, notify};
-use crate::cli::{ForgeArgs, OutputFormat, print_json};
+use crate::cli::{OutputFormat, print_json};
 use crate::config::{Config, Duration};
 use crate::error::{Error, Result};
 use crate::gha::{Actions, Env};
@@ -34,8 +34,8 @@ fn parse_since(text: &str) -> std::result::Result<Duration, String> {
 }
 
 impl Window {
-    fn resolve(&self, default: Duration) -> Result<(Timestamp, Timestamp)> {
-        let until = self.until.unwrap_or_else(Timestamp::now);
+    fn resolve(&self, now: Timestamp, default: Duration) -> Result<(Timestamp, Timestamp)> {
+        let until = self.until.unwrap_or(now);
         let span = SignedDuration::try_from(self.since.unwrap_or(default).as_std())
             .map_err(|e| Error::Failed(format!("--since: {e}")))?;
         let since = until.checked_sub(span).map_err(|e| Error::Failed(format!("--since: {e}")))?;
@@ -68,21 +68,22 @@ pub fn budgets(config: &Config) -> Budgets {
     }
 }
 
-/// Runs one subcommand against the ledger; returns the exit code.
+/// Runs one subcommand against the run's ledger; `open_forge` is called only by `post`.
+/// Returns the exit code.
 pub async fn execute(
-    config: &Config,
-    env: &Env,
+    ctx: &crate::app::Context,
     ledger: &Ledger,
-    forge_args: &ForgeArgs,
+    open_forge: impl FnOnce() -> Result<Box<dyn crate::forge::Forge>>,
     format: OutputFormat,
     window: &Window,
     job: Option<Job>,
 ) -> Result<u8> {
+    let (config, env, now) = (&ctx.config, &ctx.env, ledger.now());
     let entries = ledger.entries()?;
     let prompts = Prompts::builtin()?;
     match job {
         None => {
-            let (since, until) = window.resolve(Duration::from_secs(30 * 86_400))?;
+            let (since, until) = window.resolve(now, Duration::from_secs(30 * 86_400))?;
             let f = figures::compute(&entries, since, until, budgets(config));
             match format {
                 OutputFormat::Text => print!("{}", body(&living::markdown(&prompts, &f, "", None, false)?)),
@@ -91,15 +92,15 @@ pub async fn execute(
             Ok(0)
         }
         Some(Job::Site { out }) => {
-            let (since, until) = window.resolve(Duration::from_secs(90 * 86_400))?;
+            let (since, until) = window.resolve(now, Duration::from_secs(90 * 86_400))?;
             let f = figures::compute(&entries, since, until, budgets(config));
             let repo = env.repository().unwrap_or("this repository");
-            write_site(&out, &super::site::build(&f, repo, Timestamp::now())?)?;
+            write_site(&out, &super::site::build(&f, repo, now)?)?;
             println!("{}", out.join("index.html").display());
             Ok(0)
         }
         Some(Job::Post { site_url }) => {
-            let forge = forge_args.open(env)?;
+            let forge = open_forge()?;
             let result = post(config, env, ledger, &entries, forge.as_ref(), window, site_url).await?;
             match format {
                 OutputFormat::Text => println!("{}", result["summary"].as_str().unwrap_or_default()),
@@ -141,7 +142,7 @@ async fn post(
     site_url: Option<String>,
 ) -> Result<serde_json::Value> {
     let prompts = Prompts::builtin()?;
-    let (since, now) = window.resolve(Duration::from_secs(30 * 86_400))?;
+    let (since, now) = window.resolve(ledger.now(), Duration::from_secs(30 * 86_400))?;
     let day: Figures = figures::compute(entries, now - SignedDuration::from_hours(24), now, budgets(config));
     let span: Figures = figures::compute(entries, since, now, budgets(config));
     let links = notify::Links::from_env(env, site_url.clone());
