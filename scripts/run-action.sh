@@ -10,9 +10,9 @@ set -euo pipefail
 
 INPUT_COMMAND="${INPUT_COMMAND#hs-}"
 case "${INPUT_COMMAND:-}" in
-  fingerprint|issue|classify|agent|guard|canary|ops|content) bin=("hs-${INPUT_COMMAND}") ;;
+  fingerprint|issue|classify|agent|guard|canary|ops|content|report|cluster) bin=("hs-${INPUT_COMMAND}") ;;
   init|dispatch) bin=(homeostat "${INPUT_COMMAND}") ;;
-  *) echo "::error title=homeostat::unknown command '${INPUT_COMMAND:-}' (fingerprint, issue, classify, agent, guard, canary, ops, content, init, dispatch)"; exit 2 ;;
+  *) echo "::error title=homeostat::unknown command '${INPUT_COMMAND:-}' (fingerprint, issue, classify, agent, guard, canary, ops, content, report, cluster, init, dispatch)"; exit 2 ;;
 esac
 
 args=()

@@ -47,6 +47,9 @@ pub struct Config {
     /// hs-relay: the Sentry-protocol ingest server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay: Option<crate::relay::RelayConfig>,
+    /// hs-report: where notifications go (Slack, Discord, Teams, a JSON webhook) and which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<crate::report::NotifyConfig>,
     /// The file this was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,

@@ -37,6 +37,7 @@ pub mod parse;
 pub mod policy;
 pub mod prompt;
 pub mod relay;
+pub mod report;
 pub mod scrub;
 #[doc(hidden)]
 pub mod testing;

@@ -602,6 +602,9 @@ async fn an_issue_is_an_alert_and_reports_go_to_an_issue_or_a_webhook() {
     let actions = homeostat::gha::Actions::default();
     let n = ops::run::send_report(&ops, &actions, ops::run::ReportTarget::Issue, &markdown).await.unwrap().unwrap();
     assert!(w.forge.get_issue(n).await.unwrap().has_label("homeostat:ops-report"));
+    let again = ops::run::send_report(&ops, &actions, ops::run::ReportTarget::Issue, "next day").await.unwrap();
+    assert_eq!(again, Some(n), "one ops report issue, updated in place");
+    assert!(w.forge.get_issue(n).await.unwrap().body.starts_with("next day"));
     ops::run::send_report(&ops, &actions, ops::run::ReportTarget::Webhook, &markdown).await.unwrap();
     let hook = app.requests.lock().unwrap().iter().find(|r| r.starts_with("POST /hook")).cloned().unwrap();
     assert!(hook.contains("Alerts detected"), "{hook}");

@@ -138,25 +138,31 @@ pub fn publish(actions: &Actions, outcomes: &[Outcome]) -> Result<()> {
 pub enum ReportTarget {
     /// stdout (and the step summary in Actions).
     Summary,
-    /// A new issue labelled `homeostat:ops-report`.
+    /// The one issue labelled `homeostat:ops-report`, updated in place.
     Issue,
     /// The Slack-compatible webhook named by `ops.webhook_env`.
     Webhook,
 }
 
-/// Sends the report; returns the issue number when one was opened.
+/// The hidden trailer of the ops report issue.
+pub const OPS_REPORT_MARKER: &str = "<!-- homeostat:ops-report -->";
+
+/// Sends the report; returns the issue number when it went to the issue.
 pub async fn send_report(ops: &Ops<'_>, actions: &Actions, to: ReportTarget, markdown: &str) -> Result<Option<u64>> {
     actions.append_summary(markdown)?;
     match to {
         ReportTarget::Summary => Ok(None),
         ReportTarget::Issue => {
-            let day = ops.ledger.now().strftime("%Y-%m-%d").to_string();
-            let new = crate::forge::NewIssue {
-                title: format!("Ops report {day}"),
-                body: crate::forge::limits::truncate_body(markdown, ""),
-                labels: vec![super::executor::OPS_LABEL.into(), "homeostat:ops-report".into()],
-            };
-            Ok(Some(ops.forge.create_issue(&new).await?.number))
+            // One issue kept up to date (as hs-report's living report), not a new one a day.
+            let (issue, _) = crate::report::living::upsert_marked(
+                ops.forge,
+                "homeostat:ops-report",
+                OPS_REPORT_MARKER,
+                "Ops report (updated daily)",
+                markdown,
+            )
+            .await?;
+            Ok(Some(issue.number))
         }
         ReportTarget::Webhook => {
             if !ops.post_webhook(markdown).await? {

@@ -1,0 +1,359 @@
+//! The loop's figures over a window, read from ledger lines (pure: entries in, figures
+//! out). One definition per figure, each documented in docs/report.md; the JSON keys of
+//! [`Figures`] are the names used there.
+
+use std::collections::BTreeMap;
+
+use jiff::{Timestamp, ToSpan};
+use serde::Serialize;
+
+use super::kinds;
+use crate::ledger::Entry;
+
+/// Agent outcomes that count as a success (a pull request exists for the issue).
+pub const AGENT_OK: &[&str] = &["pr-opened", "pr-updated"];
+/// Agent outcomes that are the agent's own failure.
+pub const AGENT_FAILED: &[&str] = &["agent-failed", "agent-timeout"];
+/// Seconds within which a bug counts as filed promptly.
+pub const FILED_WITHIN_SECONDS: i64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Errors {
+    pub events: u64,
+    pub new_bugs: u64,
+    pub regressions: u64,
+    pub filed_within_minute: u64,
+    pub filed_of: u64,
+    pub filed_within_minute_share: Option<f64>,
+}
+
+/// Nearest-rank median and 90th percentile of durations in whole seconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Durations {
+    pub count: u64,
+    pub median_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+}
+
+impl Durations {
+    pub fn of(mut seconds: Vec<i64>) -> Self {
+        seconds.sort_unstable();
+        Self {
+            count: seconds.len() as u64,
+            median_seconds: nearest_rank(&seconds, 50),
+            p90_seconds: nearest_rank(&seconds, 90),
+        }
+    }
+}
+
+/// The value at rank ⌈p·n/100⌉ of sorted values (integer arithmetic: no rounding drift).
+pub fn nearest_rank(sorted: &[i64], percent: usize) -> Option<i64> {
+    let rank = (percent * sorted.len()).div_ceil(100);
+    sorted.get(rank.checked_sub(1)?).copied()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Agent {
+    pub runs: u64,
+    pub outcomes: BTreeMap<String, u64>,
+    pub success_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fixes {
+    pub merged: u64,
+    pub by_gate: u64,
+    pub by_people: u64,
+    pub time_to_fix: Durations,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Canary {
+    pub promotions: u64,
+    pub rollbacks: u64,
+    pub decisions: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Runbooks {
+    pub runs: u64,
+    pub outcomes: BTreeMap<String, u64>,
+    pub recovery: Durations,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spend {
+    pub agent_usd: f64,
+    pub model_usd: f64,
+    pub total_usd: f64,
+    /// Daily budgets times the window's days, when configured.
+    pub agent_budget_usd: Option<f64>,
+    pub model_budget_usd: Option<f64>,
+}
+
+/// One UTC day of the window, for charts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Day {
+    pub date: String,
+    pub events: u64,
+    pub new_bugs: u64,
+    pub regressions: u64,
+    pub agent_ok: u64,
+    pub agent_failed: u64,
+    pub agent_other: u64,
+    pub merged_by_gate: u64,
+    pub merged_by_people: u64,
+    pub promotions: u64,
+    pub rollbacks: u64,
+    pub runbook_resolved: u64,
+    pub runbook_other: u64,
+    pub agent_usd: f64,
+    pub model_usd: f64,
+}
+
+/// Daily budgets to set spend against.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Budgets {
+    pub agent_usd_per_day: Option<f64>,
+    pub model_usd_per_day: Option<f64>,
+}
+
+/// Every figure of the window `[since, until)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    pub since: Timestamp,
+    pub until: Timestamp,
+    pub errors: Errors,
+    pub issues_by_class: BTreeMap<String, u64>,
+    pub agent: Agent,
+    pub fixes: Fixes,
+    pub canary: Canary,
+    pub runbooks: Runbooks,
+    pub spend: Spend,
+    pub daily: Vec<Day>,
+}
+
+impl Figures {
+    /// Nothing happened: no error, agent run, merge, canary decision or runbook run.
+    pub fn is_quiet(&self) -> bool {
+        self.errors.events + self.errors.new_bugs + self.errors.regressions == 0
+            && self.agent.runs + self.agent.outcomes.values().sum::<u64>() == 0
+            && self.fixes.merged == 0
+            && self.canary.decisions.is_empty()
+            && self.runbooks.runs == 0
+    }
+}
+
+/// Money in whole micro-dollars, so sums are exact whatever the order.
+fn micros(e: &Entry) -> i64 {
+    e.get_f64("usd").filter(|v| v.is_finite()).map_or(0, |v| (v * 1e6).round() as i64)
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    *map.entry(key.to_string()).or_default() += 1;
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// When the issue's first event was seen: `first_seen` on its `issue.created` line,
+/// else the time the line was written.
+fn first_seen(entries: &[Entry]) -> BTreeMap<u64, Timestamp> {
+    entries
+        .iter()
+        .filter(|e| e.kind == kinds::ISSUE_CREATED)
+        .filter_map(|e| {
+            let issue = e.data.get("issue")?.as_u64()?;
+            let seen = e.get_str("first_seen").and_then(|s| s.parse().ok()).unwrap_or(e.ts);
+            Some((issue, seen))
+        })
+        .collect()
+}
+
+/// Computes every figure of `[since, until)`. `entries` may hold the whole ledger: the
+/// time to fix looks up when a fixed issue's first event was seen, however long ago.
+pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: Budgets) -> Figures {
+    let window: Vec<&Entry> = entries.iter().filter(|e| e.ts >= since && e.ts < until).collect();
+    let seen = first_seen(entries);
+    let days = window_days(since, until);
+    let mut f = Figures {
+        since,
+        until,
+        errors: errors(&window),
+        issues_by_class: BTreeMap::new(),
+        agent: Agent { runs: 0, outcomes: BTreeMap::new(), success_rate: None },
+        fixes: Fixes { merged: 0, by_gate: 0, by_people: 0, time_to_fix: Durations::of(Vec::new()) },
+        canary: Canary { promotions: 0, rollbacks: 0, decisions: BTreeMap::new() },
+        runbooks: Runbooks { runs: 0, outcomes: BTreeMap::new(), recovery: Durations::of(Vec::new()) },
+        spend: Spend { agent_usd: 0.0, model_usd: 0.0, total_usd: 0.0, agent_budget_usd: None, model_budget_usd: None },
+        daily: daily(&window, since, until),
+    };
+    let mut classes: BTreeMap<String, String> = BTreeMap::new();
+    let (mut fix_seconds, mut recovery) = (Vec::new(), Vec::new());
+    let (mut agent_micros, mut model_micros) = (0i64, 0i64);
+    for e in &window {
+        let field = |name: &str| e.get_str(name).unwrap_or("unknown");
+        match e.kind.as_str() {
+            // The last class an issue was given in the window is its class.
+            kinds::ISSUE_CLASSIFIED => {
+                classes.insert(e.key.clone(), field("class").to_string());
+            }
+            kinds::AGENT_RUN => {
+                f.agent.runs += 1;
+                agent_micros += micros(e);
+            }
+            kinds::AGENT_OUTCOME => bump(&mut f.agent.outcomes, field("outcome")),
+            kinds::PR_MERGED => {
+                f.fixes.merged += 1;
+                if e.data.get("gate").and_then(serde_json::Value::as_bool) == Some(true) {
+                    f.fixes.by_gate += 1;
+                } else {
+                    f.fixes.by_people += 1;
+                }
+                let issue = e.data.get("issue").and_then(serde_json::Value::as_u64);
+                if let Some(start) = issue.and_then(|n| seen.get(&n)) {
+                    fix_seconds.push(e.ts.as_second() - start.as_second());
+                }
+            }
+            kinds::CANARY_DECISION => bump(&mut f.canary.decisions, field("decision")),
+            kinds::OPS_RUN => {
+                f.runbooks.runs += 1;
+                bump(&mut f.runbooks.outcomes, field("outcome"));
+                if field("outcome") == "resolved" {
+                    recovery.extend(e.get_f64("seconds").map(|s| s.round() as i64));
+                }
+            }
+            kinds::LLM_CALL => model_micros += micros(e),
+            _ => {}
+        }
+    }
+    for class in classes.values() {
+        bump(&mut f.issues_by_class, class);
+    }
+    let ok: u64 = AGENT_OK.iter().filter_map(|o| f.agent.outcomes.get(*o)).sum();
+    f.agent.success_rate = ratio(ok, f.agent.outcomes.values().sum());
+    f.fixes.time_to_fix = Durations::of(fix_seconds);
+    f.runbooks.recovery = Durations::of(recovery);
+    f.canary.promotions = f.canary.decisions.get("promote").copied().unwrap_or(0);
+    f.canary.rollbacks = f.canary.decisions.get("rollback").copied().unwrap_or(0);
+    f.spend = Spend {
+        agent_usd: agent_micros as f64 / 1e6,
+        model_usd: model_micros as f64 / 1e6,
+        total_usd: (agent_micros + model_micros) as f64 / 1e6,
+        agent_budget_usd: budgets.agent_usd_per_day.map(|b| b * days as f64),
+        model_budget_usd: budgets.model_usd_per_day.map(|b| b * days as f64),
+    };
+    f
+}
+
+fn errors(window: &[&Entry]) -> Errors {
+    let mut x = Errors {
+        events: 0,
+        new_bugs: 0,
+        regressions: 0,
+        filed_within_minute: 0,
+        filed_of: 0,
+        filed_within_minute_share: None,
+    };
+    for e in window {
+        let occurrences = e.data.get("occurrences").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        match e.kind.as_str() {
+            kinds::ISSUE_CREATED => {
+                x.new_bugs += 1;
+                x.events += occurrences;
+                if let Some(first) = e.get_str("first_seen").and_then(|s| s.parse::<Timestamp>().ok()) {
+                    x.filed_of += 1;
+                    if e.ts.as_second() - first.as_second() <= FILED_WITHIN_SECONDS {
+                        x.filed_within_minute += 1;
+                    }
+                }
+            }
+            kinds::ISSUE_REOPENED => {
+                x.regressions += 1;
+                x.events += occurrences;
+            }
+            kinds::ISSUE_SEEN => x.events += occurrences,
+            _ => {}
+        }
+    }
+    x.filed_within_minute_share = ratio(x.filed_within_minute, x.filed_of);
+    x
+}
+
+/// Whole UTC days the window touches (a budget is per day).
+fn window_days(since: Timestamp, until: Timestamp) -> i64 {
+    let seconds = (until.as_second() - since.as_second()).max(0);
+    (seconds + 86_399) / 86_400
+}
+
+/// The window's UTC days, oldest first, each with its counts.
+fn daily(window: &[&Entry], since: Timestamp, until: Timestamp) -> Vec<Day> {
+    let tz = jiff::tz::TimeZone::UTC;
+    let first = since.to_zoned(tz.clone()).date();
+    let mut days: BTreeMap<jiff::civil::Date, Day> = BTreeMap::new();
+    let mut d = first;
+    while d.to_zoned(tz.clone()).map(|z| z.timestamp() < until).unwrap_or(false) {
+        days.insert(d, Day { date: d.to_string(), ..Day::default() });
+        match d.checked_add(1.day()) {
+            Ok(next) => d = next,
+            Err(_) => break,
+        }
+    }
+    for e in window {
+        let Some(day) = days.get_mut(&e.ts.to_zoned(tz.clone()).date()) else { continue };
+        add_to_day(day, e);
+    }
+    days.into_values().collect()
+}
+
+fn add_to_day(day: &mut Day, e: &Entry) {
+    let occurrences = e.data.get("occurrences").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let outcome = e.get_str("outcome").unwrap_or_default();
+    match e.kind.as_str() {
+        kinds::ISSUE_CREATED => {
+            day.new_bugs += 1;
+            day.events += occurrences;
+        }
+        kinds::ISSUE_REOPENED => {
+            day.regressions += 1;
+            day.events += occurrences;
+        }
+        kinds::ISSUE_SEEN => day.events += occurrences,
+        kinds::AGENT_OUTCOME if AGENT_OK.contains(&outcome) => day.agent_ok += 1,
+        kinds::AGENT_OUTCOME if AGENT_FAILED.contains(&outcome) => day.agent_failed += 1,
+        kinds::AGENT_OUTCOME => day.agent_other += 1,
+        kinds::PR_MERGED if e.data.get("gate").and_then(serde_json::Value::as_bool) == Some(true) => {
+            day.merged_by_gate += 1;
+        }
+        kinds::PR_MERGED => day.merged_by_people += 1,
+        kinds::CANARY_DECISION if e.get_str("decision") == Some("rollback") => day.rollbacks += 1,
+        kinds::CANARY_DECISION if e.get_str("decision") == Some("promote") => day.promotions += 1,
+        kinds::OPS_RUN if outcome == "resolved" => day.runbook_resolved += 1,
+        kinds::OPS_RUN => day.runbook_other += 1,
+        kinds::AGENT_RUN => day.agent_usd += micros(e) as f64 / 1e6,
+        kinds::LLM_CALL => day.model_usd += micros(e) as f64 / 1e6,
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_uses_integer_ranks() {
+        let v: Vec<i64> = (1..=10).collect();
+        assert_eq!(nearest_rank(&v, 90), Some(9), "0.9·10 is rank 9, not 10 by float drift");
+        assert_eq!(nearest_rank(&v, 50), Some(5));
+        assert_eq!(nearest_rank(&[7], 90), Some(7));
+        assert_eq!(nearest_rank(&[], 50), None);
+    }
+
+    #[test]
+    fn window_days_round_up() {
+        let t = Timestamp::from_second(1_800_000_000).unwrap();
+        assert_eq!(window_days(t, t + jiff::SignedDuration::from_hours(25)), 2);
+        assert_eq!(window_days(t, t + jiff::SignedDuration::from_hours(24)), 1);
+    }
+}

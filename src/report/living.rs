@@ -1,0 +1,124 @@
+//! The living report: one issue, found by its hidden trailer and updated in place each
+//! day (quiet days leave it alone), with the same markdown in the step summary. Charts
+//! are Mermaid, which GitHub draws in issues and step summaries alike: nothing points at
+//! a file on the runner.
+
+use serde_json::{Value, json};
+
+use super::figures::Figures;
+use super::site::{Format, format};
+use crate::forge::{Forge, ForgeResult, Issue, IssueUpdate, NewIssue, State, StateFilter};
+
+/// The label of the living report issue.
+pub const LABEL: &str = "homeostat:report";
+/// The hidden trailer that marks it (read only from the end of a body homeostat wrote).
+pub const MARKER: &str = "<!-- homeostat:report -->";
+/// Days the issue's charts cover.
+pub const CHART_DAYS: usize = 30;
+
+/// The figures in words, for templates.
+fn words(f: &Figures) -> Value {
+    let v = |x: Value, fmt: Format| format(&x, fmt);
+    json!({
+        "events": v(json!(f.errors.events), Format::Count),
+        "new_bugs": v(json!(f.errors.new_bugs), Format::Count),
+        "regressions": v(json!(f.errors.regressions), Format::Count),
+        "filed_share": v(json!(f.errors.filed_within_minute_share), Format::Percent),
+        "agent_runs": v(json!(f.agent.runs), Format::Count),
+        "agent_success": v(json!(f.agent.success_rate), Format::Percent),
+        "fix_median": v(json!(f.fixes.time_to_fix.median_seconds), Format::Duration),
+        "fix_p90": v(json!(f.fixes.time_to_fix.p90_seconds), Format::Duration),
+        "by_gate": f.fixes.by_gate, "by_people": f.fixes.by_people,
+        "promotions": f.canary.promotions, "rollbacks": f.canary.rollbacks,
+        "runbook_runs": f.runbooks.runs,
+        "recovery_median": v(json!(f.runbooks.recovery.median_seconds), Format::Duration),
+        "agent_usd": v(json!(f.spend.agent_usd), Format::Usd),
+        "model_usd": v(json!(f.spend.model_usd), Format::Usd),
+        "agent_budget": v(json!(f.spend.agent_budget_usd), Format::Usd),
+        "model_budget": v(json!(f.spend.model_budget_usd), Format::Usd),
+        "classes": f.issues_by_class.iter().map(|(k, n)| json!([k, n])).collect::<Vec<_>>(),
+    })
+}
+
+/// The last days' series as Mermaid arrays.
+fn mermaid_series(f: &Figures) -> Value {
+    let days = &f.daily[f.daily.len().saturating_sub(CHART_DAYS)..];
+    let list = |get: &dyn Fn(&super::figures::Day) -> u64| {
+        format!("[{}]", days.iter().map(|d| get(d).to_string()).collect::<Vec<_>>().join(", "))
+    };
+    let max = |get: &dyn Fn(&super::figures::Day) -> u64| days.iter().map(get).max().unwrap_or(0).max(1);
+    let labels: Vec<String> = days.iter().map(|d| format!("\"{}\"", d.date.get(5..).unwrap_or_default())).collect();
+    json!({
+        "labels": format!("[{}]", labels.join(", ")),
+        "bugs": list(&|d| d.new_bugs),
+        "fixes": list(&|d| d.merged_by_gate + d.merged_by_people),
+        "rollbacks": list(&|d| d.rollbacks),
+        "runbooks": list(&|d| d.runbook_resolved + d.runbook_other),
+        "top": max(&|d| d.new_bugs).max(max(&|d| d.merged_by_gate + d.merged_by_people)),
+        "top2": max(&|d| d.rollbacks).max(max(&|d| d.runbook_resolved + d.runbook_other)),
+    })
+}
+
+/// The report's markdown (issue body without the marker, and step summary).
+pub fn markdown(
+    prompts: &crate::prompt::Prompts,
+    window: &Figures,
+    day_line: &str,
+    site_url: Option<&str>,
+    mermaid: bool,
+) -> crate::Result<String> {
+    let context = json!({
+        "since": window.since.strftime("%Y-%m-%d").to_string(),
+        "until": window.until.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        "days": window.daily.len(), "t": words(window), "day_line": day_line, "site_url": site_url,
+        "mermaid": mermaid && !window.daily.is_empty(), "chart": mermaid_series(window),
+    });
+    prompts.render("report-issue.md.j2", &context)
+}
+
+/// Whether `issue` is the living report: homeostat's trailer ends its body.
+pub fn is_report(issue: &Issue) -> bool {
+    issue.body.trim_end().ends_with(MARKER)
+}
+
+/// Updates the living report issue in place (reopening it if someone closed it), or
+/// opens it. Returns the issue and whether it was created.
+pub async fn upsert(forge: &dyn Forge, title: &str, body: &str) -> ForgeResult<(Issue, bool)> {
+    upsert_marked(forge, LABEL, MARKER, title, body).await
+}
+
+/// One issue per `marker` under `label`, kept up to date (the ops daily report uses it
+/// with its own marker).
+pub async fn upsert_marked(
+    forge: &dyn Forge,
+    label: &str,
+    marker: &str,
+    title: &str,
+    body: &str,
+) -> ForgeResult<(Issue, bool)> {
+    let body =
+        crate::forge::limits::truncate_body(&format!("{}\n\n{marker}\n", body.trim_end()), &format!("{marker}\n"));
+    let mut found: Vec<Issue> = forge
+        .list_issues(label, StateFilter::All)
+        .await?
+        .into_iter()
+        .filter(|i| i.body.trim_end().ends_with(marker))
+        .collect();
+    // The oldest one is the report: it is the one people pinned.
+    found.sort_by_key(|i| i.number);
+    match found.into_iter().next() {
+        Some(issue) if issue.body == body && issue.state == State::Open => Ok((issue, false)),
+        Some(issue) => {
+            let update = IssueUpdate {
+                title: Some(title.to_string()),
+                body: Some(body),
+                state: (issue.state == State::Closed).then_some(State::Open),
+            };
+            Ok((forge.update_issue(issue.number, &update).await?, false))
+        }
+        None => {
+            let new = NewIssue { title: title.to_string(), body, labels: vec![label.to_string()] };
+            Ok((forge.create_issue(&new).await?, true))
+        }
+    }
+}

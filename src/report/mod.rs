@@ -1,0 +1,36 @@
+//! hs-report: the loop at a glance. The figures over a window ([`figures`], pure), a
+//! static dashboard ([`site`]), one living report issue ([`living`]) and notifications
+//! where people are ([`notify`], [`payload`]); [`run`] wires them for the binary.
+//!
+//! Everything is read from the ledger; docs/report.md defines each figure.
+
+pub mod figures;
+pub mod living;
+pub mod notify;
+pub mod payload;
+pub mod run;
+pub mod site;
+
+pub use figures::{Budgets, Figures, compute};
+pub use notify::NotifyConfig;
+
+/// The ledger kinds the report reads, in one place: the registry's, plus those only the
+/// report and its writers share so far.
+pub mod kinds {
+    pub use crate::ledger::kinds::*;
+    /// A known issue's later occurrences were counted; key = issue; field `occurrences`.
+    pub const ISSUE_SEEN: &str = "issue.seen";
+    /// A closed issue came back (a regression); key = issue; field `occurrences`.
+    pub const ISSUE_REOPENED: &str = "issue.reopened";
+    /// hs-classify gave an issue its risk class; key = issue; field `class`.
+    pub const ISSUE_CLASSIFIED: &str = "issue.classified";
+    /// One runbook run (hs-ops); key = runbook; fields `outcome`, `seconds`.
+    pub const OPS_RUN: &str = crate::ops::decide::RUN;
+    /// A runbook escalated to a person (hs-ops); key = runbook; fields `issue`, `reason`.
+    pub const OPS_ESCALATION: &str = crate::ops::decide::ESCALATION;
+    /// hs-report post updated the living report; key = `issue`; fields `issue`, `quiet`.
+    pub const REPORT_POSTED: &str = "report.posted";
+    /// A notice went (or was held back) to a destination; key = destination; fields
+    /// `source` (the ledger line's id), `event`, `suppressed`.
+    pub const REPORT_NOTIFIED: &str = "report.notified";
+}
