@@ -70,17 +70,22 @@ pub enum Command {
 }
 
 /// Runs one subcommand.
-pub fn main(command: Command, forge: &dyn Forge, format: crate::cli::OutputFormat) -> anyhow::Result<()> {
+pub fn main(
+    ctx: &crate::app::Context,
+    command: Command,
+    forge: &dyn Forge,
+    format: crate::cli::OutputFormat,
+) -> anyhow::Result<()> {
     match command {
         Command::Init { dir, action, ci_workflow, force } => {
             let req = InitRequest { dir, action, ci_workflow, force };
-            let report = crate::cli::block_on(run(forge, &req))??;
+            let report = ctx.block_on(run(forge, &req))?;
             crate::cli::print_json(format, &report)?;
             eprintln!("homeostat init: still to do in the repository's settings:\n- {}", report.settings.join("\n- "));
         }
         Command::Dispatch { workflow, git_ref, inputs } => {
             let inputs = parse_inputs(&inputs)?;
-            crate::cli::block_on(forge.workflow_dispatch(&workflow, &git_ref, &inputs))??;
+            ctx.block_on(forge.workflow_dispatch(&workflow, &git_ref, &inputs))?;
             eprintln!("homeostat: dispatched {workflow} on {git_ref}");
         }
     }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ForgeArgs, FormatArgs};
+use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use homeostat::init::{self, Command};
 
 #[derive(Parser)]
@@ -11,6 +11,8 @@ use homeostat::init::{self, Command};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    config: ConfigArgs,
     #[command(flatten)]
     forge: ForgeArgs,
     #[command(flatten)]
@@ -20,8 +22,9 @@ struct Cli {
 fn main() -> ExitCode {
     cli::main(|| {
         let args = Cli::parse();
-        let forge = args.forge.open(&homeostat::gha::Env::from_process())?;
-        init::main(args.command, forge.as_ref(), args.format.format)?;
+        let ctx = args.config.context()?;
+        let forge = ctx.open_forge(&args.forge.choice())?;
+        init::main(&ctx, args.command, forge.as_ref(), args.format.format)?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -101,7 +101,7 @@ pub fn main(args: Options) -> anyhow::Result<ExitCode> {
 fn load(args: &Options, env: &gha::Env, base: &str) -> crate::Result<(Config, Policy)> {
     let explicit = args.config.config.is_some() || env.get(gha::vars::HOMEOSTAT_CONFIG).is_some();
     if explicit || args.policy.is_some() {
-        let config = args.config.load()?;
+        let config = Config::discover(args.config.config.as_deref(), env)?;
         let policy = Policy::from_config(&config, args.policy.as_deref())?;
         return Ok((config, policy));
     }

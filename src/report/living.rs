@@ -113,6 +113,7 @@ pub async fn upsert_marked(
                 title: Some(title.to_string()),
                 body: Some(body),
                 state: (issue.state == State::Closed).then_some(State::Open),
+                labels: None,
             };
             Ok((forge.update_issue(issue.number, &update).await?, false))
         }
