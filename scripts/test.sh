@@ -75,7 +75,7 @@ run_figures canary conformance 'conformance'
 run_figures content twitter_text 'twitter-text'
 run_figures scrub_corpus corpus '^scrub corpus'
 run_figures fingerprint defects 'defects|precision'
-run_figures cluster corpus 'precision|homeostat|baseline|without'
+run_figures cluster corpus_pairwise '^[.]?[|(]|corpus:'
 
 step "demo (scripts/demo.sh: the whole loop on the local forge), today and a year ahead"
 # The README's main command, end to end; its output only when it fails. The second run
