@@ -124,7 +124,7 @@ impl Usage {
 }
 
 static AIDER_COST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"Cost: \$[0-9.]+ message, \$(?P<usd>[0-9.]+) session").unwrap_or_else(|_| unreachable!())
+    Regex::new(r"Cost: \$[0-9.]+ message, \$(?P<usd>[0-9.]+) session").expect("a constant regex compiles")
 });
 
 /// Reads spend and turns from the agent's output: a JSON result with `total_cost_usd`

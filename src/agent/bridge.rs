@@ -70,13 +70,13 @@ pub struct Frame {
 
 static JS_FRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*at (?:(?P<f>[^\s(]+) \()?(?P<file>[^\s()]+?):(?P<l>\d+)(?::\d+)?\)?\s*$")
-        .unwrap_or_else(|_| unreachable!())
+        .expect("a constant regex compiles")
 });
 static PY_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*File "(?P<file>[^"]+)", line (?P<l>\d+), in (?P<f>\S+)"#).unwrap_or_else(|_| unreachable!())
+    Regex::new(r#"^\s*File "(?P<file>[^"]+)", line (?P<l>\d+), in (?P<f>\S+)"#).expect("a constant regex compiles")
 });
 static RUST_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*at (?P<file>[^\s:]+\.rs):(?P<l>\d+)(?::\d+)?\s*$").unwrap_or_else(|_| unreachable!())
+    Regex::new(r"^\s*at (?P<file>[^\s:]+\.rs):(?P<l>\d+)(?::\d+)?\s*$").expect("a constant regex compiles")
 });
 
 /// The frames of the first fenced stack trace in an issue body, innermost first, with
