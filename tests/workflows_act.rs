@@ -28,21 +28,9 @@ fn have_act() -> bool {
     ok
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+#[path = "support/git.rs"]
+mod git_support;
+use git_support::{git, write};
 
 /// A webhook example from @octokit/webhooks-examples, by event name and index.
 fn example(event: &str, pick: impl Fn(&Value) -> bool) -> Value {
