@@ -56,7 +56,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 bash scripts/test-openapi-report.sh clean
 cargo test --workspace --all-targets --locked
-cargo test --doc --locked
+cargo test --workspace --doc --locked
 
 step "GitHub's OpenAPI description against every request the suite sent to the stand-in"
 bash scripts/test-openapi-report.sh

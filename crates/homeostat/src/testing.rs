@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub fn shared_path(rel: &str) -> Option<PathBuf> {
     let root = std::env::var_os("HOMEOSTAT_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
     let path = root.join(rel);
     if path.exists() {
         return Some(path);

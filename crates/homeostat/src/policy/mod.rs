@@ -22,7 +22,7 @@ use crate::error::{Error, Position, Result};
 pub use glob::{GlobList, PathGlob};
 
 /// The built-in policy, embedded from `policies/default.yml`.
-pub const DEFAULT_POLICY: &str = include_str!("../../policies/default.yml");
+pub const DEFAULT_POLICY: &str = include_str!("../../../../policies/default.yml");
 const DEFAULT_POLICY_FILE: &str = "policies/default.yml (built in)";
 
 /// How risky a fix (or a change) is, least to most risky: `Ord` follows risk.
@@ -857,7 +857,7 @@ mod tests {
 
     #[test]
     fn committed_schema_is_current() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/policy.schema.json");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/policy.schema.json");
         let current = Policy::json_schema();
         if std::env::var_os("HOMEOSTAT_UPDATE_SCHEMA").is_some() {
             std::fs::write(&path, &current).unwrap();
@@ -865,7 +865,7 @@ mod tests {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == current,
-            "schema/policy.schema.json is stale: run `HOMEOSTAT_UPDATE_SCHEMA=1 cargo test --lib policy::tests::committed_schema_is_current`"
+            "schema/policy.schema.json is stale: run `HOMEOSTAT_UPDATE_SCHEMA=1 cargo test -p homeostat --lib policy::tests::committed_schema_is_current`"
         );
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Position, Result};
 
 /// The built-in rules.
-pub const BUILTIN_RULES: &str = include_str!("../../policies/content-guardrails.yml");
+pub const BUILTIN_RULES: &str = include_str!("../../../../policies/content-guardrails.yml");
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Position, Result};
 
-static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/prompts");
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../prompts");
 
 /// The prompt templates.
 pub struct Prompts {

@@ -25,7 +25,7 @@ use crate::error::{Error, Position, Result};
 const RETRY_WITHIN: usize = 256;
 
 /// The built-in rules, compiled into every binary.
-pub const BUILTIN_RULES: &str = include_str!("../policies/scrub.yml");
+pub const BUILTIN_RULES: &str = include_str!("../../../policies/scrub.yml");
 const BUILTIN_FILE: &str = "policies/scrub.yml";
 
 /// What a rule finds: a secret (hs-guard blocks a diff that adds one) or personal data.

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::figures::{Day, Figures};
 use crate::error::{Error, Position, Result};
 
-static SITE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/site");
+static SITE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../site");
 
 #[derive(Debug, Clone, Deserialize)]
 struct Pages {

@@ -72,7 +72,7 @@ pub struct Alias {
 const JS_MAX_FRAMES: usize = 10;
 
 /// The built-in rules, as data.
-pub const BUILTIN_RULES: &str = include_str!("../../policies/fingerprint.rules");
+pub const BUILTIN_RULES: &str = include_str!("../../../../policies/fingerprint.rules");
 const BUILTIN_FILE: &str = "policies/fingerprint.rules";
 
 /// Most frames shown per fingerprint in `frames`.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Duration;
 use crate::error::{Error, InputError, Position, Result};
 
-static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/sops");
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../sops");
 
 /// Categories whose runbooks are never fixed without a person.
 pub const NEVER_AUTO: &[&str] = &["billing", "security", "schema", "user-data", "credentials"];

@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn committed_schema_is_current() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/homeostat.schema.json");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/homeostat.schema.json");
         let current = Config::json_schema();
         if std::env::var_os("HOMEOSTAT_UPDATE_SCHEMA").is_some() {
             std::fs::write(&path, &current).unwrap();
@@ -337,7 +337,7 @@ mod tests {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == current,
-            "schema/homeostat.schema.json is stale: run `HOMEOSTAT_UPDATE_SCHEMA=1 cargo test --lib committed_schema_is_current`"
+            "schema/homeostat.schema.json is stale: run `HOMEOSTAT_UPDATE_SCHEMA=1 cargo test -p homeostat --lib committed_schema_is_current`"
         );
     }
 }

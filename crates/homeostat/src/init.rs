@@ -14,19 +14,19 @@ use crate::forge::Forge;
 
 /// The example workflows, as shipped.
 pub const WORKFLOWS: &[(&str, &str)] = &[
-    ("report-errors.yml", include_str!("../examples/workflows/report-errors.yml")),
-    ("triage.yml", include_str!("../examples/workflows/triage.yml")),
-    ("agent-fix.yml", include_str!("../examples/workflows/agent-fix.yml")),
-    ("agent-revise.yml", include_str!("../examples/workflows/agent-revise.yml")),
-    ("guard.yml", include_str!("../examples/workflows/guard.yml")),
-    ("auto-merge.yml", include_str!("../examples/workflows/auto-merge.yml")),
-    ("canary.yml", include_str!("../examples/workflows/canary.yml")),
-    ("ops.yml", include_str!("../examples/workflows/ops.yml")),
-    ("content.yml", include_str!("../examples/workflows/content.yml")),
+    ("report-errors.yml", include_str!("../../../examples/workflows/report-errors.yml")),
+    ("triage.yml", include_str!("../../../examples/workflows/triage.yml")),
+    ("agent-fix.yml", include_str!("../../../examples/workflows/agent-fix.yml")),
+    ("agent-revise.yml", include_str!("../../../examples/workflows/agent-revise.yml")),
+    ("guard.yml", include_str!("../../../examples/workflows/guard.yml")),
+    ("auto-merge.yml", include_str!("../../../examples/workflows/auto-merge.yml")),
+    ("canary.yml", include_str!("../../../examples/workflows/canary.yml")),
+    ("ops.yml", include_str!("../../../examples/workflows/ops.yml")),
+    ("content.yml", include_str!("../../../examples/workflows/content.yml")),
 ];
-const CONFIG: &str = include_str!("../examples/homeostat.yml");
-const POLICY: &str = include_str!("../policies/default.yml");
-const LABELS: &str = include_str!("../policies/labels.yml");
+const CONFIG: &str = include_str!("../../../examples/homeostat.yml");
+const POLICY: &str = include_str!("../../../policies/default.yml");
+const LABELS: &str = include_str!("../../../policies/labels.yml");
 /// The placeholder the examples pin the action with.
 pub const ACTION_PLACEHOLDER: &str = "homeostat/homeostat@0000000000000000000000000000000000000000";
 /// The CI workflow name agent-revise listens for in the examples.
