@@ -332,6 +332,7 @@ fn classify_issue_labels_comments_once_and_moves_on_the_board() {
             .arg(&policy)
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_OUTPUT", &outputs)
+            .current_dir(dir.path())
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -341,6 +342,11 @@ fn classify_issue_labels_comments_once_and_moves_on_the_board() {
         assert_eq!(result["fingerprint"], "0123456789abcdef");
         assert_eq!(result["stage"], "ai-queue");
     }
+    // Each run records the class it gave (the report's "issues by class" reads it).
+    let ledger = std::fs::read_to_string(dir.path().join(".homeostat/ledger.jsonl")).unwrap();
+    let classified: Vec<&str> = ledger.lines().filter(|l| l.contains("\"kind\":\"issue.classified\"")).collect();
+    assert_eq!(classified.len(), 2, "{ledger}");
+    assert!(classified[0].contains("\"class\":\"safe\""), "{ledger}");
     let (issue, comments) = homeostat::app::block_on(async {
         (forge.get_issue(issue.number).await.unwrap(), forge.list_comments(issue.number).await.unwrap())
     })

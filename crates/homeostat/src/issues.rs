@@ -35,6 +35,8 @@ pub const REGRESSION_LABEL: &str = "homeostat:regression";
 /// Ledger kinds.
 pub const LEDGER_CREATED: &str = crate::ledger::kinds::ISSUE_CREATED;
 pub const LEDGER_HELD: &str = crate::ledger::kinds::ISSUE_HELD;
+pub const LEDGER_SEEN: &str = crate::ledger::kinds::ISSUE_SEEN;
+pub const LEDGER_REOPENED: &str = crate::ledger::kinds::ISSUE_REOPENED;
 /// How many batch keys an issue remembers.
 const APPLIED_KEYS_KEPT: usize = 50;
 
@@ -626,39 +628,7 @@ pub async fn apply(
             }
             Step::Comment(n) | Step::Count(n, _) | Step::Reopen(n) => {
                 let Some(issue) = known(n) else { continue };
-                let old_state = parse_state(&issue.body);
-                let mut state = merge_state(old_state.clone(), g);
-                let reopen = matches!(step, Step::Reopen(_));
-                let comment = matches!(step, Step::Comment(_)) || reopen;
-                if comment {
-                    state.last_comment_at = Some(now.clone());
-                }
-                let body = writer.body(g, &state, &markers(&issue.body))?;
-                // At most two writes: the comment, then one PATCH with the counter, the
-                // state and (on a reopen) the whole label set. The comment goes first: if
-                // the PATCH fails, the batch is not marked counted and a re-run posts and
-                // counts it again; the other order would lose the comment for good.
-                let action = if reopen {
-                    let fixed = newest(old_state.releases.iter().map(String::as_str));
-                    let extra = serde_json::json!({"release": g.newest_release(), "fixed_release": fixed});
-                    forge.create_comment(n, &writer.comment("issue-regression.md.j2", g, &state, extra)?).await?;
-                    Action::Reopened
-                } else if comment {
-                    forge
-                        .create_comment(n, &writer.comment("issue-comment.md.j2", g, &state, serde_json::json!({}))?)
-                        .await?;
-                    Action::Commented
-                } else {
-                    Action::Skipped
-                };
-                let labels = reopen.then(|| regression_labels(issue));
-                let update = IssueUpdate {
-                    body: Some(body),
-                    state: reopen.then_some(State::Open),
-                    labels,
-                    ..Default::default()
-                };
-                let updated = forge.update_issue(n, &update).await?;
+                let (action, updated) = update_known(forge, ledger, writer, g, issue, &step, &now).await?;
                 let reason = match step {
                     Step::Count(_, why) => Some(why.to_string()),
                     _ => None,
@@ -681,6 +651,50 @@ pub async fn apply(
         }
     }
     Ok(outcomes)
+}
+
+/// Counts a known issue's new occurrences: a comment when due (the regression comment on
+/// a reopen), then one PATCH with the counter, the state and (on a reopen) the whole label
+/// set — at most two writes. The comment goes first: if the PATCH fails, the batch is not
+/// marked counted and a re-run posts and counts it again; the other order would lose the
+/// comment for good. The ledger line (`issue.seen` or `issue.reopened`) follows the PATCH,
+/// so a failed run records nothing it did not count.
+async fn update_known(
+    forge: &dyn Forge,
+    ledger: &Ledger,
+    writer: &Writer<'_>,
+    g: &Group,
+    issue: &Issue,
+    step: &Step,
+    now: &str,
+) -> Result<(Action, Issue)> {
+    let n = issue.number;
+    let old_state = parse_state(&issue.body);
+    let mut state = merge_state(old_state.clone(), g);
+    let reopen = matches!(step, Step::Reopen(_));
+    let comment = matches!(step, Step::Comment(_)) || reopen;
+    if comment {
+        state.last_comment_at = Some(now.to_string());
+    }
+    let body = writer.body(g, &state, &markers(&issue.body))?;
+    let action = if reopen {
+        let fixed = newest(old_state.releases.iter().map(String::as_str));
+        let extra = serde_json::json!({"release": g.newest_release(), "fixed_release": fixed});
+        forge.create_comment(n, &writer.comment("issue-regression.md.j2", g, &state, extra)?).await?;
+        Action::Reopened
+    } else if comment {
+        forge.create_comment(n, &writer.comment("issue-comment.md.j2", g, &state, serde_json::json!({}))?).await?;
+        Action::Commented
+    } else {
+        Action::Skipped
+    };
+    let labels = reopen.then(|| regression_labels(issue));
+    let update = IssueUpdate { body: Some(body), state: reopen.then_some(State::Open), labels, ..Default::default() };
+    let updated = forge.update_issue(n, &update).await?;
+    let kind = if reopen { LEDGER_REOPENED } else { LEDGER_SEEN };
+    let data = serde_json::json!({"issue": n, "occurrences": g.count, "fingerprint": g.fingerprint});
+    record(forge, ledger, kind, &n.to_string(), data)?;
+    Ok((action, updated))
 }
 
 /// This run's groups, each new fingerprint with the occurrences held back before added,
@@ -1172,6 +1186,18 @@ mod tests {
             assert_eq!(parse_state(&reopened.body).count, 5);
             assert_eq!(forge.list_issues(LABEL, StateFilter::All).await.unwrap().len(), 1);
         });
-        assert_eq!(ledger.count(LEDGER_CREATED, None, jiff::Timestamp::UNIX_EPOCH).unwrap(), 1);
+        let count = |kind| ledger.count(kind, None, jiff::Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(count(LEDGER_CREATED), 1);
+        // The report's "events" and "regressions" read these: the commented batch and the
+        // silently counted one are seen, the last one reopened; the skipped re-run is neither.
+        assert_eq!((count(LEDGER_SEEN), count(LEDGER_REOPENED)), (2, 1));
+        let seen: u64 = ledger
+            .entries()
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == LEDGER_SEEN || e.kind == LEDGER_REOPENED)
+            .filter_map(|e| e.data.get("occurrences")?.as_u64())
+            .sum();
+        assert_eq!(seen, 4, "occurrences 2+3, 4 and 5 after the first");
     }
 }

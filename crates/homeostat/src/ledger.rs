@@ -23,6 +23,14 @@ pub mod kinds {
     pub const ISSUE_CREATED: &str = "issue.created";
     /// hs-issue held a new fingerprint back by a quota; key = fingerprint.
     pub const ISSUE_HELD: &str = "issue.held";
+    /// hs-issue counted a known issue's later occurrences; key = issue; fields `issue`,
+    /// `occurrences`, `fingerprint`.
+    pub const ISSUE_SEEN: &str = "issue.seen";
+    /// A closed issue came back (a regression) and hs-issue reopened it; key = issue;
+    /// fields as `issue.seen`.
+    pub const ISSUE_REOPENED: &str = "issue.reopened";
+    /// hs-classify gave an issue its risk class; key = issue; fields `class`, `auto_fix`.
+    pub const ISSUE_CLASSIFIED: &str = "issue.classified";
     /// One coding-agent run; key = issue; fields `agent`, `mode`, `seconds`, `usd`, `turns`, `exit`.
     pub const AGENT_RUN: &str = "agent.run";
     /// How an hs-agent run ended; key = issue; fields `outcome` (`pr-opened`, …), `pr`.

@@ -306,8 +306,16 @@ pub fn run_command(
             results.iter().map(|c| render(format, c, || classification_text(c))).collect()
         }
         ClassifyCommand::Error { issue: Some(number), .. } => {
+            let dry_run = forge.dry_run;
             let forge = ctx.open_forge(forge)?;
+            let session = ctx.ledger(Path::new("."));
             let done = ctx.block_on(classify_issue(forge.as_ref(), &policy, number))?;
+            if !dry_run {
+                let c = &done.classification;
+                let data = serde_json::json!({"class": c.class, "auto_fix": c.auto_fixable});
+                session.ledger.append(crate::ledger::kinds::ISSUE_CLASSIFIED, &number.to_string(), data)?;
+            }
+            ctx.finish_ledger(&session);
             write_actions(&ctx.actions(), &done.classification)?;
             render(format, &done, || classification_text(&done.classification))
         }

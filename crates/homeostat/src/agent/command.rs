@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{Mode, Request};
+use super::{Mode, Outcome, Request};
 use crate::app::{Context, ForgeChoice};
 use crate::error::Result;
 use crate::output::{OutputFormat, print_json};
@@ -40,6 +40,11 @@ pub fn main(ctx: &Context, job: Job, repo_dir: &Path, forge: &ForgeChoice, forma
         (None, Job::Merged { pr }) => ctx.block_on(super::merged(forge.as_ref(), &options, *pr)).map(Err),
         (None, _) => return Ok(super::not_for_us()),
     };
+    if let Ok(Ok(report)) = &outcome
+        && !options.dry_run
+    {
+        record_ending(&session.ledger, report)?;
+    }
     ctx.finish_ledger(&session);
     match outcome? {
         Err(merged) => print_json(format, &merged).map(|()| ExitCode::SUCCESS),
@@ -52,4 +57,15 @@ pub fn main(ctx: &Context, job: Job, repo_dir: &Path, forge: &ForgeChoice, forma
             Ok(if report.outcome.is_failure() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
     }
+}
+
+/// Every ending of a run reaches the ledger, so the report's success rate counts the runs
+/// that failed or were refused, not only those that opened a pull request (the publish
+/// step records those itself, with the pull request and commit).
+fn record_ending(ledger: &crate::ledger::Ledger, report: &super::Report) -> Result<()> {
+    let (Some(issue), false) = (report.issue, matches!(report.outcome, Outcome::PrOpened | Outcome::PrUpdated)) else {
+        return Ok(());
+    };
+    let data = serde_json::json!({"outcome": report.outcome.as_str()});
+    ledger.append(crate::ledger::kinds::AGENT_OUTCOME, &issue.to_string(), data).map(drop)
 }

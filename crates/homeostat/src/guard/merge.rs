@@ -38,6 +38,9 @@ pub struct GateReport {
     pub merged: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_sha: Option<String>,
+    /// The homeostat issue the pull request fixes (from its body's marker).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue: Option<u64>,
 }
 
 /// Judges pull request `req.pr` and merges it when every condition holds.
@@ -70,6 +73,7 @@ pub async fn run_gate(forge: &dyn Forge, env: &Env, req: &GateRequest<'_>) -> Re
             trusted: trusted_head,
             merged: false,
             merge_sha: None,
+            issue,
         });
     }
     let head = checkout.fetch(&pr.head)?.to_string();
@@ -113,6 +117,7 @@ pub async fn run_gate(forge: &dyn Forge, env: &Env, req: &GateRequest<'_>) -> Re
         trusted: trusted_head,
         merged: false,
         merge_sha: None,
+        issue,
     };
     if report.decision.merge && req.merge {
         if pr.draft {
@@ -165,6 +170,19 @@ pub async fn run_gates(
         reports.push(run_gate(forge, env, &GateRequest { repo_dir, pr, merge }).await?);
     }
     Ok(reports)
+}
+
+/// Records each pull request the gate merged (`pr.merged` with `gate: true`), once per
+/// pull request, so the report tells the gate's merges from people's.
+pub fn record_merges(ledger: &crate::ledger::Ledger, reports: &[GateReport]) -> Result<()> {
+    let kind = crate::ledger::kinds::PR_MERGED;
+    for r in reports.iter().filter(|r| r.merged) {
+        let key = r.decision.pr.to_string();
+        if ledger.last(kind, &key)?.is_none() {
+            ledger.append(kind, &key, serde_json::json!({"issue": r.issue, "gate": true, "sha": r.merge_sha}))?;
+        }
+    }
+    Ok(())
 }
 
 /// The reports as step outputs: `merged` (true when any merged), `merged_prs`,

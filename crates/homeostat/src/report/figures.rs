@@ -171,10 +171,39 @@ fn first_seen(entries: &[Entry]) -> BTreeMap<u64, Timestamp> {
         .collect()
 }
 
+/// One `pr.merged` line per pull request. The merge gate records its merges and the job
+/// that follows every merge records it too; they run side by side, so both lines may
+/// reach the ledger. The first stands, with `gate: true` when either says so and the
+/// issue either names.
+fn merged_once<'e>(entries: impl Iterator<Item = &'e Entry>) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::new();
+    let mut first: BTreeMap<String, usize> = BTreeMap::new();
+    for e in entries {
+        let Some(&i) = first.get(&e.key).filter(|_| e.kind == kinds::PR_MERGED) else {
+            if e.kind == kinds::PR_MERGED {
+                first.insert(e.key.clone(), out.len());
+            }
+            out.push(e.clone());
+            continue;
+        };
+        let kept = &mut out[i].data;
+        if e.data.get("gate").and_then(serde_json::Value::as_bool) == Some(true) {
+            kept.insert("gate".into(), true.into());
+        }
+        if kept.get("issue").is_none_or(serde_json::Value::is_null)
+            && let Some(issue) = e.data.get("issue")
+        {
+            kept.insert("issue".into(), issue.clone());
+        }
+    }
+    out
+}
+
 /// Computes every figure of `[since, until)`. `entries` may hold the whole ledger: the
 /// time to fix looks up when a fixed issue's first event was seen, however long ago.
 pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: Budgets) -> Figures {
-    let window: Vec<&Entry> = entries.iter().filter(|e| e.ts >= since && e.ts < until).collect();
+    let in_window = merged_once(entries.iter().filter(|e| e.ts >= since && e.ts < until));
+    let window: Vec<&Entry> = in_window.iter().collect();
     let seen = first_seen(entries);
     let days = window_days(since, until);
     let mut f = Figures {
@@ -348,6 +377,27 @@ mod tests {
         assert_eq!(nearest_rank(&v, 50), Some(5));
         assert_eq!(nearest_rank(&[7], 90), Some(7));
         assert_eq!(nearest_rank(&[], 50), None);
+    }
+
+    #[test]
+    fn a_merge_recorded_by_the_gate_and_by_the_merged_job_counts_once_for_the_gate() {
+        let t = Timestamp::from_second(1_800_000_000).unwrap();
+        let line = |kind: &str, key: &str, data: serde_json::Value| Entry {
+            ts: t,
+            kind: kind.into(),
+            key: key.into(),
+            id: String::new(),
+            data: data.as_object().cloned().unwrap_or_default(),
+        };
+        let entries = vec![
+            line(kinds::PR_MERGED, "7", serde_json::json!({"issue": 3})),
+            line(kinds::PR_MERGED, "7", serde_json::json!({"issue": null, "gate": true})),
+            line(kinds::PR_MERGED, "8", serde_json::json!({"issue": 4})),
+        ];
+        let f = compute(&entries, t, t + jiff::SignedDuration::from_hours(1), Budgets::default());
+        assert_eq!((f.fixes.merged, f.fixes.by_gate, f.fixes.by_people), (2, 1, 1));
+        let once = merged_once(entries.iter());
+        assert_eq!(once[0].data.get("issue"), Some(&serde_json::json!(3)));
     }
 
     #[test]

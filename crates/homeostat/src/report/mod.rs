@@ -18,12 +18,6 @@ pub use notify::NotifyConfig;
 /// report and its writers share so far.
 pub mod kinds {
     pub use crate::ledger::kinds::*;
-    /// A known issue's later occurrences were counted; key = issue; field `occurrences`.
-    pub const ISSUE_SEEN: &str = "issue.seen";
-    /// A closed issue came back (a regression); key = issue; field `occurrences`.
-    pub const ISSUE_REOPENED: &str = "issue.reopened";
-    /// hs-classify gave an issue its risk class; key = issue; field `class`.
-    pub const ISSUE_CLASSIFIED: &str = "issue.classified";
     /// One runbook run (hs-ops); key = runbook; fields `outcome`, `seconds`.
     pub const OPS_RUN: &str = crate::ops::decide::RUN;
     /// A runbook escalated to a person (hs-ops); key = runbook; fields `issue`, `reason`.
