@@ -40,7 +40,7 @@ hs generate
 say "the page's front matter"
 sed -n '1,/^---$/{p}' "$repo/content/guides/how-to-price-a-saas-product.md" | sed -n '1,20p'
 say "the branch on the remote"
-git -C "$remote" log --oneline --stat -1 "homeostat/content-20261123-100000" | cat
+git -C "$remote" log --oneline --stat -1 "homeostat/content-2026-W48" | cat
 say "generate again the same week: the weekly limit holds"
 now="2026-11-25T10:00:00Z" hs generate
 say "a maintainer sets the page live and approves one post; publish"

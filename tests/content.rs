@@ -319,7 +319,7 @@ mod chain {
         assert_eq!(out["written"], serde_json::json!([md, png, yml]));
         assert_eq!(out["rejected"], serde_json::json!([]));
         assert_eq!(out["pr"], 1);
-        let branch = "homeostat/content-20261123-100000";
+        let branch = "homeostat/content-2026-W48";
         assert_eq!(out["branch"], branch);
         // The third X text is over 280 once the link is added.
         assert_eq!(out["dropped_posts"].as_array().unwrap().len(), 1);

@@ -6,6 +6,15 @@ mod support;
 
 #[path = "support/bins.rs"]
 mod bins;
+#[path = "support/git.rs"]
+mod sgit;
+
+#[path = "on_github/agent.rs"]
+mod agent;
+#[path = "on_github/content.rs"]
+mod content;
+#[path = "on_github/faults.rs"]
+mod faults;
 
 use std::collections::BTreeMap;
 
@@ -226,133 +235,4 @@ fn no_binary_panics_with_a_token_against_a_dead_port_or_a_failing_github() {
             assert_no_panic(name, &out);
         }
     }
-}
-
-#[test]
-fn hs_classify_labels_an_issue_on_github() {
-    let gh = Standin::start();
-    let job = Job::new(&gh);
-    let filed = job.run("hs-issue", &[&example("production.jsonl")]);
-    assert!(filed.status.success(), "{}", stderr(&filed));
-    let before = gh.state().issues[&1].labels.clone();
-    let out = job.run("hs-classify", &["error", "--issue", "1"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let after = gh.state().issues[&1].labels.clone();
-    let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
-    assert!(added.iter().any(|l| l.starts_with("change-class:")), "class label added: {before:?} → {after:?}");
-    gh.assert_clean();
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-#[test]
-fn hs_guard_keeps_one_sticky_comment_on_the_pull_request() {
-    let gh = Standin::start();
-    let pr = gh.with_state(|s| {
-        let n = s.seed_issue("Fix", "Fixes #1", &[], github_standin::state::BOT_LOGIN);
-        if let Some(i) = s.issues.get_mut(&n) {
-            i.pull = Some(github_standin::state::Pull {
-                head: "homeostat/fix-1".into(),
-                base: "main".into(),
-                draft: true,
-                head_repo: github_standin::REPO.into(),
-                merged: false,
-            });
-        }
-        n
-    });
-    let job = Job::new(&gh);
-    let repo = job.path("checkout");
-    std::fs::create_dir_all(repo.join("src")).unwrap();
-    git(&repo, &["init", "--quiet", "--initial-branch=main"]);
-    std::fs::write(repo.join("src/app.js"), "module.exports = 1;\n").unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "--quiet", "-m", "app"]);
-    git(&repo, &["checkout", "--quiet", "-b", "homeostat/fix-1"]);
-    std::fs::write(repo.join("src/app.js"), "module.exports = 2;\n").unwrap();
-    git(&repo, &["commit", "--quiet", "-am", "fix"]);
-    let pr_arg = pr.to_string();
-    let args = ["--base", "main", "--head", "HEAD", "--repo-dir", "checkout", "--comment", "--pr", pr_arg.as_str()];
-    for _ in 0..2 {
-        let out = job.run("hs-guard", &args);
-        assert_no_panic("hs-guard", &out);
-        assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
-    }
-    let state = gh.state();
-    let sticky: Vec<_> = state.comments_on(pr).filter(|c| c.body.contains("<!-- homeostat:guard -->")).collect();
-    assert_eq!(sticky.len(), 1, "one sticky comment across two runs");
-    assert!(state.issues[&pr].labels.iter().any(|l| l.starts_with("change-class:")), "{:?}", state.issues[&pr].labels);
-    gh.assert_clean();
-}
-
-#[test]
-fn hs_canary_rollback_opens_one_revert_pr_on_github() {
-    let gh = Standin::start();
-    gh.with_state(|s| {
-        let n = s.seed_issue("TypeError in popup", "b", &["homeostat:error"], "dev");
-        s.close(n);
-    });
-    let job = Job::new(&gh);
-    let (origin, work) = (job.path("origin.git"), job.path("work"));
-    std::fs::create_dir_all(&work).unwrap();
-    git(job.dir.path(), &["init", "--bare", "-q", origin.to_str().unwrap()]);
-    git(&work, &["init", "-q", "--initial-branch=main"]);
-    git(&work, &["remote", "add", "origin", origin.to_str().unwrap()]);
-    std::fs::write(work.join("app.txt"), "v1\n").unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-qm", "Initial"]);
-    std::fs::write(work.join("app.txt"), "v2 with the fix\n").unwrap();
-    git(&work, &["commit", "-qam", "Fix the popup crash\n\nFixes #1"]);
-    git(&work, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
-    let config = bins::root().join("tests/fixtures/canary/rollback.yml");
-    let args = ["--config", config.to_str().unwrap(), "--revert", "HEAD", "--repo-dir", "work", "--format", "json"];
-    for _ in 0..2 {
-        let out = job.run("hs-canary", &args);
-        assert_no_panic("hs-canary", &out);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    }
-    let state = gh.state();
-    let pulls: Vec<_> = state.pulls().collect();
-    assert_eq!(pulls.len(), 1, "one revert PR across two runs: {pulls:#?}");
-    let head = &pulls[0].pull.as_ref().unwrap().head;
-    assert!(head.starts_with("homeostat/revert-"), "{head}");
-    assert_eq!(state.issues[&1].state, "open", "the fixed issue is reopened");
-    gh.assert_clean();
-}
-
-#[test]
-fn hs_ops_escalates_an_unclear_alert_to_one_issue_on_github() {
-    let gh = Standin::start();
-    let job = Job::new(&gh);
-    // The app the runbook diagnoses is down hard (a closed port): the diagnosis is unclear.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let app = format!("http://{}", dead.local_addr().unwrap());
-    drop(dead);
-    let sops = bins::root().join("tests/fixtures/ops/sops");
-    job.write(
-        "homeostat.yml",
-        &format!(
-            "ledger: {{path: ledger.jsonl}}\nops:\n  mode: auto\n  sops: {}\n  allow_hosts: [127.0.0.1]\n  vars: {{APP_URL: \"{app}\"}}\n",
-            sops.display()
-        ),
-    );
-    let alert = bins::root().join("tests/fixtures/ops/alertmanager-api-down.json");
-    let out = job.run("hs-ops", &["handle", "--alert", alert.to_str().unwrap(), "--format", "json"]);
-    assert_no_panic("hs-ops", &out);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let state = gh.state();
-    let escalations: Vec<_> = state
-        .plain_issues()
-        .filter(|i| i.body.as_deref().unwrap_or("").contains("homeostat:ops-escalation="))
-        .collect();
-    assert_eq!(escalations.len(), 1, "one escalation issue: {:#?}", state.issues);
-    gh.assert_clean();
 }

@@ -1,4 +1,5 @@
 //! Git and file helpers for tests that build repositories (the workflow tests share them).
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::Command;

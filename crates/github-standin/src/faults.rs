@@ -36,16 +36,28 @@ pub struct Fault {
     pub times: u32,
     #[serde(default)]
     pub hits: u32,
+    /// Matching requests let through before the fault starts (e.g. a read that fails
+    /// only after the first one).
+    #[serde(default)]
+    pub skip: u32,
+    #[serde(default)]
+    pub skipped: u32,
 }
 
 impl Fault {
     /// A fault hitting the next matching request once.
     pub fn new(method: &str, path: &str, kind: FaultKind) -> Self {
-        Self { method: method.into(), path: path.into(), kind, times: 1, hits: 0 }
+        Self { method: method.into(), path: path.into(), kind, times: 1, hits: 0, skip: 0, skipped: 0 }
     }
 
     pub fn times(mut self, times: u32) -> Self {
         self.times = times;
+        self
+    }
+
+    /// Lets the first `n` matching requests through.
+    pub fn after(mut self, n: u32) -> Self {
+        self.skip = n;
         self
     }
 
@@ -63,7 +75,13 @@ impl Fault {
 
 /// The first programmed fault matching the request, counted as hit.
 pub fn take(faults: &mut [Fault], method: &str, path: &str) -> Option<FaultKind> {
-    let f = faults.iter_mut().find(|f| f.matches(method, path))?;
-    f.hits += 1;
-    Some(f.kind.clone())
+    for f in faults.iter_mut().filter(|f| f.matches(method, path)) {
+        if f.skipped < f.skip {
+            f.skipped += 1;
+            continue;
+        }
+        f.hits += 1;
+        return Some(f.kind.clone());
+    }
+    None
 }

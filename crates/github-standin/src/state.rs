@@ -166,6 +166,20 @@ impl State {
         }
     }
 
+    /// Seeds a label as a maintainer (or `homeostat init`) makes it: with its colour and
+    /// description, not on the fly.
+    pub fn seed_label(&mut self, name: &str, color: &str, description: &str) {
+        let id = self.next_id();
+        let label = Label {
+            id,
+            name: name.into(),
+            color: color.into(),
+            description: Some(description.into()),
+            implicit: false,
+        };
+        self.labels.insert(name.to_lowercase(), label);
+    }
+
     /// Seeds an issue written by `author`; returns its number.
     pub fn seed_issue(&mut self, title: &str, body: &str, labels: &[&str], author: &str) -> u64 {
         let number = self.next_number();

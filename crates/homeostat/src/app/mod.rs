@@ -111,7 +111,12 @@ impl Context {
                 let repo = repo.ok_or_else(|| needs("--repo owner/name or GITHUB_REPOSITORY"))?;
                 let api = self.env.get(vars::GITHUB_API_URL).unwrap_or(forge::github::DEFAULT_API);
                 let policy = forge::github::RetryPolicy::from_env(&self.env)?;
-                Ok(Box::new(forge::github::GithubForge::with_policy(api, token, repo, policy)?))
+                // The labels homeostat writes are made with their colour and description.
+                let known = crate::init::labels()?
+                    .into_iter()
+                    .map(|l| forge::github::LabelSpec { name: l.name, color: l.color, description: l.description })
+                    .collect();
+                Ok(Box::new(forge::github::GithubForge::with_policy(api, token, repo, policy)?.with_labels(known)))
             }
         }
     }

@@ -12,7 +12,7 @@ use super::guardrails::{self, Draft, Rules, Site, Violation};
 use super::og;
 use super::page::{self, FrontMatter, Status};
 use super::plan::{self, Plan, PlanInput, Planned};
-use super::pr::{self, FileChange};
+use super::pr::FileChange;
 use super::sitemap;
 use super::social::{self, Bundle, Dropped, Platform, Review};
 use super::topics::TopicsFile;
@@ -164,11 +164,10 @@ pub fn rules(ws: &Workspace) -> Result<Rules> {
 }
 
 impl Generator<'_> {
-    /// `hs-content generate`.
+    /// `hs-content generate`: writes the planned pages, then (unless `propose` is off)
+    /// adds them to the week's batch and its pull request ([`super::batch`]). A page is
+    /// recorded in the ledger once it is on the remote (or written, without a PR).
     pub async fn run(&self) -> Result<GenerateReport> {
-        let ws = self.ws;
-        let cfg = &ws.config;
-        let plan = plan(ws, self.ledger, self.now)?;
         let mut report = GenerateReport {
             written: Vec::new(),
             rejected: Vec::new(),
@@ -177,12 +176,28 @@ impl Generator<'_> {
             dropped_posts: Vec::new(),
             note: None,
         };
+        let (files, pages) = self.write_pages(&mut report).await?;
+        if self.propose {
+            self.propose_batch(&mut report, files, &pages).await?;
+        } else {
+            super::batch::record(self.ledger, &pages)?;
+        }
+        Ok(report)
+    }
+
+    /// The model, guardrails and files of the planned pages: the files written and the
+    /// pages to record.
+    async fn write_pages(&self, report: &mut GenerateReport) -> Result<(Vec<FileChange>, Vec<super::batch::Page>)> {
+        let ws = self.ws;
+        let cfg = &ws.config;
+        let plan = plan(ws, self.ledger, self.now)?;
+        let mut pages = Vec::new();
         if plan.pages.is_empty() {
             report.note = Some(match plan.skipped.iter().find(|s| s.keyword.is_empty()) {
                 Some(s) => s.reason.clone(),
                 None => "no uncovered keyword left in the topics file".into(),
             });
-            return Ok(report);
+            return Ok((Vec::new(), pages));
         }
         let rules = rules(ws)?;
         let guides = ws.guides()?;
@@ -194,7 +209,6 @@ impl Generator<'_> {
         let mut taken_slugs: BTreeSet<String> = guides.iter().map(|g| g.front.slug.clone()).collect();
         let mut scheduled = self.scheduled_posts()?;
         let mut files: Vec<FileChange> = Vec::new();
-        let mut titles = Vec::new();
 
         // A rejected page leaves its slot to the next keyword, a couple of times at most.
         let candidates: Vec<&Planned> = plan.pages.iter().collect();
@@ -202,7 +216,7 @@ impl Generator<'_> {
         let mut queue = candidates.clone();
         queue.extend(plan.next.iter().take(2));
         for planned in queue {
-            if titles.len() >= room {
+            if pages.len() >= room {
                 break;
             }
             let faq_hints: Vec<&feedback::SuggestedFaq> = feedback
@@ -336,49 +350,19 @@ impl Generator<'_> {
                 files.push(FileChange { path: path.clone(), bytes });
                 report.written.push(path);
             }
-            self.ledger.append(
-                LEDGER_PAGE,
-                &slug,
-                json!({"status": "written", "keyword": keyword, "topic": planned.topic, "path": md_path}),
-            )?;
+            pages.push(super::batch::Page {
+                slug: slug.clone(),
+                title: front.title.clone(),
+                keyword,
+                topic: planned.topic.clone(),
+                path: md_path,
+                reason: planned.reason.clone(),
+                batch: plan::iso_week(self.now),
+            });
             site.known_paths.insert(cfg.guide_path(&slug));
             taken_slugs.insert(slug.clone());
-            titles.push((front.title.clone(), keyword, md_path, planned.reason.clone()));
         }
-
-        if files.is_empty() || !self.propose {
-            return Ok(report);
-        }
-        // The period's feedback file travels with the pages that used it.
-        let period = plan::iso_week(self.now);
-        let fb = ws.at(&cfg.out.feedback).join(format!("{period}.yml"));
-        if let Ok(bytes) = std::fs::read(&fb) {
-            files.push(FileChange { path: Workspace::rel(&cfg.out.feedback, &format!("{period}.yml")), bytes });
-        }
-        let stamp = self.now.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y%m%d-%H%M%S").to_string();
-        let branch = format!("{}{stamp}", cfg.branch_prefix);
-        let body = pr_body(&titles, &report);
-        let title = match titles.as_slice() {
-            [(t, ..)] => format!("content: {t}"),
-            many => format!("content: {} new guides", many.len()),
-        };
-        let proposal = pr::propose(
-            &pr::Target {
-                repo_dir: &ws.root,
-                remote: &self.remote,
-                branch: &branch,
-                title: &title,
-                body: &body,
-                message: &title,
-                env: self.env,
-            },
-            &files,
-            self.forge,
-        )
-        .await?;
-        report.pr = Some(proposal.pr);
-        report.branch = Some(branch);
-        Ok(report)
+        Ok((files, pages))
     }
 
     fn scheduled_posts(&self) -> Result<Vec<(Platform, jiff::Timestamp)>> {
@@ -392,35 +376,6 @@ impl Generator<'_> {
 fn normalize(path: &str) -> String {
     let t = path.trim_matches('/');
     if t.is_empty() { "/".into() } else { format!("/{t}/") }
-}
-
-fn pr_body(pages: &[(String, String, String, String)], report: &GenerateReport) -> String {
-    let mut s = String::from("Pages and social posts written by `hs-content generate`, for review.\n\n");
-    s.push_str("| page | keyword | file | why now |\n|---|---|---|---|\n");
-    for (title, keyword, path, reason) in pages {
-        s.push_str(&format!("| {} | {} | `{path}` | {} |\n", cell(title), cell(keyword), cell(reason)));
-    }
-    if !report.rejected.is_empty() {
-        s.push_str("\n**Not written** (guardrails failed):\n\n");
-        for r in &report.rejected {
-            s.push_str(&format!("- `{}` ({}): {}\n", r.slug, cell(&r.keyword), cell(&r.reasons.join("; "))));
-        }
-    }
-    if !report.dropped_posts.is_empty() {
-        s.push_str("\n**Posts left out:**\n\n");
-        for d in &report.dropped_posts {
-            s.push_str(&format!("- {}: {}\n", d.platform.as_str(), cell(&d.reason)));
-        }
-    }
-    s.push_str(
-        "\nTo publish: set `status: live` in a page's front matter and `review: approve` on the posts you want; \
-         `hs-content publish` then adds the page to the sitemap and marks those posts `approved: true`.\n",
-    );
-    crate::markers::body(&s, &[crate::markers::Marker::tag(crate::markers::tag::CONTENT)])
-}
-
-fn cell(s: &str) -> String {
-    crate::markers::escape_md(s)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -1,7 +1,8 @@
 //! Scheduled guides and social posts as committed files (hs-content): topic planning,
 //! generation through the model, guardrails, guide and social files, Open Graph images,
-//! the sitemap, and the feedback loop. One branch and one pull request per run.
+//! the sitemap, and the feedback loop. One branch and one pull request per weekly batch.
 
+pub mod batch;
 pub mod config;
 pub mod feedback;
 pub mod generate;
@@ -153,6 +154,7 @@ impl Session {
             body: &body,
             message: title,
             env: &self.env,
+            mode: pr::Mode::Replace,
         };
         pr::propose(&target, &files, forge).await.map(Some)
     }

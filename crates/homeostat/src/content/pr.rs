@@ -1,14 +1,20 @@
-//! One branch and one pull request per run: git2 builds the commit from HEAD plus the
-//! run's files (the working tree and index are left alone), the `git` command pushes it
-//! (in Actions the checkout already holds the credentials; homeostat writes no token),
+//! One branch and one pull request per batch: git2 builds the commit from a parent plus
+//! the run's files (the working tree and index are left alone), the `git` command pushes
+//! it (in Actions the checkout already holds the credentials; homeostat writes no token),
 //! and the forge opens the pull request or updates the open one for that branch.
+//!
+//! A standing branch ([`Mode::Replace`], publish's) is rebuilt from HEAD each run. A
+//! batch's branch ([`Mode::Batch`], generate's: one per ISO week) keeps what earlier runs
+//! of the batch pushed: a run adds its files on top of the branch, pushes without force,
+//! and a run with nothing new opens the pull request a failed run left unopened. Only a
+//! batch already reviewed (its pull request merged or closed) starts again from HEAD.
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::forge::{Forge, NewPull, PullUpdate, StateFilter};
+use crate::forge::{Forge, NewPull, PullRequest, PullUpdate, StateFilter};
 
 /// A file of the change, by its path in the repository (`/`-separated).
 #[derive(Debug, Clone)]
@@ -27,6 +33,15 @@ pub struct Proposal {
     pub updated: bool,
 }
 
+/// How a run treats the branch's earlier commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Rebuilt from HEAD and force-pushed (a standing branch whose content is derived).
+    Replace,
+    /// Built on: an unreviewed batch is never force-pushed away.
+    Batch,
+}
+
 /// Where and how to propose.
 pub struct Target<'a> {
     pub repo_dir: &'a Path,
@@ -37,43 +52,112 @@ pub struct Target<'a> {
     pub message: &'a str,
     /// The environment git runs with (the job's token, when there is one).
     pub env: &'a crate::gha::Env,
+    pub mode: Mode,
 }
 
-/// Commits `files` on top of HEAD to `branch`, pushes it and opens (or updates) its PR.
-pub async fn propose(target: &Target<'_>, files: &[FileChange], forge: &dyn Forge) -> Result<Proposal> {
-    let commit = commit(target.repo_dir, target.branch, target.message, files)?;
-    // The run's own branch: a re-run replaces it.
-    crate::git::push(target.repo_dir, target.env, target.remote, &commit, target.branch, true)?;
+/// What the forge and the remote hold for the branch before the run writes.
+pub struct Prepared {
+    /// The default branch (the pull request's base).
+    pub base: String,
+    /// The open pull request from the branch.
+    pub open: Option<PullRequest>,
+    /// The remote branch's tip to build on (an unreviewed batch), else HEAD is the parent.
+    pub parent: Option<git2::Oid>,
+}
+
+/// Reads the default branch, the branch's open pull request and, for a batch, its remote tip.
+pub async fn prepare(target: &Target<'_>, forge: &dyn Forge) -> Result<Prepared> {
     let base = forge.default_branch().await?;
-    let open = forge.list_pulls(StateFilter::Open).await?.into_iter().find(|p| p.head == target.branch);
-    let (pr, updated) = match open {
-        Some(p) => {
-            let update = PullUpdate { title: Some(target.title.into()), body: Some(target.body.into()), state: None };
-            (forge.update_pull(p.number, &update).await?, true)
+    let open = find(forge, target.branch, StateFilter::Open).await?;
+    let mut parent = None;
+    if target.mode == Mode::Batch
+        && crate::git::remote_head(target.repo_dir, target.env, target.remote, target.branch)?.is_some()
+    {
+        let reviewed = open.is_none() && find(forge, target.branch, StateFilter::Closed).await?.is_some();
+        if !reviewed {
+            parent = Some(fetch(target)?);
         }
-        None => {
-            let new = NewPull {
-                title: target.title.into(),
-                body: target.body.into(),
-                head: target.branch.into(),
-                base,
-                draft: false,
-            };
-            (forge.create_pull(&new).await?, false)
-        }
-    };
-    // A run that cannot show its PR exists did not propose anything.
-    let check = forge.get_pull(pr.number).await?;
-    if check.head != target.branch {
-        return Err(Error::Failed(format!("PR #{} does not point at {}", pr.number, target.branch)));
     }
-    Ok(Proposal { branch: target.branch.into(), commit, pr: pr.number, url: pr.url, updated })
+    Ok(Prepared { base, open, parent })
 }
 
-/// Builds the commit (HEAD's tree plus `files`) and points `refs/heads/<branch>` at it.
-pub fn commit(repo_dir: &Path, branch: &str, message: &str, files: &[FileChange]) -> Result<String> {
+async fn find(forge: &dyn Forge, branch: &str, state: StateFilter) -> Result<Option<PullRequest>> {
+    let repo = forge.repo();
+    let ours = |p: &PullRequest| p.head_repo.is_empty() || p.head_repo.eq_ignore_ascii_case(&repo);
+    Ok(forge.list_pulls(state).await?.into_iter().find(|p| p.head == branch && ours(p)))
+}
+
+/// Fetches the remote branch and returns its tip.
+fn fetch(target: &Target<'_>) -> Result<git2::Oid> {
+    let local = format!("refs/remotes/{}/{}", target.remote, target.branch);
+    let refspec = format!("+refs/heads/{}:{local}", target.branch);
+    crate::git::run(target.repo_dir, target.env, &["fetch", "--quiet", "--no-tags", target.remote, &refspec])?;
+    Ok(git2::Repository::open(target.repo_dir)?.refname_to_id(&local)?)
+}
+
+impl Prepared {
+    /// A batch an earlier run pushed whose pull request was never opened.
+    pub fn unproposed(&self) -> bool {
+        self.parent.is_some() && self.open.is_none()
+    }
+
+    /// Commits `files` on the batch's tip (else HEAD) and pushes: without force on a batch.
+    pub fn push(&self, target: &Target<'_>, files: &[FileChange]) -> Result<String> {
+        let commit = commit(target.repo_dir, self.parent, target.branch, target.message, files)?;
+        let force = self.parent.is_none();
+        crate::git::push(target.repo_dir, target.env, target.remote, &commit, target.branch, force)?;
+        Ok(commit)
+    }
+
+    /// Opens the branch's pull request or updates the open one, then re-reads it: a run
+    /// that cannot show its PR exists did not propose anything.
+    pub async fn open_or_update(&self, target: &Target<'_>, forge: &dyn Forge, commit: &str) -> Result<Proposal> {
+        let (pr, updated) = match &self.open {
+            Some(p) => {
+                let update =
+                    PullUpdate { title: Some(target.title.into()), body: Some(target.body.into()), state: None };
+                (forge.update_pull(p.number, &update).await?, true)
+            }
+            None => {
+                let new = NewPull {
+                    title: target.title.into(),
+                    body: target.body.into(),
+                    head: target.branch.into(),
+                    base: self.base.clone(),
+                    draft: false,
+                };
+                (forge.create_pull(&new).await?, false)
+            }
+        };
+        let check = forge.get_pull(pr.number).await?;
+        if check.head != target.branch {
+            return Err(Error::Failed(format!("PR #{} does not point at {}", pr.number, target.branch)));
+        }
+        Ok(Proposal { branch: target.branch.into(), commit: commit.into(), pr: pr.number, url: pr.url, updated })
+    }
+}
+
+/// Commits `files`, pushes the branch and opens (or updates) its PR.
+pub async fn propose(target: &Target<'_>, files: &[FileChange], forge: &dyn Forge) -> Result<Proposal> {
+    let prepared = prepare(target, forge).await?;
+    let commit = prepared.push(target, files)?;
+    prepared.open_or_update(target, forge, &commit).await
+}
+
+/// Builds the commit (`parent`'s tree, else HEAD's, plus `files`) and points
+/// `refs/heads/<branch>` at it.
+pub fn commit(
+    repo_dir: &Path,
+    parent: Option<git2::Oid>,
+    branch: &str,
+    message: &str,
+    files: &[FileChange],
+) -> Result<String> {
     let repo = git2::Repository::open(repo_dir)?;
-    let head = repo.head()?.peel_to_commit()?;
+    let head = match parent {
+        Some(oid) => repo.find_commit(oid)?,
+        None => repo.head()?.peel_to_commit()?,
+    };
     let mut index = git2::Index::new()?;
     index.read_tree(&head.tree()?)?;
     for file in files {
