@@ -199,3 +199,47 @@ fn the_loop_runs_from_errors_to_a_merge_a_refusal_a_revision_and_a_rollback() {
     b.gh.assert_clean();
     eprintln!("{}scenario wall time {:.1}s", b.timings(), started.elapsed().as_secs_f64());
 }
+
+#[test]
+fn the_merge_sweep_leaves_a_strangers_pr_on_a_fix_branch_alone() {
+    if !have_act() {
+        return;
+    }
+    let mut b = bench(&["auto-merge.yml"]);
+    let issue = b.gh.with_state(|s| {
+        s.seed_issue(
+            "TypeError: x",
+            "<!-- homeostat:fingerprint=0000000000000001 algorithm=v1 -->",
+            &[],
+            "github-actions[bot]",
+        )
+    });
+    // mallory pushes a safe-looking fix on `homeostat/fix-N` with the issue's marker.
+    let branch = format!("homeostat/fix-{issue}");
+    git::git(&b.repo, &["checkout", "-q", "-b", &branch]);
+    git::write(&b.repo.join("src/app.js"), "export function id(note) {\n  return note?.id;\n}\n");
+    git::git(&b.repo, &["commit", "-qam", "fix"]);
+    git::git(&b.repo, &["push", "-q", b.origin.to_str().unwrap(), &branch]);
+    git::git(&b.repo, &["checkout", "-q", "main"]);
+    let pr = b.gh.with_state(|s| {
+        let n = s.seed_issue("fix", &format!("Fixes #{issue}\n\n<!-- homeostat:issue={issue} -->"), &[], "mallory");
+        let head_repo = s.full_name();
+        let pull = github_standin::state::Pull {
+            head: branch.clone(),
+            base: "main".into(),
+            draft: false,
+            head_repo,
+            merged: false,
+        };
+        s.issues.get_mut(&n).unwrap().pull = Some(pull);
+        n
+    });
+    // The 15-minute sweep (`schedule`): every open PR on a homeostat/fix-* branch.
+    let log = b.act("schedule", "auto-merge.yml", &json!({"schedule": "*/15 * * * *"}));
+    assert!(log.contains(&format!("#{pr}: not merged")) && log.contains("mallory"), "{log}");
+    let state = b.gh.state();
+    let p = &state.issues[&pr];
+    assert!(p.state == "open" && !p.pull.as_ref().unwrap().merged && p.labels.is_empty(), "{p:#?}\n{log}");
+    assert_eq!(state.issues[&issue].state, "open");
+    b.gh.assert_clean();
+}
