@@ -236,6 +236,11 @@ impl Bench {
         let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_ne!(out.status.code(), Some(124), "act {workflow} ran past {RUN_LIMIT:?}:\n{log}");
         assert!(!log.contains("ghs_standin_workflow_token"), "the token reached the log of {workflow}");
+        if let Some(dir) = std::env::var_os("HOMEOSTAT_ACT_LOGS") {
+            // Every run's log, for a look at a passing run too.
+            let name = format!("{}-{:02}-{workflow}.log", std::process::id(), self.runs.len());
+            write(&Path::new(&dir).join(name), &log);
+        }
         self.runs.push((workflow.into(), event.into(), took.as_secs_f64(), out.status.success()));
         Run { ok: out.status.success(), log, took }
     }
