@@ -105,7 +105,40 @@ fn the_loop_runs_from_errors_to_a_merge_a_refusal_a_revision_and_a_rollback() {
     let started = std::time::Instant::now();
     let mut b =
         bench(&["report-errors.yml", "agent-fix.yml", "guard.yml", "auto-merge.yml", "canary.yml", "agent-revise.yml"]);
+    let [(safe, safe_pr), (nv, nv_pr)] = errors_become_draft_prs(&mut b);
+    let main = the_gate_merges_the_safe_fix_only(&mut b, (safe, safe_pr), nv_pr);
 
+    // 5. auto-merge.yml started the canary on the merge commit: a bad release rolls back.
+    let canary = b.new_dispatches();
+    assert_eq!(canary.len(), 1, "{canary:#?}");
+    assert_eq!(canary[0]["inputs"]["sha"], main.as_str());
+    let run = b.run_dispatched(&canary, "canary.yml").remove(0);
+    assert!(!run.ok && run.log.contains("decision=rollback"), "{}", run.log);
+    let state = b.gh.state();
+    let reverts: Vec<_> =
+        state.pulls().filter(|p| p.pull.as_ref().unwrap().head.starts_with("homeostat/revert-")).collect();
+    assert_eq!(reverts.len(), 1, "one revert PR: {reverts:#?}");
+    assert_eq!(state.issues[&safe].state, "open", "the fixed issue is reopened");
+    assert!(state.issues[&safe].labels.iter().any(|l| l == "homeostat:regressed"), "{:#?}", state.issues[&safe]);
+
+    // 6. A maintainer asks for a revision on the waiting PR: one more commit, CI and guard again.
+    let before = b.head_of(&format!("homeostat/fix-{nv}"));
+    b.act("issue_comment", "agent-revise.yml", &pull_comment(nv_pr, "/homeostat revise add a test for a null note"));
+    assert_ne!(b.head_of(&format!("homeostat/fix-{nv}")), before, "the revision is pushed");
+    let again = b.new_dispatches();
+    let guard_again: Vec<&Value> = again.iter().filter(|d| d["workflow"] == "guard.yml").collect();
+    assert_eq!(guard_again.len(), 1, "{again:#?}");
+    assert_eq!(guard_again[0]["inputs"]["pr"], nv_pr.to_string());
+
+    assert_eq!(b.gh.state().pulls().filter(|p| p.state == "open").count(), 2, "the waiting fix and the revert");
+    b.gh.assert_clean();
+    eprintln!("{}scenario wall time {:.1}s", b.timings(), started.elapsed().as_secs_f64());
+}
+
+/// Steps 1 and 2: production errors become classified issues; a maintainer's label on
+/// each starts agent-fix.yml, which opens one draft PR per issue. Returns (issue, PR) for
+/// the safe error, then the `needs-validation` one.
+fn errors_become_draft_prs(b: &mut Bench) -> [(u64, u64); 2] {
     // 1. An error reporter (hs-relay) dispatches production errors: one issue per bug, classified.
     let events = json!([
         error("renderNote", "Cannot read properties of undefined (reading 'id')"),
@@ -138,8 +171,13 @@ fn the_loop_runs_from_errors_to_a_merge_a_refusal_a_revision_and_a_rollback() {
         assert!(p.labels.iter().any(|l| l == "homeostat:ai-proposed"), "{p:#?}");
         p.number
     };
-    let (safe_pr, nv_pr) = (pr_of(safe), pr_of(nv));
+    [(safe, pr_of(safe)), (nv, pr_of(nv))]
+}
 
+/// Steps 3 and 4: CI and the guard run on the bot's branches as dispatched; the guard
+/// hands each PR to the merge gate, which merges the safe fix and refuses the other.
+/// Returns main's head (the merge commit).
+fn the_gate_merges_the_safe_fix_only(b: &mut Bench, (safe, safe_pr): (u64, u64), nv_pr: u64) -> String {
     // 3. agent-fix.yml dispatched CI and the guard on each bot branch; GitHub runs them.
     let fixes = b.new_dispatches();
     let started_ci = fixes.iter().filter(|d| d["workflow"] == "ci.yml").count();
@@ -170,34 +208,8 @@ fn the_loop_runs_from_errors_to_a_merge_a_refusal_a_revision_and_a_rollback() {
     assert_eq!(pull(safe).state, "closed", "its issue is done");
     let refused = pull(nv_pr);
     assert!(!refused.pull.as_ref().unwrap().merged && refused.state == "open", "needs-validation waits: {refused:#?}");
-    let main = b.head_of("main");
     assert!(git::git(&b.origin, &["show", "main:src/app.js"]).contains("note?.id"), "the fix is on main");
-
-    // 5. auto-merge.yml started the canary on the merge commit: a bad release rolls back.
-    let canary = b.new_dispatches();
-    assert_eq!(canary.len(), 1, "{canary:#?}");
-    assert_eq!(canary[0]["inputs"]["sha"], main.as_str());
-    let run = b.run_dispatched(&canary, "canary.yml").remove(0);
-    assert!(!run.ok && run.log.contains("decision=rollback"), "{}", run.log);
-    let state = b.gh.state();
-    let reverts: Vec<_> =
-        state.pulls().filter(|p| p.pull.as_ref().unwrap().head.starts_with("homeostat/revert-")).collect();
-    assert_eq!(reverts.len(), 1, "one revert PR: {reverts:#?}");
-    assert_eq!(state.issues[&safe].state, "open", "the fixed issue is reopened");
-    assert!(state.issues[&safe].labels.iter().any(|l| l == "homeostat:regressed"), "{:#?}", state.issues[&safe]);
-
-    // 6. A maintainer asks for a revision on the waiting PR: one more commit, CI and guard again.
-    let before = b.head_of(&format!("homeostat/fix-{nv}"));
-    b.act("issue_comment", "agent-revise.yml", &pull_comment(nv_pr, "/homeostat revise add a test for a null note"));
-    assert_ne!(b.head_of(&format!("homeostat/fix-{nv}")), before, "the revision is pushed");
-    let again = b.new_dispatches();
-    let guard_again: Vec<&Value> = again.iter().filter(|d| d["workflow"] == "guard.yml").collect();
-    assert_eq!(guard_again.len(), 1, "{again:#?}");
-    assert_eq!(guard_again[0]["inputs"]["pr"], nv_pr.to_string());
-
-    assert_eq!(b.gh.state().pulls().filter(|p| p.state == "open").count(), 2, "the waiting fix and the revert");
-    b.gh.assert_clean();
-    eprintln!("{}scenario wall time {:.1}s", b.timings(), started.elapsed().as_secs_f64());
+    b.head_of("main")
 }
 
 #[test]
