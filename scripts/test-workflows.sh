@@ -2,10 +2,11 @@
 # The workflows' own checks (issue 14): actionlint and zizmor (default and auditor
 # personas) over action.yml, .github/workflows and examples/workflows; then the loop's
 # safety tests at the binary level and the example workflows run in a real Actions
-# runner (act, on the host, no Docker). Every remaining zizmor finding is suppressed in
-# the workflow itself with a comment saying why.
+# runner (act, on the host, no Docker), both against the GitHub stand-in (docs/github.md,
+# "Tests"). Every remaining zizmor finding is suppressed in the workflow itself with a
+# comment saying why.
 #
-#   scripts/test-workflows.sh            lint + tests (about 2 minutes on a warm build)
+#   scripts/test-workflows.sh            lint + tests (about 3 minutes on a warm build)
 #   scripts/test-workflows.sh --lint     lint only
 set -euo pipefail
 cd "$(dirname "$0")/.."

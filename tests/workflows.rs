@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use github_standin::state::{BOT_LOGIN, Issue, Pull};
+use github_standin::{Standin, State};
 use serde_json::{Value, json};
 
 /// The built-in policy, plus a rule that makes errors on the checkout page
@@ -23,17 +25,28 @@ struct Fixture {
     _tmp: tempfile::TempDir,
     origin: PathBuf,
     work: PathBuf,
-    forge: PathBuf,
+    gh: Standin,
 }
 
 #[path = "support/git.rs"]
 mod git_support;
+mod support;
 use git_support::{git, write};
 
+/// An error issue as hs-issue files it: the fingerprint marker, the `homeostat:error` label.
+fn seed_error_issue(s: &mut State, n: u64, title: &str) {
+    let body = format!("```\n{title}\n```\n\n<!-- homeostat:fingerprint=00000000000000{n:02} algorithm=v1 -->");
+    let number = s.seed_issue(title, &body, &["homeostat:error"], BOT_LOGIN);
+    assert_eq!(number, n);
+}
+
 impl Fixture {
+    /// A repository on the GitHub stand-in (its git side the bare `origin`), with the
+    /// default branch's config and policy, and two error issues: #1 safe, #2 on the
+    /// checkout page (`needs-validation`).
     fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
-        let (origin, work, forge) = (tmp.path().join("origin.git"), tmp.path().join("work"), tmp.path().join("forge"));
+        let (origin, work) = (tmp.path().join("origin.git"), tmp.path().join("work"));
         git(tmp.path(), &["init", "-q", "--bare", origin.to_str().unwrap()]);
         git(tmp.path(), &["init", "-q", work.to_str().unwrap()]);
         write(&work.join("src/app.js"), "export function id(note) {\n  return note.id;\n}\n");
@@ -45,23 +58,15 @@ impl Fixture {
         git(&work, &["commit", "-qm", "init"]);
         git(&work, &["remote", "add", "origin", origin.to_str().unwrap()]);
         git(&work, &["push", "-q", "origin", "main"]);
-        let issue = |n: u64, title: &str| {
-            let body = format!("```\n{title}\n```\n\n<!-- homeostat:fingerprint=00000000000000{n:02} algorithm=v1 -->");
-            json!({"number": n, "title": title, "body": body, "labels": ["homeostat:error"], "state": "open", "comments": []})
-        };
-        write(
-            &forge.join("issues/1.json"),
-            &issue(1, "TypeError: Cannot read properties of undefined (reading 'id')").to_string(),
-        );
-        write(
-            &forge.join("issues/2.json"),
-            &issue(2, "TypeError: total is undefined on the checkout page").to_string(),
-        );
-        std::fs::create_dir_all(forge.join("pulls")).unwrap();
-        Fixture { _tmp: tmp, origin, work, forge }
+        let mut state = State::new("acme", "app");
+        state.git_dir = Some(origin.to_string_lossy().into_owned());
+        seed_error_issue(&mut state, 1, "TypeError: Cannot read properties of undefined (reading 'id')");
+        seed_error_issue(&mut state, 2, "TypeError: total is undefined on the checkout page");
+        Fixture { _tmp: tmp, origin, work, gh: Standin::start_with(state) }
     }
 
-    /// Pushes `branch` (from main) with `files` changed, and files it as PR `number`.
+    /// Pushes `branch` (from main) with `files` changed, and opens it as PR `number` by
+    /// `author`, its head in `head_repo` (this repository when empty).
     fn pr(&self, number: u64, issue: u64, branch: &str, author: &str, head_repo: &str, files: &[(&str, &str)]) {
         git(&self.work, &["checkout", "-q", "-B", branch, "main"]);
         for (path, text) in files {
@@ -71,20 +76,41 @@ impl Fixture {
         git(&self.work, &["commit", "-qm", "fix"]);
         git(&self.work, &["push", "-q", "-f", "origin", branch]);
         git(&self.work, &["checkout", "-q", "main"]);
-        let pr = json!({
-            "number": number, "title": "fix", "state": "open", "head": branch, "base": "main", "draft": true,
-            "body": format!("Fixes #{issue}\n\n<!-- homeostat:issue={issue} -->"), "labels": ["homeostat:ai-proposed"],
-            "author": author, "head_repo": head_repo, "comments": [],
+        self.gh.with_state(|s| {
+            s.ensure_label("homeostat:ai-proposed");
+            let now = s.now();
+            let head_repo = if head_repo.is_empty() { s.full_name() } else { head_repo.to_string() };
+            let pull = Pull { head: branch.into(), base: "main".into(), draft: true, head_repo, merged: false };
+            s.issues.insert(
+                number,
+                Issue {
+                    number,
+                    title: "fix".into(),
+                    body: Some(format!("Fixes #{issue}\n\n<!-- homeostat:issue={issue} -->")),
+                    labels: vec!["homeostat:ai-proposed".into()],
+                    state: "open".into(),
+                    state_reason: None,
+                    author: author.into(),
+                    created_at: now.clone(),
+                    updated_at: now,
+                    closed_at: None,
+                    pull: Some(pull),
+                },
+            );
         });
-        write(&self.forge.join(format!("pulls/{number}.json")), &pr.to_string());
     }
 
+    /// A binary as the action runs it: the job's token, the stand-in as GitHub, the
+    /// repository; in the checkout.
     fn run(&self, bin: &str, args: &[&str]) -> Output {
         Command::new(bin)
             .current_dir(&self.work)
             .args(args)
-            .env("HOMEOSTAT_FORGE_DIR", &self.forge)
-            .env_remove("GITHUB_TOKEN")
+            .env("GITHUB_TOKEN", "ghs_standin_token")
+            .env("GITHUB_API_URL", self.gh.url())
+            .env("GITHUB_REPOSITORY", self.gh.repo())
+            .env("HOMEOSTAT_GITHUB_RETRY", "fast")
+            .env("HOMEOSTAT_LOG", "warn")
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITHUB_EVENT_PATH")
             .env_remove("GITHUB_OUTPUT")
@@ -96,18 +122,15 @@ impl Fixture {
 
     /// `hs-guard --merge-gate N --merge`: the gate's report for N.
     fn gate(&self, number: u64) -> Value {
-        let out = self.run(
-            env!("CARGO_BIN_EXE_hs-guard"),
-            &["--merge-gate", &number.to_string(), "--merge", "--forge", "local", "--format", "json"],
-        );
+        let out = self
+            .run(env!("CARGO_BIN_EXE_hs-guard"), &["--merge-gate", &number.to_string(), "--merge", "--format", "json"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
         reports[0].clone()
     }
 
     fn pull_state(&self, number: u64) -> String {
-        let text = std::fs::read_to_string(self.forge.join(format!("pulls/{number}.json"))).unwrap();
-        serde_json::from_str::<Value>(&text).unwrap()["state"].as_str().unwrap().to_string()
+        self.gh.state().issues[&number].state.clone()
     }
 }
 
@@ -118,8 +141,8 @@ const SAFE_FIX: &[(&str, &str)] = &[FIX, TEST];
 #[test]
 fn the_gate_merges_a_safe_fix_and_refuses_a_needs_validation_one() {
     let fx = Fixture::new();
-    fx.pr(10, 1, "homeostat/fix-1", "homeostat[bot]", "", SAFE_FIX);
-    fx.pr(11, 2, "homeostat/fix-2", "homeostat[bot]", "", SAFE_FIX);
+    fx.pr(10, 1, "homeostat/fix-1", BOT_LOGIN, "", SAFE_FIX);
+    fx.pr(11, 2, "homeostat/fix-2", BOT_LOGIN, "", SAFE_FIX);
     let safe = fx.gate(10);
     assert_eq!((safe["merge"].as_bool(), safe["merged"].as_bool()), (Some(true), Some(true)), "{safe:#}");
     assert_eq!(fx.pull_state(10), "closed");
@@ -128,13 +151,18 @@ fn the_gate_merges_a_safe_fix_and_refuses_a_needs_validation_one() {
     assert_eq!(nv["error_class"], "needs-validation");
     assert!(nv["refusals"].to_string().contains("needs a person"), "{nv:#}");
     assert_eq!(fx.pull_state(11), "open");
+    // The merge landed on main as GitHub's squash commit; the PR's `Fixes #1` closed #1.
+    assert_eq!(safe["merge_sha"].as_str(), Some(git(&fx.origin, &["rev-parse", "main"]).as_str()));
+    assert!(git(&fx.origin, &["show", "main:src/app.js"]).contains("note?.id"));
+    assert_eq!(fx.pull_state(1), "closed");
+    fx.gh.assert_clean();
 }
 
 #[test]
 fn a_strangers_pr_with_the_marker_on_a_fix_branch_is_neither_adopted_nor_merged() {
     let fx = Fixture::new();
     fx.pr(10, 1, "homeostat/fix-1", "mallory", "", SAFE_FIX);
-    fx.pr(11, 1, "homeostat/fix-1", "homeostat[bot]", "mallory/app", SAFE_FIX);
+    fx.pr(11, 1, "homeostat/fix-1", BOT_LOGIN, "mallory/app", SAFE_FIX);
     for n in [10, 11] {
         let r = fx.gate(n);
         assert_eq!(r["merged"], false, "{r:#}");
@@ -142,14 +170,18 @@ fn a_strangers_pr_with_the_marker_on_a_fix_branch_is_neither_adopted_nor_merged(
         assert_eq!(fx.pull_state(n), "open");
     }
     // hs-agent looks for the issue's PR the same way: neither is adopted.
-    let forge = homeostat::forge::local::LocalForge::open(&fx.forge).unwrap();
+    let rt = support::runtime();
+    let _inside = rt.enter();
+    let forge = support::forge(&fx.gh);
     let bots = homeostat::agent::AgentsConfig::default().bot.logins();
-    let found = homeostat::app::block_on(homeostat::agent::pr::find_open(&forge, 1, &bots)).unwrap().unwrap();
+    let found = rt.block_on(homeostat::agent::pr::find_open(&forge, 1, &bots)).unwrap();
     assert!(found.is_none(), "adopted {found:?}");
     // The bot's own PR for the issue is found.
-    fx.pr(12, 1, "homeostat/fix-1", "homeostat[bot]", "", SAFE_FIX);
-    let found = homeostat::app::block_on(homeostat::agent::pr::find_open(&forge, 1, &bots)).unwrap().unwrap();
+    fx.pr(12, 1, "homeostat/fix-1", BOT_LOGIN, "", SAFE_FIX);
+    let found = rt.block_on(homeostat::agent::pr::find_open(&forge, 1, &bots)).unwrap();
     assert_eq!(found.map(|p| p.number), Some(12));
+    assert_eq!(fx.gh.state().issues[&10].labels, ["homeostat:ai-proposed"], "not relabelled");
+    fx.gh.assert_clean();
 }
 
 #[test]
@@ -166,7 +198,7 @@ fn a_pr_editing_homeostats_config_policy_prompts_or_deploy_scripts_is_not_merged
     ];
     for (i, (path, text)) in edits.iter().enumerate() {
         let n = 20 + i as u64;
-        fx.pr(n, 1, "homeostat/fix-1", "homeostat[bot]", "", &[FIX, TEST, (path, text)]);
+        fx.pr(n, 1, "homeostat/fix-1", BOT_LOGIN, "", &[FIX, TEST, (path, text)]);
         let r = fx.gate(n);
         assert_eq!(r["merged"], false, "{path}: {r:#}");
         assert_ne!(r["verdict"], "auto-merge", "{path}: {r:#}");
@@ -185,7 +217,7 @@ fn a_prs_own_config_cannot_change_its_guard_verdict() {
         (0..5).map(|i| (format!("src/m{i}.js"), format!("export const m{i} = {i};\n"))).collect();
     files.push((".github/homeostat-policy.yml".into(), loose));
     let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    fx.pr(30, 1, "homeostat/fix-1", "homeostat[bot]", "", &files);
+    fx.pr(30, 1, "homeostat/fix-1", BOT_LOGIN, "", &files);
     // hs-guard as the guard.yml job runs it: in the PR's checkout, base = the default branch.
     git(&fx.work, &["checkout", "-q", "homeostat/fix-1"]);
     let out = fx.run(env!("CARGO_BIN_EXE_hs-guard"), &["--base", "main", "--head", "HEAD", "--format", "json"]);
@@ -200,49 +232,68 @@ fn a_prs_own_config_cannot_change_its_guard_verdict() {
 #[test]
 fn pending_required_checks_wait_and_green_ones_merge() {
     let fx = Fixture::new();
-    fx.pr(40, 1, "homeostat/fix-1", "homeostat[bot]", "", SAFE_FIX);
+    fx.pr(40, 1, "homeostat/fix-1", BOT_LOGIN, "", SAFE_FIX);
     let head = git(&fx.origin, &["rev-parse", "homeostat/fix-1"]);
-    let checks = |state: &str| json!({"required": {"main": ["CI", "guard"]}, "results": {&head: {"CI": state, "guard": "success"}}});
-    write(&fx.forge.join("checks.json"), &checks("pending").to_string());
+    // A ruleset on main requires `CI` and `guard`; `guard` passed as a commit status.
+    let checks = |ci: &str| {
+        fx.gh.with_state(|s| {
+            s.required_checks = vec!["CI".into(), "guard".into()];
+            s.statuses.insert(head.clone(), [("CI".into(), ci.into()), ("guard".into(), "success".into())].into());
+        })
+    };
+    checks("pending");
     let r = fx.gate(40);
     assert_eq!((r["merged"].as_bool(), r["wait"].as_bool()), (Some(false), Some(true)), "{r:#}");
-    write(&fx.forge.join("checks.json"), &checks("failure").to_string());
+    checks("failure");
     let r = fx.gate(40);
     assert_eq!((r["merged"].as_bool(), r["wait"].as_bool()), (Some(false), Some(false)), "{r:#}");
-    write(&fx.forge.join("checks.json"), &checks("success").to_string());
+    checks("success");
     assert_eq!(fx.gate(40)["merged"], true);
+    fx.gh.assert_clean();
 }
 
 #[test]
 fn a_burst_of_five_dispatches_files_every_error() {
     let fx = Fixture::new();
-    std::fs::remove_dir_all(fx.forge.join("issues")).unwrap();
-    for batch in 0..5 {
-        let events: Vec<Value> = (0..3)
-            .map(|i| {
-                let fn_name = format!("render{batch}x{i}");
-                json!({"type": "TypeError", "message": format!("Cannot read properties of undefined (reading 'f{batch}{i}')"),
-                       "stack": format!("TypeError: x\n    at {fn_name} (https://app.example.com/assets/{fn_name}.js:10:15)"),
-                       "platform": "javascript", "release": "1.0.0"})
-            })
-            .collect();
-        let payload =
-            json!({"action": "production-error", "client_payload": {"events": events, "batch": format!("b{batch}")}});
-        let path = fx.work.join(format!("../event-{batch}.json"));
-        write(&path, &payload.to_string());
-        let out = Command::new(env!("CARGO_BIN_EXE_hs-issue"))
-            .current_dir(&fx.work)
-            .args(["--from-event", "--forge", "local", "--format", "json"])
-            .env("HOMEOSTAT_FORGE_DIR", &fx.forge)
-            .env("GITHUB_EVENT_PATH", &path)
-            .env("GITHUB_EVENT_NAME", "repository_dispatch")
-            .env_remove("GITHUB_TOKEN")
-            .output()
-            .unwrap();
+    // Five report-errors runs at once, as GitHub starts them without a concurrency group:
+    // each its own checkout (ledger), all on the same repository.
+    let runs: Vec<_> = (0..5)
+        .map(|batch| {
+            let events: Vec<Value> = (0..3)
+                .map(|i| {
+                    let f = format!("render{batch}x{i}");
+                    json!({"type": "TypeError", "message": format!("Cannot read properties of undefined (reading 'f{batch}{i}')"),
+                           "stack": format!("TypeError: x\n    at {f} (https://app.example.com/assets/{f}.js:10:15)"),
+                           "platform": "javascript", "release": "1.0.0"})
+                })
+                .collect();
+            let payload =
+                json!({"action": "production-error", "client_payload": {"events": events, "batch": format!("b{batch}")}});
+            let dir = fx.work.join(format!("../job-{batch}"));
+            write(&dir.join("event.json"), &payload.to_string());
+            write(&dir.join("homeostat.yml"), "issues:\n  labels: [bug]\nledger:\n  path: ledger.jsonl\n");
+            Command::new(env!("CARGO_BIN_EXE_hs-issue"))
+                .current_dir(&dir)
+                .args(["--from-event", "--format", "json"])
+                .env("GITHUB_TOKEN", "ghs_standin_token")
+                .env("GITHUB_API_URL", fx.gh.url())
+                .env("GITHUB_REPOSITORY", fx.gh.repo())
+                .env("HOMEOSTAT_GITHUB_RETRY", "fast")
+                .env("HOMEOSTAT_CONFIG", dir.join("homeostat.yml"))
+                .env("GITHUB_EVENT_PATH", dir.join("event.json"))
+                .env("GITHUB_EVENT_NAME", "repository_dispatch")
+                .env_remove("GITHUB_ACTIONS")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (batch, run) in runs.into_iter().enumerate() {
+        let out = run.wait_with_output().unwrap();
         assert!(out.status.success(), "batch {batch}: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let filed = std::fs::read_dir(fx.forge.join("issues"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json"));
-    assert_eq!(filed.count(), 15);
+    // The two seeded issues, and one per fingerprint of the burst.
+    assert_eq!(fx.gh.state().plain_issues().count(), 2 + 15);
+    fx.gh.assert_clean();
 }

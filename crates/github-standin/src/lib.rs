@@ -12,7 +12,9 @@
 //! gh.assert_clean();
 //! ```
 
+pub mod checks;
 pub mod faults;
+pub mod git;
 pub mod graphql;
 pub mod openapi;
 mod render;

@@ -117,6 +117,18 @@ fn labels_of(u: &Urls, s: &State, names: &[String]) -> Vec<Value> {
     names.iter().filter_map(|n| s.labels.get(&n.to_lowercase())).map(|l| label(u, s, l)).collect()
 }
 
+/// A pull request's labels: its description says `description` is a string there (GitHub
+/// sends an empty one for a label without).
+fn pull_labels(u: &Urls, s: &State, names: &[String]) -> Vec<Value> {
+    let mut labels = labels_of(u, s, names);
+    for l in &mut labels {
+        if l["description"].is_null() {
+            l["description"] = json!("");
+        }
+    }
+    labels
+}
+
 pub fn issue(u: &Urls, s: &State, i: &Issue) -> Value {
     let api = format!("{}/repos/{}", u.api, s.full_name());
     let url = format!("{api}/issues/{}", i.number);
@@ -184,7 +196,7 @@ pub fn pull(u: &Urls, s: &State, i: &Issue, full: bool) -> Value {
         "comments_url": format!("{api}/issues/{}/comments", i.number),
         "statuses_url": format!("{api}/statuses/{}", format_args!("{:040x}", id_of(&p.head))),
         "number": i.number, "state": i.state, "locked": false, "title": i.title, "user": user(u, &i.author),
-        "body": i.body, "labels": labels_of(u, s, &i.labels), "milestone": null, "active_lock_reason": null,
+        "body": i.body, "labels": pull_labels(u, s, &i.labels), "milestone": null, "active_lock_reason": null,
         "created_at": i.created_at, "updated_at": i.updated_at, "closed_at": i.closed_at,
         "merged_at": if p.merged { i.closed_at.clone() } else { None }, "merge_commit_sha": null,
         "assignee": null, "assignees": [], "requested_reviewers": [], "requested_teams": [],

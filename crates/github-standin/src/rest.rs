@@ -73,6 +73,7 @@ pub fn route(s: &mut State, r: &Req) -> Answer {
         return Answer::not_found();
     }
     let u = Urls { api: r.api };
+    crate::git::refresh_refs(s);
     match (r.method, &seg[3..]) {
         ("GET", []) => Answer::json(200, render::repository(&u, s, &s.full_name(), true)),
         ("GET", ["issues"]) => list_issues(s, r, &u),
@@ -105,6 +106,10 @@ pub fn route(s: &mut State, r: &Req) -> Answer {
             None => Answer::not_found(),
         },
         ("PATCH", ["pulls", n]) => update_pull(s, r, &u, n),
+        ("PUT", ["pulls", n, "merge"]) => crate::git::merge(s, r, n),
+        ("GET", ["rules", "branches", branch]) => crate::checks::rules(s, branch),
+        ("GET", ["commits", _, "check-runs"]) => crate::checks::check_runs(),
+        ("GET", ["commits", sha, "status"]) => crate::checks::combined(s, &u, sha),
         ("GET", ["collaborators", login, "permission"]) => permission(s, &u, login),
         ("POST", ["actions", "workflows", id, "dispatches"]) => {
             s.workflow_dispatches.push(json!({"workflow": id, "ref": r.body["ref"], "inputs": r.body["inputs"]}));

@@ -201,7 +201,9 @@ async fn answer_with_fault(
 fn apply(shared: &Shared, method: &str, path: &str, query: &[(String, String)], body: Option<Value>) -> Answer {
     let Ok(mut state) = shared.state.lock() else { return Answer::error(500, "stand-in state poisoned") };
     if path == "/graphql" {
-        return Answer::json(200, graphql::answer(&state, &body.unwrap_or(Value::Null)));
+        let body = body.unwrap_or(Value::Null);
+        let mutated = crate::git::mutation(&mut state, &body);
+        return Answer::json(200, mutated.unwrap_or_else(|| graphql::answer(&state, &body)));
     }
     let segments = path.split('/').filter(|s| !s.is_empty()).map(decode).collect();
     let req = rest::Req {

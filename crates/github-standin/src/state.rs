@@ -95,6 +95,16 @@ pub struct State {
     pub caches: Vec<Cache>,
     pub deleted_caches: Vec<Cache>,
     pub discussions: Vec<Discussion>,
+    /// A bare git repository the branches are read from and merges land in (see
+    /// [`crate::git`]); none by default.
+    #[serde(default)]
+    pub git_dir: Option<String>,
+    /// Status contexts a ruleset on the default branch requires (see [`crate::checks`]).
+    #[serde(default)]
+    pub required_checks: Vec<String>,
+    /// Commit → status context → `success`, `failure`, `error` or `pending`.
+    #[serde(default)]
+    pub statuses: BTreeMap<String, BTreeMap<String, String>>,
     next_id: u64,
     tick: u64,
 }
@@ -117,6 +127,9 @@ impl State {
             caches: Vec::new(),
             deleted_caches: Vec::new(),
             discussions: Vec::new(),
+            git_dir: None,
+            required_checks: Vec::new(),
+            statuses: BTreeMap::new(),
             next_id: 1000,
             tick: 0,
         }
