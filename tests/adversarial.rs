@@ -200,3 +200,17 @@ fn a_forged_approval_marker_in_an_alert_is_inert() {
     assert_eq!(markers::parse(&b).len(), 2);
     assert!(!markers::without_trailer(&b).contains("<!--"), "user text kept a comment opener");
 }
+
+/// `/approve <plan id>` binds the approval to the plan the issue shows: an id copied from
+/// another approval issue is refused; a bare `/approve` or the right id approves.
+#[test]
+fn an_approval_naming_another_plan_is_refused() {
+    use homeostat::ops::executor::other_plan_named;
+    let plan = "0123456789abcdef0123456789abcdef";
+    assert_eq!(other_plan_named("/approve", plan), None);
+    assert_eq!(other_plan_named("/approve 0123456789ab", plan), None);
+    assert_eq!(other_plan_named("/approve `0123456789AB`.", plan), None);
+    assert_eq!(other_plan_named("/approve looks right", plan), None);
+    assert_eq!(other_plan_named("/approve deadbeefcafe", plan).as_deref(), Some("deadbeefcafe"));
+    assert_eq!(other_plan_named("/approve 0123456789abff", plan).as_deref(), Some("0123456789abff"));
+}

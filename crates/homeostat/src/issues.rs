@@ -263,6 +263,37 @@ fn state_comment(state: &IssueState) -> String {
     state_marker(state).render()
 }
 
+/// The issues whose hidden markers homeostat may believe: written by a bot account (the
+/// token homeostat runs with) or by someone with write permission, asked of the forge
+/// once per author. A stranger's issue that copies a real issue's trailer (and got the
+/// label from an issue template) is skipped, so it cannot capture that issue's
+/// regressions nor, as an approval issue, carry a plan.
+pub async fn trusted(forge: &dyn Forge, issues: Vec<Issue>) -> Result<Vec<Issue>> {
+    let mut verdicts: HashMap<String, bool> = HashMap::new();
+    let mut kept = Vec::with_capacity(issues.len());
+    for issue in issues {
+        let ok = match verdicts.get(&issue.author) {
+            Some(ok) => *ok,
+            None => {
+                let a = &issue.author;
+                let ok = a.is_empty() || a.ends_with("[bot]") || forge.permission(a).await?.can_write();
+                verdicts.insert(a.clone(), ok);
+                ok
+            }
+        };
+        if ok {
+            kept.push(issue);
+        } else {
+            tracing::warn!(
+                "issue #{} is by @{}, who cannot write here: its markers are ignored",
+                issue.number,
+                issue.author
+            );
+        }
+    }
+    Ok(kept)
+}
+
 /// The fingerprint → issue index of a run, from one listing.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -273,7 +304,7 @@ impl Index {
     /// Lists the `homeostat:error` issues (open and closed) once.
     pub async fn load(forge: &dyn Forge) -> Result<Self> {
         let issues = forge.list_issues(LABEL, StateFilter::All).await?;
-        Ok(Self::from_issues(issues))
+        Ok(Self::from_issues(trusted(forge, issues).await?))
     }
 
     /// When several issues carry one fingerprint, the open one wins, then the oldest.

@@ -79,6 +79,16 @@ pub fn plan_digest(plan: &[(String, String)]) -> String {
     hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The plan id an `/approve <id>` comment names, when it names one that is not `plan`
+/// (a copy of another approval issue's command): that approval is refused. A bare
+/// `/approve`, or one naming a prefix (8 hex digits or more) of `plan`, approves it.
+pub fn other_plan_named(first_line: &str, plan: &str) -> Option<String> {
+    let word = first_line.strip_prefix("/approve")?.split_whitespace().next()?;
+    let id = word.trim_matches(|c: char| matches!(c, '`' | '"' | '\'' | '.' | ','));
+    let hexish = id.len() >= 8 && id.chars().all(|c| c.is_ascii_hexdigit());
+    (hexish && !plan.starts_with(&id.to_ascii_lowercase())).then(|| id.to_string())
+}
+
 fn cut(text: &str) -> String {
     crate::forge::limits::truncate_chars(text.trim(), DETAIL_MAX)
 }
@@ -390,12 +400,10 @@ pub async fn upsert_issue(
     labels: &[String],
 ) -> Result<u64, String> {
     use crate::forge::limits;
-    let existing = forge
-        .list_issues(OPS_LABEL, StateFilter::Open)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .find(|i| markers::has(&i.body, key));
+    let open = forge.list_issues(OPS_LABEL, StateFilter::Open).await.map_err(|e| e.to_string())?;
+    // A stranger's issue carrying a copy of the key marker is not ours to update.
+    let open = crate::issues::trusted(forge, open).await.map_err(|e| e.to_string())?;
+    let existing = open.into_iter().find(|i| markers::has(&i.body, key));
     match existing {
         Some(issue) => {
             let comment = markers::body(text, &[]);

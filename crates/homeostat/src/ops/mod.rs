@@ -440,11 +440,9 @@ impl<'a> Ops<'a> {
 
     async fn ask_approval(&self, runbook: &Runbook, alert: &Alert, out: &Outcome) -> Result<u64> {
         let filled = self.executor(runbook, alert).filled_plan(runbook).map_err(Error::Failed)?;
-        let marker = Marker::OpsApproval {
-            sop: runbook.name.clone(),
-            alert: alert.fingerprint.clone(),
-            plan: executor::plan_digest(&filled),
-        };
+        let digest = executor::plan_digest(&filled);
+        let marker =
+            Marker::OpsApproval { sop: runbook.name.clone(), alert: alert.fingerprint.clone(), plan: digest.clone() };
         let mut plan = String::new();
         for (name, op) in &filled {
             plan.push_str(&format!("- **{}**: {}\n", escape_md(name), crate::prompt::inline_code(op)));
@@ -455,8 +453,9 @@ impl<'a> Ops<'a> {
         let body = format!(
             "## Approval needed: {title}\n\n{alert}\nRunbook `{sop}` (category {cat}, risk {risk}), confidence {conf}.\n\
              Why a person decides: {reason}\n\n### Diagnosis\n\n{table}\n### Proposed fix, exactly as it will run\n\n{plan}\n\
-             A maintainer with write permission comments `/approve` to run this fix and its verification, \
-             or `/reject` to close this without acting. The approval holds for these values only.",
+             Plan `{id}`. A maintainer with write permission comments `/approve` (or `/approve {id}`) to run \
+             this fix and its verification, or `/reject` to close this without acting. The approval holds for \
+             these values only.",
             title = escape_md(&runbook.title),
             alert = Self::alert_block(alert),
             sop = runbook.name,
@@ -465,6 +464,7 @@ impl<'a> Ops<'a> {
             conf = out.confidence.map_or("–".into(), |c| format!("{c:.0}")),
             reason = escape_md(&out.reason),
             table = Self::steps_table(&out.steps),
+            id = &digest[..12],
         );
         let labels = vec![OPS_LABEL.to_string(), APPROVAL_LABEL.to_string()];
         let title = format!("ops: approve `{}` for {}", runbook.name, escape_md(&alert.alertname));
@@ -534,13 +534,8 @@ impl<'a> Ops<'a> {
 
     /// Open approval issues, oldest first.
     pub async fn pending_approvals(&self) -> Result<Vec<u64>> {
-        let mut numbers: Vec<u64> = self
-            .forge
-            .list_issues(APPROVAL_LABEL, crate::forge::StateFilter::Open)
-            .await?
-            .iter()
-            .map(|i| i.number)
-            .collect();
+        let open = self.forge.list_issues(APPROVAL_LABEL, crate::forge::StateFilter::Open).await?;
+        let mut numbers: Vec<u64> = crate::issues::trusted(self.forge, open).await?.iter().map(|i| i.number).collect();
         numbers.sort_unstable();
         Ok(numbers)
     }
@@ -550,6 +545,9 @@ impl<'a> Ops<'a> {
     pub async fn approve(&self, number: u64) -> Result<Outcome> {
         let issue = self.forge.get_issue(number).await?;
         let at = || Position::file(format!("issue #{number}"));
+        let Some(issue) = crate::issues::trusted(self.forge, vec![issue]).await?.pop() else {
+            return Err(Error::input(at(), "was not written by homeostat nor by a maintainer: not an approval issue"));
+        };
         let (sop, plan) = markers::find(&issue.body, |m| match m {
             Marker::OpsApproval { sop, plan, .. } => Some((sop, plan)),
             _ => None,
@@ -591,12 +589,12 @@ impl<'a> Ops<'a> {
             };
             let permission = self.forge.permission(&c.author).await?;
             if permission.can_write() && !c.author.ends_with("[bot]") {
-                answer = Some((verb, c.author.clone()));
+                answer = Some((verb, c.author.clone(), executor::other_plan_named(first, &plan)));
                 break;
             }
             refused.push(c.author.clone());
         }
-        let Some((verb, who)) = answer else {
+        let Some((verb, who, other)) = answer else {
             out.reason = "no /approve from a user with write permission yet".into();
             if !refused.is_empty() {
                 refused.dedup();
@@ -618,6 +616,18 @@ impl<'a> Ops<'a> {
                 .update_issue(number, &IssueUpdate { state: Some(State::Closed), ..IssueUpdate::default() })
                 .await?;
             self.record_run(&out, &alert, false, 0, None, Some(&who))?;
+            return Ok(out);
+        }
+        if let Some(other) = other {
+            out.decision = Decision::DiagnoseOnly;
+            out.outcome = "refused".into();
+            out.reason = format!("{who} approved plan {other}, which is not this issue's plan: nothing ran");
+            let note = format!(
+                "Not run: that `/approve` names plan `{}`; this issue's plan is `{}`.",
+                escape_md(&other),
+                plan.chars().take(12).collect::<String>()
+            );
+            self.forge.create_comment(number, &markers::body(&note, &[])).await?;
             return Ok(out);
         }
         // A person approved: the never-auto rules are answered, the limits still hold.
