@@ -75,6 +75,7 @@ run_figures canary conformance 'conformance'
 run_figures content twitter_text 'twitter-text'
 run_figures scrub_corpus corpus '^scrub corpus'
 run_figures fingerprint defects 'defects|precision'
+run_figures fingerprint_real_world real_world_corpus '^real-world corpus'
 run_figures cluster corpus_pairwise '^[.]?[|(]|corpus:'
 
 step "demo (scripts/demo.sh: the whole loop on the local forge), today and a year ahead"
