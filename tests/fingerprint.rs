@@ -353,7 +353,7 @@ fn cli_jsonl_one_line_per_event_in_order_and_bad_lines_reported() {
     let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["fingerprint"], lines[1]["fingerprint"]);
-    assert_eq!(lines[0]["algorithm"], "v2");
+    assert_eq!(lines[0]["algorithm"], homeostat::fingerprint::ALGORITHM);
     let first = out.lines().next().unwrap();
     let at: Vec<usize> = ["fingerprint", "algorithm", "platform", "type", "title", "culprit", "frames"]
         .iter()

@@ -59,6 +59,8 @@ fn occurrence(fp: &str, n: usize) -> Occurrence {
         stack: None,
         release: Some("1.0.0".into()),
         environment: Some("production".into()),
+        surface: None,
+        tags: Vec::new(),
         timestamp: Some("2026-01-21T10:00:00Z".parse().unwrap()),
         identity: format!("{fp}-{n}"),
     }

@@ -57,6 +57,10 @@ pub struct Occurrence {
     pub stack: Option<String>,
     pub release: Option<String>,
     pub environment: Option<String>,
+    /// Where in the product it happened (the event's `surface`), scrubbed.
+    pub surface: Option<String>,
+    /// The event's tags as `key=value`, scrubbed.
+    pub tags: Vec<String>,
     pub timestamp: Option<jiff::Timestamp>,
     /// What makes this occurrence distinct (its id, else time and message).
     pub identity: String,
@@ -81,6 +85,10 @@ pub struct Group {
     pub last_seen: Option<jiff::Timestamp>,
     pub releases: BTreeSet<String>,
     pub environments: BTreeSet<String>,
+    #[serde(default)]
+    pub surfaces: BTreeSet<String>,
+    #[serde(default)]
+    pub tags: BTreeSet<String>,
     /// SHA-256 over the occurrences' identities: the same batch sent twice has one key.
     pub key: String,
     /// The keys of batches held back earlier that this group includes: counted with it.
@@ -103,6 +111,8 @@ impl Group {
         self.last_seen = self.last_seen.into_iter().chain(other.last_seen).max();
         self.releases.extend(other.releases.iter().cloned());
         self.environments.extend(other.environments.iter().cloned());
+        self.surfaces.extend(other.surfaces.iter().cloned());
+        self.tags.extend(other.tags.iter().cloned());
         if self.sample_stack.is_none() {
             self.sample_stack = other.sample_stack.clone();
         }
@@ -167,6 +177,8 @@ impl Grouper {
                 last_seen: None,
                 releases: BTreeSet::new(),
                 environments: BTreeSet::new(),
+                surfaces: BTreeSet::new(),
+                tags: BTreeSet::new(),
                 key: String::new(),
                 held_keys: Vec::new(),
             };
@@ -182,6 +194,8 @@ impl Grouper {
         }
         g.releases.extend(o.release);
         g.environments.extend(o.environment);
+        g.surfaces.extend(o.surface);
+        g.tags.extend(o.tags);
         hasher.update(o.identity.as_bytes());
         hasher.update([0]);
     }
@@ -223,6 +237,12 @@ pub struct IssueState {
     pub releases: Vec<String>,
     #[serde(default)]
     pub environments: Vec<String>,
+    /// The events' surfaces and tags (`key=value`), scrubbed: policy rules on `surface`
+    /// read the issue as they read the event.
+    #[serde(default)]
+    pub surfaces: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
     #[serde(default)]
     pub last_comment_at: Option<String>,
     /// Keys of the batches already counted (newest last).
@@ -525,6 +545,7 @@ impl Writer<'_> {
             "first_seen": state.first_seen.as_deref().unwrap_or("unknown"),
             "last_seen": state.last_seen.as_deref().unwrap_or("unknown"),
             "releases": state.releases, "environments": state.environments,
+            "surfaces": state.surfaces, "tags": state.tags,
         });
         let text = (self.scrub)(&self.prompts.render("issue-body.md.j2", &context)?);
         let mut trailer = vec![state_marker(state)];
@@ -580,11 +601,23 @@ fn merge_state(mut state: IssueState, g: &Group) -> IssueState {
         }
     }
     state.environments.sort();
+    merge_sorted(&mut state.surfaces, &g.surfaces);
+    merge_sorted(&mut state.tags, &g.tags);
     state.applied.push(g.key.clone());
     state.applied.extend(g.held_keys.iter().cloned());
     let excess = state.applied.len().saturating_sub(APPLIED_KEYS_KEPT);
     state.applied.drain(..excess);
     state
+}
+
+/// Adds the new values to a sorted list kept in the issue state, at most 50 of them.
+fn merge_sorted(list: &mut Vec<String>, new: &BTreeSet<String>) {
+    for v in new {
+        if !list.contains(v) && list.len() < 50 {
+            list.push(v.clone());
+        }
+    }
+    list.sort();
 }
 
 /// Labels of a new error issue: `homeostat:error`, the board's first stage and the
@@ -865,6 +898,8 @@ pub fn occurrence(event: &ErrorEvent, fp: &Fingerprint, scrubber: &Scrubber) -> 
         stack: event.stack.as_deref().map(|s| limits::truncate_chars(&scrub(s), STACK_MAX_CHARS)),
         release: event.release.as_deref().map(scrub),
         environment: event.environment.as_deref().map(scrub),
+        surface: event.surface.as_deref().map(scrub),
+        tags: event.tags.iter().map(|(k, v)| scrub(&format!("{k}={v}"))).collect(),
         timestamp: event.timestamp.as_deref().and_then(|t| t.parse().ok()),
         identity,
     }
@@ -966,6 +1001,8 @@ mod tests {
             stack: Some("TypeError: boom\n    at render (app.js:1:2)".into()),
             release: release.map(str::to_string),
             environment: Some("production".into()),
+            surface: None,
+            tags: Vec::new(),
             timestamp: Some("2026-01-21T10:00:00Z".parse().unwrap()),
             identity: id.into(),
         }
@@ -1176,6 +1213,8 @@ mod tests {
         let fp = "eeeeeeeeeeeeeeee";
         let mut first = occ(fp, "1", Some("1.0.0"));
         first.message = "boom with secret `x` @someone".into();
+        first.surface = Some("popup".into());
+        first.tags = vec!["region=eu".into()];
         block(async {
             let run = |groups: Vec<Group>| {
                 let (forge, ledger, writer, config) = (&forge, &ledger, &writer, &config);
@@ -1190,6 +1229,14 @@ mod tests {
             assert!(created.body.contains("```text\nboom with [redacted] `x` @someone\n```"), "{}", created.body);
             assert!(!created.labels.iter().any(|l| l.starts_with("fp:")), "no label per fingerprint");
             assert_eq!(parse_state(&created.body).count, 1);
+            // The event's surface and tags are in the body and the hidden state, and a
+            // policy reads the surface from the issue as it reads it from the event.
+            let state = parse_state(&created.body);
+            assert_eq!(state.surfaces, vec!["popup".to_string()]);
+            assert_eq!(state.tags, vec!["region=eu".to_string()]);
+            assert!(created.body.contains("| Surface | `popup` |"), "{}", created.body);
+            assert!(created.body.contains("| Tags | `region=eu` |"), "{}", created.body);
+            assert_eq!(crate::policy::issue::facts_from_issue(&created).surface.as_deref(), Some("popup"));
 
             // The same batch again: nothing is written.
             let out = run(group([first.clone()])).await;

@@ -68,12 +68,29 @@ pub fn parameterize_as(message: &str, algorithm: super::Algorithm) -> String {
         text.truncate(cut);
     }
     let patterns = if algorithm == super::Algorithm::V1 { &PATTERNS } else { &PATTERNS_V2 };
+    let v3 = algorithm >= super::Algorithm::V3;
     for (re, placeholder) in patterns.iter() {
-        if re.is_match(&text) {
-            text = re.replace_all(&text, *placeholder).into_owned();
+        if !re.is_match(&text) {
+            continue;
         }
+        text = if v3 && *placeholder == "<quoted>" {
+            re.replace_all(&text, |c: &regex::Captures| quoted_v3(&c[0])).into_owned()
+        } else {
+            re.replace_all(&text, *placeholder).into_owned()
+        };
     }
     text
+}
+
+/// v3: a quoted name without digits is code (`'NoneType' object has no attribute
+/// 'load_module'`), not data: it stays, so two different attributes do not merge.
+/// Anything else quoted (paths, values, `'user_42'`) is still a placeholder.
+fn quoted_v3(quoted: &str) -> String {
+    let inner = quoted.trim_matches(|c| matches!(c, '\'' | '"' | '‘' | '’' | '“' | '”'));
+    let name = !inner.is_empty()
+        && inner.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && inner.chars().all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.');
+    if name { quoted.to_string() } else { "<quoted>".to_string() }
 }
 
 #[cfg(test)]

@@ -111,7 +111,19 @@ pub(crate) fn normalize(frame: &Frame, platform: Platform, algorithm: Algorithm)
     });
     out.rule_function = rule_function.clone();
     out.function = rule_function.and_then(|f| clean_function(&f, platform));
+    if platform == Platform::Go && algorithm >= Algorithm::V3 {
+        out.function = out.function.map(go_closure);
+    }
     out
+}
+
+/// v3: Go numbers closures in source order (`F.func2.1`), so adding one renumbers the
+/// rest; like JavaScript's anonymous functions, only "a closure in F" groups.
+fn go_closure(f: String) -> String {
+    match f.match_indices(".func").find(|(i, _)| f[i + 5..].starts_with(|c: char| c.is_ascii_digit())) {
+        Some((i, _)) => f[..i + 5].to_string(),
+        None => f,
+    }
 }
 
 fn clean_function(f: &str, platform: Platform) -> Option<String> {

@@ -8,6 +8,7 @@ mod go;
 mod java;
 mod javascript;
 mod python;
+mod repair;
 mod ruby;
 mod rust;
 mod scan;
@@ -155,8 +156,26 @@ pub fn detect(text: &str) -> Platform {
     detect_as(text, Algorithm::CURRENT)
 }
 
+/// v3's detection, after v2's: Ruby frames on Windows paths and in `(eval)`, and Mono's
+/// .NET frames (`at N.C.M () [0x00005] in <hash>:0`).
+static DETECT_V3: LazyLock<Vec<(Platform, Regex)>> = LazyLock::new(|| {
+    let r = |p: &str| Regex::new(p).expect("detection regex");
+    let mut list: Vec<(Platform, Regex)> = DETECT_V2.iter().cloned().collect();
+    list.push((
+        Platform::Ruby,
+        r(r"(?m)^\s*(?:from )?(?:[A-Za-z]:)?(?:[^\s:]+\.(?:rb|erb|rake)|\(eval\)):\d+:in ?[`']"),
+    ));
+    list.push((Platform::CSharp, r(r"(?m)^\s*at [\w.<>`+]+ \(.*\) \[0x[0-9a-f]+\] in <[0-9a-f]*>:\d+")));
+    list.push((Platform::Ruby, r(r"(?m)^\S+:\d+:in [`'][^']*': .* \([A-Z][\w:]*\)$")));
+    list
+});
+
 fn detect_as(text: &str, algorithm: Algorithm) -> Platform {
-    let list = if algorithm == Algorithm::V1 { &DETECT } else { &DETECT_V2 };
+    let list = match algorithm {
+        Algorithm::V1 => &DETECT,
+        Algorithm::V2 => &DETECT_V2,
+        Algorithm::V3 => &DETECT_V3,
+    };
     list.iter().find(|(_, re)| re.is_match(text)).map_or(Platform::Other, |(p, _)| *p)
 }
 
@@ -168,6 +187,17 @@ pub fn parse(platform: Option<Platform>, text: &str) -> (Platform, Vec<Exception
 /// [`parse`] as an algorithm version reads stacks (older versions are kept to find issues
 /// filed under them).
 pub fn parse_as(platform: Option<Platform>, text: &str, algorithm: Algorithm) -> (Platform, Vec<Exception>) {
+    let first = parse_text(platform, text, algorithm);
+    if algorithm < Algorithm::V3 || !repair::reads_badly(first.0, &first.1, text) {
+        return first;
+    }
+    match repair::repair(text) {
+        Some(fixed) => repair::better(first, parse_text(platform, &fixed, algorithm)),
+        None => first,
+    }
+}
+
+fn parse_text(platform: Option<Platform>, text: &str, algorithm: Algorithm) -> (Platform, Vec<Exception>) {
     let platform = match platform {
         Some(Platform::Other) | Some(Platform::Native) | None => detect_as(text, algorithm),
         Some(p) => p,
@@ -267,7 +297,7 @@ fn type_and_message(s: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
-fn looks_like_type(t: &str) -> bool {
+pub(crate) fn looks_like_type(t: &str) -> bool {
     let last = t.rsplit(['.', ':']).next().unwrap_or(t);
     ["Error", "Exception", "Panic", "Fault", "Failure", "Interrupt", "Exit"].iter().any(|s| last.ends_with(s))
 }

@@ -21,7 +21,7 @@ pub fn parse(text: &str) -> Vec<Exception> {
         let trimmed = line.trim();
         if let Some((path, lineno, function, tail)) = ruby_frame(trimmed) {
             frames.push(Frame {
-                function: Some(function.to_string()),
+                function: (!function.is_empty()).then(|| function.to_string()),
                 filename: Some(path.to_string()),
                 abs_path: Some(path.to_string()),
                 lineno,
