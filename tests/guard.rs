@@ -441,7 +441,7 @@ fn pull_request_gets_one_comment_labels_and_actions_output() {
     let work = tempfile::tempdir().unwrap();
     let forge_dir: PathBuf = work.path().join("forge");
     let forge = LocalForge::open(&forge_dir).unwrap();
-    let pr = homeostat::cli::block_on(forge.create_pull(&NewPull {
+    let pr = homeostat::app::block_on(forge.create_pull(&NewPull {
         title: "fix".into(),
         body: String::new(),
         head: "fix".into(),
@@ -468,7 +468,7 @@ fn pull_request_gets_one_comment_labels_and_actions_output() {
             "annotations: {stdout}"
         );
     }
-    let (pull, comments) = homeostat::cli::block_on(async {
+    let (pull, comments) = homeostat::app::block_on(async {
         (forge.get_pull(pr.number).await.unwrap(), forge.list_comments(pr.number).await.unwrap())
     })
     .unwrap();

@@ -312,7 +312,7 @@ fn classify_issue_labels_comments_once_and_moves_on_the_board() {
     let forge_dir = dir.path().join("forge");
     let forge = LocalForge::open(&forge_dir).unwrap();
     let body = "**Platform:** javascript\n**Surface:** popup\n\n```\nTypeError: Cannot read properties of undefined (reading 'id')\n    at renderNote (chrome-extension://abc/popup.js:10:15)\n```\n\n<!-- homeostat:fingerprint=0123456789abcdef algorithm=v1 -->";
-    let issue = homeostat::cli::block_on(forge.create_issue(&NewIssue {
+    let issue = homeostat::app::block_on(forge.create_issue(&NewIssue {
         title: "TypeError: Cannot read properties of undefined (reading 'id')".into(),
         body: body.into(),
         labels: vec!["homeostat:error".into(), "change-class:critical".into()],
@@ -341,7 +341,7 @@ fn classify_issue_labels_comments_once_and_moves_on_the_board() {
         assert_eq!(result["fingerprint"], "0123456789abcdef");
         assert_eq!(result["stage"], "ai-queue");
     }
-    let (issue, comments) = homeostat::cli::block_on(async {
+    let (issue, comments) = homeostat::app::block_on(async {
         (forge.get_issue(issue.number).await.unwrap(), forge.list_comments(issue.number).await.unwrap())
     })
     .unwrap();
@@ -355,7 +355,7 @@ fn classify_issue_labels_comments_once_and_moves_on_the_board() {
     assert!(outputs.contains("auto_fixable<<") && outputs.contains("\ntrue\n"), "{outputs}");
 
     // A person relabels the issue: reclassified as critical, it leaves the ai-queue.
-    homeostat::cli::block_on(forge.update_issue(
+    homeostat::app::block_on(forge.update_issue(
         issue.number,
         &homeostat::forge::IssueUpdate { body: Some(format!("stripe billing failed\n{body}")), ..Default::default() },
     ))
@@ -370,7 +370,7 @@ fn classify_issue_labels_comments_once_and_moves_on_the_board() {
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["class"], "critical");
     assert_eq!(result["stage"], "backlog");
-    let labels = homeostat::cli::block_on(forge.get_issue(issue.number)).unwrap().unwrap().labels;
+    let labels = homeostat::app::block_on(forge.get_issue(issue.number)).unwrap().unwrap().labels;
     assert!(labels.contains(&"needs-human-review".to_string()), "{labels:?}");
     assert!(labels.contains(&"homeostat:backlog".to_string()) && !labels.contains(&"homeostat:ai-queue".to_string()));
     assert!(

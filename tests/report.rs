@@ -332,7 +332,7 @@ fn post_keeps_one_living_issue_and_notifies_each_event_once_within_the_limit() {
     assert_eq!(second["issue"]["number"].as_u64(), Some(number));
     assert_eq!(got.lock().unwrap().len(), requests.len(), "each event is notified once");
     let forge = homeostat::forge::local::LocalForge::open(&dir.path().join("forge")).unwrap();
-    let issues = homeostat::cli::block_on(homeostat::forge::Forge::list_issues(
+    let issues = homeostat::app::block_on(homeostat::forge::Forge::list_issues(
         &forge,
         homeostat::report::living::LABEL,
         homeostat::forge::StateFilter::All,
@@ -346,7 +346,7 @@ fn post_keeps_one_living_issue_and_notifies_each_event_once_within_the_limit() {
     let before = issues[0].body.clone();
     let quiet = post(dir.path(), &env, "2026-12-04T00:00:00Z");
     assert_eq!((quiet["quiet"].as_bool(), quiet["issue"].is_null()), (Some(true), true));
-    let after = homeostat::cli::block_on(homeostat::forge::Forge::get_issue(&forge, number)).unwrap().unwrap();
+    let after = homeostat::app::block_on(homeostat::forge::Forge::get_issue(&forge, number)).unwrap().unwrap();
     assert_eq!(after.body, before);
     assert_eq!(got.lock().unwrap().len(), requests.len());
 }

@@ -144,11 +144,11 @@ fn a_strangers_pr_with_the_marker_on_a_fix_branch_is_neither_adopted_nor_merged(
     // hs-agent looks for the issue's PR the same way: neither is adopted.
     let forge = homeostat::forge::local::LocalForge::open(&fx.forge).unwrap();
     let bots = homeostat::agent::AgentsConfig::default().bot.logins();
-    let found = homeostat::cli::block_on(homeostat::agent::pr::find_open(&forge, 1, &bots)).unwrap().unwrap();
+    let found = homeostat::app::block_on(homeostat::agent::pr::find_open(&forge, 1, &bots)).unwrap().unwrap();
     assert!(found.is_none(), "adopted {found:?}");
     // The bot's own PR for the issue is found.
     fx.pr(12, 1, "homeostat/fix-1", "homeostat[bot]", "", SAFE_FIX);
-    let found = homeostat::cli::block_on(homeostat::agent::pr::find_open(&forge, 1, &bots)).unwrap().unwrap();
+    let found = homeostat::app::block_on(homeostat::agent::pr::find_open(&forge, 1, &bots)).unwrap().unwrap();
     assert_eq!(found.map(|p| p.number), Some(12));
 }
 

@@ -3,8 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
-use homeostat::init::{self, Command};
+use homeostat::init;
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs, FormatArgs};
+use homeostat_cli::init::Command;
 
 #[derive(Parser)]
 #[command(version, about = "Set homeostat up in a repository; start the loop's next workflow")]
@@ -20,11 +22,11 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Cli::parse();
         let ctx = args.config.context()?;
         let forge = ctx.open_forge(&args.forge.choice())?;
-        init::main(&ctx, args.command, forge.as_ref(), args.format.format)?;
+        init::main(&ctx, args.command.into(), forge.as_ref(), args.format.get())?;
         Ok(ExitCode::SUCCESS)
     })
 }

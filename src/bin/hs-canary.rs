@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::canary::{self, FailOn, RunOptions};
-use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs, OutputFormat};
+use homeostat::canary::{self, RunOptions};
+use homeostat_cli::canary::FailOn;
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs, FormatArgs};
 
 #[derive(Parser)]
 #[command(version, about = "Watch a canary release; promote it or roll it back")]
@@ -35,26 +37,13 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Args::parse();
         let ctx = args.config.context()?;
         let (out_dir, repo_dir, revert, issue) = (args.out_dir, args.repo_dir, args.revert, args.issue);
         let opts = RunOptions { out_dir, repo_dir, revert, issue, dry_run: args.forge.dry_run, wait: true };
-        let needs_forge = canary::needs_forge(canary::section(&ctx.config)?, &opts);
-        let forge = if needs_forge { Some(ctx.open_forge(&args.forge.choice())?) } else { None };
-        let session = ctx.ledger(&opts.repo_dir);
-        let actions = ctx.actions();
-        let watch = canary::run(&ctx.config, &opts, forge.as_deref(), &ctx.env, &actions, &session.ledger);
-        let outcome = ctx.block_on(watch)?;
-        ctx.finish_ledger(&session);
-        match args.format.format {
-            OutputFormat::Text => {
-                println!("{}: {}", outcome.report.decision.as_str(), outcome.report.reason);
-                print!("{}", canary::chart::measurements_table(&outcome.report));
-            }
-            format => cli::print_json(format, &outcome)?,
-        }
-        outcome.verdict(args.fail_on)?;
+        let fail_on = args.fail_on.map(Into::into);
+        canary::command::main(&ctx, &opts, &args.forge.choice(), args.format.get(), fail_on)?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -4,15 +4,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
-use homeostat::triage::{self, ClassifyCommand as Command};
-use homeostat::{input, policy::Policy};
+use homeostat::triage;
+use homeostat_cli::classify;
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs, FormatArgs};
 
 #[derive(Parser)]
 #[command(version, about = "Classify errors and paths by the risk policy")]
 struct Args {
     #[command(subcommand)]
-    command: Command,
+    command: classify::Command,
     #[command(flatten)]
     config: ConfigArgs,
     /// Policy file (else the config's `policy:`, else the built-in default).
@@ -25,36 +26,11 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Args::parse();
-        let (format, ctx) = (args.format.format, args.config.context()?);
-        let engine = input::engine_for(&ctx.config, None)?;
-        let out = if let Command::CheckPolicy { file, sample, paths } = &args.command {
-            triage::run_check_policy(file, sample.as_deref(), paths.as_deref(), &engine, format)?
-        } else {
-            let policy = Policy::from_config(&ctx.config, args.policy.as_deref())?;
-            match args.command {
-                Command::Error { event: Some(input), .. } => {
-                    let results = triage::classify_event_file(&policy, &engine, &input, &ctx.actions())?;
-                    let each = |c| triage::render(format, c, || triage::classification_text(c));
-                    results.iter().map(each).collect::<Result<String, _>>()?
-                }
-                Command::Error { issue: Some(number), .. } => {
-                    let forge = ctx.open_forge(&args.forge.choice())?;
-                    let done = ctx.block_on(triage::classify_issue(forge.as_ref(), &policy, number))?;
-                    triage::write_actions(&ctx.actions(), &done.classification)?;
-                    triage::render(format, &done, || triage::classification_text(&done.classification))?
-                }
-                Command::Path { paths } => {
-                    let rows = triage::path_rows(&policy, &paths);
-                    triage::render(format, &rows, || triage::paths_text(&rows))?
-                }
-                _ => Err(homeostat::Error::input(
-                    homeostat::error::Position::file("hs-classify error"),
-                    "needs --event FILE or --issue N",
-                ))?,
-            }
-        };
+        let ctx = args.config.context()?;
+        let choice = args.forge.choice();
+        let out = triage::run_command(&ctx, args.command.into(), args.policy.as_deref(), &choice, args.format.get())?;
         print!("{out}");
         Ok(ExitCode::SUCCESS)
     })

@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
+use homeostat::output::print_json;
 use homeostat::{cluster, scrub};
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs, FormatArgs};
 
 /// Find near-duplicate reports: `FILE.jsonl` prints `{"id", "cluster"}` per item; `--forge`
 /// comments on likely duplicates among the repository's open issues (never closes them).
@@ -33,7 +35,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Args::parse();
         let mut ctx = args.config.context()?;
         let section = ctx.config.cluster.get_or_insert_with(Default::default);
@@ -42,7 +44,7 @@ fn main() -> ExitCode {
         if let Some(file) = args.file.filter(|_| args.forge.forge.is_none()) {
             let scrubber = scrub::config_scrubber(&ctx.config)?;
             let section = ctx.config.cluster.clone().unwrap_or_default();
-            cluster::run::run_file(&file, args.against.as_deref(), &section, &scrubber, args.format.format)?;
+            cluster::run::run_file(&file, args.against.as_deref(), &section, &scrubber, args.format.get())?;
             return Ok(ExitCode::SUCCESS);
         }
         let forge = ctx.open_forge(&args.forge.choice())?;
@@ -50,7 +52,7 @@ fn main() -> ExitCode {
         let outcome =
             ctx.block_on(cluster::forge::run_with_config(forge.as_ref(), &ctx.config, &session.ledger, &ctx.env));
         ctx.finish_ledger(&session);
-        cli::print_json(args.format.format, &outcome?)?;
+        print_json(args.format.get(), &outcome?)?;
         Ok(ExitCode::SUCCESS)
     })
 }

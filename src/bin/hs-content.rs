@@ -2,8 +2,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
-use homeostat::content::{Command, RunArgs, Session};
+use homeostat::content::Session;
+use homeostat::output::print_json;
+use homeostat_cli::content::{Command, RunArgs};
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs, FormatArgs};
 
 /// Plan, generate, publish and learn from feedback: guides and social posts as files.
 #[derive(Parser)]
@@ -22,7 +25,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Args::parse();
         let mut ctx = args.config.context()?;
         if let Some(now) = args.run.now {
@@ -31,11 +34,11 @@ fn main() -> ExitCode {
         let ledger = ctx.ledger(&args.run.repo_dir);
         let session = Session::open(&ctx, &args.run.repo_dir, ledger.ledger.clone())?;
         let choice = args.forge.choice();
-        let report = ctx.block_on(session.run(args.command, || ctx.open_forge(&choice), choice.dry_run));
+        let report = ctx.block_on(session.run(args.command.into(), || ctx.open_forge(&choice), choice.dry_run));
         ctx.finish_ledger(&ledger);
         let report = report?;
         session.finish(&report)?;
-        cli::print_json(args.format.format, &report)?;
+        print_json(args.format.get(), &report)?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -3,9 +3,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, FormatArgs};
 use homeostat::fingerprint::stream;
-use homeostat::input::InputArgs;
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, FormatArgs, InputArgs};
 
 /// Fingerprint error events: canonical JSONL, Sentry event JSON, or log text (--text).
 #[derive(Parser)]
@@ -35,17 +35,18 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Args::parse();
         let ctx = args.config.context()?;
         let engine = homeostat::input::engine_with(&ctx.config, args.rules.as_deref(), args.sourcemaps.as_deref())?;
-        let sources = args.input.sources()?;
+        let input: homeostat::input::InputArgs = args.input.into();
+        let sources = input.sources()?;
         let options = stream::Options {
-            input: args.input.input_format(),
-            output: args.format.format.into(),
+            input: input.input_format(),
+            output: args.format.get().into(),
             group: args.group,
             explain: args.explain,
-            strict: args.input.strict,
+            strict: input.strict,
             jobs: args.jobs,
         };
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
@@ -54,7 +55,6 @@ fn main() -> ExitCode {
     })
 }
 
-// Parsing allocates per field and per frame; mimalloc makes that ~20 % faster than glibc's
-// allocator here (scripts/bench-fingerprint.sh), at a flat ~22 MB peak.
+// Parsing allocates per field and frame: mimalloc is ~20 % faster here (bench-fingerprint.sh).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

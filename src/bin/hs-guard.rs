@@ -3,16 +3,17 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli;
-use homeostat::guard::command::{self, Options};
+use homeostat::guard::command;
+use homeostat_cli::edge;
+use homeostat_cli::guard::GuardArgs;
 
 #[derive(Parser)]
 #[command(version, about = "Judge a change: auto-merge, human-review or blocked; or a pull request for merging")]
 struct Args {
     #[command(flatten)]
-    options: Options,
+    options: GuardArgs,
 }
 
 fn main() -> ExitCode {
-    cli::main(|| command::main(Args::parse().options))
+    edge::main(|| Ok(command::main(Args::parse().options.into())?))
 }

@@ -4,9 +4,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
-use homeostat::input::InputArgs;
 use homeostat::{issues, scrub};
+use homeostat_cli::edge;
+use homeostat_cli::flags::InputArgs;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs, FormatArgs};
 
 /// Turn production errors into one de-duplicated, scrubbed issue per fingerprint.
 #[derive(Parser)]
@@ -26,19 +27,19 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Args::parse();
         let ctx = args.config.context()?;
         let engine = homeostat::input::engine_for(&ctx.config, None)?;
         let scrubber = scrub::config_scrubber(&ctx.config)?;
         let payload = if args.from_event { Some(ctx.env.event_payload()?.unwrap_or_default()) } else { None };
-        let (groups, stats) = issues::read_groups(&args.input, payload.as_ref(), &engine, &scrubber)?;
+        let (groups, stats) = issues::read_groups(&args.input.clone().into(), payload.as_ref(), &engine, &scrubber)?;
         tracing::info!("{} events ({} skipped) in {} fingerprints", stats.events, stats.bad, groups.len());
         let forge = ctx.open_forge(&args.forge.choice())?;
         let session = ctx.ledger(Path::new("."));
         let outcomes = ctx.block_on(issues::run(forge.as_ref(), &ctx.config, &session.ledger, &scrubber, &groups))?;
         ctx.finish_ledger(&session);
-        issues::emit(&outcomes, args.format.format, &ctx.actions())?;
+        issues::emit(&outcomes, args.format.get(), &ctx.actions())?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -3,8 +3,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use homeostat::ops::run;
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs, FormatArgs};
+use homeostat_cli::ops::Command;
 
 #[derive(Parser)]
 #[command(version, about = "Runbooks: match an alert, decide, repair, verify, report")]
@@ -16,16 +18,16 @@ struct Cli {
     #[command(flatten)]
     format: FormatArgs,
     #[command(subcommand)]
-    job: run::Job,
+    job: Command,
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Cli::parse();
         let ctx = args.config.context()?;
         let ledger = ctx.ledger(Path::new("."));
         let session = run::Session::open(&ctx, ledger.ledger.clone());
-        let job = run::execute(&session, || ctx.open_forge(&args.forge.choice()), args.format.format, args.job);
+        let job = run::execute(&session, || ctx.open_forge(&args.forge.choice()), args.format.get(), args.job.into());
         let code = ctx.block_on(job);
         ctx.finish_ledger(&ledger);
         Ok(ExitCode::from(code?))

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, ForgeArgs};
 use homeostat::{gha, relay};
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs};
 
 /// Accept errors from Sentry SDKs, canonical JSON and Alertmanager; scrub, fingerprint,
 /// rate-limit and spool them; forward them to GitHub (repository_dispatch) or file issues.
@@ -25,7 +26,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Args::parse();
         let env = gha::Env::from_process();
         let config = homeostat::config::Config::discover(args.config.config.as_deref(), &env)?;

@@ -4,8 +4,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use homeostat::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use homeostat::report::run;
+use homeostat_cli::edge;
+use homeostat_cli::flags::{ConfigArgs, ForgeArgs, FormatArgs};
+use homeostat_cli::report::{Command, WindowArgs};
 
 #[derive(Parser)]
 #[command(version, about = "The loop at a glance: figures, a dashboard site, the living report, notifications")]
@@ -17,20 +19,26 @@ struct Cli {
     #[command(flatten)]
     format: FormatArgs,
     #[command(flatten)]
-    window: run::Window,
+    window: WindowArgs,
     #[command(subcommand)]
-    job: Option<run::Job>,
+    job: Option<Command>,
 }
 
 fn main() -> ExitCode {
-    cli::main(|| {
+    edge::main(|| {
         let args = Cli::parse();
         let ctx = args.config.context()?;
         let ledger = ctx.ledger(Path::new("."));
-        let writes = matches!(args.job, Some(run::Job::Post { .. }));
+        let writes = matches!(args.job, Some(Command::Post { .. }));
         let open_forge = || ctx.open_forge(&args.forge.choice());
-        let code =
-            ctx.block_on(run::execute(&ctx, &ledger.ledger, open_forge, args.format.format, &args.window, args.job));
+        let code = ctx.block_on(run::execute(
+            &ctx,
+            &ledger.ledger,
+            open_forge,
+            args.format.get(),
+            &args.window.clone().into(),
+            args.job.map(Into::into),
+        ));
         // Only `post` writes (what it notified, when it posted); reading needs no push.
         if writes {
             ctx.finish_ledger(&ledger);

@@ -113,19 +113,6 @@ impl From<git2::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The exit code for an error that reached a binary's edge.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<Error>() {
-            return e.exit_code();
-        }
-        if cause.is::<InputError>() {
-            return 2;
-        }
-    }
-    1
-}
-
 /// Reads a whole (small) file a user named; a missing file is bad input, not a failed run.
 pub fn read_to_string(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| match e.kind() {
@@ -145,15 +132,5 @@ mod tests {
         let text = "a: 1\nbé: x\n";
         let p = Position::from_offset("f.yml", text, text.find('x').unwrap());
         assert_eq!(p.to_string(), "f.yml:2:5");
-    }
-
-    #[test]
-    fn exit_codes_follow_the_convention() {
-        let input: anyhow::Error = Error::input(Position::line("a", 3), "bad").into();
-        assert_eq!(exit_code(&input), 2);
-        assert_eq!(exit_code(&input.context("while loading")), 2);
-        let gate: anyhow::Error = Error::Gate("no".into()).into();
-        assert_eq!(exit_code(&gate), 3);
-        assert_eq!(exit_code(&anyhow::anyhow!("network")), 1);
     }
 }

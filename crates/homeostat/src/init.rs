@@ -43,30 +43,19 @@ pub const SETTINGS: &[&str] = &[
 ];
 
 /// `homeostat`'s subcommands.
-#[derive(Debug, Clone, clap::Subcommand)]
+#[derive(Debug, Clone)]
 pub enum Command {
     /// Write the workflows, .github/homeostat.yml and the policy; create the labels.
     Init {
-        #[arg(long, default_value = ".")]
         dir: PathBuf,
         /// OWNER/NAME@SHA the workflows pin (default: a placeholder to replace).
-        #[arg(long)]
         action: Option<String>,
         /// The `name:` of your CI workflow (agent-revise follows its failures).
-        #[arg(long)]
         ci_workflow: Option<String>,
-        #[arg(long)]
         force: bool,
     },
     /// Start `--workflow FILE` on `--ref REF` with `--input key=value` (workflow_dispatch).
-    Dispatch {
-        #[arg(long)]
-        workflow: String,
-        #[arg(long = "ref")]
-        git_ref: String,
-        #[arg(long = "input", value_name = "KEY=VALUE")]
-        inputs: Vec<String>,
-    },
+    Dispatch { workflow: String, git_ref: String, inputs: Vec<String> },
 }
 
 /// Runs one subcommand.
@@ -74,13 +63,13 @@ pub fn main(
     ctx: &crate::app::Context,
     command: Command,
     forge: &dyn Forge,
-    format: crate::cli::OutputFormat,
-) -> anyhow::Result<()> {
+    format: crate::output::OutputFormat,
+) -> crate::Result<()> {
     match command {
         Command::Init { dir, action, ci_workflow, force } => {
             let req = InitRequest { dir, action, ci_workflow, force };
             let report = ctx.block_on(run(forge, &req))?;
-            crate::cli::print_json(format, &report)?;
+            crate::output::print_json(format, &report)?;
             eprintln!("homeostat init: still to do in the repository's settings:\n- {}", report.settings.join("\n- "));
         }
         Command::Dispatch { workflow, git_ref, inputs } => {

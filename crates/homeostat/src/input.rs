@@ -6,23 +6,18 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
 
-use clap::Args;
-
 use crate::error::{Error, Position, Result};
 use crate::event::{ErrorEvent, InputFormat, read_events};
 
 /// Where events come from.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default)]
 pub struct InputArgs {
     /// Event files: JSONL (one event per line), Sentry event JSON, or logs with --text.
     /// None, or `-`, reads standard input.
-    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Read raw log text: every stack trace in it becomes an event.
-    #[arg(long)]
     pub text: bool,
     /// Stop at the first bad line (exit 2) instead of reporting and skipping it.
-    #[arg(long)]
     pub strict: bool,
 }
 

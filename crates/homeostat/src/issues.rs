@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cli::OutputFormat;
 use crate::config::{Config, IssuesConfig};
 use crate::error::{Error, Result};
 use crate::event::ErrorEvent;
@@ -24,6 +23,7 @@ use crate::gha::Actions;
 use crate::input::{InputArgs, InputStats};
 use crate::ledger::Ledger;
 use crate::markers::Marker;
+use crate::output::OutputFormat;
 use crate::policy::board::Stage;
 use crate::prompt::Prompts;
 use crate::scrub::Scrubber;

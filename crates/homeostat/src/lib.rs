@@ -8,12 +8,12 @@
 //!
 //! Pure engines (`fingerprint`, `policy`, `guard`, `canary::judge`, `ops` decisions) do no
 //! I/O. The network, the environment, files and money go through [`forge`], [`gha`],
-//! [`ledger`] and [`llm`]. Binaries in `src/bin/` only wire flags ([`cli`]) to these.
+//! [`ledger`] and [`llm`]. The binaries and their flags live in the `homeostat-cli` package; this library does
+//! not know about command lines.
 
 pub mod agent;
 pub mod app;
 pub mod canary;
-pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod config;
@@ -33,6 +33,7 @@ pub mod ledger;
 pub mod llm;
 pub mod markers;
 pub mod ops;
+pub mod output;
 pub mod parse;
 pub mod policy;
 pub mod prompt;

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::fingerprint::Engine;
 use crate::forge::{self, Forge};
 use crate::gha::Actions;
+use crate::output::OutputFormat;
 use crate::policy::board::{self, Stage};
 use crate::policy::{
     self, CHANGE_CLASS_LABEL_PREFIX, Class, Classification, ErrorFacts, NEEDS_HUMAN_REVIEW_LABEL, Policy,
@@ -265,39 +265,58 @@ pub fn paths_text(rows: &[PathRow]) -> String {
 }
 
 /// hs-classify's subcommands.
-#[derive(Debug, Clone, clap::Subcommand)]
+#[derive(Debug, Clone)]
 pub enum ClassifyCommand {
     /// Classify events (one result each) or an issue (then label, comment and move it on the board).
-    Error {
-        #[command(flatten)]
-        event: Option<EventInput>,
-        #[arg(long, value_name = "N", conflicts_with = "event")]
-        issue: Option<u64>,
-    },
+    Error { event: Option<EventInput>, issue: Option<u64> },
     /// Validate a policy file; show what each rule matches on a sample of events and paths.
-    CheckPolicy {
-        file: std::path::PathBuf,
-        #[arg(long, value_name = "EVENTS.jsonl")]
-        sample: Option<std::path::PathBuf>,
-        #[arg(long, value_name = "PATHS.txt")]
-        paths: Option<std::path::PathBuf>,
-    },
+    CheckPolicy { file: std::path::PathBuf, sample: Option<std::path::PathBuf>, paths: Option<std::path::PathBuf> },
     /// The class of each path from the policy's `changes.paths`.
     Path { paths: Vec<String> },
 }
 
 /// `--event FILE [--text] [--strict]`: the same inputs as hs-fingerprint.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone)]
 pub struct EventInput {
     /// Events: JSON lines, Sentry event JSON, or log text with --text.
-    #[arg(long, value_name = "FILE", required = false)]
     pub event: std::path::PathBuf,
     /// Read raw log text: every stack trace in it is an event.
-    #[arg(long, requires = "event")]
     pub text: bool,
     /// Stop at the first bad line (exit 2) instead of skipping it.
-    #[arg(long, requires = "event")]
     pub strict: bool,
+}
+
+/// Runs one hs-classify subcommand and returns what it prints; the forge is opened only
+/// to classify an issue, the policy file (`--policy`, else the config's) only when needed.
+pub fn run_command(
+    ctx: &crate::app::Context,
+    command: ClassifyCommand,
+    policy_file: Option<&std::path::Path>,
+    forge: &crate::app::ForgeChoice,
+    format: OutputFormat,
+) -> Result<String> {
+    let engine = crate::input::engine_for(&ctx.config, None)?;
+    if let ClassifyCommand::CheckPolicy { file, sample, paths } = &command {
+        return run_check_policy(file, sample.as_deref(), paths.as_deref(), &engine, format);
+    }
+    let policy = Policy::from_config(&ctx.config, policy_file)?;
+    match command {
+        ClassifyCommand::Error { event: Some(input), .. } => {
+            let results = classify_event_file(&policy, &engine, &input, &ctx.actions())?;
+            results.iter().map(|c| render(format, c, || classification_text(c))).collect()
+        }
+        ClassifyCommand::Error { issue: Some(number), .. } => {
+            let forge = ctx.open_forge(forge)?;
+            let done = ctx.block_on(classify_issue(forge.as_ref(), &policy, number))?;
+            write_actions(&ctx.actions(), &done.classification)?;
+            render(format, &done, || classification_text(&done.classification))
+        }
+        ClassifyCommand::Path { paths } => {
+            let rows = path_rows(&policy, &paths);
+            render(format, &rows, || paths_text(&rows))
+        }
+        _ => Err(Error::input(Position::file("hs-classify error"), "needs --event FILE or --issue N")),
+    }
 }
 
 #[cfg(test)]

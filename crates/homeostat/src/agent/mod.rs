@@ -9,6 +9,7 @@
 
 pub mod adapter;
 pub mod bridge;
+pub mod command;
 pub mod config;
 pub mod context;
 pub mod git;
@@ -541,19 +542,15 @@ fn tail_chars(text: &str, max_chars: usize) -> String {
 }
 
 /// What `hs-agent fix|revise` was asked on the command line.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default)]
 pub struct Request {
     /// The issue to fix (in Actions, without --issue or --pr: read from the event).
-    #[arg(long)]
     pub issue: Option<u64>,
     /// revise: the bot's pull request to revise.
-    #[arg(long)]
     pub pr: Option<u64>,
     /// Who asked (default: $GITHUB_ACTOR); their permission is read from the forge.
-    #[arg(long)]
     pub actor: Option<String>,
     /// revise: what to change.
-    #[arg(long)]
     pub feedback: Option<String>,
 }
 

@@ -129,3 +129,13 @@ impl Context {
         }
     }
 }
+
+/// Runs an async body on a throw-away single-threaded runtime, for work outside a
+/// [`Context`] (tests over the local forge, the policy's board moves).
+pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Failed(format!("cannot start the async runtime: {e}")))?;
+    Ok(rt.block_on(fut))
+}

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod chart;
+pub mod command;
 pub mod config;
 pub mod judge;
 pub mod source;
@@ -99,7 +100,7 @@ pub fn validate(c: &CanaryConfig) -> std::result::Result<(), (String, String)> {
 }
 
 /// `--fail-on`: which decisions make the binary exit 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOn {
     /// Exit 3 on rollback.
     Rollback,

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::engine::{Index, cluster};
 use super::model::{Model, Options};
 use super::{ClusterConfig, Item, read};
-use crate::cli::OutputFormat;
 use crate::error::Result;
+use crate::output::OutputFormat;
 use crate::scrub::Scrubber;
 
 /// One output line of `hs-cluster FILE.jsonl`.
@@ -93,7 +93,7 @@ pub fn run_file(
         OutputFormat::Text => print!("{}", summary(&items, &assignments)),
         format => {
             for a in &assignments {
-                crate::cli::print_json(format, a).map_err(|e| crate::Error::Failed(e.to_string()))?;
+                crate::output::print_json(format, a).map_err(|e| crate::Error::Failed(e.to_string()))?;
             }
         }
     }

@@ -21,12 +21,12 @@ pub enum Output {
     Jsonl,
 }
 
-impl From<crate::cli::OutputFormat> for Output {
-    fn from(f: crate::cli::OutputFormat) -> Self {
+impl From<crate::output::OutputFormat> for Output {
+    fn from(f: crate::output::OutputFormat) -> Self {
         match f {
-            crate::cli::OutputFormat::Text => Output::Text,
-            crate::cli::OutputFormat::Json => Output::Json,
-            crate::cli::OutputFormat::Jsonl => Output::Jsonl,
+            crate::output::OutputFormat::Text => Output::Text,
+            crate::output::OutputFormat::Json => Output::Json,
+            crate::output::OutputFormat::Jsonl => Output::Jsonl,
         }
     }
 }

@@ -8,62 +8,49 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
-
 use super::{Decision, RequiredFor, merge, report, run, trusted};
-use crate::cli::{self, ConfigArgs, ForgeArgs, FormatArgs};
 use crate::config::Config;
 use crate::gha;
+use crate::output;
 use crate::policy::Policy;
 
-#[derive(Debug, Clone, Args)]
+/// What hs-guard was asked.
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The trusted side of the change (its config and policy are the ones applied).
-    #[arg(long, value_name = "REF", required_unless_present = "merge_gate")]
     pub base: Option<String>,
-    #[arg(long, value_name = "REF", default_value = "HEAD")]
     pub head: String,
-    #[arg(long, value_name = "DIR", default_value = ".")]
     pub repo_dir: PathBuf,
     /// Policy file (else the config's `policy:`, else the built-in default).
-    #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Exit 3 when the verdict is at or past this (for people's pull requests only when
     /// `guard.required_for: everyone`).
-    #[arg(long, value_enum)]
     pub fail_on: Option<Decision>,
     /// Comment on and label the pull request (`--pr N`, in Actions the event's); needs a write token.
-    #[arg(long)]
     pub comment: bool,
-    #[arg(long, value_name = "N", requires = "comment")]
     pub pr: Option<u64>,
     /// Do not run the external checks (for a privileged job that must not run the change's code).
-    #[arg(long)]
     pub skip_external: bool,
     /// Judge pull request N (or `all` open `homeostat/fix-*` ones) for merging: homeostat's
     /// own PR, its error class, the guard with the default branch's config and policy,
     /// the required checks.
-    #[arg(long, value_name = "N|all", conflicts_with_all = ["base", "comment"])]
     pub merge_gate: Option<merge::Target>,
     /// With --merge-gate: merge when every condition holds.
-    #[arg(long, requires = "merge_gate")]
     pub merge: bool,
-    #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub forge: ForgeArgs,
-    #[command(flatten)]
-    pub format: FormatArgs,
+    /// `--config`: an explicit homeostat.yml (else the one committed at the base).
+    pub config: Option<PathBuf>,
+    pub forge: crate::app::ForgeChoice,
+    pub format: crate::output::OutputFormat,
 }
 
 /// Runs hs-guard.
-pub fn main(args: Options) -> anyhow::Result<ExitCode> {
+pub fn main(args: Options) -> crate::Result<ExitCode> {
     // The context holds no working-tree config: a pull request's own homeostat.yml must not
     // steer its judge. The config is read from the base (or given explicitly) below.
     let ctx = crate::app::Context::new(gha::Env::from_process(), Config::default())?;
     let env = &ctx.env;
     if let Some(target) = args.merge_gate {
-        let forge = ctx.open_forge(&args.forge.choice())?;
+        let forge = ctx.open_forge(&args.forge)?;
         let reports = ctx.block_on(merge::run_gates(forge.as_ref(), env, &args.repo_dir, target, args.merge))?;
         for r in &reports {
             eprintln!(
@@ -73,18 +60,18 @@ pub fn main(args: Options) -> anyhow::Result<ExitCode> {
                 r.decision.refusals.join("; ")
             );
         }
-        cli::print_json(args.format.format, &reports)?;
+        output::print_json(args.format, &reports)?;
         merge::write_actions(&ctx.actions(), &reports)?;
         return Ok(ExitCode::SUCCESS);
     }
     let base = args.base.as_deref().unwrap_or("HEAD");
     let (config, policy) = load(&args, env, base)?;
     let req = run::Request { repo_dir: &args.repo_dir, base, head: &args.head, skip_external: args.skip_external };
-    let (verdict, out) = run::gate(&req, &policy, &config, args.format.format)?;
+    let (verdict, out) = run::gate(&req, &policy, &config, args.format)?;
     print!("{out}");
     report::write_actions(&ctx.actions(), &verdict)?;
     if let Some(pr) = args.comment.then(|| run::pr_number(env, args.pr)).transpose()?.flatten() {
-        let forge = ctx.open_forge(&args.forge.choice())?;
+        let forge = ctx.open_forge(&args.forge)?;
         ctx.block_on(report::publish(forge.as_ref(), pr, &verdict))?;
     }
     let required_for = config.guard.as_ref().map(|g| g.required_for).unwrap_or_default();
@@ -94,14 +81,14 @@ pub fn main(args: Options) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    run::gate_error(&verdict, args.fail_on).map_or(Ok(ExitCode::SUCCESS), |e| Err(e.into()))
+    run::gate_error(&verdict, args.fail_on).map_or(Ok(ExitCode::SUCCESS), Err)
 }
 
 /// The config and policy to judge with: explicit ones, else those committed at `base`.
 fn load(args: &Options, env: &gha::Env, base: &str) -> crate::Result<(Config, Policy)> {
-    let explicit = args.config.config.is_some() || env.get(gha::vars::HOMEOSTAT_CONFIG).is_some();
+    let explicit = args.config.is_some() || env.get(gha::vars::HOMEOSTAT_CONFIG).is_some();
     if explicit || args.policy.is_some() {
-        let config = Config::discover(args.config.config.as_deref(), env)?;
+        let config = Config::discover(args.config.as_deref(), env)?;
         let policy = Policy::from_config(&config, args.policy.as_deref())?;
         return Ok((config, policy));
     }

@@ -23,7 +23,7 @@ use crate::policy::{Class, Policy};
 pub use external::{ExternalCheck, ExternalOutcome, ExternalResult, GuardConfig, RequiredFor};
 
 /// What may happen to the change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Decision {
     AutoMerge,

@@ -52,7 +52,7 @@ pub fn gate(
     req: &Request<'_>,
     policy: &Policy,
     config: &crate::config::Config,
-    format: crate::cli::OutputFormat,
+    format: crate::output::OutputFormat,
 ) -> Result<(Verdict, String)> {
     let scrubber = crate::scrub::config_scrubber(config)?;
     let verdict = evaluate(req, policy, &config.guard.clone().unwrap_or_default(), &scrubber)?;

@@ -1,7 +1,6 @@
 //! The decision engine: confidence, risk thresholds, never-auto categories, cooldown and
 //! hourly limits. Pure: the ledger's entries are passed in, the clock too.
 
-use clap::ValueEnum;
 use jiff::{SignedDuration, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -19,7 +18,7 @@ pub const ESCALATION: &str = "ops.escalation";
 /// Past runs this many or more count; fewer leave the history neutral.
 pub const MIN_RUNS_FOR_HISTORY: u32 = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Diagnose and report; never act.

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Alert, Model, Ops, OpsConfig, Outcome, runbook};
-use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::error::{Error, Position, Result};
 use crate::forge::Forge;
 use crate::gha::{Actions, Env};
 use crate::ledger::Ledger;
+use crate::output::OutputFormat;
 
 /// Everything a subcommand needs besides the forge.
 pub struct Session {
@@ -134,7 +134,7 @@ pub fn publish(actions: &Actions, outcomes: &[Outcome]) -> Result<()> {
 }
 
 /// Where `hs-ops report` sends the markdown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportTarget {
     /// stdout (and the step summary in Actions).
     Summary,
@@ -177,7 +177,7 @@ pub async fn send_report(ops: &Ops<'_>, actions: &Actions, to: ReportTarget, mar
 }
 
 /// The subcommands of `hs-ops`.
-#[derive(Debug, Clone, clap::Subcommand)]
+#[derive(Debug, Clone)]
 pub enum Job {
     /// Check every runbook in a folder (default: the config's ops.sops).
     Lint { dir: Option<PathBuf> },
@@ -185,29 +185,23 @@ pub enum Job {
     /// in Actions without either, the triggering event.
     Handle {
         /// Alert file: an Alertmanager v4 message, our alert JSON, or a repository_dispatch event; `-` reads stdin.
-        #[arg(long, value_name = "FILE", conflicts_with = "issue")]
         alert: Option<PathBuf>,
         /// An issue whose title and body are the alert.
-        #[arg(long, value_name = "N")]
         issue: Option<u64>,
         /// Overrides ops.mode.
-        #[arg(long, value_enum)]
         mode: Option<super::Mode>,
     },
     /// Continue from a maintainer's `/approve` (or `/reject`) on approval issue N, or on
     /// every open approval issue without `--issue` (for a scheduled sweep).
     Approve {
         /// The approval issue (default: every open one).
-        #[arg(long, value_name = "N")]
         issue: Option<u64>,
     },
     /// Write the report of what happened since a time ago (e.g. 24h).
     Report {
         /// How far back the report looks.
-        #[arg(long, default_value = "24h")]
         since: crate::config::Duration,
         /// Where the markdown goes besides stdout and the step summary.
-        #[arg(long, value_enum, default_value = "summary")]
         to: ReportTarget,
     },
 }
@@ -219,7 +213,7 @@ pub async fn execute(
     format: OutputFormat,
     job: Job,
 ) -> Result<u8> {
-    use crate::cli::print_json;
+    use crate::output::print_json;
     let print = |value: &dyn erased::Print, text: String| -> Result<()> {
         match format {
             OutputFormat::Text => println!("{}", crate::gha::log_safe(&text)),
@@ -289,11 +283,11 @@ pub async fn execute(
 mod erased {
     /// Printing any serializable value as JSON through a trait object.
     pub trait Print {
-        fn print(&self, format: crate::cli::OutputFormat) -> crate::Result<()>;
+        fn print(&self, format: crate::output::OutputFormat) -> crate::Result<()>;
     }
     impl<T: serde::Serialize> Print for T {
-        fn print(&self, format: crate::cli::OutputFormat) -> crate::Result<()> {
-            crate::cli::print_json(format, self).map_err(|e| crate::Error::Failed(e.to_string()))
+        fn print(&self, format: crate::output::OutputFormat) -> crate::Result<()> {
+            crate::output::print_json(format, self).map_err(|e| crate::Error::Failed(e.to_string()))
         }
     }
 }

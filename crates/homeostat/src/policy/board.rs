@@ -62,7 +62,7 @@ mod tests {
     fn moving_keeps_one_stage_label() {
         let dir = tempfile::tempdir().unwrap();
         let forge = LocalForge::open(dir.path()).unwrap();
-        crate::cli::block_on(async {
+        crate::app::block_on(async {
             let issue = forge
                 .create_issue(&NewIssue {
                     title: "t".into(),

@@ -7,26 +7,24 @@ use serde_json::json;
 
 use super::figures::{self, Budgets, Figures};
 use super::{kinds, living, notify};
-use crate::cli::{OutputFormat, print_json};
 use crate::config::{Config, Duration};
 use crate::error::{Error, Result};
 use crate::gha::{Actions, Env};
 use crate::ledger::{Entry, Ledger};
+use crate::output::{OutputFormat, print_json};
 use crate::prompt::Prompts;
 
 /// The window the figures cover.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default)]
 pub struct Window {
     /// How far back the figures look (default: 30d; 90d for `site`).
-    #[arg(long, global = true, value_parser = parse_since)]
     pub since: Option<Duration>,
     /// The end of the window, RFC 3339 (default: now).
-    #[arg(long, global = true, value_name = "TIMESTAMP")]
     pub until: Option<Timestamp>,
 }
 
 /// `30d` (whole days, as people say it) or any duration homeostat.yml accepts.
-fn parse_since(text: &str) -> std::result::Result<Duration, String> {
+pub fn parse_since(text: &str) -> std::result::Result<Duration, String> {
     if let Some(days) = text.trim().strip_suffix('d').and_then(|d| d.trim().parse::<u64>().ok()) {
         return days.checked_mul(86_400).map(Duration::from_secs).ok_or_else(|| format!("{text}: too long"));
     }
@@ -44,18 +42,16 @@ impl Window {
 }
 
 /// The subcommands of `hs-report` (none: print the figures).
-#[derive(Debug, Clone, clap::Subcommand)]
+#[derive(Debug, Clone)]
 pub enum Job {
     /// Write the static dashboard: index.html, one page per view, style.css.
     Site {
         /// The folder to write (created if missing).
-        #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
     /// Update the living report issue and the step summary, and send notifications.
     Post {
         /// The dashboard's address, linked from the issue and the digest.
-        #[arg(long, value_name = "URL")]
         site_url: Option<String>,
     },
 }
