@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Speed of hs-cluster on generated items: N items clustered, and one new item matched
 # against N existing ones. Usage: scripts/bench-cluster.sh [N=10000]
+# PROFILE=debug times the debug binary instead of the release one; HS_CLUSTER_BIN=path
+# times that binary as it is (nothing is built).
 set -euo pipefail
 n="${1:-10000}"
+profile="${PROFILE:-release}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet --bin hs-cluster --manifest-path "$root/Cargo.toml"
-bin="${CARGO_TARGET_DIR:-$root/target}/release/hs-cluster"
+bin="${HS_CLUSTER_BIN:-${CARGO_TARGET_DIR:-$root/target}/$profile/hs-cluster}"
+if [ -z "${HS_CLUSTER_BIN:-}" ] && [ "$profile" = release ]; then
+  cargo build --release --quiet --bin hs-cluster --manifest-path "$root/Cargo.toml"
+elif [ -z "${HS_CLUSTER_BIN:-}" ]; then
+  cargo build --quiet --bin hs-cluster --manifest-path "$root/Cargo.toml"
+fi
 python3 - "$n" "$work" <<'PY'
 import json, random, sys
 n, work = int(sys.argv[1]), sys.argv[2]
@@ -36,5 +43,5 @@ t1=$(date +%s.%N)
 t2=$(date +%s.%N)
 HOMEOSTAT_LOG=info "$bin" "$work/new.jsonl" --against "$work/items.jsonl" --format jsonl 2>&1 >/dev/null | grep -o 'matched .* ms' || true
 clusters=$(python3 -c "import json,sys; print(len({json.loads(l)['cluster'] for l in open(sys.argv[1])}))" "$work/out.jsonl")
-echo "cluster $n items: $(echo "$t1 - $t0" | bc) s ($clusters clusters)"
+echo "cluster $n items ($profile): $(echo "$t1 - $t0" | bc) s ($clusters clusters)"
 echo "one new item vs $n (whole command, incl. reading and clustering the $n): $(echo "$t2 - $t1" | bc) s"

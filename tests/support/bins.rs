@@ -16,6 +16,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("hs-canary", env!("CARGO_BIN_EXE_hs-canary")),
     ("hs-ops", env!("CARGO_BIN_EXE_hs-ops")),
     ("hs-content", env!("CARGO_BIN_EXE_hs-content")),
+    ("hs-cluster", env!("CARGO_BIN_EXE_hs-cluster")),
 ];
 
 pub fn bin(name: &str) -> &'static str {

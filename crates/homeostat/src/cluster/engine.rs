@@ -49,32 +49,66 @@ impl Postings {
             }
         }
         let mut found: Vec<(u32, u32)> = scratch.iter().map(|(&p, &n)| (p, n)).collect();
-        found.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        found.into_iter().take(TOP_K).map(|(p, _)| p).collect()
+        let order = |a: &(u32, u32), b: &(u32, u32)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if found.len() > TOP_K {
+            found.select_nth_unstable_by(TOP_K - 1, order);
+            found.truncate(TOP_K);
+        }
+        found.sort_unstable_by(order);
+        found.into_iter().map(|(p, _)| p).collect()
     }
 }
 
-/// Similarity edges between items (i < j).
-pub fn edges(model: &Model, vectors: &[Vectors]) -> Vec<(u32, u32, f32)> {
+/// Runs `f` over `0..n` split into one contiguous range per core, results in order.
+fn par_ranges<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> Vec<T> + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, 8);
+    let chunk = n.div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> =
+            (0..n).step_by(chunk).map(|start| scope.spawn(move || f(start..(start + chunk).min(n)))).collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
+
+/// Candidate pairs of items (i < j) from the inverted index, each
+/// compared once, the work split among the machine's cores (the result does not depend
+/// on how many there are).
+pub fn candidate_pairs(vectors: &[Vectors]) -> Vec<(u32, u32)> {
     let mut postings = Postings::default();
     for (i, v) in vectors.iter().enumerate() {
         postings.add(i as u32, v);
     }
-    let mut scratch = HashMap::default();
-    let mut out = BTreeMap::new();
-    for (i, v) in vectors.iter().enumerate() {
-        for j in postings.candidates(v, &mut scratch) {
-            let (a, b) = (i.min(j as usize) as u32, i.max(j as usize) as u32);
-            if a == b || out.contains_key(&(a, b)) {
-                continue;
-            }
-            let s = model.similarity(v, &vectors[j as usize]);
-            if s >= EDGE_FLOOR {
-                out.insert((a, b), s);
+    let mut pairs: Vec<(u32, u32)> = par_ranges(vectors.len(), |range| {
+        let mut scratch = HashMap::default();
+        let mut out = Vec::new();
+        for i in range {
+            for j in postings.candidates(&vectors[i], &mut scratch) {
+                if j as usize != i {
+                    out.push((i.min(j as usize) as u32, i.max(j as usize) as u32));
+                }
             }
         }
-    }
-    out.into_iter().map(|((a, b), s)| (a, b, s)).collect()
+        out
+    });
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+/// Similarity edges between items (i < j): each candidate pair's similarity, kept when at
+/// least the edge floor.
+pub fn weighted_edges(model: &Model, vectors: &[Vectors]) -> Vec<(u32, u32, f32)> {
+    let pairs = candidate_pairs(vectors);
+    par_ranges(pairs.len(), |range| {
+        pairs[range]
+            .iter()
+            .filter_map(|&(a, b)| {
+                let s = model.similarity(&vectors[a as usize], &vectors[b as usize]);
+                (s >= EDGE_FLOOR).then_some((a, b, s))
+            })
+            .collect()
+    })
 }
 
 #[derive(PartialEq)]
@@ -155,7 +189,7 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
 /// Clusters a corpus: one label per item (`c1`, `c2`, … in order of first appearance).
 pub fn cluster(items: &[Item], opts: Options) -> Vec<String> {
     let (model, vectors) = Model::fit(items, opts);
-    let roots = average_linkage(items.len(), &edges(&model, &vectors), opts.threshold);
+    let roots = average_linkage(items.len(), &weighted_edges(&model, &vectors), opts.threshold);
     let mut names: HashMap<u32, String> = HashMap::default();
     roots
         .iter()

@@ -7,6 +7,7 @@
 //! is matched against existing clusters without a re-run ([`engine::Index`]). Everything
 //! here but [`forge`] and [`read`] is pure.
 
+pub mod conflict;
 pub mod engine;
 pub mod eval;
 pub mod forge;

@@ -2,6 +2,7 @@
 //! and how they combine. Pure: no I/O.
 
 use super::Item;
+use super::conflict::{self, Claims};
 use super::signature::{self, kind_weight};
 use super::text::{self, SparseVec, Vocab};
 
@@ -13,6 +14,9 @@ pub struct Options {
     pub words: bool,
     /// Scale a component down when the two items share too little distinctive content.
     pub evidence: bool,
+    /// Scale a pair down when the two contradict each other (the same error line about
+    /// different quoted subjects, different exit statuses): see [`conflict`].
+    pub conflicts: bool,
     pub w_signature: f32,
     pub w_title: f32,
     pub w_words: f32,
@@ -27,6 +31,7 @@ impl Default for Options {
             title_grams: true,
             words: true,
             evidence: true,
+            conflicts: true,
             w_signature: 0.55,
             w_title: 0.2,
             w_words: 0.35,
@@ -39,7 +44,7 @@ impl Default for Options {
 impl Options {
     /// The baseline the issue asks for: TF-IDF cosine of title and body words only.
     pub fn tfidf_baseline() -> Self {
-        Self { signature: false, title_grams: false, evidence: false, ..Self::default() }
+        Self { signature: false, title_grams: false, evidence: false, conflicts: false, ..Self::default() }
     }
 }
 
@@ -50,6 +55,8 @@ pub struct Vectors {
     pub signature: SparseVec,
     pub title: SparseVec,
     pub words: SparseVec,
+    /// What the report commits to, for [`conflict::contradict`].
+    pub claims: Claims,
 }
 
 /// Vocabularies fitted on a corpus, and the options they are compared with.
@@ -67,6 +74,9 @@ pub struct Model {
 /// ten thousand.
 const WORD_EVIDENCE: f32 = 2.5;
 const SIG_EVIDENCE: f32 = 1.5;
+/// How much a contradiction scales a pair's similarity: enough to keep the closest
+/// wordings (similarity 1) below any threshold above 0.5.
+const CONTRADICTION: f32 = 0.5;
 
 fn doc_words(item: &Item) -> Vec<String> {
     text::words(&item.title).chain(text::words(&item.body)).collect()
@@ -93,6 +103,7 @@ impl Model {
             signature: self.sig.vector(sig.iter().map(String::as_str), kind_weight),
             title: self.grams.vector(grams.iter().map(String::as_str), |_| 1.0),
             words: self.words.vector(words.iter().map(String::as_str), |_| 1.0),
+            claims: if self.opts.conflicts { conflict::of_item(item) } else { Claims::default() },
         }
     }
 
@@ -107,9 +118,8 @@ impl Model {
         }
         let rarest = vocab.idf(None);
         let mass: f32 = a
-            .shared(b)
-            .iter()
-            .map(|&(id, _)| {
+            .shared_terms(b)
+            .map(|(id, _)| {
                 let w = if sig { vocab.term(id).map_or(1.0, kind_weight) } else { 1.0 };
                 vocab.idf(Some(id)) / rarest * w
             })
@@ -144,11 +154,12 @@ impl Model {
             (Some(t), Some(w)) => w.max((t * o.w_title + w * o.w_words) / (o.w_title + o.w_words)),
             (t, w) => t.or(w).unwrap_or(0.0),
         };
-        match sig {
+        let similarity = match sig {
             Some(s) if title.is_some() || words.is_some() => s * o.w_signature + prose * (1.0 - o.w_signature),
             Some(s) => s,
             None => prose,
-        }
+        };
+        if o.conflicts && conflict::contradict(&a.claims, &b.claims) { similarity * CONTRADICTION } else { similarity }
     }
 
     /// What two items share, strongest first, for the evidence in a comment:

@@ -66,17 +66,24 @@ fn is_library_frame(name: &str) -> bool {
     LIB.iter().any(|p| name.starts_with(p)) || name.len() < 3
 }
 
-/// The normalised error line, lowercase with numbers folded, as two features: its first
-/// four words (wordings that differ only at the end still meet) and up to eight.
-fn normalise_message(text: &str, out: &mut Vec<Feature>) {
+/// The words of an error line, lowercase with numbers folded, up to the first argument or
+/// clause break, at most eight.
+fn message_words(text: &str) -> Vec<String> {
     let p = &*PATTERNS;
     let cut = text.split([';', '\n', '(', '[', '"', '`']).next().unwrap_or(text);
     let folded = p.number.replace_all(&cut.to_lowercase(), "0").to_string();
-    let words: Vec<&str> = folded
+    folded
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_'))
         .filter(|w| !w.is_empty())
         .take(8)
-        .collect();
+        .map(str::to_string)
+        .collect()
+}
+
+/// The normalised error line as two features: its first four words (wordings that differ
+/// only at the end still meet) and up to eight.
+fn normalise_message(text: &str, out: &mut Vec<Feature>) {
+    let words = message_words(text);
     if words.len() >= 3 {
         out.push(format!("msg:{}", words[..words.len().min(4)].join(" ")));
     }
@@ -85,13 +92,37 @@ fn normalise_message(text: &str, out: &mut Vec<Feature>) {
     }
 }
 
+/// The error lines of a text, each with its key (the first four normalised words, as in
+/// the `msg:` feature) and the rest of the line as written.
+pub fn error_lines(text: &str) -> Vec<(String, &str)> {
+    let p = &*PATTERNS;
+    p.message
+        .captures_iter(text)
+        .filter_map(|c| {
+            let line = c.get(1)?.as_str();
+            let words = message_words(line);
+            (words.len() >= 3).then(|| (words[..words.len().min(4)].join(" "), line))
+        })
+        .collect()
+}
+
+/// A hex number right after "address" is where a process crashed in memory, which differs
+/// from run to run: not an error code.
+fn is_address(text: &str, start: usize) -> bool {
+    let before = text[..start].trim_end();
+    let mut tail: Vec<char> = before.chars().rev().take(7).collect();
+    tail.reverse();
+    let tail = tail.into_iter().collect::<String>().to_ascii_lowercase();
+    tail.ends_with("address") || tail.ends_with("addr=") || tail.ends_with("addr")
+}
+
 /// Signature features of free text (a title or a body).
 pub fn from_text(text: &str, out: &mut Vec<Feature>) {
     let p = &*PATTERNS;
     for c in p.exception.captures_iter(text) {
         out.push(format!("type:{}", &c[1]));
     }
-    for m in p.code.find_iter(text) {
+    for m in p.code.find_iter(text).filter(|m| !is_address(text, m.start())) {
         out.push(format!("code:{}", m.as_str().to_lowercase()));
     }
     for c in p.rust_code.captures_iter(text).chain(p.exit_code.captures_iter(text)) {
@@ -165,6 +196,13 @@ mod tests {
             assert!(f.iter().any(|x| x == want), "{want} missing from {f:?}");
         }
         assert!(!f.iter().any(|x| x.contains("Array.map")));
+    }
+
+    #[test]
+    fn crash_addresses_are_not_error_codes() {
+        let f = feats("panic: Segmentation fault at address 0x1D1FB939000 (code 0x80370102)");
+        assert!(f.iter().any(|x| x == "code:0x80370102"), "{f:?}");
+        assert!(!f.iter().any(|x| x.contains("1d1fb939000")), "{f:?}");
     }
 
     #[test]

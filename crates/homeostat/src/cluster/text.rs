@@ -48,10 +48,31 @@ impl SparseVec {
         dot.clamp(0.0, 1.0)
     }
 
+    /// Terms both vectors hold, with the product of their weights, in term order (merge
+    /// join: no allocation per comparison beyond the result).
+    pub fn shared_terms<'a>(&'a self, other: &'a Self) -> impl Iterator<Item = (u32, f32)> + 'a {
+        let (a, b) = (&self.0, &other.0);
+        let (mut i, mut j) = (0, 0);
+        std::iter::from_fn(move || {
+            while i < a.len() && j < b.len() {
+                match a[i].0.cmp(&b[j].0) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        let out = (a[i].0, a[i].1 * b[j].1);
+                        i += 1;
+                        j += 1;
+                        return Some(out);
+                    }
+                }
+            }
+            None
+        })
+    }
+
     /// Terms both vectors hold, with the product of their weights (largest first).
     pub fn shared(&self, other: &Self) -> Vec<(u32, f32)> {
-        let theirs: HashMap<u32, f32> = other.0.iter().copied().collect();
-        let mut out: Vec<(u32, f32)> = self.0.iter().filter_map(|&(t, w)| theirs.get(&t).map(|v| (t, w * v))).collect();
+        let mut out: Vec<(u32, f32)> = self.shared_terms(other).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out
     }
