@@ -236,3 +236,25 @@ fn no_binary_panics_with_a_token_against_a_dead_port_or_a_failing_github() {
         }
     }
 }
+
+#[test]
+fn hs_report_post_opens_pins_and_keeps_one_living_report_on_github() {
+    let gh = Standin::start();
+    let job = Job::new(&gh);
+    let line = serde_json::json!({
+        "ts": jiff::Timestamp::now().to_string(), "kind": "issue.created", "key": "fp1", "id": "a1",
+        "issue": 1, "occurrences": 3,
+    });
+    job.write("ledger.jsonl", &format!("{line}\n"));
+    for _ in 0..2 {
+        let out = job.run("hs-report", &["post"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let state = gh.state();
+    let reports: Vec<u64> =
+        state.issues.values().filter(|i| i.labels.iter().any(|l| l == "homeostat:report")).map(|i| i.number).collect();
+    assert_eq!(reports.len(), 1, "one living report, updated in place");
+    assert_eq!(state.pinned, reports, "pinned when it was opened");
+    assert_eq!(gh.count("POST", "/graphql$"), 1, "and pinned once, not on every run");
+    gh.assert_clean();
+}

@@ -17,6 +17,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("hs-ops", env!("CARGO_BIN_EXE_hs-ops")),
     ("hs-content", env!("CARGO_BIN_EXE_hs-content")),
     ("hs-cluster", env!("CARGO_BIN_EXE_hs-cluster")),
+    ("hs-report", env!("CARGO_BIN_EXE_hs-report")),
 ];
 
 pub fn bin(name: &str) -> &'static str {

@@ -118,6 +118,9 @@ pub fn closing_references(body: &str) -> Vec<u64> {
 /// GraphQL mutations the stand-in answers from its state (`None`: not a mutation it knows).
 pub fn mutation(s: &mut State, request: &Value) -> Option<Value> {
     let query = request["query"].as_str()?;
+    if query.contains("pinIssue") {
+        return Some(pin_issue(s, request["variables"]["id"].as_str().unwrap_or_default()));
+    }
     if !query.contains("markPullRequestReadyForReview") {
         return None;
     }
@@ -129,6 +132,23 @@ pub fn mutation(s: &mut State, request: &Value) -> Option<Value> {
     };
     p.draft = false;
     Some(json!({"data": {"markPullRequestReadyForReview": {"pullRequest": {"isDraft": false}}}}))
+}
+
+/// `pinIssue`: an issue (not a pull request) by node id; at most three pinned, as GitHub.
+fn pin_issue(s: &mut State, id: &str) -> Value {
+    let number = id.strip_prefix("I_").and_then(|n| n.parse::<u64>().ok());
+    let Some(n) = number.filter(|n| s.issues.get(n).is_some_and(|i| i.pull.is_none())) else {
+        return json!({"data": {"pinIssue": null},
+            "errors": [{"type": "NOT_FOUND", "message": format!("Could not resolve to a node with the global id of '{id}'")}]});
+    };
+    if !s.pinned.contains(&n) {
+        if s.pinned.len() >= 3 {
+            return json!({"data": {"pinIssue": null},
+                "errors": [{"message": "You can't pin more than 3 issues in a repository."}]});
+        }
+        s.pinned.push(n);
+    }
+    json!({"data": {"pinIssue": {"issue": {"number": n}}}})
 }
 
 #[cfg(test)]

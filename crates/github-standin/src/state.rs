@@ -105,6 +105,9 @@ pub struct State {
     /// Commit → status context → `success`, `failure`, `error` or `pending`.
     #[serde(default)]
     pub statuses: BTreeMap<String, BTreeMap<String, String>>,
+    /// Pinned issues, in the order they were pinned (GitHub keeps three).
+    #[serde(default)]
+    pub pinned: Vec<u64>,
     next_id: u64,
     tick: u64,
 }
@@ -127,6 +130,7 @@ impl State {
             caches: Vec::new(),
             deleted_caches: Vec::new(),
             discussions: Vec::new(),
+            pinned: Vec::new(),
             git_dir: None,
             required_checks: Vec::new(),
             statuses: BTreeMap::new(),

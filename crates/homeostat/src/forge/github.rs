@@ -380,6 +380,9 @@ impl Forge for GithubForge {
     async fn mark_ready(&self, number: u64) -> ForgeResult<()> {
         self.gate_mark_ready(number).await
     }
+    async fn pin_issue(&self, number: u64) -> ForgeResult<()> {
+        self.gate_pin_issue(number).await
+    }
     async fn merge_pull(&self, number: u64, sha: &str) -> ForgeResult<String> {
         self.gate_merge_pull(number, sha).await
     }

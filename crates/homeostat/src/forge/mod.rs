@@ -274,6 +274,12 @@ pub trait Forge: Send + Sync {
         let _ = (branch, sha);
         Err(unsupported(self.kind(), "required_checks"))
     }
+    /// Pins an issue to the top of the repository's issue list (GitHub keeps three). A
+    /// forge without pins does nothing: pinning is a courtesy, never a requirement.
+    async fn pin_issue(&self, number: u64) -> ForgeResult<()> {
+        let _ = number;
+        Ok(())
+    }
     /// Marks a draft pull request ready for review.
     async fn mark_ready(&self, number: u64) -> ForgeResult<()> {
         let _ = number;

@@ -160,6 +160,7 @@ pub async fn send_report(ops: &Ops<'_>, actions: &Actions, to: ReportTarget, mar
                 OPS_REPORT_MARKER,
                 "Ops report (updated daily)",
                 markdown,
+                false,
             )
             .await?;
             Ok(Some(issue.number))

@@ -84,17 +84,19 @@ pub fn is_report(issue: &Issue) -> bool {
 /// Updates the living report issue in place (reopening it if someone closed it), or
 /// opens it. Returns the issue and whether it was created.
 pub async fn upsert(forge: &dyn Forge, title: &str, body: &str) -> ForgeResult<(Issue, bool)> {
-    upsert_marked(forge, LABEL, MARKER, title, body).await
+    upsert_marked(forge, LABEL, MARKER, title, body, true).await
 }
 
 /// One issue per `marker` under `label`, kept up to date (the ops daily report uses it
-/// with its own marker).
+/// with its own marker). With `pin`, a newly opened one is pinned, once: a maintainer who
+/// unpins it is not overruled, and a failed pin (GitHub keeps three) is only a warning.
 pub async fn upsert_marked(
     forge: &dyn Forge,
     label: &str,
     marker: &str,
     title: &str,
     body: &str,
+    pin: bool,
 ) -> ForgeResult<(Issue, bool)> {
     let body =
         crate::forge::limits::truncate_body(&format!("{}\n\n{marker}\n", body.trim_end()), &format!("{marker}\n"));
@@ -119,7 +121,11 @@ pub async fn upsert_marked(
         }
         None => {
             let new = NewIssue { title: title.to_string(), body, labels: vec![label.to_string()] };
-            Ok((forge.create_issue(&new).await?, true))
+            let issue = forge.create_issue(&new).await?;
+            if pin && let Err(e) = forge.pin_issue(issue.number).await {
+                tracing::warn!("could not pin #{}: {e}", issue.number);
+            }
+            Ok((issue, true))
         }
     }
 }

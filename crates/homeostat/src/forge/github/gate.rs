@@ -89,6 +89,16 @@ impl GithubForge {
         ))
     }
 
+    /// Pins issue `number` (GraphQL only: REST has no pin).
+    pub(super) async fn gate_pin_issue(&self, number: u64) -> ForgeResult<()> {
+        let what = format!("issue #{number}");
+        let text = self.get_json(&what, &self.url(&format!("/issues/{number}"))).await?;
+        let issue: Value = serde_json::from_str(&text).map_err(|e| bad_json(&what, e))?;
+        let id = issue.get("node_id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let query = "mutation($id: ID!) { pinIssue(input: {issueId: $id}) { issue { number } } }";
+        self.graphql(&format!("pin #{number}"), query, json!({"id": id})).await.map(|_| ())
+    }
+
     pub(super) async fn gate_mark_ready(&self, number: u64) -> ForgeResult<()> {
         let what = format!("pull request #{number}");
         let text = self.get_json(&what, &self.url(&format!("/pulls/{number}"))).await?;
