@@ -140,6 +140,10 @@ fn canary_under(faults: &[Fault]) -> (Standin, Output) {
     let head = &pulls[0].pull.as_ref().unwrap().head;
     assert!(head.starts_with("homeostat/revert-"), "{head}");
     assert_eq!(state.issues[&1].state, "open", "the fixed issue is reopened");
+    // Every run's decision reaches the ledger (the report counts rollbacks from it).
+    let ledger = std::fs::read_to_string(job.path("work/.homeostat/ledger.jsonl")).unwrap();
+    let decisions = ledger.lines().filter(|l| l.contains(r#""kind":"canary.decision""#)).count();
+    assert_eq!(decisions, 2, "{ledger}");
     gh.assert_clean();
     (gh, first)
 }

@@ -193,11 +193,13 @@ pub async fn run(
     let report = watch::watch(canary, &sources, opts.wait).await;
     tracing::info!(decision = report.decision.as_str(), reason = %report.reason, "canary decided");
     if !opts.dry_run {
-        // The daily ops report counts rollbacks from here.
+        // The daily ops report counts rollbacks from here; the run id lets a notice link the
+        // run that decided (a number, as GitHub gives it; anything else is left out).
+        let run_id = env.get(crate::gha::vars::GITHUB_RUN_ID).and_then(|id| id.parse::<u64>().ok());
         ledger.append(
             crate::ledger::kinds::CANARY_DECISION,
             report.decision.as_str(),
-            serde_json::json!({"decision": report.decision.as_str(), "reason": report.reason}),
+            serde_json::json!({"decision": report.decision.as_str(), "reason": report.reason, "run_id": run_id}),
         )?;
     }
 
