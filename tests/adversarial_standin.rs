@@ -17,8 +17,10 @@ mod support;
 #[path = "support/bins.rs"]
 #[allow(dead_code)]
 mod bins;
+#[path = "support/http.rs"]
+mod http;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,25 +71,8 @@ impl Drop for App {
 }
 
 fn serve(mut stream: std::net::TcpStream, requests: &Mutex<Vec<String>>, healthy: &AtomicBool) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let mut length = 0;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-            break;
-        }
-        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let Some((method, path, body)) = http::read_request(&stream) else { return };
+    let (method, path) = (method.as_str(), path.as_str());
     requests.lock().unwrap().push(format!("{method} {path} {}", String::from_utf8_lossy(&body)).trim().to_string());
     let status = match (method, path) {
         ("GET", "/health") if healthy.load(Ordering::SeqCst) => 200,
