@@ -155,6 +155,11 @@ fn the_gate_merges_a_safe_fix_and_refuses_a_needs_validation_one() {
     assert_eq!(safe["merge_sha"].as_str(), Some(git(&fx.origin, &["rev-parse", "main"]).as_str()));
     assert!(git(&fx.origin, &["show", "main:src/app.js"]).contains("note?.id"));
     assert_eq!(fx.pull_state(1), "closed");
+    // The report tells the gate's merges from people's: one `pr.merged` line, the gate's.
+    let ledger = std::fs::read_to_string(fx.work.join(".homeostat/ledger.jsonl")).unwrap();
+    let merged: Vec<&str> = ledger.lines().filter(|l| l.contains(r#""kind":"pr.merged""#)).collect();
+    assert_eq!(merged.len(), 1, "{ledger}");
+    assert!(merged[0].contains(r#""gate":true"#) && merged[0].contains(r#""key":"10""#), "{ledger}");
     fx.gh.assert_clean();
 }
 

@@ -51,12 +51,13 @@ pub fn main(args: Options) -> crate::Result<ExitCode> {
     let env = &ctx.env;
     if let Some(target) = args.merge_gate {
         let forge = ctx.open_forge(&args.forge)?;
-        let session = ctx.ledger(&args.repo_dir);
+        // Only a gate that may merge writes the ledger; a judging-only run syncs nothing.
+        let session = (args.merge && !args.forge.dry_run).then(|| ctx.ledger(&args.repo_dir));
         let reports = ctx.block_on(merge::run_gates(forge.as_ref(), env, &args.repo_dir, target, args.merge))?;
-        if !args.forge.dry_run {
+        if let Some(session) = &session {
             merge::record_merges(&session.ledger, &reports)?;
+            ctx.finish_ledger(session);
         }
-        ctx.finish_ledger(&session);
         for r in &reports {
             eprintln!(
                 "hs-guard merge gate #{}: merge={} {}",
