@@ -200,7 +200,7 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        crate::parse::yaml(file, text)
+        Ok(crate::parse::yaml(file, text)?)
     }
 
     /// The JSON Schema of homeostat.yml, as committed in `schema/homeostat.schema.json`.

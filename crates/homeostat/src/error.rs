@@ -4,63 +4,9 @@
 //! (network, API, git) after retries; 2 bad usage, config or input, with a message naming
 //! the file and position; 3 a gating verdict the user asked to fail on.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Where in an input a problem sits, as editors read it: `file:line:column` (1-based).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Position {
-    pub file: String,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-}
-
-impl Position {
-    pub fn file(file: impl Into<String>) -> Self {
-        Self { file: file.into(), line: None, column: None }
-    }
-    pub fn line(file: impl Into<String>, line: usize) -> Self {
-        Self { file: file.into(), line: Some(line), column: None }
-    }
-    pub fn at(file: impl Into<String>, line: usize, column: usize) -> Self {
-        Self { file: file.into(), line: Some(line), column: Some(column) }
-    }
-    /// A position inside `text` at byte `offset`, counted in lines and characters.
-    pub fn from_offset(file: impl Into<String>, text: &str, offset: usize) -> Self {
-        let offset = offset.min(text.len());
-        let before = text.get(..offset).unwrap_or(text);
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Self::at(file, line, column)
-    }
-}
-
-impl fmt::Display for Position {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Bad usage, configuration or input. Exit code 2.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{at}: {message}")]
-pub struct InputError {
-    pub at: Position,
-    pub message: String,
-}
-
-impl InputError {
-    pub fn new(at: Position, message: impl Into<String>) -> Self {
-        Self { at, message: message.into() }
-    }
-}
+pub use homeostat_core::error::{InputError, Position};
 
 /// Everything the library can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -121,16 +67,4 @@ pub fn read_to_string(path: &Path) -> Result<String> {
         }
         _ => Error::io(path, e),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn position_from_offset_counts_lines_and_chars() {
-        let text = "a: 1\nbé: x\n";
-        let p = Position::from_offset("f.yml", text, text.find('x').unwrap());
-        assert_eq!(p.to_string(), "f.yml:2:5");
-    }
 }

@@ -92,7 +92,7 @@ pub struct Label {
 
 /// The labels homeostat uses (`policies/labels.yml`).
 pub fn labels() -> Result<Vec<Label>> {
-    crate::parse::yaml("policies/labels.yml", LABELS)
+    Ok(crate::parse::yaml("policies/labels.yml", LABELS)?)
 }
 
 /// What `init` should do.

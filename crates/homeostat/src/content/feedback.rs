@@ -77,5 +77,5 @@ pub fn load_all(dir: &Path) -> Result<Vec<FeedbackFile>> {
         .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
         .collect();
     paths.sort();
-    paths.iter().map(|p| crate::parse::yaml(&p.display().to_string(), &crate::error::read_to_string(p)?)).collect()
+    paths.iter().map(|p| Ok(crate::parse::yaml(&p.display().to_string(), &crate::error::read_to_string(p)?)?)).collect()
 }

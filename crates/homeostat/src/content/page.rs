@@ -110,14 +110,11 @@ pub fn load_all(dir: &Path) -> Result<Vec<Guide>> {
         // Positions: the YAML starts on line 2.
         crate::parse::yaml_depth(&file, yaml)?;
         let front: FrontMatter = serde_yaml_ng::from_str(yaml).map_err(|e| {
-            let err = crate::parse::yaml_error(&file, &e);
-            match (err, e.location()) {
-                (Error::Input(mut i), Some(loc)) => {
-                    i.at.line = Some(loc.line() + 1);
-                    Error::Input(i)
-                }
-                (err, _) => err,
+            let mut err = crate::parse::yaml_error(&file, &e);
+            if let Some(loc) = e.location() {
+                err.at.line = Some(loc.line() + 1);
             }
+            Error::Input(err)
         })?;
         out.push(Guide { path, front });
     }

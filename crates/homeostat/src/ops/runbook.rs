@@ -374,9 +374,9 @@ impl Runbook {
 
 /// Parses and checks one runbook. Returns every problem found, each with its position.
 pub fn parse(file: &str, text: &str) -> std::result::Result<Runbook, Vec<InputError>> {
-    let (yaml, body) = crate::parse::front_matter(file, text).map_err(|e| vec![input_error(e)])?;
+    let (yaml, body) = crate::parse::front_matter(file, text).map_err(|e| vec![e])?;
     // The YAML starts on the file's second line (after `---`).
-    crate::parse::yaml_depth(file, yaml).map_err(|e| vec![input_error(e)])?;
+    crate::parse::yaml_depth(file, yaml).map_err(|e| vec![e])?;
     let front: Front = serde_yaml_ng::from_str(yaml).map_err(|e| {
         let at = match e.location() {
             Some(l) => Position::at(file, l.line() + 1, l.column()),
@@ -387,13 +387,6 @@ pub fn parse(file: &str, text: &str) -> std::result::Result<Runbook, Vec<InputEr
         vec![InputError::new(at, message)]
     })?;
     check(file, text, front, body)
-}
-
-fn input_error(e: Error) -> InputError {
-    match e {
-        Error::Input(i) => i,
-        other => InputError::new(Position::default(), other.to_string()),
-    }
 }
 
 /// The line of the first `needle` in `text` (for positions of values serde cannot place);

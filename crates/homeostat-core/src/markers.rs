@@ -187,7 +187,7 @@ pub fn trailer(markers: &[Marker]) -> String {
 pub fn body(text: &str, markers: &[Marker]) -> String {
     let tail = trailer(markers);
     let head = neutralise(text.trim_end());
-    crate::forge::limits::truncate_body(&format!("{head}{tail}"), &tail)
+    crate::limits::truncate_body(&format!("{head}{tail}"), &tail)
 }
 
 /// The markers in a body's trailer (the run of marker lines at its end), in order.
@@ -246,7 +246,7 @@ pub fn find<T>(body: &str, pick: impl Fn(Marker) -> Option<T>) -> Option<T> {
 /// hidden characters, no HTML comment, and every character markdown gives a meaning to
 /// (emphasis, links, images, HTML, tables, mentions, code) escaped, so it shows as typed.
 pub fn escape_md(text: &str) -> String {
-    let clean = crate::prompt::strip_hidden(text);
+    let clean = crate::text::strip_hidden(text);
     let mut out = String::with_capacity(clean.len() + 8);
     for c in clean.chars() {
         match c {

@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Position, Result};
+use crate::error::{InputError, Position, Result};
 
 /// Parses YAML into `T`; unknown keys are errors when `T` denies them.
 pub fn yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T> {
@@ -25,7 +25,7 @@ pub fn yaml_depth(file: &str, text: &str) -> Result<()> {
     let (mut at_line_start, mut indent, mut dashes, mut prev) = (true, 0usize, 0usize, '\n');
     let mut in_comment = false;
     let too_deep = |line: usize, col: usize, what: &str| {
-        Err(Error::input(Position::at(file, line, col), format!("YAML nested too deep: {what}")))
+        Err(InputError::new(Position::at(file, line, col), format!("YAML nested too deep: {what}")))
     };
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -89,7 +89,7 @@ pub fn yaml_depth(file: &str, text: &str) -> Result<()> {
 }
 
 /// Turns a YAML error into an input error at its position.
-pub fn yaml_error(file: &str, e: &serde_yaml_ng::Error) -> Error {
+pub fn yaml_error(file: &str, e: &serde_yaml_ng::Error) -> InputError {
     let at = match e.location() {
         Some(loc) => Position::at(file, loc.line(), loc.column()),
         None => Position::file(file),
@@ -100,7 +100,7 @@ pub fn yaml_error(file: &str, e: &serde_yaml_ng::Error) -> Error {
         Some(i) => message[..i].to_string(),
         None => message,
     };
-    Error::input(at, message)
+    InputError::new(at, message)
 }
 
 /// Parses JSON into `T`.
@@ -109,13 +109,13 @@ pub fn json<T: DeserializeOwned>(file: &str, text: &str) -> Result<T> {
 }
 
 /// Turns a JSON error into an input error at its position.
-pub fn json_error(file: &str, e: &serde_json::Error) -> Error {
+pub fn json_error(file: &str, e: &serde_json::Error) -> InputError {
     let message = e.to_string();
     let message = match message.find(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message,
     };
-    Error::input(Position::at(file, e.line(), e.column()), message)
+    InputError::new(Position::at(file, e.line(), e.column()), message)
 }
 
 /// Splits a markdown file with YAML front matter (`---\n…\n---\n`) into the YAML and
@@ -124,7 +124,7 @@ pub fn front_matter<'a>(file: &str, text: &'a str) -> Result<(&'a str, &'a str)>
     let rest = text
         .strip_prefix("---\n")
         .or_else(|| text.strip_prefix("---\r\n"))
-        .ok_or_else(|| Error::input(Position::line(file, 1), "expected YAML front matter starting with `---`"))?;
+        .ok_or_else(|| InputError::new(Position::line(file, 1), "expected YAML front matter starting with `---`"))?;
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
         if line.trim_end() == "---" {
@@ -132,7 +132,7 @@ pub fn front_matter<'a>(file: &str, text: &'a str) -> Result<(&'a str, &'a str)>
         }
         offset += line.len();
     }
-    Err(Error::input(Position::line(file, 1), "front matter is not closed by a `---` line"))
+    Err(InputError::new(Position::line(file, 1), "front matter is not closed by a `---` line"))
 }
 
 #[cfg(test)]

@@ -1,0 +1,18 @@
+//! homeostat's pure engines: values in, values out.
+//!
+//! Nothing here reads a file, starts a process, reads the environment or the clock, opens
+//! a socket or spawns a thread: the caller (the `homeostat` library's adapters and flows)
+//! does the I/O and hands the engines text and values. The boundary holds by construction:
+//! this crate's Cargo.toml has none of the I/O crates (scripts/test.sh checks
+//! `cargo tree`), and its clippy.toml forbids std's file, process, environment, clock,
+//! thread and network calls, so a slip is a lint error under `cargo clippy -D warnings`.
+//!
+//! The only failure is bad input ([`error::InputError`], exit code 2).
+
+pub mod error;
+pub mod limits;
+pub mod markers;
+pub mod parse;
+pub mod text;
+
+pub use error::{InputError, Position, Result};
