@@ -10,6 +10,8 @@
 //! The only failure is bad input ([`error::InputError`], exit code 2).
 
 pub mod error;
+pub mod event;
+pub mod fingerprint;
 pub mod limits;
 pub mod markers;
 pub mod parse;

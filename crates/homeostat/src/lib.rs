@@ -20,7 +20,7 @@ pub mod config;
 pub mod content;
 pub mod diff;
 pub mod error;
-pub mod event;
+pub use homeostat_core::event;
 pub mod fingerprint;
 pub mod forge;
 pub mod gha;

@@ -12,7 +12,7 @@
 
 use regex::{Regex, RegexSet};
 
-use crate::error::{Error, Position, Result};
+use crate::error::{InputError, Position, Result};
 
 /// A frame matcher's field: these are matched in one pass per frame with a [`RegexSet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +112,11 @@ impl Rules {
         for (n, raw_line) in text.lines().enumerate() {
             let line_no = n + 1;
             let tokens =
-                tokenize(raw_line).map_err(|(col, msg)| Error::input(Position::at(file, line_no, col), msg))?;
+                tokenize(raw_line).map_err(|(col, msg)| InputError::new(Position::at(file, line_no, col), msg))?;
             if tokens.is_empty() {
                 continue;
             }
-            let err = |col: usize, msg: String| Error::input(Position::at(file, line_no, col), msg);
+            let err = |col: usize, msg: String| InputError::new(Position::at(file, line_no, col), msg);
             let rule_text =
                 raw_line.split(" #").next().unwrap_or(raw_line).split_whitespace().collect::<Vec<_>>().join(" ");
             if let Some(arrow) = tokens.iter().position(|t| t.text == "->" && !t.quoted) {

@@ -354,14 +354,14 @@ impl<R: BufRead> EventReader<R> {
 }
 
 /// One line, as a reader hands it on (to the parallel run).
-pub(crate) enum RawLine {
+pub enum RawLine {
     Line(usize, Vec<u8>),
     Bad(BadLine),
 }
 
 impl<R: BufRead> EventReader<R> {
     /// Whether the source opens with a pretty-printed JSON document (read it in order then).
-    pub(crate) fn starts_with_document(&mut self) -> bool {
+    pub fn starts_with_document(&mut self) -> bool {
         let Ok(buf) = self.reader.fill_buf() else { return false };
         let buf = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
         let mut rest = buf.iter().skip_while(|b| b.is_ascii_whitespace());
@@ -372,7 +372,7 @@ impl<R: BufRead> EventReader<R> {
     }
 
     /// The next raw line, for a caller that parses lines elsewhere ([`parse_line`]).
-    pub(crate) fn next_raw(&mut self) -> Option<RawLine> {
+    pub fn next_raw(&mut self) -> Option<RawLine> {
         match self.read_line() {
             LineRead::Eof => None,
             LineRead::Line => Some(RawLine::Line(self.line_no, std::mem::take(&mut self.buf))),
@@ -388,7 +388,7 @@ impl<R: BufRead> EventReader<R> {
 }
 
 /// One JSONL line as an event; `None` for a blank line.
-pub(crate) fn parse_line(source: &str, line_no: usize, bytes: &[u8]) -> Option<Result<ErrorEvent, BadLine>> {
+pub fn parse_line(source: &str, line_no: usize, bytes: &[u8]) -> Option<Result<ErrorEvent, BadLine>> {
     let line = trim_ascii(bytes);
     if line.is_empty() {
         return None;
