@@ -15,6 +15,8 @@ pub mod fingerprint;
 pub mod limits;
 pub mod markers;
 pub mod parse;
+pub mod policy;
+pub mod scrub;
 pub mod text;
 
 pub use error::{InputError, Position, Result};

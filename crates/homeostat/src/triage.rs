@@ -226,7 +226,7 @@ pub fn run_check_policy(
     engine: &Engine,
     format: OutputFormat,
 ) -> Result<String> {
-    let policy = Policy::load(file)?;
+    let policy = crate::policy::load(file)?;
     let sample = sample.map(|p| read_event_facts(p, engine, false, false)).transpose()?.unwrap_or_default();
     let paths = paths.map(read_lines).transpose()?.unwrap_or_default();
     let report = check_policy(&policy, &sample, &paths);
@@ -299,7 +299,7 @@ pub fn run_command(
     if let ClassifyCommand::CheckPolicy { file, sample, paths } = &command {
         return run_check_policy(file, sample.as_deref(), paths.as_deref(), &engine, format);
     }
-    let policy = Policy::from_config(&ctx.config, policy_file)?;
+    let policy = crate::policy::from_config(&ctx.config, policy_file)?;
     match command {
         ClassifyCommand::Error { event: Some(input), .. } => {
             let results = classify_event_file(&policy, &engine, &input, &ctx.actions())?;

@@ -20,7 +20,7 @@ pub struct Classification {
 
 /// The policy `config.policy` names, else the built-in one.
 pub fn load_policy(config: &crate::config::Config) -> Result<Policy> {
-    Policy::from_config(config, None)
+    crate::policy::from_config(config, None)
 }
 
 /// Classes the policy's error rules give the issue hs-issue wrote (title, body's

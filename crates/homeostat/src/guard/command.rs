@@ -95,7 +95,7 @@ fn load(args: &Options, env: &gha::Env, base: &str) -> crate::Result<(Config, Po
     let explicit = args.config.is_some() || env.get(gha::vars::HOMEOSTAT_CONFIG).is_some();
     if explicit || args.policy.is_some() {
         let config = Config::discover(args.config.as_deref(), env)?;
-        let policy = Policy::from_config(&config, args.policy.as_deref())?;
+        let policy = crate::policy::from_config(&config, args.policy.as_deref())?;
         return Ok((config, policy));
     }
     let repo = crate::diff::open(&args.repo_dir)?;
