@@ -9,9 +9,11 @@
 //!
 //! The only failure is bad input ([`error::InputError`], exit code 2).
 
+pub mod diff;
 pub mod error;
 pub mod event;
 pub mod fingerprint;
+pub mod guard;
 pub mod limits;
 pub mod markers;
 pub mod parse;
