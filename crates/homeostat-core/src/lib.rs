@@ -9,13 +9,17 @@
 //!
 //! The only failure is bad input ([`error::InputError`], exit code 2).
 
+pub mod canary;
 pub mod diff;
+pub mod duration;
 pub mod error;
 pub mod event;
 pub mod fingerprint;
 pub mod guard;
+pub mod ledger;
 pub mod limits;
 pub mod markers;
+pub mod ops;
 pub mod parse;
 pub mod policy;
 pub mod scrub;

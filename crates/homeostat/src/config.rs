@@ -212,70 +212,7 @@ impl Config {
     }
 }
 
-/// A span of time written as people write it: `90s`, `30m`, `1h 30m`, `24h`, `0s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Duration(pub std::time::Duration);
-
-impl Duration {
-    pub const fn from_secs(secs: u64) -> Self {
-        Self(std::time::Duration::from_secs(secs))
-    }
-    pub fn as_std(self) -> std::time::Duration {
-        self.0
-    }
-}
-
-impl std::str::FromStr for Duration {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let signed: jiff::SignedDuration =
-            s.trim().parse().map_err(|e| format!("`{s}` is not a duration like 30s, 5m or 1h 30m ({e})"))?;
-        if signed.is_negative() {
-            return Err(format!("`{s}` is negative"));
-        }
-        Ok(Self(
-            std::time::Duration::from_secs(signed.as_secs() as u64)
-                + std::time::Duration::from_nanos(u64::from(signed.subsec_nanos().unsigned_abs())),
-        ))
-    }
-}
-
-impl std::fmt::Display for Duration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secs = self.0.as_secs();
-        match secs {
-            s if s % 3600 == 0 && s > 0 => write!(f, "{}h", s / 3600),
-            s if s % 60 == 0 && s > 0 => write!(f, "{}m", s / 60),
-            s => write!(f, "{s}s"),
-        }
-    }
-}
-
-impl Serialize for Duration {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for Duration {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Duration".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "description": "A duration such as `30s`, `5m`, `1h 30m` or `24h`.",
-            "pattern": "^\\s*\\d"
-        })
-    }
-}
+pub use homeostat_core::duration::Duration;
 
 /// Resolves `path` against the directory of the config file that named it.
 pub fn relative_to(config: &Config, path: &Path) -> PathBuf {

@@ -12,8 +12,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 
@@ -43,27 +41,7 @@ pub mod kinds {
     pub const LLM_CALL: &str = "llm.call";
 }
 
-/// One line of the ledger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    pub ts: jiff::Timestamp,
-    pub kind: String,
-    pub key: String,
-    #[serde(default)]
-    pub id: String,
-    /// Everything else the writer recorded.
-    #[serde(flatten)]
-    pub data: serde_json::Map<String, serde_json::Value>,
-}
-
-impl Entry {
-    pub fn get_f64(&self, field: &str) -> Option<f64> {
-        self.data.get(field).and_then(serde_json::Value::as_f64)
-    }
-    pub fn get_str(&self, field: &str) -> Option<&str> {
-        self.data.get(field).and_then(serde_json::Value::as_str)
-    }
-}
+pub use homeostat_core::ledger::Entry;
 
 /// The ledger file, and the clock that stamps its lines (the run's one clock).
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ pub mod action;
 pub mod chart;
 pub mod command;
 pub mod config;
-pub mod judge;
+pub use homeostat_core::canary::judge;
 pub mod source;
 pub mod watch;
 

@@ -9,13 +9,11 @@
 //! from a maintainer's `/approve` comment on the approval issue.
 
 pub mod alert;
-pub mod decide;
+pub use homeostat_core::ops::{decide, matcher, vars};
 pub mod executor;
-pub mod matcher;
 pub mod report;
 pub mod run;
 pub mod runbook;
-pub mod vars;
 pub mod verify;
 
 use std::collections::BTreeMap;

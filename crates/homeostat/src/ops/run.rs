@@ -73,12 +73,12 @@ pub async fn read_alerts(file: Option<&Path>, issue: Option<u64>, forge: &dyn Fo
         } else {
             (path.display().to_string(), crate::error::read_to_string(path)?)
         };
-        return super::alert::parse(&name, &text);
+        return Ok(super::alert::parse(&name, &text)?);
     }
     match (env.event_name(), env.event_payload()?) {
         (Some("repository_dispatch"), Some(payload)) => {
             let text = serde_json::to_string(&payload).unwrap_or_default();
-            super::alert::parse("$GITHUB_EVENT_PATH", &text)
+            Ok(super::alert::parse("$GITHUB_EVENT_PATH", &text)?)
         }
         (Some("issues"), Some(payload)) => {
             let number = payload.pointer("/issue/number").and_then(serde_json::Value::as_u64).ok_or_else(|| {

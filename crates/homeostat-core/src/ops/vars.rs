@@ -132,7 +132,7 @@ fn fill_url(slot: Slot, name: &str, value: &str) -> Result<String, String> {
 }
 
 fn cut_value(v: &str) -> String {
-    crate::forge::limits::truncate_chars(v, 60)
+    crate::limits::truncate_chars(v, 60)
 }
 
 /// The placeholder names used in `text`.
