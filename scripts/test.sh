@@ -53,6 +53,20 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "homeostat-core stays I/O-free (no I/O crate in its dependency tree)"
+# crates/homeostat-core/clippy.toml forbids std's file, process, env and clock calls (the
+# clippy step above); this forbids the crates that do I/O.
+io_crates=$(cargo tree -p homeostat-core -e normal --prefix none --locked | awk '{print $1}' \
+  | grep -xE 'tokio|reqwest|hyper|octocrab|git2|resvg' | sort -u || true)
+if [ -n "$io_crates" ]; then
+  echo "homeostat-core depends on I/O crates: $io_crates (cargo tree -p homeostat-core -i <crate> shows why)" >&2
+  exit 1
+fi
+echo "homeostat-core: none of tokio, reqwest, hyper, octocrab, git2, resvg"
+
+step "no import cycle between top-level modules (scripts/check-module-cycles.py)"
+python3 scripts/check-module-cycles.py
+
 step "cargo test"
 bash scripts/test-openapi-report.sh clean
 cargo test --workspace --all-targets --locked

@@ -4,9 +4,9 @@
 
 use std::sync::LazyLock;
 
-use homeostat::event::{ErrorEvent, InputFormat, read_events};
-use homeostat::fingerprint::stack::{self, Platform};
-use homeostat::fingerprint::{Engine, message};
+use homeostat_core::event::{ErrorEvent, InputFormat, read_events};
+use homeostat_core::fingerprint::stack::{self, Platform};
+use homeostat_core::fingerprint::{Engine, message};
 use libfuzzer_sys::fuzz_target;
 
 static ENGINE: LazyLock<Engine> = LazyLock::new(Engine::builtin);

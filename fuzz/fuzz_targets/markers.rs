@@ -3,7 +3,7 @@
 //! ever becomes a marker.
 #![no_main]
 
-use homeostat::markers::{self, Marker};
+use homeostat_core::markers::{self, Marker};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

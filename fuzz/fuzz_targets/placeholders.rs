@@ -3,7 +3,7 @@
 //! segment and a query value stays one value.
 #![no_main]
 
-use homeostat::ops::vars::Vars;
+use homeostat_core::ops::vars::Vars;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = vars.expand_url("${labels.x}/x");
     let _ = vars.expand_regex(value);
-    let _ = homeostat::ops::vars::check_placeholders(value);
+    let _ = homeostat_core::ops::vars::check_placeholders(value);
 });
 
 /// The filled URL keeps the template's shape: `/s/<one segment>/r?q=<one value>`.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::render::{self, Urls};
-use crate::rest::Answer;
+use crate::request::Answer;
 use crate::state::State;
 
 /// `GET /repos/{owner}/{repo}/rules/branches/{branch}`.

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::rest::{Answer, Req};
+use crate::request::{Answer, Req};
 use crate::state::State;
 
 const MERGE_DOCS: &str = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request";

@@ -18,6 +18,7 @@ pub mod git;
 pub mod graphql;
 pub mod openapi;
 mod render;
+pub mod request;
 pub mod rest;
 pub mod server;
 pub mod state;

@@ -9,6 +9,7 @@
 //!
 //! The only failure is bad input ([`error::InputError`], exit code 2).
 
+pub mod algorithm;
 pub mod canary;
 pub mod diff;
 pub mod duration;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod event;
 pub mod fingerprint;
 pub mod guard;
+pub mod labels;
 pub mod ledger;
 pub mod limits;
 pub mod markers;

@@ -264,6 +264,14 @@ pub fn escape_md(text: &str) -> String {
     out
 }
 
+/// The issue number in a pull request body's marker.
+pub fn issue_of(body: &str) -> Option<u64> {
+    find(body, |m| match m {
+        Marker::Issue(n) => Some(n),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

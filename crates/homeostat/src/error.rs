@@ -8,6 +8,21 @@ use std::path::{Path, PathBuf};
 
 pub use homeostat_core::error::{InputError, Position};
 
+/// The forge (GitHub or the local forge) failed; `forge` re-exports it.
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("{forge}: {what} failed with HTTP {status}: {message}")]
+    Api { forge: &'static str, what: String, status: u16, message: String },
+    #[error("{forge}: {what}: {message}")]
+    Transport { forge: &'static str, what: String, message: String },
+    #[error("{forge}: {what}: not found")]
+    NotFound { forge: &'static str, what: String },
+    #[error("local forge {}: {message}", path.display())]
+    Local { path: PathBuf, message: String },
+    #[error("{0}")]
+    Setup(String),
+}
+
 /// Everything the library can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,7 +38,7 @@ pub enum Error {
     },
     /// The forge (GitHub or the local forge) failed after retries (exit 1).
     #[error(transparent)]
-    Forge(#[from] crate::forge::ForgeError),
+    Forge(#[from] ForgeError),
     /// A git operation failed (exit 1).
     #[error("git: {0}")]
     Git(String),

@@ -226,7 +226,7 @@ pub fn format_annotation(level: AnnotationLevel, at: &Annotation<'_>, message: &
 /// built-in rules, and no line can be read as a workflow command ([`neutralise_commands`]).
 /// Every log line goes through it: `tracing` ([`SafeStderr`]), warnings, errors, dry runs.
 pub fn log_safe(text: &str) -> String {
-    neutralise_commands(&crate::scrub::Scrubber::builtin().scrub(text))
+    neutralise_commands(&homeostat_core::scrub::Scrubber::builtin().scrub(text))
 }
 
 /// Prints one line on stderr through [`log_safe`].

@@ -5,7 +5,8 @@
 //! actions/checkout does), so it is never written to disk, never on a command line, and
 //! never in homeostat's logs.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64::Engine as _;
@@ -55,6 +56,103 @@ pub fn push(dir: &Path, env: &Env, remote: &str, local: &str, branch: &str, forc
 pub fn remote_head(dir: &Path, env: &Env, remote: &str, branch: &str) -> Result<Option<String>> {
     let out = run(dir, env, &["ls-remote", "--heads", remote, &format!("refs/heads/{branch}")])?;
     Ok(String::from_utf8_lossy(&out.stdout).split_whitespace().next().map(str::to_string))
+}
+
+/// Paths homeostat keeps in a checkout (local forge, ledger); never part of a fix.
+pub const OWN_DIR: &str = ".homeostat/";
+
+/// A checkout and the remote it pushes to.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub dir: PathBuf,
+    pub remote: String,
+    /// What `crate::git::command` reads: the job's token and server URL, if any.
+    pub env: Env,
+}
+
+impl Checkout {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), remote: "origin".into(), env: Env::default() }
+    }
+
+    /// Reaches the remote with the job's token (`crate::git::command`): handed to git
+    /// through `GIT_CONFIG_*` variables of homeostat's own git commands only — never on
+    /// disk, never in an argv, never in the agent's environment.
+    pub fn with_token(mut self, server_url: &str, token: &str) -> Self {
+        self.env = Env::from_pairs([
+            (crate::gha::vars::GITHUB_TOKEN, token),
+            (crate::gha::vars::GITHUB_SERVER_URL, server_url),
+        ]);
+        self
+    }
+
+    pub fn repo(&self) -> Result<git2::Repository> {
+        Ok(git2::Repository::open(&self.dir)?)
+    }
+
+    pub(crate) fn git(&self, args: &[&str]) -> Result<Output> {
+        command(&self.dir, &self.env)
+            .args(["-c", "core.hooksPath=/dev/null"])
+            .args(args)
+            .output()
+            .map_err(|e| Error::Git(format!("cannot run git: {e}")))
+    }
+
+    pub(crate) fn git_ok(&self, args: &[&str]) -> Result<String> {
+        let out = self.git(args)?;
+        if !out.status.success() {
+            return Err(Error::Git(format!(
+                "git {}: {}",
+                args.first().copied().unwrap_or_default(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Every branch head on the remote, read from the remote itself.
+    pub fn remote_heads(&self) -> Result<BTreeMap<String, String>> {
+        let text = self.git_ok(&["ls-remote", "--heads", &self.remote])?;
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let (sha, name) = l.split_once('\t')?;
+                Some((name.strip_prefix("refs/heads/")?.to_string(), sha.to_string()))
+            })
+            .collect())
+    }
+
+    /// The commit a remote branch points at, read from the remote.
+    pub fn remote_head(&self, branch: &str) -> Result<Option<String>> {
+        Ok(self.remote_heads()?.remove(branch))
+    }
+
+    /// Fetches `branch` into `refs/remotes/<remote>/<branch>` and returns its commit.
+    pub fn fetch(&self, branch: &str) -> Result<git2::Oid> {
+        let refspec = format!("+refs/heads/{branch}:refs/remotes/{}/{branch}", self.remote);
+        self.git_ok(&["fetch", "--quiet", "--no-tags", &self.remote, &refspec])?;
+        let repo = self.repo()?;
+        let oid = repo.refname_to_id(&format!("refs/remotes/{}/{branch}", self.remote))?;
+        Ok(oid)
+    }
+
+    /// Checks out a local `branch` at `start`, discarding nothing: a dirty work tree is an error.
+    pub fn switch(&self, branch: &str, start: git2::Oid) -> Result<()> {
+        self.git_ok(&["checkout", "--quiet", "-B", branch, &start.to_string()])?;
+        Ok(())
+    }
+
+    /// Whether the agent changed anything: a commit of its own or a changed file.
+    pub fn has_changes(&self, start: git2::Oid) -> Result<bool> {
+        let repo = self.repo()?;
+        if repo.head()?.peel_to_commit()?.id() != start {
+            return Ok(true);
+        }
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+        let statuses = repo.statuses(Some(&mut opts))?;
+        Ok(statuses.iter().any(|s| s.path().is_ok_and(|p| !p.starts_with(OWN_DIR))))
+    }
 }
 
 #[cfg(test)]

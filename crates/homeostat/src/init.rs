@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Position, Result};
 use crate::forge::Forge;
@@ -26,7 +26,6 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
 ];
 const CONFIG: &str = include_str!("../../../examples/homeostat.yml");
 const POLICY: &str = include_str!("../../../policies/default.yml");
-const LABELS: &str = include_str!("../../../policies/labels.yml");
 /// The placeholder the examples pin the action with.
 pub const ACTION_PLACEHOLDER: &str = "homeostat/homeostat@0000000000000000000000000000000000000000";
 /// The CI workflow name agent-revise listens for in the examples.
@@ -81,19 +80,7 @@ pub fn main(
     Ok(())
 }
 
-/// One label to create.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Label {
-    pub name: String,
-    pub color: String,
-    pub description: String,
-}
-
-/// The labels homeostat uses (`policies/labels.yml`).
-pub fn labels() -> Result<Vec<Label>> {
-    Ok(crate::parse::yaml("policies/labels.yml", LABELS)?)
-}
+pub use homeostat_core::labels::{Label, labels};
 
 /// What `init` should do.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ pub mod message;
 pub(crate) mod normalize;
 pub(crate) mod rules;
 pub mod sourcemaps;
-pub mod stack;
+pub use crate::event::stack;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -32,35 +32,7 @@ use stack::Platform;
 /// old one downstream) when a change moves fingerprints.
 pub const ALGORITHM: &str = Algorithm::CURRENT.name();
 
-/// The versions of the grouping algorithm. The previous one is still computed, as an
-/// alias, so an issue filed under it is found after an upgrade (DESIGN.md: "old markers
-/// keep matching through an alias table").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Algorithm {
-    /// The first release.
-    V1,
-    /// Real-world fixes (issue 16): esbuild/Vite hashes, Go `-trimpath`, Rust panic
-    /// locations, JVM native first frames, .NET Framework messages and Application
-    /// Insights frames, `logentry` templates, JavaScript frame tails.
-    V2,
-    /// Traces as people paste them (issue 16's real-world corpus): a trace that reads
-    /// badly is repaired and read again (`stack::repair`); Mono and localised .NET frames.
-    V3,
-}
-
-impl Algorithm {
-    pub const CURRENT: Algorithm = Algorithm::V3;
-    /// The versions whose fingerprints are computed as aliases of the current one.
-    pub const PREVIOUS: [Algorithm; 2] = [Algorithm::V2, Algorithm::V1];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Algorithm::V1 => "v1",
-            Algorithm::V2 => "v2",
-            Algorithm::V3 => "v3",
-        }
-    }
-}
+pub use crate::algorithm::Algorithm;
 
 /// A fingerprint of the same event under an older algorithm version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -18,13 +18,7 @@ pub fn marker(issue: u64) -> String {
     Marker::Issue(issue).render()
 }
 
-/// The issue number in a pull request body's marker.
-pub fn issue_of(body: &str) -> Option<u64> {
-    markers::find(body, |m| match m {
-        Marker::Issue(n) => Some(n),
-        _ => None,
-    })
-}
+pub use homeostat_core::markers::issue_of;
 
 /// The open pull request homeostat opened for the issue: it carries the marker, and its
 /// author, head branch and head repository are homeostat's own. Anyone can copy a marker

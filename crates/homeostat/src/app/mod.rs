@@ -112,7 +112,7 @@ impl Context {
                 let api = self.env.get(vars::GITHUB_API_URL).unwrap_or(forge::github::DEFAULT_API);
                 let policy = forge::github::RetryPolicy::from_env(&self.env)?;
                 // The labels homeostat writes are made with their colour and description.
-                let known = crate::init::labels()?
+                let known = homeostat_core::labels::labels()?
                     .into_iter()
                     .map(|l| forge::github::LabelSpec { name: l.name, color: l.color, description: l.description })
                     .collect();

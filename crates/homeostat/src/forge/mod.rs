@@ -6,8 +6,6 @@ pub mod dry_run;
 pub mod github;
 pub mod local;
 
-use std::path::PathBuf;
-
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -189,19 +187,7 @@ impl Permission {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ForgeError {
-    #[error("{forge}: {what} failed with HTTP {status}: {message}")]
-    Api { forge: &'static str, what: String, status: u16, message: String },
-    #[error("{forge}: {what}: {message}")]
-    Transport { forge: &'static str, what: String, message: String },
-    #[error("{forge}: {what}: not found")]
-    NotFound { forge: &'static str, what: String },
-    #[error("local forge {}: {message}", path.display())]
-    Local { path: PathBuf, message: String },
-    #[error("{0}")]
-    Setup(String),
-}
+pub use crate::error::ForgeError;
 
 pub type ForgeResult<T> = Result<T, ForgeError>;
 

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use super::gate::{self, GateDecision};
 use super::{Decision, run};
-use crate::agent::git::Checkout;
 use crate::error::{Error, Result};
 use crate::forge::Forge;
 use crate::gha::Env;
+use crate::git::Checkout;
 use crate::policy::Class;
 
 /// What `hs-guard --merge-gate` was asked.
@@ -55,7 +55,7 @@ pub async fn run_gate(forge: &dyn Forge, env: &Env, req: &GateRequest<'_>) -> Re
     let trusted_head = checkout.fetch(&default_branch)?.to_string();
     let repo = crate::diff::open(req.repo_dir)?;
     let trusted = super::trusted::load_at(&repo, &trusted_head)?;
-    let issue = crate::agent::pr::issue_of(&pr.body);
+    let issue = homeostat_core::markers::issue_of(&pr.body);
     let repo_name = forge.repo();
     let bots = trusted.config.agents.clone().unwrap_or_default().bot.logins();
     // A PR that is not ours is refused before any of its objects are fetched.

@@ -19,9 +19,9 @@ pub use notify::NotifyConfig;
 pub mod kinds {
     pub use crate::ledger::kinds::*;
     /// One runbook run (hs-ops); key = runbook; fields `outcome`, `seconds`.
-    pub const OPS_RUN: &str = crate::ops::decide::RUN;
+    pub const OPS_RUN: &str = homeostat_core::ops::decide::RUN;
     /// A runbook escalated to a person (hs-ops); key = runbook; fields `issue`, `reason`.
-    pub const OPS_ESCALATION: &str = crate::ops::decide::ESCALATION;
+    pub const OPS_ESCALATION: &str = homeostat_core::ops::decide::ESCALATION;
     /// hs-report post updated the living report; key = `issue`; fields `issue`, `quiet`.
     pub const REPORT_POSTED: &str = "report.posted";
     /// A notice went (or was held back) to a destination; key = destination; fields

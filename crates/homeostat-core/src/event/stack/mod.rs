@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Algorithm;
+use crate::algorithm::Algorithm;
 use crate::event::{Exception, Frame};
 
 /// Most frames kept per exception: the most recent ones (where the crash is). A log with a

@@ -125,7 +125,7 @@ mod tests {
             &["", " +0x1d", "+0x1d", " +0x", " +0x1F", "\t+0xff", " +0x+0x1", " +0xg"],
             &["", " ", "\r", "\u{2003}"],
         ];
-        crate::fingerprint::stack::assert_reads_like(LOCATION_GRAMMAR, &parts, location);
+        crate::event::stack::assert_reads_like(LOCATION_GRAMMAR, &parts, location);
         assert_eq!(location("\t/src/main.go:42 +0x1d"), Some(("/src/main.go", "42")));
     }
 

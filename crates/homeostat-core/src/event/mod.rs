@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Position;
 
+pub mod stack;
+
 /// A line longer than this is reported and skipped.
 pub const MAX_LINE: usize = 1 << 20;
 /// A pretty-printed JSON document (a Sentry event file) may be this large at most.
@@ -54,7 +56,7 @@ pub struct ErrorEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template: Option<String>,
     /// Frames cut from this event's exceptions (the oldest ones, beyond
-    /// [`crate::fingerprint::stack::MAX_FRAMES`] per exception) and bytes cut from its
+    /// [`stack::MAX_FRAMES`] per exception) and bytes cut from its
     /// stack text (beyond [`MAX_STACK_BYTES`]).
     #[serde(default, skip_serializing_if = "Cut::is_empty")]
     pub cut: Cut,
@@ -167,7 +169,7 @@ pub fn read_events<R: BufRead>(source: &str, reader: R, format: InputFormat) -> 
         line_no: 0,
         buf: Vec::with_capacity(8 * 1024),
         pending: std::collections::VecDeque::new(),
-        text: crate::fingerprint::stack::LogScanner::default(),
+        text: stack::LogScanner::default(),
         done: false,
         seen_content: false,
     }
@@ -181,7 +183,7 @@ pub struct EventReader<R> {
     line_no: usize,
     buf: Vec<u8>,
     pending: std::collections::VecDeque<Result<ErrorEvent, BadLine>>,
-    text: crate::fingerprint::stack::LogScanner,
+    text: stack::LogScanner,
     done: bool,
     seen_content: bool,
 }
@@ -767,14 +769,14 @@ impl RawEvent {
             exceptions = exception_chain(list.into_iter().flatten().collect());
         }
         for e in &mut exceptions {
-            cut.frames += crate::fingerprint::stack::cap_frames(&mut e.frames) as u64;
+            cut.frames += stack::cap_frames(&mut e.frames) as u64;
         }
         if exceptions.is_empty()
             && let Some(st) = self.stacktrace
         {
             let frames = st.into_frames();
             let mut frames = frames;
-            cut.frames += crate::fingerprint::stack::cap_frames(&mut frames) as u64;
+            cut.frames += stack::cap_frames(&mut frames) as u64;
             if !frames.is_empty() {
                 exceptions.push(Exception { frames, ..Exception::default() });
             }
@@ -799,7 +801,7 @@ impl RawEvent {
             if let Some(mut frames) = chosen.and_then(|t| t.stacktrace).map(RawStacktrace::into_frames)
                 && !frames.is_empty()
             {
-                cut.frames += crate::fingerprint::stack::cap_frames(&mut frames) as u64;
+                cut.frames += stack::cap_frames(&mut frames) as u64;
                 exceptions.push(Exception { frames, ..Exception::default() });
             }
         }

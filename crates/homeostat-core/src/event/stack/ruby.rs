@@ -97,7 +97,7 @@ mod tests {
             &[")", "", "))", ") "],
             &["", "\n", "x"],
         ];
-        crate::fingerprint::stack::assert_reads_like(TRAILING_TYPE_GRAMMAR, &parts, trailing_type);
+        crate::event::stack::assert_reads_like(TRAILING_TYPE_GRAMMAR, &parts, trailing_type);
     }
 
     #[test]
