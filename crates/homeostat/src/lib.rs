@@ -6,10 +6,13 @@
 //! [`diff`]); a canary watch ([`canary`]) rolls a bad release back; runbooks ([`ops`])
 //! repair known faults; scheduled jobs write guides and posts ([`content`]).
 //!
-//! Pure engines (`fingerprint`, `policy`, `guard`, `canary::judge`, `ops` decisions) do no
-//! I/O. The network, the environment, files and money go through [`forge`], [`gha`],
-//! [`ledger`] and [`llm`]. The binaries and their flags live in the `homeostat-cli` package; this library does
-//! not know about command lines.
+//! The pure engines (`event`, `fingerprint`, `scrub`, `policy`, `guard` checks,
+//! `canary::judge`, `ops` runbooks and decisions, `markers`, `diff` types, `parse`) live
+//! in the `homeostat_core` crate, which does no I/O by construction; this library
+//! re-exports them under these paths and adds the I/O beside them. The network, the
+//! environment, files and money go through [`forge`], [`gha`], [`ledger`] and [`llm`]. The
+//! binaries and their flags live in the `homeostat-cli` package; this library does not
+//! know about command lines.
 
 pub mod agent;
 pub mod app;
