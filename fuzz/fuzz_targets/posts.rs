@@ -3,7 +3,7 @@
 //! span and facet must be a slice of the text.
 #![no_main]
 
-use homeostat::content::social;
+use homeostat_core::social;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod parse;
 pub mod policy;
 pub mod scrub;
+pub mod social;
 pub mod text;
 
 pub use error::{InputError, Position, Result};
