@@ -12,17 +12,17 @@
 //! - hs-issue: a stranger's issue carrying a copy of the real issue's hidden markers does
 //!   not capture its regression; the real issue is reopened and counted right.
 
-use crate::support::{bins, http};
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bins::{Job, assert_no_panic, stderr};
+use bins::Job;
 use github_standin::Standin;
 use homeostat::markers::{self, Marker};
 use serde_json::{Value, json};
+
+use crate::support::{bins, http};
 
 /// The service the runbook restarts: `GET /health` is 503 until `POST /restart`; every
 /// request is recorded as `METHOD /path body`. Stopped when dropped.
@@ -101,10 +101,12 @@ fn ops_job(gh: &Standin, app: &App) -> Job {
 }
 
 fn approve(job: &Job, number: u64) -> Value {
-    let out = job.run("hs-ops", &["approve", "--issue", &number.to_string(), "--format", "json"]);
-    assert_no_panic("hs-ops", &out);
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    job.cmd("hs-ops")
+        .args(["approve", "--issue", &number.to_string(), "--format", "json"])
+        .run()
+        .no_panic()
+        .success()
+        .json()
 }
 
 fn body_of(gh: &Standin, number: u64) -> String {
@@ -137,8 +139,7 @@ fn a_forged_approval_runs_nothing_the_issue_did_not_show() {
     .unwrap();
     alert["alerts"][0]["fingerprint"] = json!(FORGED_FINGERPRINT);
     let file = job.write("alert.json", &alert.to_string());
-    let out = job.run("hs-ops", &["handle", "--alert", file.to_str().unwrap(), "--format", "json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    job.cmd("hs-ops").args(["handle", "--alert", file.to_str().unwrap(), "--format", "json"]).run().success();
     let number =
         gh.state().plain_issues().find(|i| i.labels.iter().any(|l| l == "homeostat:ops-approval")).unwrap().number;
     let shown = body_of(&gh, number);
@@ -187,12 +188,10 @@ fn a_forged_approval_runs_nothing_the_issue_did_not_show() {
     let copy = gh
         .with_state(|s| s.seed_issue("ops: approve", &shown, &["homeostat:ops", "homeostat:ops-approval"], "mallory"));
     gh.with_state(|s| s.seed_comment(copy, "/approve", "alice"));
-    let out = job.run("hs-ops", &["approve", "--format", "json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    job.cmd("hs-ops").args(["approve", "--format", "json"]).run().success();
     assert_eq!(gh.state().comments_on(copy).count(), 1, "homeostat answered on the stranger's issue");
     assert!(app.fixes().is_empty(), "a stranger's approval issue ran: {:?}", app.fixes());
-    let direct = job.run("hs-ops", &["approve", "--issue", &copy.to_string()]);
-    assert_eq!(direct.status.code(), Some(2), "{}", stderr(&direct));
+    job.cmd("hs-ops").args(["approve", "--issue", &copy.to_string()]).run().code(2);
 
     // The issue as it was shown, and the maintainer's `/approve <plan id>` of it (quoting
     // a forged marker besides): exactly the shown plan runs, once; invoice-sync never.
@@ -233,16 +232,14 @@ fn a_strangers_fix_request_starts_no_agent_run() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let before = head(&repo);
-    let out = job
-        .command("hs-agent", &["fix", "--repo-dir", repo.to_str().unwrap(), "--format", "json"])
+    job.cmd("hs-agent")
+        .args(["fix", "--repo-dir", repo.to_str().unwrap(), "--format", "json"])
         .env("GITHUB_EVENT_NAME", "issue_comment")
         .env("GITHUB_EVENT_PATH", &event_file)
         .env("GITHUB_ACTOR", "mallory")
-        .output()
-        .unwrap();
-    assert_no_panic("hs-agent", &out);
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("refused-permission"), "{report}\n{}", stderr(&out));
+        .run()
+        .no_panic()
+        .stdout_has("refused-permission");
     let state = gh.state();
     assert_eq!(state.pulls().count(), 0, "a pull request was opened");
     assert_eq!(state.refs, refs, "a branch was pushed");
@@ -267,9 +264,7 @@ fn a_strangers_copy_of_the_hidden_markers_does_not_capture_the_regression() {
     let run = |events: &[Value]| {
         let text: String = events.iter().map(|e| format!("{e}\n")).collect();
         let file = job.write("events.jsonl", &text);
-        let out = job.run("hs-issue", &["--format", "jsonl", file.to_str().unwrap()]);
-        assert_no_panic("hs-issue", &out);
-        assert!(out.status.success(), "{}", stderr(&out));
+        job.cmd("hs-issue").args(["--format", "jsonl", file.to_str().unwrap()]).run().no_panic().success();
     };
     run(&[event("a1", "1.0.0")]);
     let real = 1;

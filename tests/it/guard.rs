@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::snap;
-use crate::support::run::{self, Cmd};
-
 use homeostat::diff::{self, FileStatus};
 use homeostat::guard::{self, Decision, ExternalCheck, GuardConfig, Status, Verdict};
 use homeostat::policy::{Class, Policy};
 use homeostat::scrub::Scrubber;
+
+use crate::snap;
+use crate::support::run::{self, Cmd};
 
 struct Repo {
     dir: tempfile::TempDir,

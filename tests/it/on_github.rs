@@ -6,14 +6,14 @@ mod agent;
 mod content;
 mod faults;
 
-use crate::support::{self, bins};
-
 use std::collections::BTreeMap;
 
 use bins::{Job, assert_no_panic, example, stderr};
 use github_standin::{Fault, FaultKind, Standin};
 use homeostat::forge::{Forge, IssueUpdate, NewIssue, NewPull, Permission, PullUpdate, State, StateFilter};
 use support::{forge, runtime};
+
+use crate::support::{self, bins};
 
 #[test]
 fn the_forge_speaks_githubs_rest_api_as_described() {
@@ -242,8 +242,7 @@ fn hs_report_post_opens_pins_and_keeps_one_living_report_on_github() {
     });
     job.write("ledger.jsonl", &format!("{line}\n"));
     for _ in 0..2 {
-        let out = job.run("hs-report", &["post"]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        job.cmd("hs-report").arg("post").run().success();
     }
     let state = gh.state();
     let reports: Vec<u64> =

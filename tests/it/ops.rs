@@ -1,13 +1,10 @@
 //! hs-ops end to end: alerts against a real HTTP server on 127.0.0.1 started here, the
 //! local forge, the ledger on disk; every decision path through `Ops::handle`.
 
-use crate::support::http;
 use std::collections::BTreeMap;
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +13,9 @@ use homeostat::forge::{Forge, State};
 use homeostat::ledger::Ledger;
 use homeostat::ops::{self, Alert, Decision, Mode, Ops, OpsConfig};
 use serde_json::{Value, json};
+
+use crate::support::http;
+use crate::support::run;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops")
@@ -101,6 +101,13 @@ fn world() -> World {
 const REPORT_NOW: (&str, &str) = (r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "[TIME] UTC");
 const REPORT_SECS: (&str, &str) = (r"\| \d+ s \|", "| [SECS] s |");
 
+/// The plan id hashes the filled plan, the app's port included.
+const PLAN: [(&str, &str); 3] = [
+    (r"(?i)plan `[0-9a-f]+`", "plan `[PLAN]`"),
+    (r"plan=[0-9a-f]+", "plan=[PLAN]"),
+    (r"/approve [0-9a-f]{12}\b", "/approve [PLAN]"),
+];
+
 fn ops_for<'a>(w: &'a World, app: &App, mode: Mode) -> Ops<'a> {
     let config = config(app, mode);
     let runbooks = ops::runbook::load(Some(&config.sops)).unwrap();
@@ -135,7 +142,7 @@ fn alertmanager_payload_is_fixed_verified_recorded_then_cooled_down_and_reported
     )
     .unwrap();
     let hs_ops = |args: &[&str]| {
-        crate::support::run::bin("hs-ops")
+        run::bin("hs-ops")
             .args(["--config", config.to_str().unwrap(), "--forge", "local", "--format", "json"])
             .args(["--forge-dir", dir.path().join("forge").to_str().unwrap()])
             .args(args)
@@ -218,13 +225,7 @@ async fn modes_diagnose_and_approve_then_a_permitted_approval_runs_the_fix() {
     let number = o.issue.unwrap();
     let issue = w.forge.get_issue(number).await.unwrap();
     assert!(issue.has_label("homeostat:ops-approval") && issue.body.contains("/approve"));
-    // The plan id hashes the filled plan, the app's port included.
-    let plan = [
-        (r"(?i)plan `[0-9a-f]+`", "plan `[PLAN]`"),
-        (r"plan=[0-9a-f]+", "plan=[PLAN]"),
-        (r"/approve [0-9a-f]{12}\b", "/approve [PLAN]"),
-    ];
-    crate::snap!("approval_issue_body", &issue.body, [plan[0], plan[1], plan[2]]);
+    crate::snap!("approval_issue_body", &issue.body, [PLAN[0], PLAN[1], PLAN[2]]);
     assert_eq!(app.restarts(), 0);
 
     assert_eq!(ops.pending_approvals().await.unwrap(), [number], "the scheduled sweep finds it");
@@ -389,18 +390,12 @@ fn lint_reports_positions_and_exit_2() {
          fix: [{name: f, op: rm_rf, with: {}}]\nverify: [{name: v, wait: soon, http: {url: 'http://127.0.0.1/'}}]\n---\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hs-ops")).args(["lint"]).arg(dir.path()).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("broken.md:9:"), "the bad duration's line: {text}");
+    // The lint report names the bad duration's line.
+    let out = run::bin("hs-ops").arg("lint").arg(dir.path()).run().code(2);
+    crate::snap!("lint_report_of_a_broken_runbook", out.stdout());
 
-    let ok = Command::new(env!("CARGO_BIN_EXE_hs-ops"))
-        .args(["lint", "--format", "json"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("sops"))
-        .output()
-        .unwrap();
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
-    let v: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    let sops = Path::new(env!("CARGO_MANIFEST_DIR")).join("sops");
+    let v = run::bin("hs-ops").args(["lint", "--format", "json"]).arg(sops).run().code(0).json();
     assert!(v["runbooks"].as_u64().unwrap() >= 20);
 }
 
@@ -523,15 +518,13 @@ fn dry_run_diagnoses_and_shows_the_fix_but_changes_nothing() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hs-ops"))
+    let o = run::bin("hs-ops")
         .args(["--config", config.to_str().unwrap(), "--forge", "local", "--dry-run", "--format", "json", "handle"])
         .args(["--forge-dir", dir.path().join("forge").to_str().unwrap()])
         .args(["--alert", fixtures().join("alertmanager-api-down.json").to_str().unwrap()])
-        .env_remove("GITHUB_ACTIONS")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let o: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .run()
+        .success()
+        .json();
     assert_eq!((o["decision"].as_str(), o["outcome"].as_str()), (Some("auto-fix"), Some("dry-run")), "{o:#}");
     let fix = &o["steps"][1];
     assert!(fix["detail"].as_str().unwrap().contains(&format!("{}/restart", app.url)), "{fix}");
@@ -551,7 +544,8 @@ async fn what_hs_ops_posts_is_scrubbed_and_hidden_text_is_dropped() {
     let body = w.forge.get_issue(o.issue.unwrap()).await.unwrap().body;
     assert!(!body.contains("jane.doe@example.com"), "{body}");
     assert!(!body.contains("rm -rf"), "{body}");
-    assert!(body.contains("sync for"), "{body}");
+    // What is shown instead: the description, scrubbed, without the hidden comment.
+    crate::snap!("scrubbed_alert_issue_body", &body, [PLAN[0], PLAN[1], PLAN[2]]);
 }
 
 #[tokio::test]

@@ -2,11 +2,11 @@
 //! every condition kind, class precedence, reasons, bad policy files, and the
 //! hs-classify binary.
 
-use crate::support::run::{self, Cmd};
-
 use homeostat::policy::glob::{PathGlob, wildmatch};
 use homeostat::policy::{Class, ErrorFacts, Policy};
 use homeostat::testing::shared_path;
+
+use crate::support::run::{self, Cmd};
 
 fn facts() -> ErrorFacts {
     ErrorFacts {

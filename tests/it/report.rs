@@ -8,8 +8,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use crate::support::run;
 use std::sync::{Arc, Mutex};
 
 use homeostat::ledger::Ledger;
@@ -17,6 +15,8 @@ use homeostat::report::payload::{self, EventKind, Link, Notice};
 use homeostat::report::{Budgets, compute, kinds};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+
+use crate::support::run;
 
 const UNTIL: &str = "2026-12-01T00:00:00Z";
 

@@ -7,10 +7,10 @@
 //! Needs `act` and the built binaries (`cargo build --bins`); skipped with a notice
 //! without act, failed when CI=true.
 
-use crate::support::{act, git};
-
 use act::{Bench, have_act, issue_labeled, pull_comment, repository_dispatch};
 use serde_json::{Value, json};
+
+use crate::support::{act, git};
 
 /// The stand-in coding agent: fixes `note.id` (source and a test) and writes its summary,
 /// as an agent would; a second run (a revision) adds one more test.
