@@ -3,9 +3,12 @@
 //! forge back: `support::run`), fixtures in `tests/fixtures/`, snapshots in `snapshots/`.
 //!
 //! Run one subject with `cargo test --test it NAME::` (for instance `cargo test --test it
-//! fingerprint::`). Everything shares one process: a test never sets the process's
-//! environment or current folder (it passes them to the child it starts), and the few
-//! that must not overlap take a lock from `support`.
+//! fingerprint::`). A filter is a substring: `agent::` also picks `adversarial_agent::` and
+//! `on_github::agent::` (add `-- --skip on_github::` and the like).
+//!
+//! Everything shares one process: a test never sets the process's environment or current
+//! folder (it passes them to the child it starts), and the few that must not overlap take
+//! a lock from `support`.
 
 mod adversarial;
 mod adversarial_agent;
