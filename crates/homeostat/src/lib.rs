@@ -26,6 +26,7 @@ pub mod forge;
 pub mod gha;
 pub mod git;
 pub mod guard;
+pub mod http;
 pub mod init;
 pub mod input;
 pub mod issues;

@@ -154,12 +154,24 @@ pub struct Llm {
     max_retries: u32,
     usd_per_day: Option<f64>,
     price: Option<Price>,
-    backoff_base: std::time::Duration,
-    http: reqwest::Client,
+    timeout: std::time::Duration,
+    http: crate::http::Client,
     prompts: Prompts,
     ledger: Ledger,
     env: Env,
     replay_calls: Mutex<HashMap<String, u32>>,
+}
+
+/// The model's client: `max_retries` retries after the first attempt, a retry-after of up to
+/// a minute waited out.
+fn http_client(
+    timeout: std::time::Duration,
+    max_retries: u32,
+    backoff: std::time::Duration,
+) -> Result<crate::http::Client> {
+    let retry = crate::http::RetryPolicy::unpaced(max_retries + 1, backoff, std::time::Duration::from_secs(60));
+    crate::http::client(crate::http::ClientOptions::default().timeout(timeout).retry(retry))
+        .map_err(|e| Error::Failed(format!("llm: {e}")))
 }
 
 /// One message of a conversation.
@@ -201,11 +213,9 @@ impl Llm {
             }
         }
         let timeout = config.timeout.map_or(std::time::Duration::from_secs(120), Duration::as_std);
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("homeostat/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Failed(format!("llm: cannot build the HTTP client: {e}")))?;
+        let max_retries = config.max_retries.unwrap_or(3);
+        let backoff_base = std::time::Duration::from_millis(500);
+        let http = http_client(timeout, max_retries, backoff_base)?;
         let key_env = match provider {
             Provider::Replay => None,
             _ => Some(config.api_key_env.clone().unwrap_or_else(|| provider.default_key_env().into())),
@@ -223,10 +233,10 @@ impl Llm {
             key_env,
             key_required,
             replay_dir,
-            max_retries: config.max_retries.unwrap_or(3),
+            max_retries,
+            timeout,
             usd_per_day: config.usd_per_day,
             price: config.price,
-            backoff_base: std::time::Duration::from_millis(500),
             http,
             prompts,
             ledger,
@@ -237,7 +247,12 @@ impl Llm {
 
     /// Sets the first backoff delay (it doubles each retry); tests shorten it.
     pub fn with_backoff(mut self, base: std::time::Duration) -> Self {
-        self.backoff_base = base;
+        // The first build succeeded with the same TLS setup; were this one to fail, the
+        // client keeps its default backoff.
+        match http_client(self.timeout, self.max_retries, base) {
+            Ok(http) => self.http = http,
+            Err(e) => tracing::warn!("{e}; keeping the default backoff"),
+        }
         self
     }
 
@@ -376,7 +391,7 @@ impl Llm {
         }
     }
 
-    fn request(&self, key: Option<&str>, system: &str, messages: &[Message]) -> reqwest::RequestBuilder {
+    fn request(&self, key: Option<&str>, system: &str, messages: &[Message]) -> crate::http::RequestBuilder {
         let base = self.base_url.trim_end_matches('/');
         match self.provider {
             Provider::Anthropic => {
@@ -410,6 +425,8 @@ impl Llm {
         }
     }
 
+    /// One request through the shared HTTP stack, whose retry layer repeats it after a
+    /// 429, a 5xx or a dropped connection (a completion changes nothing on the server).
     async fn send_http(&self, system: &str, messages: &[Message]) -> Result<Reply> {
         let key = self.api_key()?;
         let hide = |text: String| match &key {
@@ -417,43 +434,26 @@ impl Llm {
             _ => text,
         };
         let provider = self.provider.as_str();
-        let mut attempt = 0;
-        loop {
-            let outcome = self.request(key.as_deref(), system, messages).send().await;
-            let (retryable, problem, retry_after) = match outcome {
-                Ok(response) => {
-                    let status = response.status();
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(std::time::Duration::from_secs);
-                    let body = response.text().await.unwrap_or_default();
-                    if status.is_success() {
-                        let value: Value = serde_json::from_str(&body).map_err(|e| {
-                            Error::Failed(format!(
-                                "llm: {provider} answered {status} with a body that is not JSON: {e}"
-                            ))
-                        })?;
-                        return self.reply_from(&value);
-                    }
-                    let retryable = status.as_u16() == 429 || status.is_server_error();
-                    (retryable, hide(format!("{provider} answered {status}: {}", excerpt(&body))), retry_after)
-                }
-                Err(e) => (true, hide(format!("request to {provider} failed: {}", without_url(&e))), None),
-            };
-            if !retryable || attempt >= self.max_retries {
-                let tries = attempt + 1;
+        let request = self.request(key.as_deref(), system, messages).with_extension(crate::http::Idempotent);
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let tries = self.max_retries + 1;
+                let problem = hide(format!("request to {provider} failed: {}", crate::http::describe(&e)));
                 return Err(Error::Failed(format!("llm: {problem} (after {tries} attempt(s))")));
             }
-            let backoff = self.backoff_base.saturating_mul(2u32.saturating_pow(attempt));
-            // Honour the server's retry-after, within reason.
-            let wait = retry_after.map_or(backoff, |ra| ra.min(std::time::Duration::from_secs(60))).max(backoff);
-            tracing::info!("llm: {problem}; retrying in {wait:?}");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
+        };
+        let status = response.status();
+        let tries = response.extensions().get::<crate::http::Attempts>().map_or(1, |a| a.0);
+        let body = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            let problem = hide(format!("{provider} answered {status}: {}", excerpt(&body)));
+            return Err(Error::Failed(format!("llm: {problem} (after {tries} attempt(s))")));
         }
+        let value: Value = serde_json::from_str(&body).map_err(|e| {
+            Error::Failed(format!("llm: {provider} answered {status} with a body that is not JSON: {e}"))
+        })?;
+        self.reply_from(&value)
     }
 
     fn reply_from(&self, value: &Value) -> Result<Reply> {
@@ -539,24 +539,6 @@ fn excerpt(body: &str) -> String {
         s.push('…');
     }
     s
-}
-
-/// reqwest's error text names the URL; drop it so a key in a query string cannot leak.
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "transport error"
-    };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() { kind.to_string() } else { format!("{kind}: {detail}") }
 }
 
 #[cfg(test)]

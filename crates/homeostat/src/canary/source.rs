@@ -44,13 +44,13 @@ impl Reading {
 #[derive(Debug)]
 pub enum Source {
     Prometheus {
-        client: reqwest::Client,
+        client: crate::http::Client,
         config: super::config::PrometheusSource,
         at: Option<jiff::Timestamp>,
         step: StdDuration,
     },
     Http {
-        client: reqwest::Client,
+        client: crate::http::Client,
         config: super::config::HttpSource,
     },
     Command {
@@ -63,7 +63,7 @@ pub enum Source {
         values: Vec<Option<f64>>,
     },
     Relay {
-        client: reqwest::Client,
+        client: crate::http::Client,
         config: super::config::RelaySource,
     },
 }
@@ -105,13 +105,12 @@ impl Source {
             SourceConfig::Http(h) => header_map(&h.headers)?,
             _ => HeaderMap::new(),
         };
+        // A reading is taken every interval: a 5xx or a dropped connection is tried twice
+        // more, briefly, before the reading counts as missing.
         let client = |timeout: StdDuration| {
-            reqwest::Client::builder()
-                .default_headers(headers.clone())
-                .timeout(timeout)
-                .user_agent(concat!("homeostat/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::Failed(format!("HTTP client: {e}")))
+            let retry = crate::http::RetryPolicy::unpaced(3, StdDuration::from_millis(250), StdDuration::from_secs(10));
+            let options = crate::http::ClientOptions::default().headers(headers.clone()).timeout(timeout).retry(retry);
+            crate::http::client(options).map_err(Error::Failed)
         };
         Ok(match config {
             SourceConfig::Prometheus(p) => {
@@ -209,7 +208,7 @@ fn unix(t: jiff::Timestamp) -> String {
 
 /// One instant or range query, reduced to a reading.
 pub async fn prometheus(
-    client: &reqwest::Client,
+    client: &crate::http::Client,
     config: &super::config::PrometheusSource,
     time: Option<jiff::Timestamp>,
     step: StdDuration,
@@ -233,14 +232,20 @@ pub async fn prometheus(
         }
     };
     let url = format!("{base}/api/v1/{endpoint}");
-    let response = match client.post(&url).form(&form).send().await {
+    // A query changes nothing: safe to send again.
+    let response = match client.post(&url).with_extension(crate::http::Idempotent).form(&form).send().await {
         Ok(r) => r,
-        Err(e) => return Reading::error(format!("prometheus {url}: {e}")),
+        Err(e) => return Reading::error(format!("prometheus {url}: {}", crate::http::describe(&e))),
     };
     let status = response.status();
     let body: serde_json::Value = match response.json().await {
         Ok(b) => b,
-        Err(e) => return Reading::error(format!("prometheus {url}: HTTP {status}, body is not JSON: {e}")),
+        Err(e) => {
+            return Reading::error(format!(
+                "prometheus {url}: HTTP {status}, body is not JSON: {}",
+                crate::http::describe_reqwest(&e)
+            ));
+        }
     };
     if !status.is_success() || body["status"] != "success" {
         let kind = body["errorType"].as_str().unwrap_or("error");
@@ -324,10 +329,10 @@ pub fn parse_number(text: &str) -> std::result::Result<f64, String> {
     }
 }
 
-async fn http(client: &reqwest::Client, url: &str, pointer: &str) -> Reading {
+async fn http(client: &crate::http::Client, url: &str, pointer: &str) -> Reading {
     let response = match client.get(url).send().await {
         Ok(r) => r,
-        Err(e) => return Reading::error(format!("{url}: {e}")),
+        Err(e) => return Reading::error(format!("{url}: {}", crate::http::describe(&e))),
     };
     let status = response.status();
     if !status.is_success() {
@@ -335,22 +340,22 @@ async fn http(client: &reqwest::Client, url: &str, pointer: &str) -> Reading {
     }
     let body: serde_json::Value = match response.json().await {
         Ok(b) => b,
-        Err(e) => return Reading::error(format!("{url}: body is not JSON: {e}")),
+        Err(e) => return Reading::error(format!("{url}: body is not JSON: {}", crate::http::describe_reqwest(&e))),
     };
     json_value(&body, pointer)
 }
 
 /// A release's count from hs-relay's `/metrics`. A relay that answers but has no sample
 /// for the release has seen none of its errors: that reads as 0.
-async fn relay(client: &reqwest::Client, config: &super::config::RelaySource) -> Reading {
+async fn relay(client: &crate::http::Client, config: &super::config::RelaySource) -> Reading {
     let url = format!("{}/metrics", config.url.trim_end_matches('/'));
     let text = match client.get(&url).send().await {
         Ok(r) if r.status().is_success() => match r.text().await {
             Ok(t) => t,
-            Err(e) => return Reading::error(format!("{url}: {e}")),
+            Err(e) => return Reading::error(format!("{url}: {}", crate::http::describe_reqwest(&e))),
         },
         Ok(r) => return Reading::error(format!("{url}: HTTP {}", r.status().as_u16())),
-        Err(e) => return Reading::error(format!("{url}: {e}")),
+        Err(e) => return Reading::error(format!("{url}: {}", crate::http::describe(&e))),
     };
     let metric = format!("homeostat_relay_{}", config.metric);
     let mut want = vec![("release", config.release.as_str())];

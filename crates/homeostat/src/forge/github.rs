@@ -1,29 +1,20 @@
-//! The GitHub forge, over octocrab's HTTP client.
+//! The GitHub forge, over the shared HTTP stack ([`crate::http`]).
 //!
-//! GitHub's rules for bots (ANCHORS.md §3) are kept here, in one place:
-//! - every request pins `X-GitHub-Api-Version` ([`API_VERSION`]; octocrab ≥ 0.54.9 sends
-//!   it on every request it builds — adding it again would send the header twice — and
-//!   the contract tests fail if the pinned value ever changes);
-//! - writes go one at a time, at least [`RetryPolicy::write_gap`] apart;
-//! - a rate-limited or failed request waits as GitHub asks (`retry-after`, else
-//!   `x-ratelimit-reset` when no requests remain, else a minute for a secondary limit,
-//!   else exponential backoff) and is tried again a bounded number of times;
+//! GitHub's rules for bots (ANCHORS.md §3) are kept by that stack's retry layer with
+//! GitHub's [`RetryPolicy`] (writes one at a time and paced, rate limits waited out as
+//! GitHub asks, safe requests repeated a bounded number of times); this module adds:
+//! - every request pins `X-GitHub-Api-Version` ([`API_VERSION`]; the contract tests fail
+//!   if the pinned value ever changes);
 //! - a failed *create* is tried again only after re-reading what exists: if the first
 //!   attempt did land (a 500 after the write, a dropped connection), the re-read finds it
 //!   and no second issue, comment or pull request is made.
-//!
-//! octocrab's own retry is off: it re-sends POSTs on 5xx without looking, which is how
-//! bots make duplicate issues.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use http::{HeaderMap, Method, StatusCode};
-use octocrab::Octocrab;
-use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
 
 use super::*;
 
@@ -42,32 +33,7 @@ pub use labels::{DEFAULT_COLOR, LabelBook, LabelSpec};
 
 const FORGE: &str = "github";
 
-/// How long to wait between writes and after failures.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Minimum time between two writes (GitHub asks for ≥ 1 s).
-    pub write_gap: Duration,
-    /// Attempts per request, the first included.
-    pub max_attempts: u32,
-    /// First backoff for 5xx and transport errors; doubles each attempt.
-    pub backoff: Duration,
-    /// Wait after a secondary rate limit that gave no header.
-    pub secondary_wait: Duration,
-    /// Never wait longer than this for one retry (a reset an hour away fails the run).
-    pub max_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            write_gap: Duration::from_secs(1),
-            max_attempts: 4,
-            backoff: Duration::from_secs(2),
-            secondary_wait: Duration::from_secs(60),
-            max_wait: Duration::from_secs(15 * 60),
-        }
-    }
-}
+pub use crate::http::RetryPolicy;
 
 impl RetryPolicy {
     /// The policy `HOMEOSTAT_GITHUB_RETRY` asks for: unset or `github` is GitHub's own
@@ -91,11 +57,10 @@ impl RetryPolicy {
 }
 
 pub struct GithubForge {
-    client: Octocrab,
+    client: crate::http::Client,
     api: String,
     repo: String,
     policy: RetryPolicy,
-    last_write: Mutex<Option<Instant>>,
     /// Labels to make sure of before writing them (the binaries set it; see [`labels`]).
     labels: Option<LabelBook>,
 }
@@ -412,27 +377,5 @@ mod tests {
         );
         assert_eq!(next_link(&h).unwrap(), "https://api.github.com/repositories/1000/issues?per_page=3&page=3");
         assert_eq!(next_link(&HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn rate_limit_waits_follow_the_headers() {
-        let policy = RetryPolicy::default();
-        let reply = |status: u16, headers: &[(&str, &str)], body: &str| {
-            let mut h = HeaderMap::new();
-            for (k, v) in headers {
-                h.insert(http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
-            }
-            Reply { status: StatusCode::from_u16(status).unwrap(), headers: h, body: body.into() }
-        };
-        assert_eq!(rate_limit_wait(&reply(429, &[("retry-after", "7")], ""), &policy), Some(Duration::from_secs(7)));
-        let reset = (jiff::Timestamp::now().as_second() + 30).to_string();
-        let w =
-            rate_limit_wait(&reply(403, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &reset)], ""), &policy)
-                .unwrap();
-        assert!((28..=31).contains(&w.as_secs()), "{w:?}");
-        let secondary = reply(403, &[], r#"{"message":"You have exceeded a secondary rate limit."}"#);
-        assert_eq!(rate_limit_wait(&secondary, &policy), Some(policy.secondary_wait));
-        assert_eq!(rate_limit_wait(&reply(403, &[], r#"{"message":"Resource not accessible"}"#), &policy), None);
-        assert_eq!(rate_limit_wait(&reply(500, &[], ""), &policy), None);
     }
 }

@@ -38,7 +38,7 @@ pub struct Executor<'a> {
     /// The only environment a command sees (PATH, HOME, … and `ops.command_env`).
     pub command_env: Vec<(String, String)>,
     pub vars: Vars,
-    pub http: reqwest::Client,
+    pub http: crate::http::Client,
     /// Show fix operations (with their values filled) instead of running them.
     pub dry_run: bool,
 }
@@ -263,8 +263,10 @@ impl Executor<'_> {
         let shown = format!("{method} {}{}", url.host_str().unwrap_or_default(), url.path());
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => return (false, format!("{shown}: timed out after {}s", timeout.as_secs())),
-            Err(e) => return (false, format!("{shown}: {}", without_url(&e))),
+            Err(reqwest_middleware::Error::Reqwest(e)) if e.is_timeout() => {
+                return (false, format!("{shown}: timed out after {}s", timeout.as_secs()));
+            }
+            Err(e) => return (false, format!("{shown}: {}", crate::http::describe(&e))),
         };
         let status = response.status().as_u16();
         let status_ok = h.expect_status.map_or((200..300).contains(&status), |s| s == status);
@@ -435,18 +437,6 @@ fn name_like(value: &str, what: &str) -> Result<String, String> {
     }
 }
 
-/// reqwest's message without the URL (which may carry a query with a token).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(url.as_str(), "<url>");
-    }
-    if let Some(source) = std::error::Error::source(e) {
-        text.push_str(&format!(": {source}"));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,7 +468,7 @@ mod tests {
             commands: vec![run.clone()],
             command_env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
             vars,
-            http: reqwest::Client::new(),
+            http: crate::ops::http_client().unwrap(),
             dry_run: false,
         };
         let check = |expect: Option<&str>| CommandCheck {

@@ -123,7 +123,7 @@ pub struct Ops<'a> {
     pub ledger: Ledger,
     pub model: Option<&'a dyn Model>,
     pub env: crate::gha::Env,
-    pub http: reqwest::Client,
+    pub http: crate::http::Client,
     /// `--dry-run`: diagnose, decide and show the fix, but call nothing that changes
     /// anything and write nothing to the ledger.
     pub dry_run: bool,
@@ -132,6 +132,14 @@ pub struct Ops<'a> {
 pub const APPROVAL_LABEL: &str = "homeostat:ops-approval";
 
 /// The alert, kept in the approval issue's trailer so `approve` can continue.
+/// The client for runbook operations, checks and the webhook: each request sent once (a
+/// runbook repeats a check on its own schedule, and an operation may not be safe to
+/// repeat) and never redirected, so an allowed host cannot send it elsewhere.
+pub(crate) fn http_client() -> Result<crate::http::Client> {
+    let options = crate::http::ClientOptions::default().no_redirects().retry(crate::http::RetryPolicy::once());
+    crate::http::client(options).map_err(Error::Failed)
+}
+
 fn alert_marker(alert: &Alert) -> Marker {
     // Title and description are scrubbed like everything posted; labels stay as they are,
     // since placeholders (`${labels.instance}`) read them when the fix runs.
@@ -162,11 +170,7 @@ impl<'a> Ops<'a> {
         ledger: Ledger,
         env: crate::gha::Env,
     ) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("homeostat-ops/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Failed(format!("http client: {e}")))?;
+        let http = http_client()?;
         Ok(Self { config, runbooks, forge, ledger, model: None, env, http, dry_run: forge.is_dry_run() })
     }
 
@@ -525,7 +529,7 @@ impl<'a> Ops<'a> {
             .json(&serde_json::json!({"text": text}))
             .send()
             .await
-            .map_err(|e| Error::Failed(format!("webhook ({var}): {}", e.without_url())))?;
+            .map_err(|e| Error::Failed(format!("webhook ({var}): {}", crate::http::describe(&e))))?;
         if !response.status().is_success() {
             return Err(Error::Failed(format!("webhook ({var}) answered HTTP {}", response.status().as_u16())));
         }

@@ -203,10 +203,11 @@ pub async fn deliver(
     ledger: &Ledger,
     notices: &[Notice],
 ) -> Result<Delivery> {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(15))
-        .build()
-        .map_err(|e| Error::Failed(format!("notifications: {e}")))?;
+    // A chat message sent twice is better than one lost: a 5xx is tried once more.
+    let retry =
+        crate::http::RetryPolicy::unpaced(2, std::time::Duration::from_secs(1), std::time::Duration::from_secs(30));
+    let options = crate::http::ClientOptions::default().timeout(std::time::Duration::from_secs(15)).retry(retry);
+    let client = crate::http::client(options).map_err(|e| Error::Failed(format!("notifications: {e}")))?;
     let hour_ago = ledger.now() - jiff::SignedDuration::from_hours(1);
     let entries = ledger.entries()?;
     let mut out = Delivery::default();
@@ -244,19 +245,11 @@ pub async fn deliver(
     Ok(out)
 }
 
-/// One POST, retried once on 429 or 5xx. Errors never carry the URL (it is a secret).
-async fn post(client: &reqwest::Client, url: &str, body: &Value) -> std::result::Result<(), String> {
-    for attempt in 0..2 {
-        let response = client.post(url).json(body).send().await.map_err(|e| e.without_url().to_string())?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        if attempt == 0 && (status.as_u16() == 429 || status.is_server_error()) {
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            continue;
-        }
-        return Err(format!("HTTP {status}"));
-    }
-    Err("gave up after a retry".into())
+/// One POST (the retry layer tries a 429 or 5xx once more). Errors never carry the URL
+/// (it is a secret).
+async fn post(client: &crate::http::Client, url: &str, body: &Value) -> std::result::Result<(), String> {
+    let request = client.post(url).with_extension(crate::http::Idempotent).json(body);
+    let response = request.send().await.map_err(|e| crate::http::describe(&e))?;
+    let status = response.status();
+    if status.is_success() { Ok(()) } else { Err(format!("HTTP {status}")) }
 }

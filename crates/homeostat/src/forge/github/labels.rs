@@ -6,6 +6,7 @@
 //! description naming homeostat). Checked labels are remembered for the run.
 
 use std::collections::BTreeSet;
+use tokio::sync::Mutex;
 
 use super::*;
 

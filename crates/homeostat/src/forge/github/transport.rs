@@ -1,6 +1,6 @@
-//! Sending requests as GitHub asks bots to: one write at a time and paced, rate limits
-//! waited out, failures retried a bounded number of times, a create retried only after a
-//! re-read shows it did not land.
+//! Sending requests to GitHub through the shared HTTP stack ([`crate::http`]: writes
+//! paced, rate limits waited out, safe requests repeated), and the one retry that layer
+//! cannot make: a create tried again only after a re-read shows it did not land.
 
 use super::*;
 
@@ -9,12 +9,6 @@ pub(super) struct Reply {
     pub(super) status: StatusCode,
     pub(super) headers: HeaderMap,
     pub(super) body: String,
-}
-
-pub(super) enum Attempt {
-    Done(Reply),
-    /// Worth another try after this long.
-    Retry(Duration, String),
 }
 
 impl GithubForge {
@@ -30,17 +24,16 @@ impl GithubForge {
             ));
         }
         let api = api.trim_end_matches('/').to_string();
-        let client = Octocrab::builder()
-            .base_uri(api.as_str())
-            .map_err(|e| ForgeError::Setup(format!("GitHub API URL {api}: {e}")))?
-            .personal_token(token.to_string())
-            .add_retry_config(RetryConfig::None)
-            .add_header(http::header::ACCEPT, "application/vnd.github+json".into())
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .build()
-            .map_err(|e| ForgeError::Setup(format!("GitHub client: {e}")))?;
-        Ok(Self { client, api, repo: repo.to_string(), policy, last_write: Mutex::new(None), labels: None })
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/vnd.github+json"));
+        headers.insert("x-github-api-version", http::HeaderValue::from_static(API_VERSION));
+        let mut auth = http::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| ForgeError::Setup("the GitHub token holds characters a header cannot carry".into()))?;
+        auth.set_sensitive(true);
+        headers.insert(http::header::AUTHORIZATION, auth);
+        let options = crate::http::ClientOptions::default().headers(headers).retry(policy.clone());
+        let client = crate::http::client(options).map_err(|e| ForgeError::Setup(format!("GitHub client: {e}")))?;
+        Ok(Self { client, api, repo: repo.to_string(), policy, labels: None })
     }
 
     /// Makes sure each label exists, with its colour and description from `known`,
@@ -58,44 +51,37 @@ impl GithubForge {
         }
     }
 
-    pub(super) async fn send_once(&self, method: &Method, url: &str, body: Option<&Value>) -> Result<Reply, String> {
-        let result = match *method {
-            Method::GET => self.client._get(url).await,
-            Method::POST => self.client._post(url, body).await,
-            Method::PATCH => self.client._patch(url, body).await,
-            Method::PUT => self.client._put(url, body).await,
-            Method::DELETE => self.client._delete(url, body).await,
-            _ => return Err(format!("unsupported method {method}")),
-        };
-        let response = result.map_err(|e| e.to_string())?;
+    /// Sends one request through the retry layer (which paces writes, waits out rate
+    /// limits and repeats what is safe to repeat) and reads the whole reply.
+    async fn send(
+        &self,
+        what: &str,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> ForgeResult<Reply> {
+        let mut request = self.client.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if idempotent {
+            request = request.with_extension(crate::http::Idempotent);
+        }
+        let transport = |message: String| ForgeError::Transport { forge: FORGE, what: what.into(), message };
+        let response = request.send().await.map_err(|e| transport(crate::http::describe(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = self.client.body_to_string(response).await.map_err(|e| e.to_string())?;
+        let body = response.text().await.map_err(|e| transport(crate::http::describe_reqwest(&e)))?;
         Ok(Reply { status, headers, body })
     }
 
-    /// Sends once and says whether (and after how long) to try again.
-    pub(super) async fn attempt(&self, method: &Method, url: &str, body: Option<&Value>, attempt: u32) -> Attempt {
-        let backoff = self.policy.backoff * 2u32.saturating_pow(attempt.saturating_sub(1));
-        let reply = match self.send_once(method, url, body).await {
-            Ok(reply) => reply,
-            Err(e) => return Attempt::Retry(backoff, format!("transport: {e}")),
-        };
-        match rate_limit_wait(&reply, &self.policy) {
-            Some(wait) => Attempt::Retry(wait, format!("HTTP {}: {}", reply.status.as_u16(), api_message(&reply.body))),
-            None if reply.status.is_server_error() => {
-                Attempt::Retry(backoff, format!("HTTP {}: {}", reply.status.as_u16(), api_message(&reply.body)))
-            }
-            None => Attempt::Done(reply),
-        }
-    }
-
-    /// A read: retried freely, it changes nothing.
+    /// A read: repeated freely, it changes nothing.
     pub(super) async fn read(&self, what: &str, url: &str) -> ForgeResult<Reply> {
-        self.read_with(what, &Method::GET, url, None).await
+        self.send(what, Method::GET, url, None, true).await
     }
 
-    /// A read sent with another method (a GraphQL query is a POST): retried like [`Self::read`].
+    /// A read sent with another method (a GraphQL query is a POST): repeated like [`Self::read`].
     pub(super) async fn read_with(
         &self,
         what: &str,
@@ -103,20 +89,11 @@ impl GithubForge {
         url: &str,
         body: Option<&Value>,
     ) -> ForgeResult<Reply> {
-        let mut last = String::new();
-        for attempt in 1..=self.policy.max_attempts {
-            match self.attempt(method, url, body, attempt).await {
-                Attempt::Done(reply) => return Ok(reply),
-                Attempt::Retry(wait, why) => {
-                    last = why;
-                    self.wait_before_retry(what, wait, attempt).await?;
-                }
-            }
-        }
-        Err(ForgeError::Transport { forge: FORGE, what: what.into(), message: last })
+        self.send(what, method.clone(), url, body, true).await
     }
 
-    /// A write that is safe to repeat (PATCH, PUT, DELETE, adding labels).
+    /// A write that is safe to repeat (PATCH, PUT, DELETE, adding labels, creating a
+    /// label that may exist).
     pub(super) async fn idempotent_write(
         &self,
         method: Method,
@@ -124,18 +101,7 @@ impl GithubForge {
         url: &str,
         body: Option<&Value>,
     ) -> ForgeResult<Reply> {
-        let mut last = String::new();
-        for attempt in 1..=self.policy.max_attempts {
-            self.pace_write().await;
-            match self.attempt(&method, url, body, attempt).await {
-                Attempt::Done(reply) => return Ok(reply),
-                Attempt::Retry(wait, why) => {
-                    last = why;
-                    self.wait_before_retry(what, wait, attempt).await?;
-                }
-            }
-        }
-        Err(ForgeError::Transport { forge: FORGE, what: what.into(), message: last })
+        self.send(what, method, url, body, true).await
     }
 
     /// An update (PATCH) of the resource at `path`, parsed from GitHub's reply.
@@ -153,8 +119,10 @@ impl GithubForge {
         parse(&reply.body)
     }
 
-    /// A create (POST): before each retry, `find` re-reads the forge; when the earlier
-    /// attempt landed after all, its result is returned instead of writing again.
+    /// A create (POST): the retry layer sends it once (more only when GitHub refused it
+    /// with a rate limit); after a 5xx or a dropped connection, `find` re-reads the forge
+    /// and, when the earlier attempt landed after all, its result is returned instead of
+    /// writing again.
     pub(super) async fn create<T, F, Fut>(
         &self,
         what: &str,
@@ -167,77 +135,39 @@ impl GithubForge {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ForgeResult<Option<T>>>,
     {
-        let mut last = String::new();
-        for attempt in 1..=self.policy.max_attempts {
+        let mut attempt = 1;
+        loop {
             if attempt > 1
                 && let Some(found) = find().await?
             {
                 tracing::info!("{what}: the earlier attempt did land; not writing it again");
                 return Ok(found);
             }
-            self.pace_write().await;
-            match self.attempt(&Method::POST, url, Some(body), attempt).await {
-                Attempt::Done(reply) if reply.status.is_success() => return parse(&reply.body),
-                Attempt::Done(reply) => return Err(api_error(what, &reply)),
-                Attempt::Retry(wait, why) => {
-                    last = why;
-                    self.wait_before_retry(what, wait, attempt).await?;
-                }
+            let failure = match self.send(what, Method::POST, url, Some(body), false).await {
+                Ok(reply) if reply.status.is_success() => return parse(&reply.body),
+                Ok(reply) if reply.status.is_server_error() => api_error(what, &reply),
+                Ok(reply) => return Err(api_error(what, &reply)),
+                Err(e @ ForgeError::Transport { .. }) => e,
+                Err(e) => return Err(e),
+            };
+            if attempt >= self.policy.max_attempts {
+                return Err(failure);
             }
+            let wait = self.policy.backoff.saturating_mul(2u32.saturating_pow(attempt - 1));
+            tracing::warn!(
+                "{what}: {failure}; looking whether it landed, then retrying in {:.1}s (attempt {attempt} of {})",
+                wait.as_secs_f64(),
+                self.policy.max_attempts
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
-        Err(ForgeError::Transport { forge: FORGE, what: what.into(), message: last })
     }
 
-    /// A POST that must not be repeated once GitHub may have acted on it: retried only
-    /// after a rate limit (the request was refused before anything happened).
+    /// A POST that must not be repeated once GitHub may have acted on it: the retry layer
+    /// sends it again only after a rate limit (refused before anything happened).
     pub(super) async fn refused_only_write(&self, what: &str, url: &str, body: &Value) -> ForgeResult<Reply> {
-        for attempt in 1..=self.policy.max_attempts {
-            self.pace_write().await;
-            let reply = self
-                .send_once(&Method::POST, url, Some(body))
-                .await
-                .map_err(|message| ForgeError::Transport { forge: FORGE, what: what.into(), message })?;
-            match rate_limit_wait(&reply, &self.policy) {
-                Some(wait) if attempt < self.policy.max_attempts => self.wait_before_retry(what, wait, attempt).await?,
-                _ => return Ok(reply),
-            }
-        }
-        Err(ForgeError::Transport { forge: FORGE, what: what.into(), message: "rate limited".into() })
-    }
-
-    pub(super) async fn pace_write(&self) {
-        let mut last = self.last_write.lock().await;
-        if let Some(at) = *last {
-            let since = at.elapsed();
-            if since < self.policy.write_gap {
-                tokio::time::sleep(self.policy.write_gap - since).await;
-            }
-        }
-        *last = Some(Instant::now());
-    }
-
-    pub(super) async fn wait_before_retry(&self, what: &str, wait: Duration, attempt: u32) -> ForgeResult<()> {
-        if attempt >= self.policy.max_attempts {
-            return Ok(());
-        }
-        if wait > self.policy.max_wait {
-            return Err(ForgeError::Transport {
-                forge: FORGE,
-                what: what.into(),
-                message: format!(
-                    "GitHub asks to wait {}s, more than the {}s allowed",
-                    wait.as_secs(),
-                    self.policy.max_wait.as_secs()
-                ),
-            });
-        }
-        tracing::warn!(
-            "{what}: retrying in {:.1}s (attempt {attempt} of {})",
-            wait.as_secs_f64(),
-            self.policy.max_attempts
-        );
-        tokio::time::sleep(wait).await;
-        Ok(())
+        self.send(what, Method::POST, url, Some(body), false).await
     }
 
     /// Every item of a paginated listing, following `link: rel="next"`.
@@ -284,29 +214,6 @@ impl GithubForge {
             _ => Err(api_error(what, &reply)),
         }
     }
-}
-
-/// How long GitHub asks us to wait, when the reply is a rate limit.
-pub(super) fn rate_limit_wait(reply: &Reply, policy: &RetryPolicy) -> Option<Duration> {
-    let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    let limited = reply.status == StatusCode::TOO_MANY_REQUESTS
-        || (reply.status == StatusCode::FORBIDDEN
-            && (header("retry-after").is_some()
-                || header("x-ratelimit-remaining") == Some("0")
-                || reply.body.to_ascii_lowercase().contains("rate limit")));
-    if !limited {
-        return None;
-    }
-    if let Some(secs) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
-        return Some(Duration::from_secs(secs));
-    }
-    if header("x-ratelimit-remaining") == Some("0")
-        && let Some(reset) = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok())
-    {
-        let now = jiff::Timestamp::now().as_second();
-        return Some(Duration::from_secs(u64::try_from(reset - now).unwrap_or(0).max(1)));
-    }
-    Some(policy.secondary_wait)
 }
 
 pub(super) fn next_link(headers: &HeaderMap) -> Option<String> {
