@@ -5,4 +5,4 @@
 #   scripts/bench-ops.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release --test ops -- --ignored --nocapture bench_match_and_decide 2>&1 | grep '^ops '
+cargo test --release --test it ops::bench_match_and_decide -- --ignored --nocapture 2>&1 | grep '^ops '

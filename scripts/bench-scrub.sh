@@ -4,4 +4,4 @@
 #   scripts/bench-scrub.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release --test scrub -- --ignored --nocapture bench_scrub_one_mebibyte 2>&1 | grep '^scrub '
+cargo test --release --test it scrub::bench_scrub_one_mebibyte -- --ignored --nocapture 2>&1 | grep '^scrub '

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What tests/relay.rs needs beside cargo, then the tests: the Python sentry-sdk, the npm
+# What tests/it/relay.rs needs beside cargo, then the tests: the Python sentry-sdk, the npm
 # Sentry SDKs and esbuild (tests/npm), and Debian's redis-server and chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +11,4 @@ command -v chromium >/dev/null || missing="$missing chromium"
 if [ -n "$missing" ]; then
   apt-get install -y --no-install-recommends $missing >/dev/null || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing >/dev/null; }
 fi
-cargo test --locked --test relay
+cargo test --locked --test it relay::

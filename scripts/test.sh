@@ -69,27 +69,29 @@ python3 scripts/check-module-cycles.py
 
 step "cargo test"
 bash scripts/test-openapi-report.sh clean
-cargo test --workspace --all-targets --locked
+# Not --all-targets: that implies --bins, which builds every binary as a test harness
+# even with `test = false`; the binaries are tested through tests/it (one test binary).
+cargo test --workspace --locked
 cargo test --workspace --doc --locked
 
 step "GitHub's OpenAPI description against every request the suite sent to the stand-in"
 bash scripts/test-openapi-report.sh
 
 step "the suite's GitHub runs again with the clock a year ahead (HOMEOSTAT_NOW)"
-HOMEOSTAT_NOW=$(date -u -d "+1 year" +%Y-%m-%dT%H:%M:%SZ) cargo test -q --locked --test on_github --test issue_cli 2>&1 | grep -E "^test result" 
+HOMEOSTAT_NOW=$(date -u -d "+1 year" +%Y-%m-%dT%H:%M:%SZ) cargo test -q --locked --test it -- on_github:: issue_cli:: 2>&1 | grep -E "^test result" 
 
 step "figures (printed by the conformance and budget tests)"
 # Already built above; these re-run a few tests with their output shown.
-run_figures() { cargo test -q --locked --test "$1" "$2" -- --nocapture 2>&1 | grep -E "$3" || true; }
-run_figures github request_budget 'requests for'
-run_figures fingerprint sentry 'sentry'
-run_figures fingerprint own_corpus_pairwise 'own corpus'
-run_figures policy corpus_passes 'codeowners|wildmatch'
-run_figures canary conformance 'conformance'
-run_figures content twitter_text 'twitter-text'
-run_figures scrub_corpus corpus '^scrub corpus'
-run_figures fingerprint defects 'defects|precision'
-run_figures cluster corpus_pairwise '^[.]?[|(]|corpus:'
+run_figures() { cargo test -q --locked --test it "$1" -- --nocapture 2>&1 | grep -E "$2" || true; }
+run_figures github::request_budget 'requests for'
+run_figures fingerprint::sentry 'sentry'
+run_figures fingerprint::own_corpus_pairwise 'own corpus'
+run_figures corpus_passes 'codeowners|wildmatch'
+run_figures canary::conformance 'conformance'
+run_figures content::twitter_text 'twitter-text'
+run_figures scrub_corpus:: '^scrub corpus'
+run_figures fingerprint::defects 'defects|precision'
+run_figures cluster::corpus_pairwise '^[.]?[|(]|corpus:'
 
 step "demo (scripts/demo.sh: the whole loop on the local forge), today and a year ahead"
 # The README's main command, end to end; its output only when it fails. The second run

@@ -5,18 +5,24 @@
 pub mod batch;
 pub mod config;
 pub mod feedback;
+pub mod feedback_run;
 pub mod generate;
 pub mod guardrails;
 pub mod og;
 pub mod page;
 pub mod plan;
 pub mod pr;
+pub mod publish;
 pub mod sitemap;
 pub mod social;
 pub mod topics;
+pub mod workspace;
 
 pub use config::ContentConfig;
-pub use generate::{GenerateReport, Generator, PublishOptions, PublishReport, Workspace, collect_feedback, publish};
+pub use feedback_run::collect_feedback;
+pub use generate::{GenerateReport, Generator};
+pub use publish::{PublishOptions, PublishReport, publish};
+pub use workspace::Workspace;
 
 use std::path::{Path, PathBuf};
 
@@ -103,7 +109,7 @@ impl Session {
             }
             Command::Publish { pr } => {
                 let options =
-                    generate::PublishOptions { max_urls_per_file: sitemap::MAX_URLS, now: self.now, write: !dry_run };
+                    publish::PublishOptions { max_urls_per_file: sitemap::MAX_URLS, now: self.now, write: !dry_run };
                 let mut report = json(serde_json::to_value(publish(&self.workspace, options)?))?;
                 if pr && !dry_run {
                     let changed: Vec<String> = serde_json::from_value(report["changed"].clone()).unwrap_or_default();
@@ -115,7 +121,7 @@ impl Session {
             // A dry run lists what it would read; it calls no model and writes nothing.
             Command::Feedback if dry_run => {
                 let forge = open_forge()?;
-                let posts = generate::feedback_posts(forge.as_ref(), &self.workspace.config.feedback_label).await?;
+                let posts = feedback_run::feedback_posts(forge.as_ref(), &self.workspace.config.feedback_label).await?;
                 Ok(serde_json::json!({"issues": posts.iter().map(|p| p.number).collect::<Vec<_>>(), "path": null}))
             }
             Command::Feedback => json(serde_json::to_value(self.feedback(open_forge()?.as_ref()).await?)),
@@ -197,7 +203,7 @@ impl Session {
         .await
     }
 
-    pub async fn feedback(&self, forge: &dyn crate::forge::Forge) -> Result<generate::FeedbackReport> {
+    pub async fn feedback(&self, forge: &dyn crate::forge::Forge) -> Result<feedback_run::FeedbackReport> {
         let (llm, _) = self.llm()?;
         collect_feedback(&self.workspace, forge, &llm, &self.scrubber, self.now).await
     }

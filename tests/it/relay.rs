@@ -1,0 +1,447 @@
+//! hs-relay end to end, every server on 127.0.0.1: real Sentry SDKs (Python, Node, a
+//! browser in headless Chromium) → the relay → issues; crashes, outages, shared limits
+//! through a real redis-server, bad input and slow clients.
+
+mod harness;
+mod servers;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use harness::{KEY, Relay, dispatches, envelope, metric, sentry_event, wait_for, write_config};
+use serde_json::{Value, json};
+
+const GHP: &str = "ghp_R3layT0kenR3layT0kenR3layT0kenR3la0";
+
+fn issue(forge: &Path, n: u64) -> Option<Value> {
+    let text = std::fs::read_to_string(forge.join(format!("issues/{n}.json"))).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn assert_clean(text: &str) {
+    for secret in [GHP, "alice@example.com", "4111 1111 1111 1111"] {
+        assert!(!text.contains(secret), "`{secret}` was not scrubbed from:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sentry_sdk_errors_reach_an_issue_through_a_dispatch_and_hs_issue() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "  forward: {every: 200ms}\n");
+    let relay = Relay::start(dir.path(), &[], &[]);
+    let script = format!(
+        r#"
+import sys, sentry_sdk
+sentry_sdk.init(dsn=sys.argv[1], release="2.3.1", environment="production")
+sentry_sdk.set_tag("feature", "checkout")
+def load_user(uid):
+    raise KeyError(f"no user {{uid}} token {GHP} mail alice@example.com")
+def handle_request():
+    load_user(42)
+try:
+    handle_request()
+except Exception as e:
+    sentry_sdk.capture_exception(e)
+sentry_sdk.flush(5)
+"#
+    );
+    std::fs::write(dir.path().join("app.py"), script).unwrap();
+    let out = Command::new("python3").arg(dir.path().join("app.py")).arg(relay.dsn()).output().unwrap();
+    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    let forge = dir.path().join("forge");
+    let sent = wait_for(10, || async { dispatches(&forge).into_iter().next() }).await;
+    let sent = sent.unwrap_or_else(|| panic!("no dispatch; relay log:\n{}", relay.log_text()));
+    assert_eq!(sent["event_type"], "production-error");
+    let payload = &sent["client_payload"];
+    assert_clean(&payload.to_string());
+    let event = &payload["events"][0];
+    assert_eq!((event["release"].as_str(), event["environment"].as_str()), (Some("2.3.1"), Some("production")));
+    assert_eq!(event["tags"]["feature"], "checkout", "{event}");
+    assert!(payload["batch"].as_str().is_some_and(|b| !b.is_empty()));
+
+    // The workflow side: hs-issue reads the dispatch as Actions hands it over.
+    let event_path = dir.path().join("event.json");
+    std::fs::write(&event_path, json!({"action": "production-error", "client_payload": payload}).to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hs-issue"))
+        .current_dir(dir.path())
+        .args(["--from-event", "--forge", "local", "--forge-dir", "issues-forge", "--config", "homeostat.yml"])
+        .env("GITHUB_EVENT_PATH", &event_path)
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "hs-issue: {}", String::from_utf8_lossy(&out.stderr));
+    let filed = issue(&dir.path().join("issues-forge"), 1).expect("an issue");
+    let (title, body) = (filed["title"].as_str().unwrap(), filed["body"].as_str().unwrap());
+    assert!(title.starts_with("KeyError"), "{title}");
+    let functions: Vec<&str> = event["exception"]["values"][0]["stacktrace"]["frames"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["function"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(functions.ends_with(&["handle_request", "load_user"]), "{functions:?}");
+    for want in ["load_user", "2.3.1", "production", "homeostat:fingerprint="] {
+        assert!(body.contains(want), "`{want}` missing from:\n{body}");
+    }
+    assert_clean(&filed.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_sentry_sdk_errors_become_issues_in_direct_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "  forward: {every: 200ms}\n");
+    let relay = Relay::start(dir.path(), &["--direct"], &[]);
+    let script = format!(
+        r#"
+const Sentry = require("@sentry/node");
+Sentry.init({{ dsn: process.argv[2], release: "5.0.0", environment: "staging" }});
+Sentry.setTag("shop", "eu");
+function parseCart(cart) {{
+  return cart.items.map((i) => i.price + " card 4111 1111 1111 1111 {GHP}");
+}}
+function checkout() {{ return parseCart(undefined); }}
+try {{ checkout(); }} catch (e) {{ Sentry.captureException(e); }}
+Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 3));
+"#
+    );
+    std::fs::write(dir.path().join("app.js"), script).unwrap();
+    let out = Command::new("node")
+        .arg(dir.path().join("app.js"))
+        .arg(relay.dsn())
+        .env("NODE_PATH", harness::node_modules())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "node: {}", String::from_utf8_lossy(&out.stderr));
+    let forge = dir.path().join("forge");
+    let filed = wait_for(15, || async { issue(&forge, 1) }).await;
+    let filed = filed.unwrap_or_else(|| panic!("no issue; relay log:\n{}", relay.log_text()));
+    let (title, body) = (filed["title"].as_str().unwrap(), filed["body"].as_str().unwrap());
+    assert!(title.starts_with("TypeError"), "{title}");
+    for want in ["parseCart", "checkout", "5.0.0", "staging"] {
+        assert!(body.contains(want), "`{want}` missing from:\n{body}");
+    }
+    assert_clean(&filed.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_sends_with_its_origin_and_a_stranger_is_refused() {
+    let Some(chromium) = servers::chromium() else {
+        assert!(std::env::var("CI").is_err(), "chromium is needed in CI (apt-get install -y chromium)");
+        eprintln!("skipped: no chromium");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = servers::Page::start(dir.path(), &harness::node_modules()).await;
+    let allowed = format!("http://127.0.0.1:{}", page.port);
+    write_config(dir.path(), "");
+    let cfg = std::fs::read_to_string(dir.path().join("homeostat.yml")).unwrap();
+    std::fs::write(
+        dir.path().join("homeostat.yml"),
+        cfg.replace("\"https://app.example.com\"", &format!("\"{allowed}\"")),
+    )
+    .unwrap();
+    let relay = Relay::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    let count = |labels: &'static [(&'static str, &'static str)], name: &'static str| {
+        let (http, url) = (http.clone(), relay.url.clone());
+        async move { metric(&http, &url, name, labels).await }
+    };
+    let browser = servers::open_page(&chromium, &format!("{allowed}/?dsn={}", relay.dsn()), dir.path());
+    let got = wait_for(20, || async { count(&[("release", "1.4.2")], "homeostat_relay_events_total").await }).await;
+    drop(browser);
+    assert_eq!(got, Some(1.0), "the page's error did not arrive; relay log:\n{}", relay.log_text());
+    let stranger = format!("http://localhost:{}/?dsn={}", page.port, relay.dsn());
+    let browser = servers::open_page(&chromium, &stranger, dir.path());
+    let refused = wait_for(20, || async { count(&[("status", "403")], "homeostat_relay_refused_total").await }).await;
+    drop(browser);
+    assert!(refused.is_some_and(|n| n >= 1.0), "the stranger was not refused");
+    assert_eq!(count(&[("release", "1.4.2")], "homeostat_relay_events_total").await, Some(1.0));
+
+    // What the browser saw: CORS headers for allowed origins (extensions too), none otherwise.
+    let preflight = |origin: &str| {
+        http.request(reqwest::Method::OPTIONS, format!("{}/api/1/envelope/", relay.url))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let ok = preflight("chrome-extension://abcdefghijklmnop").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["access-control-allow-origin"], "chrome-extension://abcdefghijklmnop");
+    let no = preflight("https://evil.example").await.unwrap();
+    assert_eq!(no.status(), 403);
+    assert!(no.headers().get("access-control-allow-origin").is_none());
+}
+
+/// Sends `n` store events with ids `{prefix}{i}` from 8 tasks; returns the ids answered 200.
+async fn burst(url: &str, prefix: &str, n: usize, stop_after: Option<(usize, i32)>) -> BTreeSet<String> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..8 {
+        let (http, url, prefix, sent) = (http.clone(), url.to_string(), prefix.to_string(), sent.clone());
+        tasks.spawn(async move {
+            let mut ok = Vec::new();
+            for i in (t..n).step_by(8) {
+                let id = format!("{prefix}{i:05}");
+                let done = sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if let Some((at, pid)) = stop_after
+                    && done == at
+                {
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+                let r = http
+                    .post(format!("{url}/api/1/store/?sentry_key={KEY}"))
+                    .json(&sentry_event(&id, &format!("boom {i}"), "3.0.0"))
+                    .send()
+                    .await;
+                if r.is_ok_and(|r| r.status() == 200) {
+                    ok.push(id);
+                }
+            }
+            ok
+        });
+    }
+    let mut all = BTreeSet::new();
+    while let Some(ok) = tasks.join_next().await {
+        all.extend(ok.unwrap());
+    }
+    all
+}
+
+/// Every event id of every distinct dispatched batch; panics when an id is in two batches
+/// or a batch id was reused for other events.
+fn forwarded_once(sent: &[Value]) -> BTreeSet<String> {
+    let mut batches: BTreeMap<String, Value> = BTreeMap::new();
+    for d in sent {
+        let p = &d["client_payload"];
+        let id = p["batch"].as_str().unwrap().to_string();
+        if let Some(before) = batches.insert(id.clone(), p.clone()) {
+            assert_eq!(before, *p, "batch {id} was resent with other events");
+        }
+    }
+    let mut ids = BTreeSet::new();
+    for p in batches.values() {
+        for e in p["events"].as_array().unwrap() {
+            let id = e["id"].as_str().unwrap().to_string();
+            assert!(ids.insert(id.clone()), "event {id} is in two batches: it would count twice");
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_burst_then_restart_forwards_every_accepted_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = "  limits: {per_project_per_minute: 0, per_client_per_minute: 0, per_fingerprint_per_minute: 0}\n";
+    write_config(dir.path(), &format!("  forward: {{every: 150ms, max_events: 40}}\n{limits}"));
+    let mut relay = Relay::start(dir.path(), &[], &[]);
+    let accepted = burst(&relay.url.clone(), "k", 600, Some((300, relay.pid()))).await;
+    assert!(!relay.alive(), "the relay should have been killed");
+    relay.kill9();
+    assert!(accepted.len() >= 250 && accepted.len() < 600, "accepted {}", accepted.len());
+    let relay = Relay::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    let drained = wait_for(20, || async {
+        let backlog = metric(&http, &relay.url, "homeostat_relay_spool_backlog_bytes", &[]).await?;
+        (backlog == 0.0).then_some(())
+    })
+    .await;
+    assert!(drained.is_some(), "the spool was not forwarded; log:\n{}", relay.log_text());
+    let forwarded = forwarded_once(&dispatches(&dir.path().join("forge")));
+    let missing: Vec<_> = accepted.difference(&forwarded).collect();
+    assert!(missing.is_empty(), "accepted but never forwarded: {missing:?}");
+    for d in dispatches(&dir.path().join("forge")) {
+        assert!(d["client_payload"].to_string().len() < 64_000);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_failing_for_a_while_loses_nothing() {
+    let standin = servers::DispatchStandIn::start(Duration::from_secs(3)).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "  forward: {every: 200ms, max_events: 7}\n");
+    let env = [("GITHUB_TOKEN", "ghs_server_side_token"), ("GITHUB_API_URL", standin.url.as_str())];
+    let relay = Relay::start(dir.path(), &["--forge", "github", "--repo", "octo/app"], &env);
+    let accepted = burst(&relay.url, "g", 30, None).await;
+    assert_eq!(accepted.len(), 30);
+    let got = wait_for(40, || async {
+        let got = forwarded_once(&standin.received());
+        accepted.is_subset(&got).then_some(got)
+    })
+    .await;
+    assert!(got.is_some(), "not everything arrived; relay log:\n{}", relay.log_text());
+    assert!(standin.refused() > 0, "the stand-in never failed: the test proves nothing");
+    assert!(standin.tokens().iter().all(|t| t == "ghs_server_side_token"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_share_one_rate_limit_through_redis() {
+    let Some(redis) = servers::Redis::start() else {
+        assert!(std::env::var("CI").is_err(), "redis-server is needed in CI (apt-get install -y redis-server)");
+        eprintln!("skipped: no redis-server");
+        return;
+    };
+    // A window that turns over mid-test would reset the count.
+    servers::not_near_a_minute_boundary().await;
+    let limits = "  limits: {per_project_per_minute: 10, per_client_per_minute: 0, per_fingerprint_per_minute: 0}\n";
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_config(a_dir.path(), &format!("{limits}  redis: {}\n", redis.url));
+    write_config(b_dir.path(), &format!("{limits}  redis: {}\n", redis.url));
+    let (a, b) = (Relay::start(a_dir.path(), &[], &[]), Relay::start(b_dir.path(), &[], &[]));
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..16 {
+        let url = if i % 2 == 0 { &a.url } else { &b.url };
+        let r = http
+            .post(format!("{url}/api/1/envelope/"))
+            .header("x-sentry-auth", format!("Sentry sentry_version=7, sentry_key={KEY}"))
+            .body(envelope(&format!("r{i}"), &sentry_event(&format!("r{i}"), "x", "1.0.0")))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            let h = r.headers();
+            assert!(h["retry-after"].to_str().unwrap().parse::<u64>().is_ok_and(|s| (1..=60).contains(&s)));
+            assert!(h["x-sentry-rate-limits"].to_str().unwrap().contains(":error"));
+        }
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 6, "{statuses:?}");
+    assert!(statuses[10..].iter().all(|s| *s == 429), "both relays refuse once the shared limit is reached");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_status_and_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "  read_timeout: 1s\n  limits: {max_body_bytes: 65536, max_decompressed_bytes: 262144, per_client_per_minute: 0}\n",
+    );
+    let mut relay = Relay::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    let post = |path: &str| http.post(format!("{}{path}", relay.url));
+    let auth = format!("Sentry sentry_key={KEY}");
+    let good = envelope("a1", &sentry_event("a1", "fine", "1.0.0"));
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        (
+            "broken envelope",
+            post("/api/1/envelope/")
+                .header("x-sentry-auth", &auth)
+                .body("{\"event_id\":1}\n{\"type\":\"event\",\"length\":500}\n{}"),
+            400,
+        ),
+        ("not JSON", post("/api/1/store/").header("x-sentry-auth", &auth).body("<html>"), 400),
+        (
+            "wrong key",
+            post("/api/1/envelope/").header("x-sentry-auth", "Sentry sentry_key=nope").body(good.clone()),
+            401,
+        ),
+        ("no key", post("/api/1/envelope/").body(good.clone()), 401),
+        ("unknown project", post("/api/9/envelope/").header("x-sentry-auth", &auth).body(good.clone()), 401),
+        (
+            "bad origin",
+            post("/api/1/envelope/")
+                .header("x-sentry-auth", &auth)
+                .header("origin", "https://evil.example")
+                .body(good.clone()),
+            403,
+        ),
+        ("oversize", post("/api/1/envelope/").header("x-sentry-auth", &auth).body(vec![b'x'; 100_000]), 413),
+        (
+            "gzip bomb",
+            post("/api/1/envelope/")
+                .header("x-sentry-auth", &auth)
+                .header("content-encoding", "gzip")
+                .body(servers::gzip(&vec![b' '; 4 << 20])),
+            413,
+        ),
+        (
+            "odd encoding",
+            post("/api/1/envelope/")
+                .header("x-sentry-auth", &auth)
+                .header("content-encoding", "zstd")
+                .body(good.clone()),
+            415,
+        ),
+        ("no bearer", post("/v1/events").body("{\"message\":\"x\"}"), 401),
+        (
+            "good gzip",
+            post("/api/1/envelope/")
+                .header("x-sentry-auth", &auth)
+                .header("content-encoding", "gzip")
+                .body(servers::gzip(good.as_bytes())),
+            200,
+        ),
+        (
+            "key in the envelope",
+            post("/api/1/envelope/").body(format!(
+                "{{\"event_id\":\"a2\",\"dsn\":\"{}\"}}\n{{\"type\":\"event\"}}\n{}\n",
+                relay.dsn(),
+                sentry_event("a2", "x", "1.0.0")
+            )),
+            200,
+        ),
+        (
+            "canonical",
+            post("/v1/events")
+                .bearer_auth(KEY)
+                .body("{\"message\":\"TypeError: x\",\"release\":\"1.0.0\"}\n{\"message\":\"y\"}\n"),
+            200,
+        ),
+        (
+            "sessions only",
+            post("/api/1/envelope/")
+                .header("x-sentry-auth", &auth)
+                .body("{}\n{\"type\":\"session\"}\n{\"sid\":\"s\"}\n"),
+            200,
+        ),
+    ];
+    // Slow clients hold connections while everyone else is served.
+    let slow = servers::slowloris(&relay.url, 20).await;
+    for (what, request, want) in cases {
+        let r = request.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, want, "{what}: {text}");
+        if want != 200 {
+            assert!(serde_json::from_str::<Value>(&text).is_ok_and(|v| v["detail"].is_string()), "{what}: {text}");
+        }
+    }
+    let outcomes = slow.await.unwrap();
+    assert!(outcomes.iter().all(|o| o.closed_within < Duration::from_secs(4)), "{outcomes:?}");
+    assert!(outcomes.iter().any(|o| o.status == Some(408)), "a slow body gets 408: {outcomes:?}");
+    assert!(relay.alive());
+    assert_eq!(http.get(format!("{}/healthz", relay.url)).send().await.unwrap().status(), 200);
+    assert_eq!(relay.stop(), Some(0), "SIGTERM drains and exits 0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_canary_reads_a_release_error_rate_from_the_relay() {
+    use homeostat::canary::config::{RelaySource, SourceConfig};
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "  limits: {per_client_per_minute: 0}\n");
+    let relay = Relay::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    for (i, release) in ["2.0.0", "2.0.0", "2.0.0", "1.9.0"].iter().enumerate() {
+        let r = http
+            .post(format!("{}/api/1/store/?sentry_key={KEY}", relay.url))
+            .json(&sentry_event(&format!("c{i}"), "boom", release))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let source = |release: &str, metric: &str| {
+        let cfg = format!(
+            "{{\"url\":\"{}\",\"release\":\"{release}\",\"environment\":\"production\",\"metric\":\"{metric}\"}}",
+            relay.url
+        );
+        let cfg: RelaySource = serde_json::from_str(&cfg).unwrap();
+        homeostat::canary::source::Source::open(&SourceConfig::Relay(cfg), dir.path(), Duration::ZERO, "test").unwrap()
+    };
+    assert_eq!(source("2.0.0", "events_last_minute").read(0).await.as_value(), Some(3.0));
+    assert_eq!(source("1.9.0", "events_total").read(0).await.as_value(), Some(1.0));
+    assert_eq!(source("2.0.0", "fingerprints").read(0).await.as_value(), Some(1.0));
+    assert_eq!(source("7.7.7", "events_last_minute").read(0).await.as_value(), Some(0.0));
+}
