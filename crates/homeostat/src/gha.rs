@@ -129,7 +129,11 @@ impl Actions {
         let Some(path) = &self.summary else { return Ok(()) };
         let used = std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(0);
         let room = STEP_SUMMARY_MAX_BYTES.saturating_sub(used);
-        let mut text = markdown.to_string();
+        // A blank line between two steps' parts, or a table runs into the next heading.
+        let mut text = if used > 0 { format!("\n{markdown}") } else { markdown.to_string() };
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
         if text.len() > room {
             let note = "\n\n_(summary cut at GitHub's 1 MiB limit)_\n";
             let keep = floor_char_boundary(&text, room.saturating_sub(note.len()));

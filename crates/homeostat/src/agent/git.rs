@@ -153,9 +153,12 @@ impl Drop for PushDisabled {
     }
 }
 
-/// The commit message of a fix.
+/// The commit message of a fix: a subject of at most 72 characters (git's convention), the
+/// issue's title cut at a word with `…` when it is longer.
 pub fn commit_message(issue: u64, title: &str, co_author: Option<(&str, &str)>) -> String {
-    let title: String = crate::prompt::strip_hidden(title).chars().filter(|c| !c.is_control()).take(60).collect();
+    let title: String = crate::prompt::strip_hidden(title).chars().filter(|c| !c.is_control()).collect();
+    let room = 72usize.saturating_sub(format!("fix:  (#{issue})").len());
+    let title = shorten(title.trim(), room);
     let mut msg = format!("fix: {title} (#{issue})\n\nProposed by homeostat's coding agent for #{issue}.\n");
     if let Some((login, email)) = co_author {
         msg.push_str(&format!("\nCo-authored-by: {login} <{email}>\n"));
@@ -163,7 +166,34 @@ pub fn commit_message(issue: u64, title: &str, co_author: Option<(&str, &str)>) 
     msg
 }
 
+/// `text` in at most `max` characters, cut after a whole word and marked with `…`.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max.saturating_sub(1)).collect();
+    let cut = head.rfind(' ').filter(|&i| i > head.len() / 2).map_or(head.as_str(), |i| &head[..i]);
+    format!("{}…", cut.trim_end())
+}
+
 /// GitHub's no-reply address for a login (what `Co-authored-by` credits).
 pub fn noreply_email(login: &str) -> String {
     format!("{login}@users.noreply.github.com")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_title_is_cut_at_a_word_and_the_subject_fits_72_characters() {
+        let title = "TypeError: Cannot read properties of undefined (reading 'id') in the popup's save handler";
+        let msg = commit_message(1234, title, None);
+        let subject = msg.lines().next().unwrap();
+        assert!(subject.chars().count() <= 72, "{subject}");
+        assert!(subject.ends_with("… (#1234)"), "{subject}");
+        assert!(subject.starts_with("fix: TypeError: Cannot read properties of undefined (reading"), "{subject}");
+        let short = commit_message(1, "TypeError: x is undefined", None);
+        assert_eq!(short.lines().next(), Some("fix: TypeError: x is undefined (#1)"));
+    }
 }

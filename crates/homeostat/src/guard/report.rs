@@ -31,19 +31,14 @@ pub fn markdown(v: &Verdict) -> String {
         v.class
     );
     for r in &v.checks {
-        out.push_str(
-            &format!("| `{}` | {} {:?} | {} |\n", r.id, icon(r.status), r.status, cell(&r.detail))
-                .replace("Pass", "pass")
-                .replace("Warn", "warn")
-                .replace("Fail", "fail"),
-        );
+        let status = format!("{:?}", r.status).to_lowercase();
+        out.push_str(&format!("| `{}` | {} {status} | {} |\n", r.id, icon(r.status), cell(&r.detail)));
     }
     out.push_str("\n<details><summary>Files</summary>\n\n| file | status | class | + | − |\n|---|---|---|---|---|\n");
     for f in v.files.iter().take(300) {
-        out.push_str(
-            &format!("| `{}` | {:?} | {} | {} | {} |\n", cell(&f.path), f.status, f.class, f.added, f.deleted)
-                .to_lowercase(),
-        );
+        // Only the status is lowercased: paths keep their case (`Cargo.lock`).
+        let status = format!("{:?}", f.status).to_lowercase();
+        out.push_str(&format!("| `{}` | {status} | {} | {} | {} |\n", cell(&f.path), f.class, f.added, f.deleted));
     }
     if v.files.len() > 300 {
         out.push_str(&format!("\n… and {} more files\n", v.files.len() - 300));

@@ -54,8 +54,13 @@ pub fn nearest_rank(sorted: &[i64], percent: usize) -> Option<i64> {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Agent {
+    /// Times the agent process ran (`agent.run`).
     pub runs: u64,
+    /// Every ending of hs-agent by outcome, refusals included (`agent.outcome`).
     pub outcomes: BTreeMap<String, u64>,
+    /// All endings: the requests the agent answered.
+    pub requests: u64,
+    /// The share of requests that ended in an opened or updated pull request.
     pub success_rate: Option<f64>,
 }
 
@@ -211,7 +216,7 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
         until,
         errors: errors(&window),
         issues_by_class: BTreeMap::new(),
-        agent: Agent { runs: 0, outcomes: BTreeMap::new(), success_rate: None },
+        agent: Agent { runs: 0, outcomes: BTreeMap::new(), requests: 0, success_rate: None },
         fixes: Fixes { merged: 0, by_gate: 0, by_people: 0, time_to_fix: Durations::of(Vec::new()) },
         canary: Canary { promotions: 0, rollbacks: 0, decisions: BTreeMap::new() },
         runbooks: Runbooks { runs: 0, outcomes: BTreeMap::new(), recovery: Durations::of(Vec::new()) },
@@ -261,7 +266,8 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
         bump(&mut f.issues_by_class, class);
     }
     let ok: u64 = AGENT_OK.iter().filter_map(|o| f.agent.outcomes.get(*o)).sum();
-    f.agent.success_rate = ratio(ok, f.agent.outcomes.values().sum());
+    f.agent.requests = f.agent.outcomes.values().sum();
+    f.agent.success_rate = ratio(ok, f.agent.requests);
     f.fixes.time_to_fix = Durations::of(fix_seconds);
     f.runbooks.recovery = Durations::of(recovery);
     f.canary.promotions = f.canary.decisions.get("promote").copied().unwrap_or(0);

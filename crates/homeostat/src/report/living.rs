@@ -25,6 +25,7 @@ fn words(f: &Figures) -> Value {
         "regressions": v(json!(f.errors.regressions), Format::Count),
         "filed_share": v(json!(f.errors.filed_within_minute_share), Format::Percent),
         "agent_runs": v(json!(f.agent.runs), Format::Count),
+        "agent_requests": v(json!(f.agent.requests), Format::Count),
         "agent_success": v(json!(f.agent.success_rate), Format::Percent),
         "fix_median": v(json!(f.fixes.time_to_fix.median_seconds), Format::Duration),
         "fix_p90": v(json!(f.fixes.time_to_fix.p90_seconds), Format::Duration),

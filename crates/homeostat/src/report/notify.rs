@@ -144,7 +144,7 @@ pub fn notice(prompts: &crate::prompt::Prompts, links: &Links, kind: EventKind, 
 pub fn digest(prompts: &crate::prompt::Prompts, links: &Links, day: &Figures, suppressed: usize) -> Result<Notice> {
     let d = json!({
         "events": day.errors.events, "new_bugs": day.errors.new_bugs, "regressions": day.errors.regressions,
-        "agent_runs": day.agent.runs, "merged": day.fixes.merged, "promotions": day.canary.promotions,
+        "agent_requests": day.agent.requests, "merged": day.fixes.merged, "promotions": day.canary.promotions,
         "rollbacks": day.canary.rollbacks, "runbook_runs": day.runbooks.runs,
         "success": super::site::format(&json!(day.agent.success_rate), super::site::Format::Percent),
         "spend": super::site::format(&json!(day.spend.total_usd), super::site::Format::Usd),
