@@ -14,9 +14,11 @@ fn facts() -> ErrorFacts {
         message: "Cannot read properties of undefined (reading 'id')".into(),
         stack: "TypeError: Cannot read properties of undefined (reading 'id')\n    at renderNote (chrome-extension://abc/popup.js:10:15)".into(),
         r#type: "TypeError".into(),
-        surface: Some("popup".into()),
+        surfaces: vec!["popup".into()],
         platform: Some("javascript".into()),
         release: Some("1.4.2".into()),
+        environments: vec!["production".into()],
+        tags: vec!["browser=chrome-131".into(), "region=eu".into()],
         labels: vec!["homeostat:error".into()],
         in_app_files: vec!["chrome-extension://abc/src/popup/render.js".into()],
     }
@@ -99,8 +101,32 @@ fn surface_and_platform_ignore_case_and_need_the_field() {
     let mut f = facts();
     assert_eq!(class_of("    - {class: safe, when: {surface: POPUP}}", &f), Class::Safe);
     assert_eq!(class_of("    - {class: safe, when: {platform: [python, JavaScript]}}", &f), Class::Safe);
-    f.surface = None;
+    f.surfaces.clear();
     assert_eq!(class_of("    - {class: safe, when: {surface: popup}}", &f), Class::Unknown);
+}
+
+#[test]
+fn environment_and_tags_match_any_value_seen_and_every_key_listed() {
+    let mut f = facts();
+    assert_eq!(class_of("    - {class: critical, when: {environment: [staging, Production]}}", &f), Class::Critical);
+    assert_eq!(class_of("    - {class: critical, when: {environment: staging}}", &f), Class::Unknown);
+    let c = policy("    - {name: eu-chrome, class: safe, when: {tags: {region: eu, browser: 'chrome-*'}}}")
+        .classify_error(&f);
+    assert_eq!(c.class, Class::Safe);
+    assert_eq!(c.reasons[0].matched, "tag browser=chrome-* (chrome-131); tag region=eu (eu)");
+    // Every key must be present: a missing key or another value means the rule does not hold.
+    assert_eq!(class_of("    - {class: safe, when: {tags: {region: eu, os: linux}}}", &f), Class::Unknown);
+    assert_eq!(class_of("    - {class: safe, when: {tags: {region: [us, ap]}}}", &f), Class::Unknown);
+    // An issue may have seen several environments: any of them counts.
+    f.environments = vec!["development".into(), "staging".into()];
+    assert_eq!(class_of("    - {class: safe, when: {environment: staging}}", &f), Class::Safe);
+    f.environments.clear();
+    assert_eq!(class_of("    - {class: safe, when: {environment: staging}}", &f), Class::Unknown);
+    for empty in ["{tags: {}}", "{tags: {region: []}}", "{environment: []}"] {
+        let text = format!("version: 1\nerrors:\n  rules:\n    - {{class: safe, when: {empty}}}\n");
+        let msg = Policy::parse("p.yml", &text).unwrap_err().to_string();
+        assert!(msg.contains("can never hold"), "{empty}: {msg}");
+    }
 }
 
 #[test]
@@ -181,7 +207,7 @@ fn builtin_policy_classes_design_examples() {
     f.message = "Stripe payment failed".into();
     assert_eq!(p.classify_error(&f).class, Class::Critical);
     let mut f = facts();
-    f.surface = Some("service-worker".into());
+    f.surfaces = vec!["service-worker".into()];
     let c = p.classify_error(&f);
     assert_eq!((c.class, c.auto_fixable), (Class::NeedsValidation, true));
 }
@@ -373,6 +399,54 @@ fn classify_issue_labels_comments_once_and_moves_on_the_board() {
     assert!(labels.contains(&"homeostat:backlog".to_string()) && !labels.contains(&"homeostat:ai-queue".to_string()));
     assert!(
         labels.contains(&"change-class:critical".to_string()) && !labels.contains(&"change-class:safe".to_string())
+    );
+}
+
+/// A rule on surface, environment and tags classifies an issue as it classifies the event
+/// the issue was filed from: hs-issue keeps them (scrubbed) in the body and hidden state.
+#[test]
+fn an_issue_classifies_as_its_event_on_surface_environment_and_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = serde_json::json!({
+        "type": "TypeError", "message": "x is undefined", "platform": "javascript",
+        "stack": "TypeError: x is undefined\n    at sync (chrome-extension://abc/background.js:4:2)",
+        "surface": "background", "environment": "production", "release": "2.0.0",
+        "tags": {"browser": "firefox-133", "channel": "beta"}, "timestamp": "2026-11-22T10:00:00Z"
+    });
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, format!("{event}\n")).unwrap();
+    std::fs::write(dir.path().join("homeostat.yml"), "ledger:\n  path: ledger.jsonl\n").unwrap();
+    let policy = dir.path().join("policy.yml");
+    std::fs::write(
+        &policy,
+        "version: 1\nerrors:\n  rules:\n    - {name: beta-firefox, class: safe, when: {environment: production, surface: background, tags: {channel: beta, browser: 'firefox-*'}}}\n    - {name: staging, class: critical, when: {environment: staging}}\n  default: unknown\nagent:\n  classes: [safe]\n",
+    )
+    .unwrap();
+    run::bin("hs-issue")
+        .dir(dir.path())
+        .args(["--forge", "local", "--forge-dir", "forge", "--config", "homeostat.yml"])
+        .arg(&events)
+        .env_remove("GITHUB_TOKEN")
+        .run()
+        .success();
+    let classify = |source: &[&str]| {
+        hs_classify()
+            .dir(dir.path())
+            .args(["error", "--forge", "local", "--forge-dir", "forge", "--format", "json", "--policy"])
+            .arg(&policy)
+            .args(source)
+            .run()
+            .success()
+            .json()
+    };
+    let from_event = classify(&["--event", events.to_str().unwrap()]);
+    let from_issue = classify(&["--issue", "1"]);
+    assert_eq!(from_event["class"], "safe", "{from_event}");
+    assert_eq!(from_issue["class"], from_event["class"], "{from_issue}");
+    assert_eq!(from_issue["reasons"], from_event["reasons"], "{from_issue}");
+    assert_eq!(
+        from_issue["reasons"][0]["matched"],
+        "surface background; environment production; tag browser=firefox-* (firefox-133); tag channel=beta (beta)"
     );
 }
 

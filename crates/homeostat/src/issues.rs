@@ -1236,7 +1236,7 @@ mod tests {
             assert_eq!(state.tags, vec!["region=eu".to_string()]);
             assert!(created.body.contains("| Surface | `popup` |"), "{}", created.body);
             assert!(created.body.contains("| Tags | `region=eu` |"), "{}", created.body);
-            assert_eq!(crate::policy::issue::facts_from_issue(&created).surface.as_deref(), Some("popup"));
+            assert_eq!(crate::policy::issue::facts_from_issue(&created).surfaces, vec!["popup".to_string()]);
 
             // The same batch again: nothing is written.
             let out = run(group([first.clone()])).await;

@@ -1,6 +1,7 @@
 //! Facts about an error read back from the issue hs-issue wrote: the hidden fingerprint
-//! marker, the title (`Type: message`), the body (stack in fenced code blocks, and
-//! `key: value` lines or table rows for platform, surface and release) and the labels.
+//! marker and state (surfaces, environments, tags), the title (`Type: message`), the body
+//! (stack in fenced code blocks, and `key: value` lines or table rows for platform, surface,
+//! environment, tags and release) and the labels.
 //! Pure text handling; reading the issue goes through `forge` (`homeostat::policy::issue`).
 
 use std::sync::LazyLock;
@@ -17,7 +18,7 @@ pub struct Marker {
 }
 
 static FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^[\s|*_`>-]*(platform|surface|releases?|type)[\s*_`]*[:|][\s*_`]*([^|*\n]+)")
+    Regex::new(r"(?i)^[\s|*_`>-]*(platform|surfaces?|releases?|environments?|tags|type)[\s*_`]*[:|][\s*_`]*([^|*\n]+)")
         .unwrap_or_else(|e| panic!("field regex: {e}"))
 });
 
@@ -58,6 +59,10 @@ pub fn stack_files(stack: &str) -> Vec<String> {
 
 /// The error's facts as far as an issue's title, body and labels tell them.
 pub fn facts_from_text(title: &str, body: &str, labels: &[String]) -> ErrorFacts {
+    let state = crate::markers::find(body, |m| match m {
+        crate::markers::Marker::State(v) => Some(v),
+        _ => None,
+    });
     let body = crate::markers::without_trailer(body);
     let mut facts = ErrorFacts {
         title: title.to_string(),
@@ -94,18 +99,39 @@ pub fn facts_from_text(title: &str, body: &str, labels: &[String]) -> ErrorFacts
             None => {}
         }
         let Some(caps) = FIELD.captures(line) else { continue };
-        // `| Releases | `1.4.2`, `1.5.0` |`: the last (newest) one.
-        let value = caps[2].rsplit(',').next().unwrap_or_default().trim().trim_matches('`').trim().to_string();
-        if value.is_empty() || value.eq_ignore_ascii_case("unknown") {
-            continue;
-        }
+        // `| Releases | `1.4.2`, `1.5.0` |`: every value; a release is the last (newest) one.
+        let values: Vec<String> = caps[2]
+            .split(',')
+            .map(|v| v.trim().trim_matches('`').trim().to_string())
+            .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("unknown") && !v.eq_ignore_ascii_case("none"))
+            .collect();
+        let Some(value) = values.last().cloned() else { continue };
+        let fill = |list: &mut Vec<String>| {
+            if list.is_empty() {
+                *list = values.clone();
+            }
+        };
         match caps[1].to_ascii_lowercase().as_str() {
             "platform" => facts.platform = facts.platform.take().or(Some(value)),
-            "surface" => facts.surface = facts.surface.take().or(Some(value)),
+            "surface" | "surfaces" => fill(&mut facts.surfaces),
+            "environment" | "environments" => fill(&mut facts.environments),
+            "tags" => fill(&mut facts.tags),
             "release" | "releases" => facts.release = facts.release.take().or(Some(value)),
             _ if facts.r#type.is_empty() => facts.r#type = value,
             _ => {}
         }
+    }
+    // The hidden state (trailer only, so text in the body cannot forge it) knows every
+    // surface, environment and tag exactly; the table rows are for issues without it.
+    if let Some(state) = state {
+        let list = |key: &str| -> Option<Vec<String>> {
+            let items = state.get(key)?.as_array()?;
+            let out: Vec<String> = items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+            (!out.is_empty()).then_some(out)
+        };
+        facts.surfaces = list("surfaces").unwrap_or(std::mem::take(&mut facts.surfaces));
+        facts.environments = list("environments").unwrap_or(std::mem::take(&mut facts.environments));
+        facts.tags = list("tags").unwrap_or(std::mem::take(&mut facts.tags));
     }
     facts.in_app_files = stack_files(&stack);
     facts.stack = stack;
@@ -138,7 +164,7 @@ mod tests {
         let f = facts_from_issue(&i);
         assert_eq!(f.r#type, "TypeError");
         assert_eq!(f.platform.as_deref(), Some("javascript"));
-        assert_eq!(f.surface.as_deref(), Some("popup"));
+        assert_eq!(f.surfaces, vec!["popup".to_string()]);
         assert_eq!(f.release.as_deref(), Some("1.4.2"));
         assert_eq!(f.in_app_files, vec!["chrome-extension://abc/popup.js".to_string()]);
         assert!(!f.message.contains("homeostat:fingerprint"));

@@ -158,6 +158,13 @@ pub struct When {
     /// Releases: exact, or a glob such as `1.4.*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<Values>,
+    /// The event's environment (`production`, `staging`, …), ignoring ASCII case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Values>,
+    /// Tags as `key: value` (or `key: [v1, v2]`); every key listed must be present with one
+    /// of its values (keys exact, values exact or a glob such as `chrome-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<std::collections::BTreeMap<String, Values>>,
 }
 
 /// One string or a list of strings.
@@ -295,9 +302,14 @@ pub struct ErrorFacts {
     pub message: String,
     pub stack: String,
     pub r#type: String,
-    pub surface: Option<String>,
+    /// Every surface the error was seen on (an event has one; an issue may have several).
+    pub surfaces: Vec<String>,
     pub platform: Option<String>,
     pub release: Option<String>,
+    /// Every environment the error was seen in.
+    pub environments: Vec<String>,
+    /// Tags as `key=value`, every value seen.
+    pub tags: Vec<String>,
     pub labels: Vec<String>,
     pub in_app_files: Vec<String>,
 }
@@ -336,9 +348,11 @@ pub fn facts_from_event(event: &crate::event::ErrorEvent, fp: &crate::fingerprin
         message,
         stack,
         r#type: fp.r#type.clone(),
-        surface: event.surface.clone(),
+        surfaces: event.surface.iter().cloned().collect(),
         platform: Some(fp.platform.clone()).filter(|p| !p.is_empty()),
         release: event.release.clone(),
+        environments: event.environment.iter().cloned().collect(),
+        tags: event.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         labels: Vec::new(),
         in_app_files: in_app_files(event, fp),
     }
@@ -398,6 +412,9 @@ struct Rule {
     paths: Option<Vec<PathGlob>>,
     labels: Option<Vec<String>>,
     releases: Option<Vec<String>>,
+    environments: Option<Vec<String>>,
+    /// Every key must be present with one of its values.
+    tags: Option<Vec<(String, Vec<String>)>>,
 }
 
 /// A compiled escape-hatch pattern.
@@ -567,8 +584,7 @@ impl Policy {
             matched.push(format!("type {t}"));
         }
         if let Some(surfaces) = &rule.surfaces {
-            let s = facts.surface.as_deref()?;
-            let v = surfaces.iter().find(|v| v.eq_ignore_ascii_case(s))?;
+            let v = surfaces.iter().find(|v| facts.surfaces.iter().any(|s| v.eq_ignore_ascii_case(s)))?;
             matched.push(format!("surface {v}"));
         }
         if let Some(platforms) = &rule.platforms {
@@ -588,6 +604,21 @@ impl Policy {
             let r = facts.release.as_deref()?;
             let v = releases.iter().find(|v| *v == r || glob::wildmatch(v, r))?;
             matched.push(format!("release {v} ({r})"));
+        }
+        if let Some(environments) = &rule.environments {
+            let v = environments.iter().find(|v| facts.environments.iter().any(|e| v.eq_ignore_ascii_case(e)))?;
+            matched.push(format!("environment {v}"));
+        }
+        if let Some(tags) = &rule.tags {
+            for (key, values) in tags {
+                let (v, seen) = values.iter().find_map(|v| {
+                    facts.tags.iter().find_map(|t| {
+                        let (k, seen) = t.split_once('=')?;
+                        (k == key && (v == seen || glob::wildmatch(v, seen))).then_some((v, seen))
+                    })
+                })?;
+                matched.push(format!("tag {key}={v} ({seen})"));
+            }
         }
         Some(matched)
     }
@@ -615,11 +646,13 @@ impl Policy {
         for (i, r) in parsed.errors.rules.iter().enumerate() {
             let w = &r.when;
             let name = r.name.clone().unwrap_or_else(|| format!("errors.rules[{i}] ({})", r.class));
-            let conditions = [&w.text, &w.r#type, &w.surface, &w.platform, &w.path, &w.labels, &w.release];
-            if conditions.iter().all(|c| c.is_none()) {
+            let conditions =
+                [&w.text, &w.r#type, &w.surface, &w.platform, &w.path, &w.labels, &w.release, &w.environment];
+            if conditions.iter().all(|c| c.is_none()) && w.tags.is_none() {
                 return Err(InputError::new(at("when"), format!("{name}: `when` needs at least one condition")));
             }
-            if conditions.iter().any(|c| c.as_ref().is_some_and(|v| v.0.is_empty())) {
+            let empty_tag = w.tags.as_ref().is_some_and(|t| t.is_empty() || t.values().any(|v| v.0.is_empty()));
+            if empty_tag || conditions.iter().any(|c| c.as_ref().is_some_and(|v| v.0.is_empty())) {
                 return Err(InputError::new(at("when"), format!("{name}: a condition with no values can never hold")));
             }
             let text_idx = w.text.as_ref().map(|values| {
@@ -652,6 +685,8 @@ impl Policy {
                 paths,
                 labels: w.labels.as_ref().map(|v| v.0.clone()),
                 releases: w.release.as_ref().map(|v| v.0.clone()),
+                environments: w.environment.as_ref().map(|v| v.0.clone()),
+                tags: w.tags.as_ref().map(|t| t.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect()),
             });
         }
         let text_regexes = text_sources
