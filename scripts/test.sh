@@ -71,8 +71,8 @@ step "cargo test"
 bash scripts/test-openapi-report.sh clean
 # Not --all-targets: that implies --bins, which builds every binary as a test harness
 # even with `test = false`; the binaries are tested through tests/it (one test binary).
+# The doc tests run in the same command.
 cargo test --workspace --locked
-cargo test --workspace --doc --locked
 
 step "GitHub's OpenAPI description against every request the suite sent to the stand-in"
 bash scripts/test-openapi-report.sh
