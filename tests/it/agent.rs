@@ -642,7 +642,7 @@ mod github {
 
     async fn fix(server: &MockServer, fx: &Fixture) -> homeostat::Result<agent::Report> {
         let forge = GithubForge::with_policy(&server.uri(), "test-token", REPO, fast()).unwrap();
-        let config = homeostat::config::Config::load(&fx.tmp.path().join("homeostat.yml")).unwrap();
+        let config = homeostat::settings::Config::load(&fx.tmp.path().join("homeostat.yml")).unwrap();
         let path_var = std::env::var("PATH").unwrap();
         let home = fx.tmp.path().to_string_lossy().into_owned();
         let env = homeostat::gha::Env::from_pairs([

@@ -503,7 +503,7 @@ mod tests {
                 url,
                 pointer: "/data/error_rate".into(),
                 headers: [("Authorization".to_string(), "Bearer ${TEST_TOKEN}".to_string())].into(),
-                timeout: crate::config::Duration::from_secs(5),
+                timeout: crate::settings::Duration::from_secs(5),
             });
             let env = crate::gha::Env::from_pairs([("TEST_TOKEN", "s3cret")]);
             let mut secrets = Vec::new();

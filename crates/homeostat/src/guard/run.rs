@@ -51,7 +51,7 @@ pub fn evaluate(
 pub fn gate(
     req: &Request<'_>,
     policy: &Policy,
-    config: &crate::config::Config,
+    config: &crate::settings::Config,
     format: crate::output::OutputFormat,
 ) -> Result<(Verdict, String)> {
     let scrubber = crate::scrub::config_scrubber(config)?;
