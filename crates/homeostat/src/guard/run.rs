@@ -55,6 +55,9 @@ pub fn gate(
     format: crate::output::OutputFormat,
 ) -> Result<(Verdict, String)> {
     let scrubber = crate::scrub::config_scrubber(config)?;
+    if !req.skip_external {
+        super::external::check(config)?;
+    }
     let verdict = evaluate(req, policy, &config.guard.clone().unwrap_or_default(), &scrubber)?;
     let out = crate::triage::render(format, &verdict, || super::report::text(&verdict))?;
     Ok((verdict, out))
