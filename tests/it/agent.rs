@@ -478,7 +478,7 @@ fn a_route_to_an_undefined_agent_is_a_config_error() {
         .args(["fix", "--issue", "1", "--actor", "ann", "--config", "homeostat.yml"])
         .run()
         .code(2)
-        .stderr_has("homeostat.yml: agents.route.safe: no agent `missing`");
+        .stderr_has("homeostat.yml:3:11: agents.route.safe: no agent `missing`");
 }
 
 #[test]
