@@ -188,7 +188,8 @@ pub async fn run(
 ) -> Result<Outcome> {
     let canary = section(config)?;
     // `file` sources were resolved against the config file's folder when it was read.
-    let sources = watch::Sources::open(canary, std::path::Path::new(""), &config.file(), env)?;
+    let at = |key: &str| config.at(&format!("canary.{key}"));
+    let sources = watch::Sources::open(canary, std::path::Path::new(""), at, env)?;
     for secret in &sources.secrets {
         gha.mask(secret);
     }
@@ -277,6 +278,17 @@ mod tests {
     }
 
     const METRIC: &str = "  metrics:\n    - name: errors\n      canary: {file: {path: c.json}}\n      max: 0.1\n";
+
+    #[test]
+    fn a_bad_source_names_its_key() {
+        let text = "canary:\n  metrics:\n    - name: errors\n      canary: {http: {url: 'http://x', pointer: /a}}\n\
+                    \x20     baseline: {http: {url: 'http://x', pointer: data}}\n      max_increase: 1\n";
+        let config = Config::parse("h.yml", text).unwrap();
+        let canary = section(&config).unwrap();
+        let at = |key: &str| config.at(&format!("canary.{key}"));
+        let err = watch::Sources::open(canary, std::path::Path::new(""), at, &Default::default()).err().unwrap();
+        assert!(err.to_string().starts_with("h.yml:5:7: pointer `data` must start with `/`"), "{err}");
+    }
 
     #[test]
     fn semantic_errors_name_the_line_of_the_key() {
