@@ -479,6 +479,12 @@ fn a_route_to_an_undefined_agent_is_a_config_error() {
         .run()
         .code(2)
         .stderr_has("homeostat.yml:3:11: agents.route.safe: no agent `missing`");
+    write(&fx.tmp.path().join("homeostat.yml"), &text.replace(", run: [", ", args: ["));
+    fx.hs_agent()
+        .args(["fix", "--issue", "1", "--actor", "ann", "--config", "homeostat.yml"])
+        .run()
+        .code(2)
+        .stderr_has("homeostat.yml:5:5: agents.define.stand-in: a custom agent needs `run");
 }
 
 #[test]

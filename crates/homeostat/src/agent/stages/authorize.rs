@@ -3,7 +3,7 @@
 use super::{Stage, Stop};
 use crate::agent::bridge::{self, Classification};
 use crate::agent::trigger::{Mode, Trigger, TriggerKind};
-use crate::agent::{AgentDef, AgentsConfig, Options, Outcome, Report, runner};
+use crate::agent::{AdapterKind, AgentDef, AgentsConfig, Options, Outcome, Report, runner};
 use crate::error::{Error, Position, Result};
 use crate::forge::{Forge, Issue, Permission, State};
 use crate::ledger::Ledger;
@@ -54,6 +54,12 @@ pub(in crate::agent) async fn authorize(
         if !agents.define.contains_key(name) {
             let at = format!("agents.route.{class}");
             return Err(config.bad_value(&at, format!("no agent `{name}` in agents.define")).into());
+        }
+    }
+    for (name, def) in &agents.define {
+        if def.adapter == AdapterKind::Custom && def.run.is_empty() {
+            let at = format!("agents.define.{name}");
+            return Err(config.bad_value(&at, "a custom agent needs `run: [program, args...]`").into());
         }
     }
     let policy = bridge::load_policy(config)?;
