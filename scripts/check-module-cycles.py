@@ -16,15 +16,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Edges known to close cycles, which a later step removes. Only this family is allowed:
-# config -> jobs. homeostat's config.rs imports every job's settings section (agent,
-# canary, cluster, content, guard, llm, ops, relay, report) while the jobs read the config:
-# config <-> jobs. Issue 17's "one settings layer" step makes config plain data and drops
-# these edges (then delete this entry). The check runs without them: any other cycle fails.
-ALLOWED_EDGES = {
-    ("homeostat", "config"): {"agent", "canary", "cluster", "content", "guard", "llm", "ops", "relay", "report"},
-}
-
 MOD_RE = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+([a-z_][a-z0-9_]*)\s*;", re.M)
 CRATE_PATH_RE = re.compile(r"\bcrate::([a-z_][a-z0-9_]*)")
 CRATE_GROUP_RE = re.compile(r"\bcrate::\{")
@@ -167,13 +158,6 @@ def main():
         if show:
             for a in sorted(graph):
                 print(f"{crate}: {a} -> {', '.join(sorted(graph[a])) or '-'}")
-        for (name, source), targets in ALLOWED_EDGES.items():
-            if name == crate and source in graph:
-                allowed = sorted(targets & set(graph[source]))
-                for target in allowed:
-                    del graph[source][target]
-                if allowed:
-                    print(f"{crate}: allowed (config <-> jobs, later step): {source} -> {', '.join(allowed)}")
         for comp in components(graph):
             failed = True
             cycle = a_cycle(graph, comp)

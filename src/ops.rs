@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use homeostat::config::Duration;
 use homeostat::ops::Mode;
 use homeostat::ops::run::{Job, ReportTarget};
+use homeostat::settings::Duration;
 
 crate::value_enum! {
     /// `--mode`: overrides ops.mode.

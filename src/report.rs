@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use homeostat::config::Duration;
 use homeostat::report::run::{Job, Window, parse_since};
+use homeostat::settings::Duration;
 
 /// The window the figures cover.
 #[derive(Debug, Clone, Args)]

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     edge::main(|| {
         let args = Args::parse();
         let env = gha::Env::from_process();
-        let config = homeostat::config::Config::discover(args.config.config.as_deref(), &env)?;
+        let config = homeostat::settings::Config::discover(args.config.config.as_deref(), &env)?;
         relay::serve_blocking(args.listen, config, args.direct, args.forge.choice(), &env)?;
         Ok(ExitCode::SUCCESS)
     })

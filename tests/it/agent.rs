@@ -478,7 +478,13 @@ fn a_route_to_an_undefined_agent_is_a_config_error() {
         .args(["fix", "--issue", "1", "--actor", "ann", "--config", "homeostat.yml"])
         .run()
         .code(2)
-        .stderr_has("homeostat.yml: agents.route.safe: no agent `missing`");
+        .stderr_has("homeostat.yml:3:11: agents.route.safe: no agent `missing`");
+    write(&fx.tmp.path().join("homeostat.yml"), &text.replace(", run: [", ", args: ["));
+    fx.hs_agent()
+        .args(["fix", "--issue", "1", "--actor", "ann", "--config", "homeostat.yml"])
+        .run()
+        .code(2)
+        .stderr_has("homeostat.yml:5:5: agents.define.stand-in: a custom agent needs `run");
 }
 
 #[test]
@@ -642,7 +648,7 @@ mod github {
 
     async fn fix(server: &MockServer, fx: &Fixture) -> homeostat::Result<agent::Report> {
         let forge = GithubForge::with_policy(&server.uri(), "test-token", REPO, fast()).unwrap();
-        let config = homeostat::config::Config::load(&fx.tmp.path().join("homeostat.yml")).unwrap();
+        let config = homeostat::settings::Config::load(&fx.tmp.path().join("homeostat.yml")).unwrap();
         let path_var = std::env::var("PATH").unwrap();
         let home = fx.tmp.path().to_string_lossy().into_owned();
         let env = homeostat::gha::Env::from_pairs([

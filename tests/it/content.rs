@@ -130,7 +130,7 @@ fn posts_over_the_platform_limits_are_dropped_with_a_reason() {
 
 fn content_config() -> homeostat::content::ContentConfig {
     let text = std::fs::read_to_string(fixture("homeostat.yml")).unwrap();
-    let config: homeostat::config::Config = serde_yaml_ng::from_str(&text).unwrap();
+    let config: homeostat::settings::Config = serde_yaml_ng::from_str(&text).unwrap();
     config.content.unwrap()
 }
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use homeostat::config::IssuesConfig;
 use homeostat::forge::github::{GithubForge, RetryPolicy};
+use homeostat::settings::IssuesConfig;
 
 use homeostat::issues::{self, Action, Group, Occurrence, PlanLimits, Writer};
 use homeostat::ledger::Ledger;

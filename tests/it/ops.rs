@@ -282,7 +282,7 @@ async fn a_fix_that_does_not_hold_escalates_to_one_issue() {
     let w = world();
     let mut ops = ops_for(&w, &app, Mode::Auto);
     for r in ops.runbooks.iter_mut().filter(|r| r.name == "api-down") {
-        r.limits.cooldown = homeostat::config::Duration::from_secs(0);
+        r.limits.cooldown = homeostat::settings::Duration::from_secs(0);
         r.limits.max_per_hour = 10;
     }
     let a = alert("ApiDown", &[("service", "api")]);

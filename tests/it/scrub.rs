@@ -461,13 +461,13 @@ fn config_scrubber_loads_the_configured_file() {
     .unwrap();
     let config_path = dir.path().join("homeostat.yml");
     std::fs::write(&config_path, "scrub:\n  rules: rules.yml\n").unwrap();
-    let config = homeostat::config::Config::load(&config_path).unwrap();
+    let config = homeostat::settings::Config::load(&config_path).unwrap();
     let s = homeostat::scrub::config_scrubber(&config).unwrap();
     assert_eq!(s.scrub("TKT-42"), "[ticket]");
 
-    let missing = homeostat::config::Config::parse("h.yml", "scrub:\n  rules: /nonexistent/rules.yml\n").unwrap();
+    let missing = homeostat::settings::Config::parse("h.yml", "scrub:\n  rules: /nonexistent/rules.yml\n").unwrap();
     assert_eq!(homeostat::scrub::config_scrubber(&missing).unwrap_err().exit_code(), 2);
-    let none = homeostat::config::Config::default();
+    let none = homeostat::settings::Config::default();
     assert_eq!(homeostat::scrub::config_scrubber(&none).unwrap().scrub("a@example.com"), "[email]");
 }
 

@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_config_template_parses_and_names_the_policy_it_writes() {
-        let config = crate::config::Config::parse("examples/homeostat.yml", CONFIG).unwrap();
+        let config = crate::settings::Config::parse("examples/homeostat.yml", CONFIG).unwrap();
         assert_eq!(config.policy.as_deref(), Some(Path::new(".github/homeostat-policy.yml")));
         crate::policy::Policy::parse("policy", POLICY).unwrap();
         assert!(labels().unwrap().iter().any(|l| l.name == crate::agent::pr::AI_LABEL));

@@ -113,7 +113,7 @@ pub fn events_from_values(source: &str, values: &[serde_json::Value], strict: bo
 /// else the config's `fingerprint.rules`; source maps from the config's
 /// `fingerprint.sourcemaps`.
 pub fn engine_for(
-    config: &crate::config::Config,
+    config: &crate::settings::Config,
     rules: Option<&std::path::Path>,
 ) -> Result<crate::fingerprint::Engine> {
     engine_with(config, rules, None)
@@ -121,13 +121,11 @@ pub fn engine_for(
 
 /// [`engine_for`], with source maps from `sourcemaps` when given.
 pub fn engine_with(
-    config: &crate::config::Config,
+    config: &crate::settings::Config,
     rules: Option<&std::path::Path>,
     sourcemaps: Option<&std::path::Path>,
 ) -> Result<crate::fingerprint::Engine> {
-    let path = rules
-        .map(std::path::Path::to_path_buf)
-        .or_else(|| config.fingerprint.rules.as_ref().map(|p| crate::config::relative_to(config, p)));
+    let path = rules.map(std::path::Path::to_path_buf).or_else(|| config.fingerprint.rules.clone());
     let engine = match path {
         None => crate::fingerprint::Engine::builtin(),
         Some(path) => {
@@ -135,9 +133,7 @@ pub fn engine_with(
             crate::fingerprint::Engine::with_rules(&path.display().to_string(), &text)?
         }
     };
-    let maps = sourcemaps
-        .map(std::path::Path::to_path_buf)
-        .or_else(|| config.fingerprint.sourcemaps.as_ref().map(|p| crate::config::relative_to(config, p)));
+    let maps = sourcemaps.map(std::path::Path::to_path_buf).or_else(|| config.fingerprint.sourcemaps.clone());
     match maps {
         None => Ok(engine),
         Some(dir) => Ok(engine.with_sourcemaps(load_sourcemaps(&dir)?)),

@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, IssuesConfig};
 use crate::error::{Error, Result};
 use crate::event::ErrorEvent;
 use crate::fingerprint::{Engine, Fingerprint};
@@ -27,6 +26,7 @@ use crate::output::OutputFormat;
 use crate::policy::board::Stage;
 use crate::prompt::Prompts;
 use crate::scrub::Scrubber;
+use crate::settings::{Config, IssuesConfig};
 
 /// Every error issue carries this label; the index lists issues by it.
 pub const LABEL: &str = "homeostat:error";

@@ -306,7 +306,7 @@ pub struct LedgerSession {
 }
 
 impl LedgerSession {
-    pub fn open(config: &crate::config::Config, env: &crate::gha::Env, repo_dir: &Path, clock: Clock) -> Self {
+    pub fn open(config: &crate::settings::Config, env: &crate::gha::Env, repo_dir: &Path, clock: Clock) -> Self {
         let ledger = Ledger::with_clock(repo_dir.join(&config.ledger.path), clock);
         let wanted = env.in_actions() && !config.ledger.branch.is_empty() && repo_dir.join(".git").exists();
         let sync =

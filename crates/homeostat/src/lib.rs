@@ -19,7 +19,6 @@ pub mod app;
 pub mod canary;
 pub mod clock;
 pub mod cluster;
-pub mod config;
 pub mod content;
 pub mod diff;
 pub mod error;
@@ -44,6 +43,7 @@ pub mod prompt;
 pub mod relay;
 pub mod report;
 pub mod scrub;
+pub mod settings;
 #[doc(hidden)]
 pub mod testing;
 pub mod triage;

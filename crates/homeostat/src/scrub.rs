@@ -6,13 +6,12 @@ pub use homeostat_core::scrub::*;
 use crate::error::Result;
 
 /// The scrubber for a config: the built-in rules plus `scrub.rules` when set (resolved
-/// against the config file's directory).
-pub fn config_scrubber(config: &crate::config::Config) -> Result<Scrubber> {
+/// against the config file's directory when it was read).
+pub fn config_scrubber(config: &crate::settings::Config) -> Result<Scrubber> {
     match &config.scrub.rules {
         None => Ok(Scrubber::builtin().clone()),
         Some(path) => {
-            let path = crate::config::relative_to(config, path);
-            let text = crate::error::read_to_string(&path)?;
+            let text = crate::error::read_to_string(path)?;
             Ok(Scrubber::with_rules(&path.display().to_string(), &text)?)
         }
     }

@@ -19,7 +19,7 @@ pub struct Classification {
 }
 
 /// The policy `config.policy` names, else the built-in one.
-pub fn load_policy(config: &crate::config::Config) -> Result<Policy> {
+pub fn load_policy(config: &crate::settings::Config) -> Result<Policy> {
     crate::policy::from_config(config, None)
 }
 

@@ -11,7 +11,7 @@
 pub mod adapter;
 pub mod bridge;
 pub mod command;
-pub mod config;
+pub use crate::settings::agent as config;
 pub mod context;
 pub mod git;
 pub mod pr;
@@ -25,12 +25,12 @@ use serde::Serialize;
 pub use config::{AdapterKind, AgentBudget, AgentDef, AgentsConfig};
 pub use trigger::{Mode, Trigger, TriggerKind};
 
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::forge::{Forge, upsert_comment};
 use crate::gha::Env;
 use crate::ledger::Ledger;
 use crate::prompt::Prompts;
+use crate::settings::Config;
 use stages::Stop;
 
 /// How a run ended (DESIGN.md "Agent config and interface").

@@ -11,11 +11,11 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::error::{Error, Position, Result};
 use crate::forge::{self, DryRun, Forge};
 use crate::gha::{Actions, Env, vars};
 use crate::ledger::LedgerSession;
+use crate::settings::Config;
 
 /// Which forge a run talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 pub mod action;
 pub mod chart;
 pub mod command;
-pub mod config;
+pub use crate::settings::canary as config;
 pub use homeostat_core::canary::judge;
 pub mod source;
 pub mod watch;
@@ -13,88 +13,91 @@ pub mod watch;
 pub use config::{ActionConfig, CanaryConfig, CommandLine, MetricConfig, SourceConfig};
 pub use watch::{Decision, Report};
 
-use crate::config::Config;
 use crate::error::{Error, Position, Result};
 use crate::gha::vars;
+use crate::settings::Config;
 
 /// The `canary` section of `config`, checked beyond what serde checks. Problems name the
-/// config file and the line of the offending key.
+/// config file and the line and column of the offending key.
 pub fn section(config: &Config) -> Result<&CanaryConfig> {
-    let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
-    let text = config.source.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
-    let at = |needle: &str| match text.find(needle) {
-        Some(offset) => Position::from_offset(&file, &text, offset),
-        None => Position::file(&file),
-    };
     let Some(canary) = config.canary.as_ref() else {
-        return Err(Error::input(Position::file(&file), "no `canary:` section"));
+        return Err(Error::input(Position::file(config.file()), "no `canary:` section"));
     };
-    validate(canary).map_err(|(key, message)| Error::input(at(&key), format!("canary: {message}")))?;
+    validate(canary)
+        .map_err(|(key, message)| Error::input(config.at(&format!("canary.{key}")), format!("canary: {message}")))?;
     Ok(canary)
 }
 
-/// Checks what the types cannot say; on a problem returns (a key to locate, message).
+/// Checks what the types cannot say; on a problem returns (the key's path under
+/// `canary`, e.g. `metrics[1].name`, message).
 pub fn validate(c: &CanaryConfig) -> std::result::Result<(), (String, String)> {
     let err = |key: &str, msg: String| Err((key.to_string(), msg));
     if c.metrics.is_empty() {
-        return err("metrics:", "`metrics` needs at least one metric".into());
+        return err("metrics", "`metrics` needs at least one metric".into());
     }
     if c.count == 0 {
-        return err("count:", "`count` must be at least 1".into());
+        return err("count", "`count` must be at least 1".into());
     }
     if !(c.judge.confidence > 0.5 && c.judge.confidence < 0.999_999) {
-        return err("confidence:", format!("judge.confidence {} must be between 0.5 and 0.999999", c.judge.confidence));
+        return err(
+            "judge.confidence",
+            format!("judge.confidence {} must be between 0.5 and 0.999999", c.judge.confidence),
+        );
     }
     if !(c.judge.tolerance >= 0.0 && c.judge.tolerance.is_finite()) {
-        return err("tolerance:", "judge.tolerance must be a number ≥ 0".into());
+        return err("judge.tolerance", "judge.tolerance must be a number ≥ 0".into());
     }
     let mut seen = std::collections::BTreeSet::new();
-    for m in &c.metrics {
-        let key = format!("name: {}", m.name);
+    for (i, m) in c.metrics.iter().enumerate() {
+        let key = format!("metrics[{i}].name");
         if m.name.trim().is_empty() {
-            return err("name:", "a metric needs a name".into());
+            return err(&key, "a metric needs a name".into());
         }
         if !seen.insert(m.name.as_str()) {
             return err(&key, format!("metric `{}` is defined twice", m.name));
         }
-        if (m.max_increase.is_some() || m.max_decrease.is_some()) && m.baseline.is_none() {
-            return err(&key, format!("metric `{}`: max_increase/max_decrease need a `baseline` source", m.name));
-        }
-        for (k, v) in [("max_increase", m.max_increase), ("max_decrease", m.max_decrease)] {
-            if v.is_some_and(|v| !(v >= 0.0 && v.is_finite())) {
-                return err(k, format!("metric `{}`: {k} must be a number ≥ 0", m.name));
-            }
-        }
-        if let (Some(min), Some(max)) = (m.min, m.max)
-            && min > max
-        {
-            return err(&key, format!("metric `{}`: min {min} is above max {max}", m.name));
-        }
-        if m.max.is_none()
-            && m.min.is_none()
-            && m.max_increase.is_none()
-            && m.max_decrease.is_none()
-            && m.baseline.is_none()
-        {
-            return err(
-                &key,
-                format!("metric `{}` has no bound (max, min, max_increase, max_decrease) and no baseline", m.name),
-            );
-        }
+        validate_metric(m).map_err(|(k, message)| (k.map_or(key, |k| format!("metrics[{i}].{k}")), message))?;
     }
-    for (key, action) in [("on_rollback:", &c.on_rollback), ("on_promote:", &c.on_promote)] {
+    for (key, action) in [("on_rollback", &c.on_rollback), ("on_promote", &c.on_promote)] {
         if let Some(a) = action {
             match (&a.run, &a.revert) {
-                (Some(_), Some(_)) => {
-                    return err(key, format!("{} takes `run` or `revert`, not both", key.trim_end_matches(':')));
-                }
-                (None, None) => return err(key, format!("{} needs `run` or `revert`", key.trim_end_matches(':'))),
+                (Some(_), Some(_)) => return err(key, format!("{key} takes `run` or `revert`, not both")),
+                (None, None) => return err(key, format!("{key} needs `run` or `revert`")),
                 (Some(CommandLine::Args(args)), None) if args.is_empty() => {
-                    return err(key, "an empty command".into());
+                    return err(&format!("{key}.run"), "an empty command".into());
                 }
                 _ => {}
             }
         }
+    }
+    Ok(())
+}
+
+/// One metric's bounds; on a problem, (the key under the metric, None for its name; message).
+fn validate_metric(m: &MetricConfig) -> std::result::Result<(), (Option<&'static str>, String)> {
+    if (m.max_increase.is_some() || m.max_decrease.is_some()) && m.baseline.is_none() {
+        return Err((None, format!("metric `{}`: max_increase/max_decrease need a `baseline` source", m.name)));
+    }
+    for (k, v) in [("max_increase", m.max_increase), ("max_decrease", m.max_decrease)] {
+        if v.is_some_and(|v| !(v >= 0.0 && v.is_finite())) {
+            return Err((Some(k), format!("metric `{}`: {k} must be a number ≥ 0", m.name)));
+        }
+    }
+    if let (Some(min), Some(max)) = (m.min, m.max)
+        && min > max
+    {
+        return Err((None, format!("metric `{}`: min {min} is above max {max}", m.name)));
+    }
+    if m.max.is_none()
+        && m.min.is_none()
+        && m.max_increase.is_none()
+        && m.max_decrease.is_none()
+        && m.baseline.is_none()
+    {
+        return Err((
+            None,
+            format!("metric `{}` has no bound (max, min, max_increase, max_decrease) and no baseline", m.name),
+        ));
     }
     Ok(())
 }
@@ -184,9 +187,9 @@ pub async fn run(
     ledger: &crate::ledger::Ledger,
 ) -> Result<Outcome> {
     let canary = section(config)?;
-    let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
-    let base = crate::config::relative_to(config, std::path::Path::new(""));
-    let sources = watch::Sources::open(canary, &base, &file, env)?;
+    // `file` sources were resolved against the config file's folder when it was read.
+    let at = |key: &str| config.at(&format!("canary.{key}"));
+    let sources = watch::Sources::open(canary, std::path::Path::new(""), at, env)?;
     for secret in &sources.secrets {
         gha.mask(secret);
     }
@@ -277,6 +280,17 @@ mod tests {
     const METRIC: &str = "  metrics:\n    - name: errors\n      canary: {file: {path: c.json}}\n      max: 0.1\n";
 
     #[test]
+    fn a_bad_source_names_its_key() {
+        let text = "canary:\n  metrics:\n    - name: errors\n      canary: {http: {url: 'http://x', pointer: /a}}\n\
+                    \x20     baseline: {http: {url: 'http://x', pointer: data}}\n      max_increase: 1\n";
+        let config = Config::parse("h.yml", text).unwrap();
+        let canary = section(&config).unwrap();
+        let at = |key: &str| config.at(&format!("canary.{key}"));
+        let err = watch::Sources::open(canary, std::path::Path::new(""), at, &Default::default()).err().unwrap();
+        assert!(err.to_string().starts_with("h.yml:5:7: pointer `data` must start with `/`"), "{err}");
+    }
+
+    #[test]
     fn semantic_errors_name_the_line_of_the_key() {
         let err = load(&format!("canary:\n  judge: {{confidence: 1.5}}\n{METRIC}")).unwrap_err();
         assert_eq!(err.exit_code(), 2);
@@ -285,7 +299,8 @@ mod tests {
         let twice =
             format!("canary:\n{METRIC}    - name: errors\n      canary: {{file: {{path: c.json}}}}\n      max: 1\n");
         let err = load(&twice).unwrap_err().to_string();
-        assert!(err.contains("defined twice"), "{err}");
+        // The second `name: errors`, not the first one a text search would find.
+        assert!(err.contains("homeostat.yml:6:7:") && err.contains("defined twice"), "{err}");
 
         let both = format!("canary:\n{METRIC}  on_rollback: {{run: x.sh, revert: HEAD}}\n");
         let err = load(&both).unwrap_err().to_string();

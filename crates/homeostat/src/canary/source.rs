@@ -72,23 +72,23 @@ impl Source {
     /// Prepares `config`; `base` resolves relative paths, `interval` is the default step.
     /// A file that cannot be read or parsed, or a bad timestamp, is bad input (exit 2).
     pub fn open(config: &SourceConfig, base: &Path, interval: StdDuration, at: &str) -> Result<Self> {
-        Self::open_with(config, base, interval, at, &crate::gha::Env::default(), &mut Vec::new())
+        Self::open_with(config, base, interval, &Position::file(at), &crate::gha::Env::default(), &mut Vec::new())
     }
 
     /// [`Source::open`] with `${NAME}` in headers read from `env`; the values substituted
-    /// are pushed to `secrets` so the caller can mask them.
+    /// are pushed to `secrets` so the caller can mask them. Problems are placed at `at`.
     pub fn open_with(
         config: &SourceConfig,
         base: &Path,
         interval: StdDuration,
-        at: &str,
+        at: &Position,
         env: &crate::gha::Env,
         secrets: &mut Vec<String>,
     ) -> Result<Self> {
         let mut header_map = |headers: &std::collections::BTreeMap<String, String>| -> Result<HeaderMap> {
             let mut map = HeaderMap::new();
             for (name, template) in headers {
-                let bad = |e: String| Error::input(Position::file(at), format!("header `{name}`: {e}"));
+                let bad = |e: String| Error::input(at.clone(), format!("header `{name}`: {e}"));
                 let (text, used) = expand(template, env).map_err(bad)?;
                 let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(e.to_string()))?;
                 let mut value = HeaderValue::from_str(&text).map_err(|e| bad(e.to_string()))?;
@@ -115,21 +115,18 @@ impl Source {
         Ok(match config {
             SourceConfig::Prometheus(p) => {
                 let ts = match &p.at {
-                    Some(text) => Some(parse_time(text).map_err(|e| Error::input(Position::file(at), e))?),
+                    Some(text) => Some(parse_time(text).map_err(|e| Error::input(at.clone(), e))?),
                     None => None,
                 };
                 let step = p.step.map(|s| s.as_std()).unwrap_or(interval);
                 if p.range.is_some() && step.is_zero() {
-                    return Err(Error::input(Position::file(at), "a range query needs `step` when the interval is 0s"));
+                    return Err(Error::input(at.clone(), "a range query needs `step` when the interval is 0s"));
                 }
                 Self::Prometheus { client: client(p.timeout.as_std())?, config: p.clone(), at: ts, step }
             }
             SourceConfig::Http(h) => {
                 if !h.pointer.is_empty() && !h.pointer.starts_with('/') {
-                    return Err(Error::input(
-                        Position::file(at),
-                        format!("pointer `{}` must start with `/`", h.pointer),
-                    ));
+                    return Err(Error::input(at.clone(), format!("pointer `{}` must start with `/`", h.pointer)));
                 }
                 Self::Http { client: client(h.timeout.as_std())?, config: h.clone() }
             }
@@ -139,7 +136,7 @@ impl Source {
             SourceConfig::Relay(r) => {
                 if !["events_last_minute", "events_total", "fingerprints"].contains(&r.metric.as_str()) {
                     return Err(Error::input(
-                        Position::file(at),
+                        at.clone(),
                         format!("relay metric `{}`: use events_last_minute, events_total or fingerprints", r.metric),
                     ));
                 }
@@ -503,11 +500,13 @@ mod tests {
                 url,
                 pointer: "/data/error_rate".into(),
                 headers: [("Authorization".to_string(), "Bearer ${TEST_TOKEN}".to_string())].into(),
-                timeout: crate::config::Duration::from_secs(5),
+                timeout: crate::settings::Duration::from_secs(5),
             });
             let env = crate::gha::Env::from_pairs([("TEST_TOKEN", "s3cret")]);
             let mut secrets = Vec::new();
-            let src = Source::open_with(&cfg, Path::new(""), StdDuration::ZERO, "t.yml", &env, &mut secrets).unwrap();
+            let src =
+                Source::open_with(&cfg, Path::new(""), StdDuration::ZERO, &Position::file("t.yml"), &env, &mut secrets)
+                    .unwrap();
             assert_eq!(secrets, ["Bearer s3cret"]);
             src
         };

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::config::{CanaryConfig, MetricConfig};
 use super::judge::{self, Classification, MetricInput, MetricVerdict, NanStrategy};
 use super::source::{Reading, Source};
-use crate::error::Result;
+use crate::error::{Position, Result};
 
 /// The run's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -216,16 +216,25 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Opens every metric's sources; relative paths resolve against `base`.
-    pub fn open(config: &CanaryConfig, base: &Path, file: &str, env: &crate::gha::Env) -> Result<Self> {
+    /// Opens every metric's sources; relative paths resolve against `base`. `at` gives the
+    /// position of a key under `canary` (`metrics[0].baseline`) for a bad source.
+    pub fn open(
+        config: &CanaryConfig,
+        base: &Path,
+        at: impl Fn(&str) -> Position,
+        env: &crate::gha::Env,
+    ) -> Result<Self> {
         let interval = config.interval.as_std();
         let mut sources = Vec::new();
         let mut secrets = Vec::new();
         for (i, m) in config.metrics.iter().enumerate() {
-            let at = format!("{file} (canary.metrics[{i}] {})", m.name);
-            let canary = Source::open_with(&m.canary, base, interval, &at, env, &mut secrets)?;
+            let canary_at = at(&format!("metrics[{i}].canary"));
+            let canary = Source::open_with(&m.canary, base, interval, &canary_at, env, &mut secrets)?;
             let baseline = match &m.baseline {
-                Some(b) => Some(Source::open_with(b, base, interval, &at, env, &mut secrets)?),
+                Some(b) => {
+                    let baseline_at = at(&format!("metrics[{i}].baseline"));
+                    Some(Source::open_with(b, base, interval, &baseline_at, env, &mut secrets)?)
+                }
                 None => None,
             };
             sources.push((canary, baseline));

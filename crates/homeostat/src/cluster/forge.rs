@@ -235,7 +235,7 @@ pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
 /// The binary's forge mode: builds the model client when confirmation is on, then runs.
 pub async fn run_with_config(
     forge: &dyn Forge,
-    config: &crate::config::Config,
+    config: &crate::settings::Config,
     ledger: &Ledger,
     env: &crate::gha::Env,
 ) -> Result<Outcome> {

@@ -3,7 +3,7 @@
 //! the sitemap, and the feedback loop. One branch and one pull request per weekly batch.
 
 pub mod batch;
-pub mod config;
+pub use crate::settings::content as config;
 pub mod feedback;
 pub mod feedback_run;
 pub mod generate;
@@ -64,19 +64,18 @@ impl Session {
     /// A session over the run's context and ledger; it acts at the context's clock.
     pub fn open(ctx: &crate::app::Context, repo_dir: &Path, ledger: Ledger) -> Result<Self> {
         let config = &ctx.config;
-        let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
         let content = config
             .content
             .clone()
-            .ok_or_else(|| Error::input(Position::file(&file), "no `content` section: hs-content needs one"))?;
+            .ok_or_else(|| Error::input(Position::file(config.file()), "no `content` section: hs-content needs one"))?;
         let mut llm = config.llm.clone();
-        // A replay folder is relative to the config file.
-        if let Some(llm) = &mut llm
+        // A replay folder was resolved against the config file's folder when it was read;
+        // settings not read from a file name it from the checkout.
+        if config.source.is_none()
+            && let Some(llm) = &mut llm
             && let Some(dir) = llm.dir.as_mut().filter(|d| d.is_relative())
         {
-            let base =
-                config.source.as_ref().and_then(|p| p.parent()).map_or(repo_dir.to_path_buf(), Path::to_path_buf);
-            *dir = base.join(&*dir);
+            *dir = repo_dir.join(&*dir);
         }
         let scrubber = crate::scrub::config_scrubber(config)?;
         Ok(Self {

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{Decision, RequiredFor, merge, report, run, trusted};
-use crate::config::Config;
 use crate::gha;
 use crate::output;
 use crate::policy::Policy;
+use crate::settings::Config;
 
 /// What hs-guard was asked.
 #[derive(Debug, Clone)]

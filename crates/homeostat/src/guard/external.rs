@@ -14,83 +14,13 @@ use std::time::{Duration as StdDuration, Instant};
 
 use git2::Repository;
 use regex::Regex;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
-use crate::config::Duration;
 use crate::diff::ChangeSet;
 use crate::error::{Error, Position, Result};
 use crate::policy::{Class, GlobList};
+use crate::settings::Config;
 
-/// The `guard` section of homeostat.yml.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GuardConfig {
-    /// External checks, run in order.
-    #[serde(default)]
-    pub checks: Vec<ExternalCheck>,
-    /// Whose pull requests `--fail-on` fails, when the guard runs as a required check:
-    /// `bots` (default: homeostat's own; people's and dependency updates are reported,
-    /// never failed) or `everyone` (the repository opts in).
-    #[serde(default)]
-    pub required_for: RequiredFor,
-}
-
-/// `guard.required_for`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum RequiredFor {
-    #[default]
-    Bots,
-    Everyone,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Preset {
-    /// `cargo semver-checks --baseline-rev {base}` (exit 1 with "semver requires new …" is breaking).
-    CargoSemverChecks,
-    /// `buf breaking --against .git#ref={base}` (exit 100 is breaking).
-    BufBreaking,
-    /// `oasdiff breaking --fail-on ERR {base:SPEC} {head:SPEC}` (needs `spec`).
-    OasdiffBreaking,
-}
-
-/// One external check.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExternalCheck {
-    /// The row id is `external:<name>`.
-    pub name: String,
-    /// Fills `run`, `clean`, `breaking`, `breaking_output` and `paths` (each may still be set).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preset: Option<Preset>,
-    /// The command line, one argument per item (no shell).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub run: Vec<String>,
-    /// For the oasdiff preset: the OpenAPI file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<String>,
-    /// Exit codes that mean "no breaking change" (default [0]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clean: Option<Vec<i32>>,
-    /// Exit codes that mean "breaking" (default [1]); any other code: could not run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breaking: Option<Vec<i32>>,
-    /// When set, a breaking exit code counts as breaking only if the output matches this
-    /// regex (else: could not run), for tools that exit 1 on errors too.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breaking_output: Option<String>,
-    /// Run only when a changed path matches these globs (default: always).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paths: Option<Vec<String>>,
-    /// The class a breaking result gives the change (default critical).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class: Option<Class>,
-    /// Killed after this long (default 10m): could not run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<Duration>,
-}
+pub use crate::settings::guard::{ExternalCheck, GuardConfig, Preset, RequiredFor};
 
 /// What a preset fills in.
 struct Defaults {
@@ -114,9 +44,23 @@ struct Resolved {
     timeout: StdDuration,
 }
 
+/// Checks every `guard.checks` entry of `config` as [`run`] will configure it, so a bad
+/// one (a regex, a glob, a preset without `spec`) names its key's `file:line:column`.
+pub fn check(config: &Config) -> Result<()> {
+    for (i, c) in config.guard.iter().flat_map(|g| g.checks.iter()).enumerate() {
+        c.resolve_at(|key| config.at(&format!("guard.checks[{i}]{key}")))?;
+    }
+    Ok(())
+}
+
 impl ExternalCheck {
     fn resolve(&self) -> Result<Resolved> {
-        let bad = |m: String| Error::input(Position::file("homeostat.yml"), format!("guard.checks {}: {m}", self.name));
+        self.resolve_at(|_| Position::file("homeostat.yml"))
+    }
+
+    /// The check with its preset applied; `at` places a problem at a key under the check.
+    fn resolve_at(&self, at: impl Fn(&str) -> Position) -> Result<Resolved> {
+        let bad = |key: &str, m: String| Error::input(at(key), format!("guard.checks {}: {m}", self.name));
         let d = match self.preset {
             None => Defaults { run: vec![], clean: vec![0], breaking: vec![1], output: None, paths: None },
             Some(Preset::CargoSemverChecks) => Defaults {
@@ -134,8 +78,10 @@ impl ExternalCheck {
                 paths: Some(vec!["**/*.proto".into(), "**/buf.yaml".into()]),
             },
             Some(Preset::OasdiffBreaking) => {
-                let spec =
-                    self.spec.as_deref().ok_or_else(|| bad("the oasdiff-breaking preset needs `spec`".into()))?;
+                let spec = self
+                    .spec
+                    .as_deref()
+                    .ok_or_else(|| bad(".preset", "the oasdiff-breaking preset needs `spec`".into()))?;
                 Defaults {
                     run: ["oasdiff", "breaking", "--fail-on", "ERR"]
                         .map(String::from)
@@ -152,17 +98,20 @@ impl ExternalCheck {
         let Defaults { run, clean, breaking, output, paths } = d;
         let run = if self.run.is_empty() { run } else { self.run.clone() };
         if run.is_empty() {
-            return Err(bad("needs `run` or a `preset`".into()));
+            return Err(bad("", "needs `run` or a `preset`".into()));
         }
         let breaking_output = self
             .breaking_output
             .as_deref()
             .or(output)
-            .map(|r| Regex::new(r).map_err(|e| bad(format!("bad breaking_output regex: {e}"))))
+            .map(|r| Regex::new(r).map_err(|e| bad(".breaking_output", format!("bad breaking_output regex: {e}"))))
             .transpose()?;
         let paths = self.paths.clone().or(paths);
-        let paths =
-            paths.map(|p| GlobList::new(&p).map_err(|(i, e)| bad(format!("bad glob `{}`: {e}", p[i])))).transpose()?;
+        let paths = paths
+            .map(|p| {
+                GlobList::new(&p).map_err(|(i, e)| bad(&format!(".paths[{i}]"), format!("bad glob `{}`: {e}", p[i])))
+            })
+            .transpose()?;
         Ok(Resolved {
             name: self.name.clone(),
             run,
@@ -316,4 +265,22 @@ fn tail_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(n);
     crate::forge::limits::truncate_chars(&lines[start..].join(" / "), 400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_check_names_its_key() {
+        let text = "guard:\n  checks:\n    - name: ok\n      run: [true]\n    - name: api\n      run: [x]\n      \
+                    paths: ['src/**', 'src/[ab']\n    - name: spec\n      preset: oasdiff-breaking\n";
+        let config = Config::parse("h.yml", text).unwrap();
+        let err = check(&config).unwrap_err().to_string();
+        assert!(err.starts_with("h.yml:7:25: guard.checks api: bad glob `src/[ab`"), "{err}");
+        let config = Config::parse("h.yml", &text.replace(", 'src/[ab'", "")).unwrap();
+        let err = check(&config).unwrap_err().to_string();
+        assert!(err.starts_with("h.yml:9:7: guard.checks spec: the oasdiff-breaking preset needs `spec`"), "{err}");
+        assert!(check(&Config::default()).is_ok());
+    }
 }

@@ -17,9 +17,7 @@ use super::Decision;
 /// The branch prefix of the bot's pull requests (`homeostat/fix-<issue>`).
 pub const FIX_BRANCH_PREFIX: &str = "homeostat/fix-";
 
-/// Logins homeostat opens pull requests as when `agents.bot.logins` says nothing: the
-/// workflow token's identity, and the local forge's.
-pub const DEFAULT_BOT_LOGINS: &[&str] = &["github-actions[bot]", "homeostat[bot]"];
+pub use crate::settings::agent::DEFAULT_BOT_LOGINS;
 
 /// Why a pull request is not homeostat's own, or `None` when it is. The same test guards
 /// adoption (hs-agent never rewrites a PR it did not open) and the merge.

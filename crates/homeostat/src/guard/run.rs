@@ -51,10 +51,13 @@ pub fn evaluate(
 pub fn gate(
     req: &Request<'_>,
     policy: &Policy,
-    config: &crate::config::Config,
+    config: &crate::settings::Config,
     format: crate::output::OutputFormat,
 ) -> Result<(Verdict, String)> {
     let scrubber = crate::scrub::config_scrubber(config)?;
+    if !req.skip_external {
+        super::external::check(config)?;
+    }
     let verdict = evaluate(req, policy, &config.guard.clone().unwrap_or_default(), &scrubber)?;
     let out = crate::triage::render(format, &verdict, || super::report::text(&verdict))?;
     Ok((verdict, out))

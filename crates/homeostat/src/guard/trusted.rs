@@ -2,13 +2,13 @@
 //! the default branch) through git objects: a pull request that edits homeostat.yml or
 //! the policy cannot switch its own checks off, because its working tree is never read.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use git2::Repository;
 
-use crate::config::{Config, DISCOVERY};
 use crate::error::{Error, Position, Result};
 use crate::policy::Policy;
+use crate::settings::{Config, DISCOVERY};
 
 /// Config and policy as committed at `rev`, with the files they came from.
 #[derive(Debug)]
@@ -37,15 +37,14 @@ pub fn load_at(repo: &Repository, rev: &str) -> Result<Trusted> {
     let mut config = Config::default();
     for candidate in DISCOVERY {
         if let Some(text) = read(candidate)? {
-            config = Config::parse(&format!("{rev}:{candidate}"), &text)?;
-            config.source = Some(PathBuf::from(candidate));
+            config = Config::from_text(&format!("{rev}:{candidate}"), &text, Path::new(candidate))?;
             files.push((*candidate).to_string());
             break;
         }
     }
     let policy = match &config.policy {
         Some(path) => {
-            let path = repo_path(&crate::config::relative_to(&config, path));
+            let path = repo_path(path);
             let text = read(&path)?.ok_or_else(|| {
                 Error::input(
                     Position::file(format!("{rev}:{}", files.join(""))),

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Alert, Model, Ops, OpsConfig, Outcome, runbook};
-use crate::config::Config;
 use crate::error::{Error, Position, Result};
 use crate::forge::Forge;
 use crate::gha::{Actions, Env};
 use crate::ledger::Ledger;
 use crate::output::OutputFormat;
+use crate::settings::Config;
 
 /// Everything a subcommand needs besides the forge.
 pub struct Session {
@@ -25,13 +25,17 @@ impl Session {
     /// Reads the `ops` section, over the run's ledger (the app context pulled its branch,
     /// so cooldowns and statistics see earlier runs).
     pub fn open(ctx: &crate::app::Context, ledger: Ledger) -> Self {
-        let ops = ctx.config.ops.clone().unwrap_or_default();
+        // Without an `ops` section, the default runbook folder is the config's too.
+        let ops = ctx.config.ops.clone().unwrap_or_else(|| {
+            let default = crate::ops::OpsConfig::default();
+            crate::ops::OpsConfig { sops: ctx.config.resolve(&default.sops), ..default }
+        });
         Self { config: ctx.config.clone(), ops, ledger, env: ctx.env.clone() }
     }
 
-    /// The runbook folder the config names (relative to the config file).
+    /// The runbook folder the config names (resolved against the config file's folder).
     pub fn sops_dir(&self) -> PathBuf {
-        crate::config::relative_to(&self.config, &self.ops.sops)
+        self.ops.sops.clone()
     }
 
     /// Built-in runbooks plus those in the configured folder.
@@ -201,7 +205,7 @@ pub enum Job {
     /// Write the report of what happened since a time ago (e.g. 24h).
     Report {
         /// How far back the report looks.
-        since: crate::config::Duration,
+        since: crate::settings::Duration,
         /// Where the markdown goes besides stdout and the step summary.
         to: ReportTarget,
     },

@@ -9,8 +9,8 @@ pub mod issue;
 
 use std::path::Path;
 
-use crate::config::Config;
 use crate::error::Result;
+use crate::settings::Config;
 
 /// Reads and compiles the policy file at `path`.
 pub fn load(path: &Path) -> Result<Policy> {
@@ -18,13 +18,14 @@ pub fn load(path: &Path) -> Result<Policy> {
     Ok(Policy::parse(&path.display().to_string(), &text)?)
 }
 
-/// `--policy FILE`, else the config's `policy:` (relative to the config), else built in.
+/// `--policy FILE`, else the config's `policy:` (resolved against the config's folder when
+/// it was read), else built in.
 pub fn from_config(config: &Config, explicit: Option<&Path>) -> Result<Policy> {
     if let Some(path) = explicit {
         return load(path);
     }
     if let Some(path) = &config.policy {
-        return load(&crate::config::relative_to(config, path));
+        return load(path);
     }
     Ok(Policy::builtin())
 }

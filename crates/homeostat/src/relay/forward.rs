@@ -14,12 +14,12 @@ use super::config::ForwardConfig;
 use super::ingest::Record;
 use super::metrics::Metrics;
 use super::spool::{Batch, Spool};
-use crate::config::Config;
 use crate::event::ErrorEvent;
 use crate::fingerprint::Engine;
 use crate::forge::Forge;
 use crate::ledger::Ledger;
 use crate::scrub::Scrubber;
+use crate::settings::Config;
 
 /// Bytes of one dispatch's `client_payload` (GitHub refuses past 64 KB).
 pub const PAYLOAD_BUDGET: usize = 60_000;

@@ -8,7 +8,7 @@
 //! → [`forward`] (repository_dispatch batches within GitHub's limits, or the issue flow
 //! in-process). [`metrics`] counts per release for the canary.
 
-pub mod config;
+pub use crate::settings::relay as config;
 pub mod envelope;
 pub mod forward;
 pub mod ingest;
@@ -65,7 +65,7 @@ impl RelayError {
 /// runtime, where its forge is built (a forge's client lives in the runtime that drives it).
 pub fn serve_blocking(
     listen: std::net::SocketAddr,
-    config: crate::config::Config,
+    config: crate::settings::Config,
     direct: bool,
     choice: crate::app::ForgeChoice,
     env: &crate::gha::Env,
@@ -76,9 +76,8 @@ pub fn serve_blocking(
         relay.forward.mode = ForwardMode::Direct;
     }
     if relay.projects.is_empty() {
-        let file = config.source.as_deref().map_or("homeostat.yml".into(), |p| p.display().to_string());
         return Err(crate::Error::input(
-            crate::error::Position::file(file),
+            config.at("relay.projects"),
             "relay.projects is empty: add one {id, public_key} per DSN (or set HOMEOSTAT_RELAY_PROJECT)",
         ));
     }

@@ -22,10 +22,10 @@ use super::ingest::{self, Record};
 use super::limits::{Check, Limiter};
 use super::metrics::Metrics;
 use super::spool::Spool;
-use crate::config::Config;
 use crate::event::ErrorEvent;
 use crate::fingerprint::Engine;
 use crate::scrub::Scrubber;
+use crate::settings::Config;
 
 /// Open connections at most; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 2048;

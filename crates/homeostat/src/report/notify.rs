@@ -6,8 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::figures::{self, Figures};
@@ -16,56 +15,7 @@ pub use super::payload::{EventKind, Link, Notice};
 use crate::error::{Error, Result};
 use crate::ledger::{Entry, Ledger};
 
-/// `notify:` in homeostat.yml.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NotifyConfig {
-    /// Slack incoming webhook (Block Kit message).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slack: Option<Target>,
-    /// Discord webhook (one embed, no pings).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discord: Option<Target>,
-    /// Microsoft Teams incoming webhook or Workflows URL (Adaptive Card 1.4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub teams: Option<Target>,
-    /// Any URL that takes `{"event", "title", "text", "links", "ts", …}` as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook: Option<Target>,
-    /// Event notices one destination receives per hour at most; the rest are recorded as
-    /// suppressed and counted in the next digest (which itself always goes).
-    #[serde(default = "default_max_per_hour")]
-    pub max_per_hour: u32,
-}
-
-fn default_max_per_hour() -> u32 {
-    10
-}
-
-/// One destination.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Target {
-    /// The environment variable that holds the URL (a secret: never printed).
-    pub url_env: String,
-    /// Which events go there (default: all).
-    #[serde(default = "all_events")]
-    pub events: Vec<EventKind>,
-}
-
-fn all_events() -> Vec<EventKind> {
-    EventKind::ALL.to_vec()
-}
-
-impl NotifyConfig {
-    /// Configured destinations by name.
-    pub fn targets(&self) -> Vec<(&'static str, &Target)> {
-        [("slack", &self.slack), ("discord", &self.discord), ("teams", &self.teams), ("webhook", &self.webhook)]
-            .into_iter()
-            .filter_map(|(name, t)| t.as_ref().map(|t| (name, t)))
-            .collect()
-    }
-}
+pub use crate::settings::notify::{NotifyConfig, Target};
 
 /// Where links point: `{server}/{repo}/…`, and the run that posts, for lines that do not
 /// name their own run.

@@ -9,35 +9,9 @@ use serde_json::{Value, json};
 
 use crate::forge::limits::truncate_chars;
 
-/// What a notification is about (`notify.<target>.events` in homeostat.yml).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum EventKind {
-    /// hs-canary rolled a release back.
-    Rollback,
-    /// The coding agent failed or timed out on an issue.
-    AgentFailure,
-    /// The coding agent opened a pull request that waits for review.
-    Review,
-    /// A runbook could not repair a fault and escalated to a person.
-    Escalation,
-    /// The daily digest of the figures (skipped on quiet days).
-    Digest,
-}
+pub use crate::settings::notify::EventKind;
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [Self::Rollback, Self::AgentFailure, Self::Review, Self::Escalation, Self::Digest];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rollback => "rollback",
-            Self::AgentFailure => "agent-failure",
-            Self::Review => "review",
-            Self::Escalation => "escalation",
-            Self::Digest => "digest",
-        }
-    }
-
     /// Discord's side colour and Teams' emphasis: red for what broke, blue otherwise.
     fn alarming(self) -> bool {
         matches!(self, Self::Rollback | Self::AgentFailure | Self::Escalation)

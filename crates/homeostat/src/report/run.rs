@@ -7,12 +7,12 @@ use serde_json::json;
 
 use super::figures::{self, Budgets, Figures};
 use super::{kinds, living, notify};
-use crate::config::{Config, Duration};
 use crate::error::{Error, Result};
 use crate::gha::{Actions, Env};
 use crate::ledger::{Entry, Ledger};
 use crate::output::{OutputFormat, print_json};
 use crate::prompt::Prompts;
+use crate::settings::{Config, Duration};
 
 /// The window the figures cover.
 #[derive(Debug, Clone, Default)]

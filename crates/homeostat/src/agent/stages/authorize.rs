@@ -3,12 +3,12 @@
 use super::{Stage, Stop};
 use crate::agent::bridge::{self, Classification};
 use crate::agent::trigger::{Mode, Trigger, TriggerKind};
-use crate::agent::{AgentDef, AgentsConfig, Options, Outcome, Report, runner};
-use crate::config::Config;
+use crate::agent::{AdapterKind, AgentDef, AgentsConfig, Options, Outcome, Report, runner};
 use crate::error::{Error, Position, Result};
 use crate::forge::{Forge, Issue, Permission, State};
 use crate::ledger::Ledger;
 use crate::policy::Policy;
+use crate::settings::Config;
 
 /// What the run may do, once allowed.
 pub(in crate::agent) struct Authorized {
@@ -53,7 +53,13 @@ pub(in crate::agent) async fn authorize(
     for (class, name) in &agents.route {
         if !agents.define.contains_key(name) {
             let at = format!("agents.route.{class}");
-            return Err(crate::config::bad_value(config, &at, format!("no agent `{name}` in agents.define")).into());
+            return Err(config.bad_value(&at, format!("no agent `{name}` in agents.define")).into());
+        }
+    }
+    for (name, def) in &agents.define {
+        if def.adapter == AdapterKind::Custom && def.run.is_empty() {
+            let at = format!("agents.define.{name}");
+            return Err(config.bad_value(&at, "a custom agent needs `run: [program, args...]`").into());
         }
     }
     let policy = bridge::load_policy(config)?;

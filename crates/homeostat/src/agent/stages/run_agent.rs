@@ -3,9 +3,9 @@
 use super::{Authorized, Prepared, Stage, Stop};
 use crate::agent::trigger::Trigger;
 use crate::agent::{Options, Outcome, Report, adapter, git, runner};
-use crate::config::Config;
 use crate::gha::Env;
 use crate::guard::{Decision, Verdict};
+use crate::settings::Config;
 
 /// A change the guard let through, committed but not pushed.
 pub(in crate::agent) struct Ran {

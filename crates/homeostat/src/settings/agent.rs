@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Duration;
+use super::Duration;
 
 /// `agents:` in homeostat.yml.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -123,6 +123,10 @@ impl Default for AgentBudget {
     }
 }
 
+/// Logins homeostat opens pull requests as when `agents.bot.logins` says nothing: the
+/// workflow token's identity, and the local forge's.
+pub const DEFAULT_BOT_LOGINS: &[&str] = &["github-actions[bot]", "homeostat[bot]"];
+
 /// `agents.bot`: the commit identity.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -148,7 +152,7 @@ impl BotIdentity {
     /// The logins to trust: `logins`, else the defaults.
     pub fn logins(&self) -> Vec<String> {
         if self.logins.is_empty() {
-            crate::guard::gate::DEFAULT_BOT_LOGINS.iter().map(|s| (*s).to_string()).collect()
+            DEFAULT_BOT_LOGINS.iter().map(|s| (*s).to_string()).collect()
         } else {
             self.logins.clone()
         }
@@ -156,7 +160,7 @@ impl BotIdentity {
 }
 
 mod defaults {
-    use crate::config::Duration;
+    use crate::settings::Duration;
     pub fn timeout() -> Duration {
         Duration::from_secs(30 * 60)
     }
@@ -200,7 +204,7 @@ agents:
   budget: {runs_per_hour: 10, runs_per_day: 30, usd_per_day: 20}
   env: [ANTHROPIC_API_KEY, OPENAI_API_KEY]
 "#;
-        let config = crate::config::Config::parse("h.yml", text).unwrap();
+        let config = crate::settings::Config::parse("h.yml", text).unwrap();
         let agents = config.agents.unwrap();
         assert_eq!(agents.timeout.as_std().as_secs(), 1800);
         let (name, def) = agents.agent_for("needs-validation").unwrap();
@@ -211,7 +215,7 @@ agents:
 
     #[test]
     fn unknown_agent_key_names_its_line() {
-        let err = crate::config::Config::parse("h.yml", "agents:\n  define:\n    q: {adapter: claude, turns: 3}\n")
+        let err = crate::settings::Config::parse("h.yml", "agents:\n  define:\n    q: {adapter: claude, turns: 3}\n")
             .unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().starts_with("h.yml:3:"), "{err}");

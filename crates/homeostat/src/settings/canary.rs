@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::judge::{Direction, EffectMeasure};
-use crate::config::Duration;
+use super::Duration;
+use homeostat_core::canary::judge::{self, Direction, EffectMeasure};
 
 /// The canary watch: how often and how many times to measure, what each metric may do,
 /// and what happens on rollback or promote.
@@ -42,6 +42,18 @@ pub struct CanaryConfig {
     /// What to do when the canary is promoted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_promote: Option<ActionConfig>,
+}
+
+impl CanaryConfig {
+    /// The paths of the `file` sources, canary and baseline, of every metric.
+    pub fn file_paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
+        self.metrics.iter_mut().flat_map(|m| std::iter::once(&mut m.canary).chain(m.baseline.as_mut())).filter_map(
+            |s| match s {
+                SourceConfig::File(f) => Some(&mut f.path),
+                _ => None,
+            },
+        )
+    }
 }
 
 /// One metric: where its canary (and optional baseline) values come from, and its bounds.
@@ -280,8 +292,8 @@ impl Default for JudgeConfig {
 }
 
 impl JudgeConfig {
-    pub fn params(&self) -> super::judge::Params {
-        let mut p = super::judge::Params::with(self.tolerance, self.confidence, self.effect_size);
+    pub fn params(&self) -> judge::Params {
+        let mut p = judge::Params::with(self.tolerance, self.confidence, self.effect_size);
         if let Some(v) = self.allowed_increase {
             p.allowed_increase = v;
         }
@@ -314,7 +326,7 @@ pub struct ActionConfig {
 }
 
 mod defaults {
-    use crate::config::Duration;
+    use crate::settings::Duration;
     pub fn interval() -> Duration {
         Duration::from_secs(60)
     }

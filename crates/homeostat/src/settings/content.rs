@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::social::Platform;
+use homeostat_core::social::Platform;
 
 /// Scheduled guides and social posts (hs-content).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

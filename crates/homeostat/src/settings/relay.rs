@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Duration;
+use super::Duration;
 use crate::error::{Error, Position, Result};
 
 /// hs-relay: the Sentry-protocol ingest server.

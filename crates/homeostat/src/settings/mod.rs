@@ -1,7 +1,22 @@
 //! `homeostat.yml`: the one settings file, its defaults, discovery and JSON Schema.
 //!
-//! Each job's section type lives beside the job (`canary::CanaryConfig`, …) and is
-//! named here, so the whole file has one schema (`schema/homeostat.schema.json`).
+//! The settings layer is plain data: every job's section (`agent::AgentsConfig`,
+//! `canary::CanaryConfig`, …) is defined here, in one file per section, and the jobs
+//! import their section from here, never the other way round. A file is read once
+//! ([`Config::load`]): relative paths in it are resolved against the file's folder
+//! ([`Config::resolve`]), and the position of every key is kept ([`Spans`]), so a value
+//! checked later names its `file:line:column` ([`Config::at`]).
+
+pub mod agent;
+pub mod canary;
+pub mod cluster;
+pub mod content;
+pub mod guard;
+pub mod llm;
+pub mod notify;
+pub mod ops;
+pub mod relay;
+mod spans;
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
 use crate::gha::{Env, vars};
+pub use spans::Spans;
 
 /// Where `discover` looks when no file is named, in order.
 pub const DISCOVERY: &[&str] = &[".github/homeostat.yml", "homeostat.yml"];
@@ -29,30 +45,33 @@ pub struct Config {
     #[serde(default)]
     pub ledger: LedgerConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub llm: Option<crate::llm::LlmConfig>,
+    pub llm: Option<llm::LlmConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agents: Option<crate::agent::AgentsConfig>,
+    pub agents: Option<agent::AgentsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub canary: Option<crate::canary::CanaryConfig>,
+    pub canary: Option<canary::CanaryConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ops: Option<crate::ops::OpsConfig>,
+    pub ops: Option<ops::OpsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<crate::content::ContentConfig>,
+    pub content: Option<content::ContentConfig>,
     /// hs-guard: external checks (semver, API and schema breaking-change tools).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guard: Option<crate::guard::GuardConfig>,
+    pub guard: Option<guard::GuardConfig>,
     /// hs-cluster: near-duplicate reports found and linked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<crate::cluster::ClusterConfig>,
+    pub cluster: Option<cluster::ClusterConfig>,
     /// hs-relay: the Sentry-protocol ingest server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relay: Option<crate::relay::RelayConfig>,
+    pub relay: Option<relay::RelayConfig>,
     /// hs-report: where notifications go (Slack, Discord, Teams, a JSON webhook) and which.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify: Option<crate::report::NotifyConfig>,
+    pub notify: Option<notify::NotifyConfig>,
     /// The file this was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// Where each key of the file is (not a key).
+    #[serde(skip)]
+    pub spans: Spans,
 }
 
 /// Fingerprinting.
@@ -189,18 +208,29 @@ impl Config {
         Ok(Self::default())
     }
 
+    /// Reads the file at `path`, its relative paths resolved against its folder.
     pub fn load(path: &Path) -> Result<Self> {
         let text = crate::error::read_to_string(path)?;
-        let mut config = Self::parse(&path.display().to_string(), &text)?;
-        config.source = Some(path.to_path_buf());
+        Self::from_text(&path.display().to_string(), &text, path)
+    }
+
+    /// Parses `text`, named `file` in messages, as if read from `source` (whose folder
+    /// relative paths are resolved against).
+    pub fn from_text(file: &str, text: &str, source: &Path) -> Result<Self> {
+        let mut config = Self::parse(file, text)?;
+        config.source = Some(source.to_path_buf());
+        config.resolve_paths();
         Ok(config)
     }
 
+    /// Parses `text` without a file: relative paths are left as written.
     pub fn parse(file: &str, text: &str) -> Result<Self> {
         if text.trim().is_empty() {
-            return Ok(Self::default());
+            return Ok(Self { spans: Spans::read(file, ""), ..Self::default() });
         }
-        Ok(crate::parse::yaml(file, text)?)
+        let mut config: Self = crate::parse::yaml(file, text)?;
+        config.spans = Spans::read(file, text);
+        Ok(config)
     }
 
     /// The JSON Schema of homeostat.yml, as committed in `schema/homeostat.schema.json`.
@@ -210,29 +240,75 @@ impl Config {
         text.push('\n');
         text
     }
-}
 
-pub use homeostat_core::duration::Duration;
+    /// The folder relative paths in the file are read from: the file's own, except that
+    /// `.github/homeostat.yml` names paths from the repository root, like every other file
+    /// under `.github/` does. None without a file (paths stay as written).
+    pub fn base_dir(&self) -> Option<&Path> {
+        let dir = self.source.as_ref().and_then(|s| s.parent())?;
+        let repo_root = dir.file_name().is_some_and(|n| n == ".github");
+        (!dir.as_os_str().is_empty() && !repo_root).then_some(dir)
+    }
 
-/// Resolves `path` against the directory of the config file that named it.
-pub fn relative_to(config: &Config, path: &Path) -> PathBuf {
-    match config.source.as_ref().and_then(|s| s.parent()) {
-        Some(dir) if path.is_relative() && !dir.as_os_str().is_empty() && !is_repo_root_config(dir) => dir.join(path),
-        _ => path.to_path_buf(),
+    /// `path` as a path of this file: relative ones joined to [`Config::base_dir`]. The
+    /// paths of a loaded file are already resolved; this is for defaults the file left out.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        match self.base_dir() {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// The one place relative paths of the file are resolved, once, at load: `policy`,
+    /// `fingerprint.rules` and `.sourcemaps`, `scrub.rules`, `ops.sops`, the `file`
+    /// sources of `canary`, and `llm.dir`. Paths under `content` are the site's (relative
+    /// to `--repo-dir`), and `ledger.path` and `relay.spool` to the working directory.
+    fn resolve_paths(&mut self) {
+        let Some(dir) = self.base_dir().map(Path::to_path_buf) else { return };
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        let mut paths: Vec<&mut PathBuf> = Vec::new();
+        paths.extend(self.policy.as_mut());
+        paths.extend(self.fingerprint.rules.as_mut());
+        paths.extend(self.fingerprint.sourcemaps.as_mut());
+        paths.extend(self.scrub.rules.as_mut());
+        paths.extend(self.ops.as_mut().map(|o| &mut o.sops));
+        paths.extend(self.llm.as_mut().and_then(|l| l.dir.as_mut()));
+        if let Some(canary) = self.canary.as_mut() {
+            paths.extend(canary.file_paths_mut());
+        }
+        paths.into_iter().for_each(fix);
+    }
+
+    /// The name of the file in messages (`homeostat.yml` without one).
+    pub fn file(&self) -> String {
+        match (&self.source, self.spans.file()) {
+            (_, file) if !file.is_empty() => file.to_string(),
+            (Some(path), _) => path.display().to_string(),
+            (None, _) => "homeostat.yml".to_string(),
+        }
+    }
+
+    /// Where the key at `path` (`canary.metrics[1].name`) is in the file: its line and
+    /// column, else its nearest parent's, else the file alone.
+    pub fn at(&self, path: &str) -> Position {
+        match self.spans.position(path) {
+            p if p.line.is_some() => p,
+            _ => Position::file(self.file()),
+        }
+    }
+
+    /// A bad value serde accepted (a regex, a name nothing defines), at its key:
+    /// `file:line:column: path: message`.
+    pub fn bad_value(&self, path: &str, message: impl std::fmt::Display) -> Error {
+        Error::input(self.at(path), format!("{path}: {message}"))
     }
 }
 
-/// `.github/homeostat.yml` names paths from the repository root, like every other file
-/// under `.github/` does.
-fn is_repo_root_config(dir: &Path) -> bool {
-    dir.file_name().is_some_and(|n| n == ".github")
-}
-
-/// A bad value in a config file that serde accepted (e.g. a regex), at a key.
-pub fn bad_value(config: &Config, key: &str, message: impl std::fmt::Display) -> Error {
-    let file = config.source.as_ref().map_or_else(|| "homeostat.yml".to_string(), |p| p.display().to_string());
-    Error::input(Position::file(file), format!("{key}: {message}"))
-}
+pub use homeostat_core::duration::Duration;
 
 #[cfg(test)]
 mod tests {
@@ -253,6 +329,38 @@ mod tests {
             text.starts_with("h.yml:2:3: issues: unknown field `max_new_per_rn`") || text.starts_with("h.yml:2:3:"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_once_at_load() {
+        let text = "policy: p.yml\nscrub: {rules: /abs/s.yml}\nops: {sops: runbooks}\nllm: {provider: replay, dir: answers}\n\
+                    canary:\n  metrics:\n    - name: e\n      canary: {file: {path: c.json}}\n      max: 1\n";
+        let c = Config::from_text("conf/h.yml", text, Path::new("conf/h.yml")).unwrap();
+        assert_eq!(c.policy.as_deref(), Some(Path::new("conf/p.yml")));
+        assert_eq!(c.scrub.rules.as_deref(), Some(Path::new("/abs/s.yml")));
+        assert_eq!(c.ops.as_ref().unwrap().sops, Path::new("conf/runbooks"));
+        assert_eq!(c.llm.as_ref().unwrap().dir.as_deref(), Some(Path::new("conf/answers")));
+        let canary::SourceConfig::File(f) = &c.canary.as_ref().unwrap().metrics[0].canary else { panic!() };
+        assert_eq!(f.path, Path::new("conf/c.json"));
+        assert_eq!(c.resolve(Path::new("sops")), Path::new("conf/sops"));
+        // `.github/homeostat.yml` and a file in the working directory name paths from there.
+        for source in [".github/homeostat.yml", "homeostat.yml"] {
+            let c = Config::from_text(source, "policy: p.yml\n", Path::new(source)).unwrap();
+            assert_eq!(c.policy.as_deref(), Some(Path::new("p.yml")), "{source}");
+        }
+        assert_eq!(Config::parse("h.yml", "policy: p.yml\n").unwrap().policy.as_deref(), Some(Path::new("p.yml")));
+    }
+
+    #[test]
+    fn bad_values_name_their_key_not_the_first_match() {
+        let text = "agents:\n  define: {}\n  route:\n    safe: quick\n    critical: careful\n";
+        let c = Config::parse("h.yml", text).unwrap();
+        let err = c.bad_value("agents.route.critical", "no agent `careful` in agents.define");
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(err.to_string(), "h.yml:5:5: agents.route.critical: no agent `careful` in agents.define");
+        // A key left to its default: its nearest parent; nothing at all: the file.
+        assert_eq!(c.at("agents.budget.runs_per_day").to_string(), "h.yml:1:1");
+        assert_eq!(Config::default().at("canary").to_string(), "homeostat.yml");
     }
 
     #[test]
