@@ -12,8 +12,69 @@ use super::stack_rules::frame_matchers_hold;
 use super::{Algorithm, Engine, ExceptionState, FrameState, Variant, message};
 use crate::event::{ErrorEvent, Exception};
 
+/// The values a fingerprint hashes, and what chose them.
+struct Chosen<'s> {
+    values: Vec<Cow<'s, str>>,
+    /// `app`, `system`, `message`, `fingerprint-rule` or `client-fingerprint`.
+    variant_name: &'static str,
+    custom_title: Option<String>,
+    rule_text: Option<String>,
+    /// A fingerprint rule or the client's fingerprint decided.
+    custom: bool,
+    /// The default grouping's values went in (always, unless a custom one left them out).
+    defaults_used: bool,
+}
+
 impl Engine {
     pub(super) fn compute(&self, event: &ErrorEvent, explain: bool, algorithm: Algorithm) -> Fingerprint {
+        let (platform, exceptions) = self.exceptions_of(event, algorithm);
+        let exceptions: &[Exception] = &exceptions;
+
+        let family = platform.family();
+        // Frames parsed from text carry no in-app flag: they are the app unless a rule says
+        // otherwise. Sentry events say it per frame; a frame that does not is not the app.
+        let default_in_app = event.exceptions.is_empty();
+        let mut states: Vec<ExceptionState> =
+            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family, default_in_app, algorithm)).collect();
+        let parse_cut: usize = if event.exceptions.is_empty() {
+            // A parser keeps at most `MAX_FRAMES` per exception: a full one was cut.
+            states.iter().filter(|s| s.frames.len() >= stack::MAX_FRAMES).count()
+        } else {
+            0
+        };
+
+        let variant = choose_variant(&mut states);
+        let chosen = self.choose_values(&states, variant, event, platform, algorithm);
+
+        let fingerprint = hash(&chosen.values, chosen.custom);
+        let thrown = states.last();
+        let ty = thrown.and_then(|s| s.exception.r#type.clone()).unwrap_or_default();
+        let message =
+            thrown.and_then(|s| s.exception.value.clone()).or_else(|| event.message.clone()).unwrap_or_default();
+        let (culprit, frames) = culprit_and_frames(&states);
+        let explanation = explain.then(|| self.explanation(&states, variant, &chosen));
+        let title = chosen.custom_title.unwrap_or_else(|| make_title(&ty, &message));
+
+        let mut cut = event.cut;
+        cut.frames += parse_cut as u64;
+        Fingerprint {
+            fingerprint,
+            algorithm: algorithm.name(),
+            aliases: Vec::new(),
+            cut,
+            platform: platform.name().to_string(),
+            r#type: ty,
+            title,
+            culprit,
+            frames,
+            explanation,
+        }
+    }
+
+    /// The platform and the exceptions to group: the event's own, or those parsed from its
+    /// stack; the event's type and message name the thrown one; JavaScript frames resolved
+    /// through the source maps.
+    fn exceptions_of<'e>(&self, event: &'e ErrorEvent, algorithm: Algorithm) -> (Platform, Cow<'e, [Exception]>) {
         let hint = event.platform.as_deref().map(Platform::from_name);
         // Exceptions parsed from a stack are ours to change; an event's own are copied
         // only when its type or message must be written into them.
@@ -57,45 +118,26 @@ impl Engine {
                 maps.resolve(event.release.as_deref(), &mut e.frames);
             }
         }
-        let exceptions: &[Exception] = &exceptions;
+        (platform, exceptions)
+    }
 
-        let family = platform.family();
-        // Frames parsed from text carry no in-app flag: they are the app unless a rule says
-        // otherwise. Sentry events say it per frame; a frame that does not is not the app.
-        let default_in_app = event.exceptions.is_empty();
-        let mut states: Vec<ExceptionState> =
-            exceptions.iter().map(|e| self.run_stack_rules(e, platform, family, default_in_app, algorithm)).collect();
-        let parse_cut: usize = if event.exceptions.is_empty() {
-            // A parser keeps at most `MAX_FRAMES` per exception: a full one was cut.
-            states.iter().filter(|s| s.frames.len() >= stack::MAX_FRAMES).count()
-        } else {
-            0
-        };
-
-        // Which frames count, per variant.
-        let mut app_any = false;
-        let mut system_any = false;
-        for st in &mut states {
-            mark_contributions(st);
-            app_any |= st.frames.iter().any(|f| f.counts_app);
-            system_any |= st.frames.iter().any(|f| f.counts_system);
-        }
-        let variant = if app_any {
-            Variant::App
-        } else if system_any {
-            Variant::System
-        } else {
-            Variant::Message
-        };
-
-        let default_values = default_values(&states, variant, event, algorithm);
-        let fp_rule = self.rules.fingerprint.iter().find(|r| fingerprint_rule_matches(r, event, platform, &states));
+    /// The values to hash: a matching fingerprint rule's, else the client's fingerprint,
+    /// else the default grouping's.
+    fn choose_values<'s>(
+        &self,
+        states: &'s [ExceptionState],
+        variant: Variant,
+        event: &'s ErrorEvent,
+        platform: Platform,
+        algorithm: Algorithm,
+    ) -> Chosen<'s> {
+        let default_values = default_values(states, variant, event, algorithm);
+        let fp_rule = self.rules.fingerprint.iter().find(|r| fingerprint_rule_matches(r, event, platform, states));
         let (values, variant_name, custom_title, rule_text) = if let Some(rule) = fp_rule {
-            let vals = rule.values.iter().flat_map(|v| expand(v, &default_values, event, &states)).map(Cow::Owned);
+            let vals = rule.values.iter().flat_map(|v| expand(v, &default_values, event, states)).map(Cow::Owned);
             (vals.collect(), "fingerprint-rule", rule.title.clone(), Some(rule.text.clone()))
         } else if !event.fingerprint.is_empty() && event.fingerprint.iter().any(|v| !is_default_var(v)) {
-            let vals =
-                event.fingerprint.iter().flat_map(|v| expand(v, &default_values, event, &states)).map(Cow::Owned);
+            let vals = event.fingerprint.iter().flat_map(|v| expand(v, &default_values, event, states)).map(Cow::Owned);
             (vals.collect(), "client-fingerprint", None, None)
         } else {
             (default_values, variant.name(), None, None)
@@ -103,19 +145,16 @@ impl Engine {
         let custom = variant_name == "fingerprint-rule" || variant_name == "client-fingerprint";
         let defaults_used =
             !custom || rule_or_client_uses_default(fp_rule.map(|r| &r.values[..]).unwrap_or(&event.fingerprint));
+        Chosen { values, variant_name, custom_title, rule_text, custom, defaults_used }
+    }
 
-        let fingerprint = hash(&values, custom);
-        let thrown = states.last();
-        let ty = thrown.and_then(|s| s.exception.r#type.clone()).unwrap_or_default();
-        let message =
-            thrown.and_then(|s| s.exception.value.clone()).or_else(|| event.message.clone()).unwrap_or_default();
-        let title = custom_title.unwrap_or_else(|| make_title(&ty, &message));
-        let (culprit, frames) = culprit_and_frames(&states);
-
-        let explanation = explain.then(|| Explanation {
-            variant: variant_name.to_string(),
-            values: values.iter().map(|v| v.to_string()).collect(),
-            rule: rule_text,
+    /// Why each frame did or did not count, for `--explain`.
+    fn explanation(&self, states: &[ExceptionState], variant: Variant, chosen: &Chosen) -> Explanation {
+        let defaults_used = chosen.defaults_used;
+        Explanation {
+            variant: chosen.variant_name.to_string(),
+            values: chosen.values.iter().map(|v| v.to_string()).collect(),
+            rule: chosen.rule_text.clone(),
             exceptions: states
                 .iter()
                 .map(|st| ExceptionExplained {
@@ -136,22 +175,26 @@ impl Engine {
                         .collect(),
                 })
                 .collect(),
-        });
-
-        let mut cut = event.cut;
-        cut.frames += parse_cut as u64;
-        Fingerprint {
-            fingerprint,
-            algorithm: algorithm.name(),
-            aliases: Vec::new(),
-            cut,
-            platform: platform.name().to_string(),
-            r#type: ty,
-            title,
-            culprit,
-            frames,
-            explanation,
         }
+    }
+}
+
+/// Which frames count, per variant; the variant: `app` when an in-app frame counts, else
+/// `system` when any frame does, else `message`.
+fn choose_variant(states: &mut [ExceptionState]) -> Variant {
+    let mut app_any = false;
+    let mut system_any = false;
+    for st in states {
+        mark_contributions(st);
+        app_any |= st.frames.iter().any(|f| f.counts_app);
+        system_any |= st.frames.iter().any(|f| f.counts_system);
+    }
+    if app_any {
+        Variant::App
+    } else if system_any {
+        Variant::System
+    } else {
+        Variant::Message
     }
 }
 

@@ -21,6 +21,24 @@ impl Engine {
         default_in_app: bool,
         algorithm: Algorithm,
     ) -> ExceptionState<'a> {
+        let frames = self.frame_states(exception, platform, family, default_in_app, algorithm);
+        let v2 = algorithm != Algorithm::V1;
+        let max_frames = (v2 && family == "javascript").then_some(JS_MAX_FRAMES);
+        let mut state = ExceptionState { exception, frames, max_frames };
+        self.apply_stack_rules(&mut state, family);
+        state
+    }
+
+    /// The frames before any rule: normalised, recursion dropped, in-app as the client
+    /// said (or the default).
+    fn frame_states(
+        &self,
+        exception: &Exception,
+        platform: Platform,
+        family: &str,
+        default_in_app: bool,
+        algorithm: Algorithm,
+    ) -> Vec<FrameState> {
         let v2 = algorithm != Algorithm::V1;
         let mut frames: Vec<FrameState> = Vec::with_capacity(exception.frames.len());
         let mut previous: Option<&Frame> = None;
@@ -58,8 +76,13 @@ impl Engine {
         {
             frames[0].dropped = Some("ignored single non-URL JavaScript frame");
         }
-        let max_frames = (v2 && family == "javascript").then_some(JS_MAX_FRAMES);
-        let mut state = ExceptionState { exception, frames, max_frames };
+        frames
+    }
+
+    /// The stack-trace rules in two passes: first in-app and categories, then grouping
+    /// and `max-frames`.
+    fn apply_stack_rules(&self, state: &mut ExceptionState, family: &str) {
+        let exception = state.exception;
         let family_index = FAMILIES.iter().position(|f| *f == family).unwrap_or(2);
         let n = state.frames.len();
         let mut matched: Vec<bool> = vec![false; n];
@@ -108,7 +131,6 @@ impl Engine {
                 }
             }
         }
-        state
     }
 }
 

@@ -401,6 +401,41 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
     let at = |needle: &str| line_of(file, text, needle);
     let mut bad = |pos: Position, msg: String| problems.push(InputError::new(pos, msg));
 
+    check_header(file, &front, &at, &mut bad);
+    let (alert_labels, title_patterns, severity_min) = compile_trigger(&front.trigger, &at, &mut bad);
+    check_steps(&front, &at, &mut bad);
+    let fix = compile_fix(&front, &at, &mut bad);
+    check_escalation(&front, &at, &mut bad);
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let title = front.title.clone().unwrap_or_else(|| {
+        body.lines().find_map(|l| l.strip_prefix("# ")).map_or_else(|| front.name.clone(), |t| t.trim().to_string())
+    });
+    Ok(Runbook {
+        name: front.name,
+        enabled: front.enabled,
+        title,
+        category: front.category,
+        risk: front.risk,
+        auto_fix: front.auto_fix,
+        trigger: front.trigger,
+        alert_labels,
+        title_patterns,
+        severity_min,
+        diagnosis: front.diagnosis,
+        fix,
+        verify: front.verify,
+        escalate: front.escalate,
+        limits: front.limits,
+        body: body.to_string(),
+        source: file.to_string(),
+    })
+}
+
+/// The name (matching the file's), category, risk and auto-fix settings.
+fn check_header(file: &str, front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnMut(Position, String)) {
     let stem = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     if front.name.is_empty() || !front.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
         bad(at("name:"), format!("name `{}` must be lowercase letters, digits and dashes", front.name));
@@ -425,8 +460,16 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
     if front.diagnosis.is_empty() {
         bad(at("trigger:"), "add at least one diagnosis step".into());
     }
+}
 
-    let t = &front.trigger;
+/// The trigger's label and title patterns compiled, and its minimum severity ranked.
+type CompiledTrigger = (Vec<(String, Regex)>, Vec<Regex>, Option<u8>);
+
+fn compile_trigger(
+    t: &Trigger,
+    at: &impl Fn(&str) -> Position,
+    bad: &mut impl FnMut(Position, String),
+) -> CompiledTrigger {
     if t.alertname.is_empty() && t.labels.is_empty() && t.title.is_empty() {
         bad(at("trigger:"), "trigger needs alertname, labels or title".into());
     }
@@ -454,7 +497,11 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
         }
         None => None,
     };
+    (alert_labels, title_patterns, severity_min)
+}
 
+/// The diagnosis and verify steps: unique names, exactly one of `http` or `command`.
+fn check_steps(front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnMut(Position, String)) {
     let mut names = BTreeSet::new();
     for (kind, checks) in [("diagnosis", &front.diagnosis), ("verify", &front.verify)] {
         for c in checks {
@@ -489,7 +536,10 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
             }
         }
     }
+}
 
+/// The fix steps, each parsed as its op.
+fn compile_fix(front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnMut(Position, String)) -> Vec<Fix> {
     let mut fix = Vec::new();
     for step in &front.fix {
         let pos = at(&format!("name: {}", step.name));
@@ -519,7 +569,11 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
             Err(e) => bad(pos, format!("fix `{}`: op {}: {e}", step.name, step.op)),
         }
     }
+    fix
+}
 
+/// Escalation targets and limits.
+fn check_escalation(front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnMut(Position, String)) {
     if front.escalate.after_attempts == 0 {
         bad(at("after_attempts:"), "escalate.after_attempts must be at least 1".into());
     }
@@ -531,32 +585,6 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
     if front.limits.max_per_hour == 0 {
         bad(at("max_per_hour:"), "limits.max_per_hour must be at least 1".into());
     }
-
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let title = front.title.clone().unwrap_or_else(|| {
-        body.lines().find_map(|l| l.strip_prefix("# ")).map_or_else(|| front.name.clone(), |t| t.trim().to_string())
-    });
-    Ok(Runbook {
-        name: front.name,
-        enabled: front.enabled,
-        title,
-        category: front.category,
-        risk: front.risk,
-        auto_fix: front.auto_fix,
-        trigger: front.trigger,
-        alert_labels,
-        title_patterns,
-        severity_min,
-        diagnosis: front.diagnosis,
-        fix,
-        verify: front.verify,
-        escalate: front.escalate,
-        limits: front.limits,
-        body: body.to_string(),
-        source: file.to_string(),
-    })
 }
 
 fn check_method(method: &str) -> std::result::Result<(), String> {
