@@ -9,6 +9,10 @@
 //! does, parameterised ([`message`]). Fingerprint rules (`matchers -> values`) and the
 //! client's fingerprint override it. The fingerprint is 16 hex of SHA-256 over the values.
 //!
+//! The parts: `facts` (a frame normalised, with its rule hits, cached), `stack_rules`
+//! (in-app, categories, grouping), `compute` (the variant, the values, the hash), `output`
+//! (the line and `--explain`), `group` (`--group`).
+//!
 //! Pure: no I/O, never panics on any event.
 
 mod compute;
