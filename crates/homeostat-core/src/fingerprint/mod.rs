@@ -133,7 +133,7 @@ struct FrameState {
     group_rule: Option<usize>,
     category: Option<String>,
     dropped: Option<&'static str>,
-    /// Counts in the variant that only in-app frames feed (set by [`mark_contributions`]).
+    /// Counts in the variant that only in-app frames feed (set by `compute::mark_contributions`).
     counts_app: bool,
     /// Counts in the variant that every frame feeds.
     counts_system: bool,

@@ -1,10 +1,10 @@
 //! Issues from errors (hs-issue): one open issue per fingerprint, whatever the number of
 //! occurrences or runs.
 //!
-//! A run groups its occurrences by fingerprint ([`group`]), lists the `homeostat:error`
+//! A run groups its occurrences by fingerprint ([`group()`]), lists the `homeostat:error`
 //! issues once to build the fingerprint index ([`Index`]), decides what to do for each
-//! group without touching the forge ([`plan`]), then makes the writes one at a time
-//! ([`apply`]). The issue body carries the fingerprint marker and a hidden state (counts,
+//! group without touching the forge (`plan`), then makes the writes one at a time
+//! ([`apply()`]). The issue body carries the fingerprint marker and a hidden state (counts,
 //! releases, the keys of the batches already counted), so a run that is repeated or was
 //! killed half-way counts nothing twice and never opens a second issue.
 
