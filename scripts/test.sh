@@ -67,6 +67,9 @@ echo "homeostat-core: none of tokio, reqwest, hyper, octocrab, git2, resvg"
 step "no import cycle between top-level modules (scripts/check-module-cycles.py)"
 python3 scripts/check-module-cycles.py
 
+step "no file over 600 lines, no function over 80 lines outside tests (scripts/check-sizes.py)"
+python3 scripts/check-sizes.py
+
 step "cargo test"
 bash scripts/test-openapi-report.sh clean
 # Not --all-targets: that implies --bins, which builds every binary as a test harness

@@ -174,41 +174,8 @@ pub fn classify(input: &MetricInput<'_>, params: &Params) -> MetricVerdict {
     };
     let mut experiment = clean(input.experiment);
     let mut control = clean(input.control);
-    let verdict = |classification, reason: Option<String>, deviation, critical| MetricVerdict {
-        classification,
-        reason,
-        deviation,
-        critical,
-        test: None,
-        effect: None,
-    };
-
-    if experiment.is_empty() || control.is_empty() {
-        let which = if experiment.is_empty() { "canary" } else { "baseline" };
-        return match input.nan_strategy {
-            NanStrategy::Remove if input.must_have_data && !input.critical => verdict(
-                Classification::NodataFailMetric,
-                Some(format!("missing data for the {which}")),
-                f64::NAN,
-                false,
-            ),
-            NanStrategy::Remove => {
-                verdict(Classification::Nodata, Some(format!("missing data for the {which}")), f64::NAN, input.critical)
-            }
-            NanStrategy::Replace => verdict(Classification::Pass, None, 1.0, false),
-        };
-    }
-
-    let mut sorted_e = experiment.clone();
-    let mut sorted_c = control.clone();
-    sorted_e.sort_by(f64::total_cmp);
-    sorted_c.sort_by(f64::total_cmp);
-    if sorted_e == sorted_c {
-        return verdict(Classification::Pass, Some("canary and baseline data are identical".into()), 1.0, false);
-    }
-    let first = experiment[0];
-    if experiment.iter().chain(&control).all(|v| *v == first) {
-        return verdict(Classification::Pass, Some("one distinct value overall".into()), 1.0, false);
+    if let Some(v) = verdict_without_test(input, &experiment, &control) {
+        return v;
     }
     // Two constant series tie every rank within a group; Kayenta jitters both slightly.
     if is_constant(&experiment) && is_constant(&control) {
@@ -246,6 +213,44 @@ pub fn classify(input: &MetricInput<'_>, params: &Params) -> MetricVerdict {
         (Classification::Pass, false, "no significant difference".to_string())
     };
     MetricVerdict { classification, reason: Some(reason), deviation, critical, test: Some(test), effect: Some(effect) }
+}
+
+/// The verdict when no test is needed or possible: no data on a side, the same data on
+/// both sides, one value overall.
+fn verdict_without_test(input: &MetricInput<'_>, experiment: &[f64], control: &[f64]) -> Option<MetricVerdict> {
+    if experiment.is_empty() || control.is_empty() {
+        let which = if experiment.is_empty() { "canary" } else { "baseline" };
+        return Some(match input.nan_strategy {
+            NanStrategy::Remove if input.must_have_data && !input.critical => verdict(
+                Classification::NodataFailMetric,
+                Some(format!("missing data for the {which}")),
+                f64::NAN,
+                false,
+            ),
+            NanStrategy::Remove => {
+                verdict(Classification::Nodata, Some(format!("missing data for the {which}")), f64::NAN, input.critical)
+            }
+            NanStrategy::Replace => verdict(Classification::Pass, None, 1.0, false),
+        });
+    }
+
+    let mut sorted_e = experiment.to_vec();
+    let mut sorted_c = control.to_vec();
+    sorted_e.sort_by(f64::total_cmp);
+    sorted_c.sort_by(f64::total_cmp);
+    if sorted_e == sorted_c {
+        return Some(verdict(Classification::Pass, Some("canary and baseline data are identical".into()), 1.0, false));
+    }
+    let first = experiment[0];
+    if experiment.iter().chain(control).all(|v| *v == first) {
+        return Some(verdict(Classification::Pass, Some("one distinct value overall".into()), 1.0, false));
+    }
+    None
+}
+
+/// A verdict without a test (`test` and `effect` unset).
+fn verdict(classification: Classification, reason: Option<String>, deviation: f64, critical: bool) -> MetricVerdict {
+    MetricVerdict { classification, reason, deviation, critical, test: None, effect: None }
 }
 
 fn show(v: f64) -> String {

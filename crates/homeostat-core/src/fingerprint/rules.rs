@@ -465,49 +465,58 @@ pub(crate) fn glob_regex(glob: &str, case_insensitive: bool, doublestar: bool) -
                 }
             }
             '?' => out.push_str(if doublestar { "[^/]" } else { "." }),
-            '[' => {
-                let mut j = i + 1;
-                let negate = matches!(chars.get(j), Some('!') | Some('^'));
-                if negate {
-                    j += 1;
-                }
-                let start = j;
-                if chars.get(j) == Some(&']') {
-                    j += 1;
-                }
-                while j < chars.len() && chars[j] != ']' {
-                    j += 1;
-                }
-                if j >= chars.len() {
-                    out.push_str("\\[");
-                } else {
-                    out.push('[');
-                    if negate {
-                        out.push('^');
-                    }
-                    for &k in &chars[start..j] {
-                        if k == '-' {
-                            out.push('-');
-                        } else {
-                            out.push_str(&regex::escape(&k.to_string()));
-                            if matches!(k, '[' | ']' | '&' | '~') && !out.ends_with(&format!("\\{k}")) {
-                                out.pop();
-                                out.push('\\');
-                                out.push(k);
-                            }
-                        }
-                    }
-                    out.push(']');
-                    i = j + 1;
+            '[' => match glob_class(&chars, i, &mut out) {
+                Some(next) => {
+                    i = next;
                     continue;
                 }
-            }
+                None => out.push_str("\\["),
+            },
             other => out.push_str(&regex::escape(&other.to_string())),
         }
         i += 1;
     }
     out.push('$');
     out
+}
+
+/// The class `[...]` (`[!...]` or `[^...]` negated) starting at `chars[i]`, pushed onto
+/// `out` as a regex class; the index after its `]`, or `None` (nothing pushed) when it is
+/// not closed.
+fn glob_class(chars: &[char], i: usize, out: &mut String) -> Option<usize> {
+    let mut j = i + 1;
+    let negate = matches!(chars.get(j), Some('!') | Some('^'));
+    if negate {
+        j += 1;
+    }
+    let start = j;
+    if chars.get(j) == Some(&']') {
+        j += 1;
+    }
+    while j < chars.len() && chars[j] != ']' {
+        j += 1;
+    }
+    if j >= chars.len() {
+        return None;
+    }
+    out.push('[');
+    if negate {
+        out.push('^');
+    }
+    for &k in &chars[start..j] {
+        if k == '-' {
+            out.push('-');
+        } else {
+            out.push_str(&regex::escape(&k.to_string()));
+            if matches!(k, '[' | ']' | '&' | '~') && !out.ends_with(&format!("\\{k}")) {
+                out.pop();
+                out.push('\\');
+                out.push(k);
+            }
+        }
+    }
+    out.push(']');
+    Some(j + 1)
 }
 
 #[cfg(test)]

@@ -108,36 +108,7 @@ pub fn build(
         })
         .collect();
 
-    let mut sources = Vec::new();
-    let mut left_out = Vec::new();
-    let mut used = 0usize;
-    let mut seen = std::collections::BTreeSet::new();
-    for frame in &frames {
-        let Some(path) = &frame.repo_path else { continue };
-        if !seen.insert(path.clone()) {
-            continue;
-        }
-        let Some(bytes) = checkout.read_at(default_head, path)? else { continue };
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let room = input.byte_budget.saturating_sub(used);
-        let file = if text.len() <= room {
-            Some(SourceFile { path: path.clone(), from_line: 1, content: text, partial: false })
-        } else {
-            window(&text, frame.line.unwrap_or(1) as usize, room).map(|(from_line, content)| SourceFile {
-                path: path.clone(),
-                from_line,
-                content,
-                partial: true,
-            })
-        };
-        match file {
-            Some(f) => {
-                used += f.content.len();
-                sources.push(f);
-            }
-            None => left_out.push(path.clone()),
-        }
-    }
+    let (sources, left_out) = read_sources(&frames, checkout, default_head, input.byte_budget)?;
 
     let mut instructions = Vec::new();
     for path in INSTRUCTION_FILES {
@@ -183,6 +154,47 @@ pub fn build(
         feedback: input.feedback.map(scrub),
         pr: input.pr,
     })
+}
+
+/// The source files the frames name, read from `default_head`, each whole while it fits
+/// in `byte_budget` and else a window around the frame's line; the paths that did not fit.
+fn read_sources(
+    frames: &[FrameData],
+    checkout: &Checkout,
+    default_head: git2::Oid,
+    byte_budget: usize,
+) -> Result<(Vec<SourceFile>, Vec<String>)> {
+    let mut sources = Vec::new();
+    let mut left_out = Vec::new();
+    let mut used = 0usize;
+    let mut seen = std::collections::BTreeSet::new();
+    for frame in frames {
+        let Some(path) = &frame.repo_path else { continue };
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let Some(bytes) = checkout.read_at(default_head, path)? else { continue };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let room = byte_budget.saturating_sub(used);
+        let file = if text.len() <= room {
+            Some(SourceFile { path: path.clone(), from_line: 1, content: text, partial: false })
+        } else {
+            window(&text, frame.line.unwrap_or(1) as usize, room).map(|(from_line, content)| SourceFile {
+                path: path.clone(),
+                from_line,
+                content,
+                partial: true,
+            })
+        };
+        match file {
+            Some(f) => {
+                used += f.content.len();
+                sources.push(f);
+            }
+            None => left_out.push(path.clone()),
+        }
+    }
+    Ok((sources, left_out))
 }
 
 /// The repository file a frame's path names: the same path, or the longest repository

@@ -62,16 +62,7 @@ const BOTTOM: f64 = 36.0;
 /// An SVG line chart of one metric: canary (solid), baseline (dashed), bounds (red).
 pub fn svg(s: &MetricSeries) -> String {
     let n = s.canary.len().max(1);
-    let all = s.canary.iter().chain(&s.baseline).chain(&s.upper).chain(&s.lower).flatten().copied();
-    let (mut lo, mut hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    if !lo.is_finite() || !hi.is_finite() {
-        (lo, hi) = (0.0, 1.0);
-    }
-    lo = lo.min(0.0);
-    if hi <= lo {
-        hi = lo + 1.0;
-    }
-    hi += (hi - lo) * 0.08;
+    let (lo, hi) = value_range(s);
     let x = |i: usize| LEFT + (W - LEFT - RIGHT) * if n > 1 { i as f64 / (n - 1) as f64 } else { 0.5 };
     let y = |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - (v - lo) / (hi - lo));
     let mut out = String::new();
@@ -129,6 +120,28 @@ pub fn svg(s: &MetricSeries) -> String {
             let _ = write!(out, r##"<circle cx="{:.1}" cy="{:.1}" r="4" fill="#d62728"/>"##, x(i), y(v));
         }
     }
+    legend(&mut out);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The y axis: from 0 (or the lowest value, if below) to 8 % above the highest value.
+fn value_range(s: &MetricSeries) -> (f64, f64) {
+    let all = s.canary.iter().chain(&s.baseline).chain(&s.upper).chain(&s.lower).flatten().copied();
+    let (mut lo, mut hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() || !hi.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    lo = lo.min(0.0);
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    hi += (hi - lo) * 0.08;
+    (lo, hi)
+}
+
+/// The legend, top right: canary, baseline, bound.
+fn legend(out: &mut String) {
     let legend = [("#1f77b4", "canary"), ("#7f7f7f", "baseline"), ("#d62728", "bound")];
     for (k, (color, label)) in legend.iter().enumerate() {
         let lx = W - RIGHT - 220.0 + k as f64 * 75.0;
@@ -139,8 +152,6 @@ pub fn svg(s: &MetricSeries) -> String {
             lx + 20.0
         );
     }
-    out.push_str("</svg>\n");
-    out
 }
 
 /// Consecutive present values, as (index, value) runs, so gaps stay gaps.

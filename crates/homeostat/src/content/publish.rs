@@ -41,18 +41,6 @@ pub fn publish(ws: &Workspace, options: PublishOptions) -> Result<PublishReport>
     let cfg = &ws.config;
     let guides = ws.guides()?;
     let live: Vec<&page::Guide> = guides.iter().filter(|g| g.front.status == Status::Live).collect();
-    let entries: Vec<sitemap::UrlEntry> = live
-        .iter()
-        .map(|g| sitemap::UrlEntry {
-            loc: cfg.guide_url(&g.front.slug),
-            lastmod: Some(g.front.updated.clone().unwrap_or_else(|| g.front.date.clone())),
-        })
-        .collect();
-    let sitemap_path = ws.at(&cfg.out.sitemap);
-    let stem = sitemap_path.file_stem().and_then(|s| s.to_str()).unwrap_or("sitemap").to_string();
-    let files = sitemap::render(&entries, &cfg.site.base_url, &cfg.site.base_url, &stem, options.max_urls_per_file)?;
-    let dir = sitemap_path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let shown_dir = cfg.out.sitemap.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut report = PublishReport {
         live: live.iter().map(|g| g.front.slug.clone()).collect(),
         sitemap: Vec::new(),
@@ -61,16 +49,7 @@ pub fn publish(ws: &Workspace, options: PublishOptions) -> Result<PublishReport>
         rescheduled: 0,
         changed: Vec::new(),
     };
-    for f in files {
-        let path = dir.join(&f.name);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(f.xml.as_str()) {
-            if options.write {
-                write_file(&path, f.xml.as_bytes())?;
-            }
-            report.changed.push(Workspace::rel(&shown_dir, &f.name));
-        }
-        report.sitemap.push(Workspace::rel(&shown_dir, &f.name));
-    }
+    write_sitemap(ws, &live, &options, &mut report)?;
 
     let live_slugs: BTreeSet<&str> = live.iter().map(|g| g.front.slug.as_str()).collect();
     let mut bundles = load_bundles(ws)?;
@@ -121,4 +100,37 @@ pub fn publish(ws: &Workspace, options: PublishOptions) -> Result<PublishReport>
         report.changed.push(Workspace::rel(&cfg.out.social, &name));
     }
     Ok(report)
+}
+
+/// The sitemap of the live pages, written where it changed (when `options.write`).
+fn write_sitemap(
+    ws: &Workspace,
+    live: &[&page::Guide],
+    options: &PublishOptions,
+    report: &mut PublishReport,
+) -> Result<()> {
+    let cfg = &ws.config;
+    let entries: Vec<sitemap::UrlEntry> = live
+        .iter()
+        .map(|g| sitemap::UrlEntry {
+            loc: cfg.guide_url(&g.front.slug),
+            lastmod: Some(g.front.updated.clone().unwrap_or_else(|| g.front.date.clone())),
+        })
+        .collect();
+    let sitemap_path = ws.at(&cfg.out.sitemap);
+    let stem = sitemap_path.file_stem().and_then(|s| s.to_str()).unwrap_or("sitemap").to_string();
+    let files = sitemap::render(&entries, &cfg.site.base_url, &cfg.site.base_url, &stem, options.max_urls_per_file)?;
+    let dir = sitemap_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let shown_dir = cfg.out.sitemap.parent().map(Path::to_path_buf).unwrap_or_default();
+    for f in files {
+        let path = dir.join(&f.name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(f.xml.as_str()) {
+            if options.write {
+                write_file(&path, f.xml.as_bytes())?;
+            }
+            report.changed.push(Workspace::rel(&shown_dir, &f.name));
+        }
+        report.sitemap.push(Workspace::rel(&shown_dir, &f.name));
+    }
+    Ok(())
 }

@@ -126,50 +126,13 @@ fn run_parallel<R: BufRead>(
         for _ in 0..workers {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
-            scope.spawn(move || {
-                loop {
-                    let job = match job_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((seq, lines)) = job else { return };
-                    let items: Vec<Item> = lines
-                        .into_iter()
-                        .filter_map(|line| match line {
-                            RawLine::Line(n, bytes) => crate::event::parse_line(name, n, &bytes),
-                            RawLine::Bad(bad) => Some(Err(bad)),
-                        })
-                        .map(|r| {
-                            r.map(|event| {
-                                let fp = fingerprint(engine, &event, explain);
-                                (event, fp)
-                            })
-                        })
-                        .collect();
-                    if done_tx.send((seq, items)).is_err() {
-                        return;
-                    }
-                }
-            });
+            scope.spawn(move || worker(engine, name, explain, job_rx, done_tx));
         }
         drop(done_tx);
         let mut pending: std::collections::BTreeMap<u64, Vec<Item>> = Default::default();
         let mut next = 0u64;
         let mut sent = 0u64;
         let mut outcome = Ok(());
-        // Writes every finished batch that is next in input order.
-        let drain = |pending: &mut std::collections::BTreeMap<u64, Vec<Item>>,
-                     next: &mut u64,
-                     sink: &mut Sink<'_>|
-         -> Result<()> {
-            while let Some(items) = pending.remove(next) {
-                *next += 1;
-                for item in items {
-                    sink.accept(item)?;
-                }
-            }
-            Ok(())
-        };
         let mut batch = Vec::with_capacity(BATCH);
         loop {
             let line = events.next_raw();
@@ -203,6 +166,51 @@ fn run_parallel<R: BufRead>(
         }
         outcome
     })
+}
+
+/// One worker thread: parses and fingerprints batches of lines until the jobs run out.
+fn worker(
+    engine: &Engine,
+    name: &str,
+    explain: bool,
+    job_rx: &std::sync::Mutex<std::sync::mpsc::Receiver<(u64, Vec<crate::event::RawLine>)>>,
+    done_tx: std::sync::mpsc::Sender<(u64, Vec<Item>)>,
+) {
+    use crate::event::RawLine;
+    loop {
+        let job = match job_rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((seq, lines)) = job else { return };
+        let items: Vec<Item> = lines
+            .into_iter()
+            .filter_map(|line| match line {
+                RawLine::Line(n, bytes) => crate::event::parse_line(name, n, &bytes),
+                RawLine::Bad(bad) => Some(Err(bad)),
+            })
+            .map(|r| {
+                r.map(|event| {
+                    let fp = fingerprint(engine, &event, explain);
+                    (event, fp)
+                })
+            })
+            .collect();
+        if done_tx.send((seq, items)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes every finished batch that is next in input order.
+fn drain(pending: &mut std::collections::BTreeMap<u64, Vec<Item>>, next: &mut u64, sink: &mut Sink<'_>) -> Result<()> {
+    while let Some(items) = pending.remove(next) {
+        *next += 1;
+        for item in items {
+            sink.accept(item)?;
+        }
+    }
+    Ok(())
 }
 
 /// Where fingerprinted events go, in input order.

@@ -63,18 +63,7 @@ pub async fn run_gate(forge: &dyn Forge, env: &Env, req: &GateRequest<'_>) -> Re
         .and_then(|n| gate::not_ours(&pr, &repo_name, n, &bots))
         .or_else(|| issue.is_none().then(|| format!("#{} names no homeostat issue", pr.number)))
     {
-        let decision = GateDecision { pr: pr.number, merge: false, wait: false, refusals: vec![why] };
-        return Ok(GateReport {
-            decision,
-            verdict: Decision::Blocked,
-            change_class: Class::Unknown,
-            error_class: None,
-            checks: gate::RequiredChecks::Pending { waiting: Vec::new() },
-            trusted: trusted_head,
-            merged: false,
-            merge_sha: None,
-            issue,
-        });
+        return Ok(refused(pr.number, why, trusted_head, issue));
     }
     let head = checkout.fetch(&pr.head)?.to_string();
     if !pr.head_sha.is_empty() && pr.head_sha != head {
@@ -127,6 +116,22 @@ pub async fn run_gate(forge: &dyn Forge, env: &Env, req: &GateRequest<'_>) -> Re
         report.merged = !forge.is_dry_run();
     }
     Ok(report)
+}
+
+/// The report on a pull request refused before it was judged (not ours, or no issue).
+fn refused(pr: u64, why: String, trusted_head: String, issue: Option<u64>) -> GateReport {
+    let decision = GateDecision { pr, merge: false, wait: false, refusals: vec![why] };
+    GateReport {
+        decision,
+        verdict: Decision::Blocked,
+        change_class: Class::Unknown,
+        error_class: None,
+        checks: gate::RequiredChecks::Pending { waiting: Vec::new() },
+        trusted: trusted_head,
+        merged: false,
+        merge_sha: None,
+        issue,
+    }
 }
 
 /// Which pull requests to judge: one, or every open one on a `homeostat/fix-*` branch.

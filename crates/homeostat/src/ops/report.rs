@@ -80,6 +80,13 @@ pub fn summarize(entries: &[Entry], since: Timestamp, until: Timestamp) -> Summa
         llm_usd: window.iter().filter(|e| e.kind == kinds::LLM_CALL).filter_map(|e| e.get_f64("usd")).sum::<f64>()
             + 0.0,
     };
+    count_runs(&mut s, &window, entries);
+    s
+}
+
+/// The `ops.run` entries of the window: alerts handled, outcomes, per-runbook lines, the
+/// share of fixes that held and their mean time.
+fn count_runs(s: &mut Summary, window: &[&Entry], entries: &[Entry]) {
     let mut lines: BTreeMap<String, RunbookLine> = BTreeMap::new();
     let (mut tried, mut held, mut seconds) = (0u32, 0u32, Vec::new());
     // A handled alert is one `ops.run`; an approval run continues an earlier one and is
@@ -134,7 +141,6 @@ pub fn summarize(entries: &[Entry], since: Timestamp, until: Timestamp) -> Summa
         s.mean_fix_seconds = Some(seconds.iter().sum::<f64>() / seconds.len() as f64);
     }
     s.runbooks = lines.into_values().collect();
-    s
 }
 
 /// The JSON schema of the prose a model writes (`prompts/ops-report.j2`).

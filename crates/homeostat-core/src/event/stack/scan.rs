@@ -145,59 +145,9 @@ impl LogScanner {
                 }
                 true
             }
-            State::PythonAfter => {
-                if trimmed.is_empty() {
-                    self.held.push(line.to_string());
-                    true
-                } else if trimmed.starts_with("During handling of the above exception")
-                    || trimmed.starts_with("The above exception was the direct cause")
-                {
-                    self.append(line);
-                    true
-                } else if super::find_traceback(trimmed).is_some() {
-                    self.append(trimmed);
-                    self.state = State::Python;
-                    true
-                } else {
-                    false
-                }
-            }
-            State::Go => {
-                if trimmed.is_empty() {
-                    self.held.push(line.to_string());
-                    true
-                } else if line.starts_with([' ', '\t'])
-                    || trimmed.starts_with("goroutine ")
-                    || trimmed.starts_with("created by ")
-                    || trimmed.starts_with("[signal ")
-                    || GO_SYMBOL.is_match(trimmed)
-                {
-                    self.append(line);
-                    true
-                } else {
-                    false
-                }
-            }
-            State::RustMessage => {
-                if trimmed.starts_with("stack backtrace:") || trimmed.starts_with("note:") {
-                    self.append(line);
-                    self.state = State::RustTrace;
-                    true
-                } else if RUST_HEAD.is_match(line)
-                    || self.rust_inline
-                    || (self.message_lines > 0 && looks_like_log_line(trimmed))
-                {
-                    // Another panic (the `note:` line is printed once per process), or the
-                    // log going on after a message.
-                    false
-                } else if self.message_lines < 20 {
-                    self.message_lines += 1;
-                    self.append(line);
-                    true
-                } else {
-                    false
-                }
-            }
+            State::PythonAfter => self.continues_python_after(line, trimmed),
+            State::Go => self.continues_go(line, trimmed),
+            State::RustMessage => self.continues_rust_message(line, trimmed),
             State::RustTrace => {
                 if RUST_FRAME.is_match(line) || trimmed.starts_with("note:") || trimmed.starts_with("stack backtrace:")
                 {
@@ -207,6 +157,66 @@ impl LogScanner {
                     false
                 }
             }
+        }
+    }
+
+    /// After a Python traceback's exception line: blank lines held, a chained exception's
+    /// link or traceback taken.
+    fn continues_python_after(&mut self, line: &str, trimmed: &str) -> bool {
+        if trimmed.is_empty() {
+            self.held.push(line.to_string());
+            true
+        } else if trimmed.starts_with("During handling of the above exception")
+            || trimmed.starts_with("The above exception was the direct cause")
+        {
+            self.append(line);
+            true
+        } else if super::find_traceback(trimmed).is_some() {
+            self.append(trimmed);
+            self.state = State::Python;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A Go panic's goroutine dumps: indented frames, goroutine headers, signals, symbols.
+    fn continues_go(&mut self, line: &str, trimmed: &str) -> bool {
+        if trimmed.is_empty() {
+            self.held.push(line.to_string());
+            true
+        } else if line.starts_with([' ', '\t'])
+            || trimmed.starts_with("goroutine ")
+            || trimmed.starts_with("created by ")
+            || trimmed.starts_with("[signal ")
+            || GO_SYMBOL.is_match(trimmed)
+        {
+            self.append(line);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A Rust panic's message (at most 20 lines), until `stack backtrace:` or a note.
+    fn continues_rust_message(&mut self, line: &str, trimmed: &str) -> bool {
+        if trimmed.starts_with("stack backtrace:") || trimmed.starts_with("note:") {
+            self.append(line);
+            self.state = State::RustTrace;
+            true
+        } else if RUST_HEAD.is_match(line)
+            || self.rust_inline
+            || (self.message_lines > 0 && looks_like_log_line(trimmed))
+        {
+            // Another panic (the `note:` line is printed once per process), or the
+            // log going on after a message.
+            false
+        } else if self.message_lines < 20 {
+            self.message_lines += 1;
+            self.append(line);
+            true
+        } else {
+            false
         }
     }
 

@@ -1,0 +1,116 @@
+//! What an issue remembers between runs: the fingerprint marker and the hidden state in
+//! its body, and how a group's occurrences add to it.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{APPLIED_KEYS_KEPT, Group, compare_releases};
+use crate::markers::Marker;
+
+/// What an issue remembers between runs, kept in a hidden comment in its body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IssueState {
+    #[serde(default)]
+    pub count: u64,
+    #[serde(default)]
+    pub first_seen: Option<String>,
+    #[serde(default)]
+    pub last_seen: Option<String>,
+    #[serde(default)]
+    pub releases: Vec<String>,
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// The events' surfaces and tags (`key=value`), scrubbed: policy rules on `surface`
+    /// read the issue as they read the event.
+    #[serde(default)]
+    pub surfaces: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub last_comment_at: Option<String>,
+    /// Keys of the batches already counted (newest last).
+    #[serde(default)]
+    pub applied: Vec<String>,
+}
+
+/// The hidden marker that ties an issue to its fingerprint.
+pub fn marker(fingerprint: &str, algorithm: &str) -> String {
+    fingerprint_marker(fingerprint, algorithm).render()
+}
+
+pub(super) fn fingerprint_marker(fingerprint: &str, algorithm: &str) -> Marker {
+    Marker::Fingerprint { fingerprint: fingerprint.to_string(), algorithm: algorithm.to_string() }
+}
+
+/// Every `(fingerprint, algorithm)` marker in a body's trailer (an issue keeps its old
+/// markers when the algorithm is bumped, so old fingerprints keep matching).
+pub fn markers(body: &str) -> Vec<(String, String)> {
+    crate::markers::fingerprints(body)
+}
+
+/// The state in a body's trailer (the default when there is none or it is damaged).
+pub fn parse_state(body: &str) -> IssueState {
+    crate::markers::find(body, |m| match m {
+        Marker::State(v) => serde_json::from_value(v).ok(),
+        _ => None,
+    })
+    .unwrap_or_default()
+}
+
+pub(super) fn state_marker(state: &IssueState) -> Marker {
+    Marker::State(serde_json::to_value(state).unwrap_or_else(|_| serde_json::json!({})))
+}
+
+#[cfg(test)]
+pub(super) fn state_comment(state: &IssueState) -> String {
+    state_marker(state).render()
+}
+
+/// Adds a group's occurrences to an issue's state.
+pub(super) fn merge_state(mut state: IssueState, g: &Group) -> IssueState {
+    state.count += g.count;
+    let fmt = |t: jiff::Timestamp| t.to_string();
+    if let Some(first) = g.first_seen {
+        let earlier =
+            state.first_seen.as_deref().and_then(|s| s.parse::<jiff::Timestamp>().ok()).is_none_or(|s| first < s);
+        if earlier {
+            state.first_seen = Some(fmt(first));
+        }
+    }
+    if let Some(last) = g.last_seen {
+        let later = state.last_seen.as_deref().and_then(|s| s.parse::<jiff::Timestamp>().ok()).is_none_or(|s| last > s);
+        if later {
+            state.last_seen = Some(fmt(last));
+        }
+    }
+    for r in &g.releases {
+        if !state.releases.contains(r) {
+            state.releases.push(r.clone());
+        }
+    }
+    state.releases.sort_by(|a, b| compare_releases(a, b));
+    for e in &g.environments {
+        if !state.environments.contains(e) {
+            state.environments.push(e.clone());
+        }
+    }
+    state.environments.sort();
+    merge_sorted(&mut state.surfaces, &g.surfaces);
+    merge_sorted(&mut state.tags, &g.tags);
+    state.applied.push(g.key.clone());
+    state.applied.extend(g.held_keys.iter().cloned());
+    let excess = state.applied.len().saturating_sub(APPLIED_KEYS_KEPT);
+    state.applied.drain(..excess);
+    state
+}
+
+/// Adds the new values to a sorted list kept in the issue state, at most 50 of them.
+fn merge_sorted(list: &mut Vec<String>, new: &BTreeSet<String>) {
+    for v in new {
+        if !list.contains(v) && list.len() < 50 {
+            list.push(v.clone());
+        }
+    }
+    list.sort();
+}
