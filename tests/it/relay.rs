@@ -338,6 +338,13 @@ async fn bad_input_gets_a_clear_status_and_others_are_served() {
             401,
         ),
         ("no key", post("/api/1/envelope/").body(good.clone()), 401),
+        // Refused before the body is read: the relay reads what is left (bounded), so the
+        // client gets the status, not a reset from a socket closed with unread data.
+        (
+            "wrong key, big body",
+            post("/api/1/envelope/").header("x-sentry-auth", "Sentry sentry_key=nope").body(vec![b'x'; 60_000]),
+            401,
+        ),
         ("unknown project", post("/api/9/envelope/").header("x-sentry-auth", &auth).body(good.clone()), 401),
         (
             "bad origin",

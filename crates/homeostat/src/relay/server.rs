@@ -29,6 +29,9 @@ use crate::settings::Config;
 
 /// Open connections at most; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 2048;
+/// What a refused request's body may still take to read before the answer (see `drain`).
+const DRAIN_MAX_BYTES: usize = 4 << 20;
+const DRAIN_WITHIN: Duration = Duration::from_secs(2);
 /// Alertmanager messages are forwarded whole in one dispatch.
 const ALERT_MAX_BYTES: usize = 60_000;
 
@@ -126,14 +129,14 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, mut sto
     let _ = tokio::time::timeout(Duration::from_secs(6), async { while open.join_next().await.is_some() {} }).await;
 }
 
-fn client_ip(state: &State, req: &Request) -> String {
+fn client_ip(state: &State, parts: &axum::http::request::Parts) -> String {
     if let Some(name) = &state.relay.client_ip_header
-        && let Some(value) = header_str(req.headers(), name.as_str())
+        && let Some(value) = header_str(&parts.headers, name.as_str())
         && let Some(last) = value.rsplit(',').next().map(str::trim).filter(|v| !v.is_empty())
     {
         return last.to_string();
     }
-    req.extensions().get::<Client>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+    parts.extensions.get::<Client>().map(|c| c.0.ip().to_string()).unwrap_or_default()
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
@@ -141,21 +144,41 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&s
 }
 
 /// Reads the body within the size cap and the read deadline.
-async fn read_body(state: &State, body: Body) -> Result<Bytes, RelayError> {
+async fn read_body(state: &State, body: &mut Body) -> Result<Bytes, RelayError> {
+    use http_body_util::BodyExt;
     let max = state.relay.limits.max_body_bytes;
-    let read = axum::body::to_bytes(body, max);
+    let read = http_body_util::Limited::new(body, max).collect();
     match tokio::time::timeout(state.relay.read_timeout.as_std(), read).await {
         Err(_) => Err(RelayError::Timeout("the body did not arrive in time".into())),
-        Ok(Ok(b)) => Ok(b),
-        Ok(Err(e)) => {
-            let text = format!("{e} {:?}", std::error::Error::source(&e));
-            if text.contains("length limit") {
-                Err(RelayError::TooLarge(format!("body is over {max} bytes")))
-            } else {
-                Err(RelayError::BadRequest(format!("body: {e}")))
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(RelayError::TooLarge(format!("body is over {max} bytes")))
+        }
+        Ok(Err(e)) => Err(RelayError::BadRequest(format!("body: {e}"))),
+    }
+}
+
+/// After a refusal, what is left of the body is read and thrown away (bounded in bytes and
+/// time): a socket closed with unread data makes the kernel send a reset, and the SDK would
+/// see a broken connection instead of the status it acts on (413, 401, 429 with its wait).
+/// A client too slow for the read deadline is not waited for again.
+async fn drain(state: &State, refused: &RelayError, body: Body) {
+    use http_body_util::BodyExt;
+    if matches!(refused, RelayError::Timeout(_)) {
+        return;
+    }
+    let deadline = state.relay.read_timeout.as_std().min(DRAIN_WITHIN);
+    let discard = async {
+        let mut body = body;
+        let mut seen = 0usize;
+        while seen <= DRAIN_MAX_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
             }
         }
-    }
+    };
+    let _ = tokio::time::timeout(deadline, discard).await;
 }
 
 /// Refuses a browser whose origin the project does not allow; otherwise the CORS headers
@@ -239,38 +262,39 @@ async fn sentry_endpoint(
     req: Request,
 ) -> Response {
     let mut origin = None;
+    let (parts, mut body) = req.into_parts();
     let result = async {
         let project = project(&state, &id)?;
-        origin = cors(project, req.headers())?;
-        let headers = req.headers().clone();
-        let client = client_ip(&state, &req);
-        let declared = header_str(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+        origin = cors(project, &parts.headers)?;
+        let headers = &parts.headers;
+        let client = client_ip(&state, &parts);
+        let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > state.relay.limits.max_body_bytes) {
             return Err(RelayError::TooLarge(format!("body is over {} bytes", state.relay.limits.max_body_bytes)));
         }
-        let mut key = header_str(&headers, "x-sentry-auth")
-            .or_else(|| header_str(&headers, header::AUTHORIZATION))
+        let mut key = header_str(headers, "x-sentry-auth")
+            .or_else(|| header_str(headers, header::AUTHORIZATION))
             .and_then(envelope::auth_key)
             .or_else(|| query.as_deref().and_then(envelope::query_key));
         // A key that is there must be right before the body is even read.
         check_key(project, key.as_deref(), false)?;
-        let raw = read_body(&state, req.into_body()).await?;
-        let body = envelope::decompress(
-            header_str(&headers, header::CONTENT_ENCODING),
+        let raw = read_body(&state, &mut body).await?;
+        let decoded = envelope::decompress(
+            header_str(headers, header::CONTENT_ENCODING),
             &raw,
             state.relay.limits.max_decompressed_bytes,
         )?;
         let (events, dropped) = if endpoint == "envelope" {
-            let env = envelope::parse(&body)?;
+            let env = envelope::parse(&decoded)?;
             key = key.or_else(|| env.dsn_key());
             check_key(project, key.as_deref(), true)?;
             ingest::envelope_events(&env, state.relay.limits.max_event_bytes)?
         } else {
             check_key(project, key.as_deref(), true)?;
-            if body.len() > state.relay.limits.max_event_bytes {
-                return Err(RelayError::TooLarge(format!("event of {} bytes", body.len())));
+            if decoded.len() > state.relay.limits.max_event_bytes {
+                return Err(RelayError::TooLarge(format!("event of {} bytes", decoded.len())));
             }
-            (vec![ingest::sentry_event(&body).map_err(RelayError::BadRequest)?], 0)
+            (vec![ingest::sentry_event(&decoded).map_err(RelayError::BadRequest)?], 0)
         };
         state.metrics.dropped_items(dropped);
         let ids = accept(&state, &project.id, &client, events).await?;
@@ -281,8 +305,11 @@ async fn sentry_endpoint(
     }
     .await;
     let response = match result {
-        Ok(body) => axum::Json(body).into_response(),
-        Err(e) => refusal(&state, &e),
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(e) => {
+            drain(&state, &e, body).await;
+            refusal(&state, &e)
+        }
     };
     with_cors(response, origin)
 }
@@ -348,27 +375,32 @@ fn bearer_project<'a>(state: &'a State, headers: &HeaderMap) -> Result<&'a Proje
 }
 
 async fn canonical_endpoint(state: Arc<State>, req: Request) -> Response {
+    let (parts, mut body) = req.into_parts();
     let result = async {
-        let project = bearer_project(&state, req.headers())?.id.clone();
-        let client = client_ip(&state, &req);
-        let encoding = header_str(req.headers(), header::CONTENT_ENCODING).map(str::to_string);
-        let raw = read_body(&state, req.into_body()).await?;
-        let body = envelope::decompress(encoding.as_deref(), &raw, state.relay.limits.max_decompressed_bytes)?;
-        let events = ingest::canonical_events(&body)?;
+        let project = bearer_project(&state, &parts.headers)?.id.clone();
+        let client = client_ip(&state, &parts);
+        let raw = read_body(&state, &mut body).await?;
+        let encoding = header_str(&parts.headers, header::CONTENT_ENCODING);
+        let decoded = envelope::decompress(encoding, &raw, state.relay.limits.max_decompressed_bytes)?;
+        let events = ingest::canonical_events(&decoded)?;
         let ids = accept(&state, &project, &client, events).await?;
         Ok(serde_json::json!({ "accepted": ids.len(), "ids": ids }))
     }
     .await;
     match result {
-        Ok(body) => axum::Json(body).into_response(),
-        Err(e) => refusal(&state, &e),
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(e) => {
+            drain(&state, &e, body).await;
+            refusal(&state, &e)
+        }
     }
 }
 
 async fn alerts_endpoint(state: Arc<State>, req: Request) -> Response {
+    let (parts, mut body) = req.into_parts();
     let result = async {
-        let project = bearer_project(&state, req.headers())?.id.clone();
-        let raw = read_body(&state, req.into_body()).await?;
+        let project = bearer_project(&state, &parts.headers)?.id.clone();
+        let raw = read_body(&state, &mut body).await?;
         if raw.len() > ALERT_MAX_BYTES {
             return Err(RelayError::TooLarge(format!(
                 "an alert message is forwarded whole: at most {ALERT_MAX_BYTES} bytes"
@@ -383,7 +415,10 @@ async fn alerts_endpoint(state: Arc<State>, req: Request) -> Response {
     }
     .await;
     match result {
-        Ok(body) => axum::Json(body).into_response(),
-        Err(e) => refusal(&state, &e),
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(e) => {
+            drain(&state, &e, body).await;
+            refusal(&state, &e)
+        }
     }
 }
