@@ -28,14 +28,7 @@ MAX_FN = 80
 # Known findings, each with why it stays. Keys: a path (the file's size) or
 # `path::function` (every function of that name in the file). Keep this short: split the
 # code instead where you can.
-ALLOWED = {
-    # (settings branch) homeostat.yml's section structs move into a `settings` module on the
-    # `settings` branch; these files are not edited here meanwhile. Clear these entries when
-    # that branch is merged and the sizes are fixed.
-    "crates/homeostat/src/ops/mod.rs": "(settings branch) 733 lines outside tests; split after the settings move",
-    "crates/homeostat/src/ops/mod.rs::handle": "(settings branch) 87 lines",
-    "crates/homeostat/src/ops/mod.rs::approve": "(settings branch) 137 lines",
-}
+ALLOWED = {}
 
 FN_RE = re.compile(
     r"^(?P<indent>\s*)(?:pub(?:\([^)]*\))?\s+)?(?:default\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?"

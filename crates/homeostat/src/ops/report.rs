@@ -1,6 +1,6 @@
 //! The daily report: what happened since a time, read from the ledger (pure), written as
 //! markdown through `prompts/ops-report.md.j2`; a model may add the prose through
-//! `prompts/ops-report.j2`.
+//! `prompts/ops-report.j2`. [`Ops::report`](super::Ops::report) puts them together.
 
 use std::collections::BTreeMap;
 
@@ -182,6 +182,26 @@ pub fn markdown(prompts: &crate::prompt::Prompts, summary: &Summary, prose: Opti
         "prose": prose.map(crate::prompt::strip_hidden),
     });
     prompts.render("ops-report.md.j2", &context)
+}
+
+impl super::Ops<'_> {
+    /// The report since `since`, as markdown; a model writes the opening prose when given.
+    pub async fn report(&self, prompts: &crate::prompt::Prompts, since: Timestamp) -> crate::Result<(Summary, String)> {
+        let until = self.ledger.now();
+        let summary = summarize(&self.ledger.entries()?, since, until);
+        let mut prose = None;
+        if let Some(model) = self.model {
+            let context = serde_json::json!({
+                "since": since.to_string(), "until": until.to_string(), "figures": summary,
+            });
+            match model.ask_json("ops-report.j2", &context, &prose_schema()).await {
+                Ok(answer) => prose = answer.get("summary").and_then(|s| s.as_str()).map(str::to_string),
+                Err(e) => tracing::warn!("report prose by the model failed ({e}): plain report"),
+            }
+        }
+        let markdown = markdown(prompts, &summary, prose.as_deref())?;
+        Ok((summary, markdown))
+    }
 }
 
 #[cfg(test)]
