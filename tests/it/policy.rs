@@ -284,6 +284,9 @@ fn check_policy_exits_2_with_position_on_each_kind_of_bad_file() {
         ("regex.yml", "version: 1\nerrors:\n  rules:\n    - {class: safe, when: {text: '[z-a]'}}\n", ":4:34:"),
         ("glob.yml", "version: 1\nchanges:\n  tests: ['tests/[']\n", ":3:11:"),
         ("class.yml", "version: 1\nagent:\n  classes: [safe, risky]\n", ":3:19:"),
+        // The same bad glob twice: `changes.paths` is checked first, so the error is the
+        // second copy's (a text search found the first).
+        ("twice.yml", "version: 1\nchanges:\n  docs: ['x/[']\n  paths:\n    critical: ['x/[']\n", ":5:16:"),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();

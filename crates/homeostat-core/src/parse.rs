@@ -1,9 +1,12 @@
 //! Parsing files people write (YAML, JSON) into typed values, with errors that name the
 //! file, line and column. Every loader in the crate goes through here.
 
+mod spans;
+
 use serde::de::DeserializeOwned;
 
 use crate::error::{InputError, Position, Result};
+pub use spans::Spans;
 
 /// Parses YAML into `T`; unknown keys are errors when `T` denies them.
 pub fn yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T> {

@@ -1,11 +1,13 @@
-//! Rule files: their serde shape, compiling them into a [`Scrubber`] (a bad rule is an
-//! input error at its file, line and column), and finding positions in them.
+//! Rule files: their serde shape, and compiling them into a [`Scrubber`] (a bad rule is
+//! an input error at its file, line and column, taken from the file's [`Spans`] by the
+//! path of the value that is wrong).
 
 use regex::{Regex, RegexSet};
 use serde::Deserialize;
 
 use super::{Kind, MAX_PLACEHOLDER, Rule, Scrubber, Validate, is_kebab, is_placeholder};
-use crate::error::{InputError, Position, Result};
+use crate::error::{InputError, Result};
+use crate::parse::Spans;
 
 /// A rule file: `policies/scrub.yml`, or the user's file named by `scrub.rules`.
 #[derive(Debug, Deserialize)]
@@ -37,32 +39,33 @@ struct RuleSpec {
 impl Scrubber {
     pub(super) fn compile(mut rules: Vec<Rule>, file: &str, text: &str) -> Result<Scrubber> {
         let parsed: RuleFile = crate::parse::yaml(file, text)?;
+        let spans = Spans::read(file, text);
         if parsed.version != 1 {
             return Err(InputError::new(
-                key_position(file, text, None, "version"),
+                spans.value_position("version"),
                 format!("unsupported scrub rules version {} (expected 1)", parsed.version),
             ));
         }
         let mut seen = std::collections::HashSet::new();
-        for spec in parsed.rules {
+        for (i, spec) in parsed.rules.into_iter().enumerate() {
             if !seen.insert(spec.name.clone()) {
                 return Err(InputError::new(
-                    key_position(file, text, Some(&spec.name), "name"),
+                    spans.value_position(&format!("rules[{i}].name")),
                     format!("rule `{}` is defined twice", spec.name),
                 ));
             }
-            let rule = Rule::compile(file, text, spec)?;
+            let rule = Rule::compile(&spans, i, spec)?;
             match rules.iter_mut().find(|r| r.name == rule.name) {
                 Some(existing) => *existing = rule,
                 None => rules.push(rule),
             }
         }
-        for name in &parsed.disable {
+        for (i, name) in parsed.disable.iter().enumerate() {
             let before = rules.len();
             rules.retain(|r| &r.name != name);
             if rules.len() == before {
                 return Err(InputError::new(
-                    value_position(file, text, name).unwrap_or_else(|| key_position(file, text, None, "disable")),
+                    spans.item_position("disable", i),
                     format!("disable: no rule named `{name}`"),
                 ));
             }
@@ -74,8 +77,10 @@ impl Scrubber {
 }
 
 impl Rule {
-    fn compile(file: &str, text: &str, spec: RuleSpec) -> Result<Rule> {
-        let at = |key: &str| key_position(file, text, Some(&spec.name), key);
+    /// Compiles `rules[index]`; a bad value is reported where it is written (a placeholder
+    /// left to its default, at the rule).
+    fn compile(spans: &Spans, index: usize, spec: RuleSpec) -> Result<Rule> {
+        let at = |key: &str| spans.value_position(&format!("rules[{index}].{key}"));
         if !is_kebab(&spec.name) {
             return Err(InputError::new(at("name"), format!("rule name `{}` must be lowercase kebab-case", spec.name)));
         }
@@ -111,63 +116,38 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Where `key:` sits in a rule file: inside the rule named `rule` when given (the first
-/// such key after its `name:` line), else the first at any depth. Points at the value.
-fn key_position(file: &str, text: &str, rule: Option<&str>, key: &str) -> Position {
-    let from = rule.and_then(|name| name_offset(text, name)).unwrap_or(0);
-    let mut offset = from;
-    for line in text[from..].split_inclusive('\n') {
-        let trimmed = line.trim_start().trim_start_matches("- ");
-        if let Some(rest) = trimmed.strip_prefix(key).and_then(|r| r.strip_prefix(':')) {
-            let value_at = line.len() - rest.trim_start().len();
-            return Position::from_offset(file, text, offset + value_at);
-        }
-        offset += line.len();
-    }
-    match rule.and_then(|name| name_offset(text, name)) {
-        Some(at) => Position::from_offset(file, text, at),
-        None => Position::file(file),
-    }
-}
-
-/// The start of the line that names rule `name`.
-fn name_offset(text: &str, name: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start().trim_start_matches("- ");
-        if let Some(rest) = trimmed.strip_prefix("name:") {
-            let value = rest.trim().trim_matches(['"', '\'']);
-            if value == name {
-                return Some(offset);
-            }
-        }
-        offset += line.len();
-    }
-    None
-}
-
-/// The first occurrence of `value` as a word in `text`.
-fn value_position(file: &str, text: &str, value: &str) -> Option<Position> {
-    text.match_indices(value)
-        .find(|(i, _)| {
-            let before = text[..*i].chars().next_back();
-            let after = text[i + value.len()..].chars().next();
-            !before.is_some_and(|c| c.is_alphanumeric() || c == '-')
-                && !after.is_some_and(|c| c.is_alphanumeric() || c == '-')
-        })
-        .map(|(i, _)| Position::from_offset(file, text, i))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn error(text: &str) -> String {
+        match Scrubber::compile(Vec::new(), "f", text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     #[test]
-    fn key_positions_point_at_values() {
-        let text =
-            "version: 1\nrules:\n  - name: a\n    pattern: 'x'\n  - name: b\n    category: secret\n    pattern: 'y('\n";
-        assert_eq!(key_position("f", text, Some("b"), "pattern").to_string(), "f:7:14");
-        assert_eq!(key_position("f", text, Some("a"), "pattern").to_string(), "f:4:14");
-        assert_eq!(key_position("f", text, None, "version").to_string(), "f:1:10");
+    fn errors_point_at_the_value_that_is_wrong() {
+        let text = "version: 1\nrules:\n  - name: b\n    category: secret\n    pattern: 'y('\n";
+        assert!(error(text).starts_with("f:5:14: rule `b`: invalid regex"), "{}", error(text));
+        assert!(error("version: 2\n").starts_with("f:1:10: "), "{}", error("version: 2\n"));
+        assert!(error("version: 1\ndisable:\n  - nope\n").starts_with("f:3:5: "));
+    }
+
+    #[test]
+    fn a_repeated_value_is_found_where_it_is_wrong() {
+        // A second rule `b`: the error is at the second `name: b`, not the first.
+        let rule = "  - name: b\n    category: secret\n    pattern: 'b[0-9]'\n";
+        let e = error(&format!("version: 1\nrules:\n{rule}{rule}"));
+        assert!(e.starts_with("f:6:11: rule `b` is defined twice"), "{e}");
+        // The bad pattern of rule `c`, written in flow style after another rule's `pattern:`.
+        let text = "version: 1\nrules:\n  - name: pattern\n    category: secret\n    pattern: 'p'\n  - {name: c, category: secret, pattern: '(('}\n";
+        let e = error(text);
+        assert!(e.starts_with("f:6:42: rule `c`: invalid regex"), "{e}");
+        // `disable: [y, xyz]` after a rule whose pattern is `xyz`: the item, not the pattern.
+        let text = "version: 1\nrules:\n  - name: y\n    category: secret\n    pattern: xyz\ndisable: [y, xyz]\n";
+        let e = error(text);
+        assert!(e.starts_with("f:6:14: disable: no rule named `xyz`"), "{e}");
     }
 }

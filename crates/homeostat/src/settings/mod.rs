@@ -16,7 +16,6 @@ pub mod llm;
 pub mod notify;
 pub mod ops;
 pub mod relay;
-mod spans;
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
 use crate::gha::{Env, vars};
-pub use spans::Spans;
+pub use homeostat_core::parse::Spans;
 
 /// Where `discover` looks when no file is named, in order.
 pub const DISCOVERY: &[&str] = &[".github/homeostat.yml", "homeostat.yml"];

@@ -1,5 +1,6 @@
 //! The lint: a runbook's front matter parsed and checked, every problem reported with its
-//! position; and the checks across a set of runbooks.
+//! position (from the front matter's [`Spans`], by the path of the key or item that is
+//! wrong); and the checks across a set of runbooks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -8,6 +9,7 @@ use regex::Regex;
 
 use super::{CATEGORIES, Fix, Front, NEVER_AUTO, OPS, Op, Risk, Runbook, Trigger, severity_rank};
 use crate::error::{InputError, Position};
+use crate::parse::Spans;
 
 /// Parses and checks one runbook. Returns every problem found, each with its position.
 pub fn parse(file: &str, text: &str) -> std::result::Result<Runbook, Vec<InputError>> {
@@ -23,29 +25,18 @@ pub fn parse(file: &str, text: &str) -> std::result::Result<Runbook, Vec<InputEr
         let message = message.find(" at line ").map_or(message.clone(), |i| message[..i].to_string());
         vec![InputError::new(at, message)]
     })?;
-    check(file, text, front, body)
+    check(file, &Spans::read_after(file, yaml, 1), front, body)
 }
 
-/// The line of the first `needle` in `text` (for positions of values serde cannot place);
-/// a top-level key (`fix:`) is looked for at the start of a line first.
-fn line_of(file: &str, text: &str, needle: &str) -> Position {
-    let at_line_start = text.find(&format!("\n{needle}")).map(|i| i + 1);
-    match at_line_start.or_else(|| text.find(needle)) {
-        Some(offset) => Position::from_offset(file, text, offset),
-        None => Position::file(file),
-    }
-}
-
-fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Result<Runbook, Vec<InputError>> {
+fn check(file: &str, spans: &Spans, front: Front, body: &str) -> std::result::Result<Runbook, Vec<InputError>> {
     let mut problems = Vec::new();
-    let at = |needle: &str| line_of(file, text, needle);
     let mut bad = |pos: Position, msg: String| problems.push(InputError::new(pos, msg));
 
-    check_header(file, &front, &at, &mut bad);
-    let (alert_labels, title_patterns, severity_min) = compile_trigger(&front.trigger, &at, &mut bad);
-    check_steps(&front, &at, &mut bad);
-    let fix = compile_fix(&front, &at, &mut bad);
-    check_escalation(&front, &at, &mut bad);
+    check_header(file, &front, spans, &mut bad);
+    let (alert_labels, title_patterns, severity_min) = compile_trigger(&front.trigger, spans, &mut bad);
+    check_steps(&front, spans, &mut bad);
+    let fix = compile_fix(&front, spans, &mut bad);
+    check_escalation(&front, spans, &mut bad);
 
     if !problems.is_empty() {
         return Err(problems);
@@ -75,63 +66,67 @@ fn check(file: &str, text: &str, front: Front, body: &str) -> std::result::Resul
 }
 
 /// The name (matching the file's), category, risk and auto-fix settings.
-fn check_header(file: &str, front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnMut(Position, String)) {
+fn check_header(file: &str, front: &Front, spans: &Spans, bad: &mut impl FnMut(Position, String)) {
+    let at = |key: &str| spans.position(key);
     let stem = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     if front.name.is_empty() || !front.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        bad(at("name:"), format!("name `{}` must be lowercase letters, digits and dashes", front.name));
+        bad(at("name"), format!("name `{}` must be lowercase letters, digits and dashes", front.name));
     } else if !stem.is_empty() && stem != front.name {
-        bad(at("name:"), format!("name `{}` differs from the file name `{stem}.md`", front.name));
+        bad(at("name"), format!("name `{}` differs from the file name `{stem}.md`", front.name));
     }
     if !CATEGORIES.contains(&front.category.as_str()) {
-        bad(at("category:"), format!("unknown category `{}` (one of: {})", front.category, CATEGORIES.join(", ")));
+        bad(at("category"), format!("unknown category `{}` (one of: {})", front.category, CATEGORIES.join(", ")));
     }
     if front.auto_fix && NEVER_AUTO.contains(&front.category.as_str()) {
-        bad(at("auto_fix:"), format!("category `{}` is never auto-fixed: set auto_fix: false", front.category));
+        bad(at("auto_fix"), format!("category `{}` is never auto-fixed: set auto_fix: false", front.category));
     }
     if front.auto_fix && front.risk == Risk::Critical {
-        bad(at("auto_fix:"), "risk critical is never auto-fixed: set auto_fix: false".into());
+        bad(at("auto_fix"), "risk critical is never auto-fixed: set auto_fix: false".into());
     }
     if front.auto_fix && front.fix.is_empty() {
-        bad(at("auto_fix:"), "auto_fix: true needs at least one fix step".into());
+        bad(at("auto_fix"), "auto_fix: true needs at least one fix step".into());
     }
     if !front.fix.is_empty() && front.verify.is_empty() {
-        bad(at("fix:"), "a runbook that fixes must verify: add a verify step".into());
+        bad(at("fix"), "a runbook that fixes must verify: add a verify step".into());
     }
     if front.diagnosis.is_empty() {
-        bad(at("trigger:"), "add at least one diagnosis step".into());
+        let key = if spans.get("diagnosis").is_some() { "diagnosis" } else { "trigger" };
+        bad(at(key), "add at least one diagnosis step".into());
     }
 }
 
 /// The trigger's label and title patterns compiled, and its minimum severity ranked.
 type CompiledTrigger = (Vec<(String, Regex)>, Vec<Regex>, Option<u8>);
 
-fn compile_trigger(
-    t: &Trigger,
-    at: &impl Fn(&str) -> Position,
-    bad: &mut impl FnMut(Position, String),
-) -> CompiledTrigger {
+fn compile_trigger(t: &Trigger, spans: &Spans, bad: &mut impl FnMut(Position, String)) -> CompiledTrigger {
     if t.alertname.is_empty() && t.labels.is_empty() && t.title.is_empty() {
-        bad(at("trigger:"), "trigger needs alertname, labels or title".into());
+        bad(spans.position("trigger"), "trigger needs alertname, labels or title".into());
     }
     let mut alert_labels = Vec::new();
     for (name, pattern) in &t.labels {
         match Regex::new(&format!("^(?:{pattern})$")) {
             Ok(re) => alert_labels.push((name.clone(), re)),
-            Err(e) => bad(at(pattern), format!("trigger.labels.{name}: bad regex: {e}")),
+            Err(e) => bad(
+                spans.value_position(&format!("trigger.labels.{name}")),
+                format!("trigger.labels.{name}: bad regex: {e}"),
+            ),
         }
     }
     let mut title_patterns = Vec::new();
-    for pattern in &t.title {
+    for (i, pattern) in t.title.iter().enumerate() {
         match Regex::new(pattern) {
             Ok(re) => title_patterns.push(re),
-            Err(e) => bad(at(pattern), format!("trigger.title: bad regex: {e}")),
+            Err(e) => bad(spans.item_position("trigger.title", i), format!("trigger.title: bad regex: {e}")),
         }
     }
     let severity_min = match &t.severity_min {
         Some(s) => {
             let rank = severity_rank(s);
             if rank.is_none() {
-                bad(at("severity_min:"), format!("unknown severity `{s}` (info, low, warning, high, critical)"));
+                bad(
+                    spans.position("trigger.severity_min"),
+                    format!("unknown severity `{s}` (info, low, warning, high, critical)"),
+                );
             }
             rank
         }
@@ -141,11 +136,11 @@ fn compile_trigger(
 }
 
 /// The diagnosis and verify steps: unique names, exactly one of `http` or `command`.
-fn check_steps(front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnMut(Position, String)) {
+fn check_steps(front: &Front, spans: &Spans, bad: &mut impl FnMut(Position, String)) {
     let mut names = BTreeSet::new();
     for (kind, checks) in [("diagnosis", &front.diagnosis), ("verify", &front.verify)] {
-        for c in checks {
-            let pos = at(&format!("name: {}", c.name));
+        for (i, c) in checks.iter().enumerate() {
+            let pos = spans.position(&format!("{kind}[{i}].name"));
             if !names.insert((kind, c.name.clone())) {
                 bad(pos.clone(), format!("{kind} step `{}` is named twice", c.name));
             }
@@ -179,12 +174,15 @@ fn check_steps(front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnM
 }
 
 /// The fix steps, each parsed as its op.
-fn compile_fix(front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnMut(Position, String)) -> Vec<Fix> {
+fn compile_fix(front: &Front, spans: &Spans, bad: &mut impl FnMut(Position, String)) -> Vec<Fix> {
     let mut fix = Vec::new();
-    for step in &front.fix {
-        let pos = at(&format!("name: {}", step.name));
+    for (i, step) in front.fix.iter().enumerate() {
+        let pos = spans.position(&format!("fix[{i}].name"));
         if !OPS.contains(&step.op.as_str()) {
-            bad(pos, format!("fix `{}`: unknown op `{}` (one of: {})", step.name, step.op, OPS.join(", ")));
+            bad(
+                spans.value_position(&format!("fix[{i}].op")),
+                format!("fix `{}`: unknown op `{}` (one of: {})", step.name, step.op, OPS.join(", ")),
+            );
             continue;
         }
         let tagged = serde_json::json!({"op": step.op, "with": step.with});
@@ -213,17 +211,17 @@ fn compile_fix(front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnM
 }
 
 /// Escalation targets and limits.
-fn check_escalation(front: &Front, at: &impl Fn(&str) -> Position, bad: &mut impl FnMut(Position, String)) {
+fn check_escalation(front: &Front, spans: &Spans, bad: &mut impl FnMut(Position, String)) {
     if front.escalate.after_attempts == 0 {
-        bad(at("after_attempts:"), "escalate.after_attempts must be at least 1".into());
+        bad(spans.position("escalate.after_attempts"), "escalate.after_attempts must be at least 1".into());
     }
-    for to in &front.escalate.to {
+    for (i, to) in front.escalate.to.iter().enumerate() {
         if to != "issue" && to != "slack" {
-            bad(at("to:"), format!("escalate.to: unknown target `{to}` (issue, slack)"));
+            bad(spans.item_position("escalate.to", i), format!("escalate.to: unknown target `{to}` (issue, slack)"));
         }
     }
     if front.limits.max_per_hour == 0 {
-        bad(at("max_per_hour:"), "limits.max_per_hour must be at least 1".into());
+        bad(spans.position("limits.max_per_hour"), "limits.max_per_hour must be at least 1".into());
     }
 }
 
@@ -333,5 +331,36 @@ verify: [{name: healthy, wait: 30s, http: {url: 'http://127.0.0.1/health'}}]
         let msgs: Vec<String> = parse("sops/api-down.md", &text).unwrap_err().iter().map(ToString::to_string).collect();
         assert!(msgs.iter().any(|m| m.contains("bad regex")), "{msgs:?}");
         assert!(msgs.iter().any(|m| m.contains("unknown field `input`")), "{msgs:?}");
+    }
+
+    #[test]
+    fn a_repeated_value_is_found_where_it_is_wrong() {
+        let text = "---
+name: api-down
+category: availability
+risk: medium
+trigger:
+  alertname: ['x((']
+  title: [ok, 'x((']
+diagnosis:
+  - name: health
+    http: {url: 'http://127.0.0.1/health'}
+verify:
+  - name: health
+    http: {url: 'ftp://127.0.0.1/health'}
+escalate:
+  to: [issue, pager]
+---
+";
+        let msgs: Vec<String> = parse("sops/api-down.md", text).unwrap_err().iter().map(ToString::to_string).collect();
+        let starts = [
+            "sops/api-down.md:7:15: trigger.title: bad regex",
+            "sops/api-down.md:12:5: verify `health`: url `ftp://127.0.0.1/health` must start with",
+            "sops/api-down.md:15:15: escalate.to: unknown target `pager`",
+        ];
+        assert_eq!(msgs.len(), starts.len(), "{msgs:?}");
+        for (msg, start) in msgs.iter().zip(starts) {
+            assert!(msg.starts_with(start), "{msg:?} does not start with {start:?}");
+        }
     }
 }

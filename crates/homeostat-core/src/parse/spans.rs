@@ -1,7 +1,7 @@
-//! Where each key of a settings file starts, by path (`canary.metrics[1].name`), read
-//! with a span-preserving YAML parser (saphyr-parser) beside the serde reader. A value
-//! checked after parsing names its `file:line:column` from here, never by searching the
-//! text, so a key that repeats under another parent is still found at the right place.
+//! Where each key and list item of a YAML file starts, by path (`canary.metrics[1].name`),
+//! read with a span-preserving YAML parser (saphyr-parser) beside the serde reader. A
+//! value checked after parsing names its `file:line:column` from here, never by searching
+//! the text, so a value or key that repeats elsewhere is still found at the right place.
 
 use std::collections::BTreeMap;
 
@@ -9,11 +9,17 @@ use saphyr_parser::{Event, Parser, Span};
 
 use crate::error::Position;
 
-/// Positions (line and column, both from 1) of a YAML document's keys and sequence items.
+/// Positions (line and column, both from 1) of a YAML document's keys, sequence items
+/// and values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Spans {
     file: String,
+    /// Where each key (or sequence item) starts.
     at: BTreeMap<String, (usize, usize)>,
+    /// Where each value starts (a sequence item's is its own start).
+    values: BTreeMap<String, (usize, usize)>,
+    /// Lines before the text in its file (a front matter's `---` line).
+    lines_before: usize,
 }
 
 /// One open collection while the events are walked.
@@ -28,7 +34,13 @@ impl Spans {
     /// Reads the positions of `text`'s first document. A document the parser refuses
     /// (serde already accepted it) gives the positions read up to there.
     pub fn read(file: &str, text: &str) -> Self {
-        let mut spans = Self { file: file.to_string(), at: BTreeMap::new() };
+        Self::read_after(file, text, 0)
+    }
+
+    /// As [`Spans::read`], for a text that starts `lines_before` lines into its file
+    /// (YAML front matter after its `---` line: 1).
+    pub fn read_after(file: &str, text: &str, lines_before: usize) -> Self {
+        let mut spans = Self { file: file.to_string(), lines_before, ..Self::default() };
         let mut stack: Vec<Frame> = Vec::new();
         let mut root_seen = false;
         for item in Parser::new_from_str(text) {
@@ -60,14 +72,18 @@ impl Spans {
     /// Takes a node's place in its parent: a key is recorded (and returns None), a value
     /// or an item returns its path (an item is recorded too).
     fn child(&mut self, stack: &mut [Frame], span: Span, root_seen: &mut bool, scalar: Option<&str>) -> Option<String> {
-        let start = (span.start.line(), span.start.col() + 1);
+        let start = (span.start.line() + self.lines_before, span.start.col() + 1);
         match stack.last_mut() {
             None => {
                 *root_seen = true;
+                self.values.entry(String::new()).or_insert(start);
                 Some(String::new())
             }
             Some(Frame::Map { path, key }) => match key.take() {
-                Some(child) => Some(child),
+                Some(child) => {
+                    self.values.entry(child.clone()).or_insert(start);
+                    Some(child)
+                }
                 None => {
                     // A key; one that is not a plain scalar gets a path nothing asks for.
                     let name = scalar.unwrap_or("?");
@@ -81,6 +97,7 @@ impl Spans {
                 let child = format!("{path}[{next}]");
                 *next += 1;
                 self.at.entry(child.clone()).or_insert(start);
+                self.values.entry(child.clone()).or_insert(start);
                 Some(child)
             }
         }
@@ -94,6 +111,29 @@ impl Spans {
     /// Where the key (or the sequence item) at `path` starts.
     pub fn get(&self, path: &str) -> Option<(usize, usize)> {
         self.at.get(path).copied()
+    }
+
+    /// Where the value at `path` starts (a scalar's first character, its quote included).
+    pub fn value(&self, path: &str) -> Option<(usize, usize)> {
+        self.values.get(path).copied()
+    }
+
+    /// The position of the value at `path`, else as [`Spans::position`].
+    pub fn value_position(&self, path: &str) -> Position {
+        match self.value(path) {
+            Some((line, column)) => Position::at(&self.file, line, column),
+            None => self.position(path),
+        }
+    }
+
+    /// The position of item `index` of the list at `path`; when the value is written as
+    /// one scalar instead of a list (`path: '*.md'`), that value's.
+    pub fn item_position(&self, path: &str, index: usize) -> Position {
+        let item = format!("{path}[{index}]");
+        match self.value(&item) {
+            Some(_) => self.value_position(&item),
+            None => self.value_position(path),
+        }
     }
 
     /// The position of `path`, else of its nearest parent in the file (a value left to
@@ -139,6 +179,21 @@ mod tests {
         assert_eq!(spans.get("b[0].name"), Some((4, 6)));
         assert_eq!(spans.get("b[1][1]"), Some((5, 9)));
         assert_eq!(spans.get("b[2].name"), Some((6, 5)));
+    }
+
+    #[test]
+    fn values_and_items_by_path() {
+        let text = "a: 'x'\nb:\n  c: [1, \"y\"]\n  d: z\n  e:\n    - w\n";
+        let spans = Spans::read("h.yml", text);
+        assert_eq!(spans.value("a"), Some((1, 4)));
+        assert_eq!(spans.value("b.c[1]"), Some((3, 10)));
+        assert_eq!(spans.value("b.d"), Some((4, 6)));
+        assert_eq!(spans.item_position("b.d", 0).to_string(), "h.yml:4:6");
+        assert_eq!(spans.item_position("b.e", 0).to_string(), "h.yml:6:7");
+        assert_eq!(spans.value_position("b.f").to_string(), "h.yml:2:1");
+        let front = Spans::read_after("r.md", "name: x\nfix: [a]\n", 1);
+        assert_eq!(front.get("fix"), Some((3, 1)));
+        assert_eq!(front.value("fix[0]"), Some((3, 7)));
     }
 
     #[test]
