@@ -47,7 +47,9 @@ impl Spans {
             let Ok((event, span)) = item else { break };
             match event {
                 Event::MappingStart(..) | Event::SequenceStart(..) => {
-                    let Some(path) = spans.child(&mut stack, span, &mut root_seen, None) else { continue };
+                    // A collection used as a key (`? [a, b]: v`) still opens a frame, so its
+                    // end closes it and not its parent; nothing asks for the paths inside.
+                    let path = spans.child(&mut stack, span, &mut root_seen, None).unwrap_or_else(|| "?".into());
                     stack.push(match event {
                         Event::MappingStart(..) => Frame::Map { path, key: None },
                         _ => Frame::Seq { path, next: 0 },
@@ -179,6 +181,14 @@ mod tests {
         assert_eq!(spans.get("b[0].name"), Some((4, 6)));
         assert_eq!(spans.get("b[1][1]"), Some((5, 9)));
         assert_eq!(spans.get("b[2].name"), Some((6, 5)));
+    }
+
+    #[test]
+    fn a_collection_as_a_key_keeps_the_nesting() {
+        let text = "a:\n  ? [x, y]\n  : v\n  b: 1\nc: 2\n";
+        let spans = Spans::read("h.yml", text);
+        assert_eq!(spans.get("a.b"), Some((4, 3)));
+        assert_eq!(spans.get("c"), Some((5, 1)));
     }
 
     #[test]
