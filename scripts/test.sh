@@ -10,6 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# CI builds once from a clean clone: incremental compilation's bookkeeping only costs there
+# (a developer's repeated runs keep it).
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
 
 step() { printf '\n==> %s\n' "$*"; }
 
