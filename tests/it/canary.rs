@@ -297,29 +297,13 @@ mod cli {
 
 mod revert {
     use super::*;
+    use crate::support::git::{git, repo_with_a_fix};
     use homeostat::forge::{Forge, IssueUpdate, NewIssue, State, local::LocalForge};
-    use std::path::Path;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        super::revert_git(dir, args)
-    }
 
     #[test]
     fn rollback_opens_a_revert_pr_and_reopens_the_fixed_issue() {
         let tmp = tempfile::tempdir().unwrap();
-        let origin = tmp.path().join("origin.git");
-        let work = tmp.path().join("work");
-        std::fs::create_dir_all(&work).unwrap();
-        git(tmp.path(), &["init", "--bare", "-q", origin.to_str().unwrap()]);
-        git(&work, &["init", "-q"]);
-        git(&work, &["remote", "add", "origin", origin.to_str().unwrap()]);
-        std::fs::write(work.join("app.txt"), "v1\n").unwrap();
-        git(&work, &["add", "."]);
-        git(&work, &["commit", "-qm", "Initial"]);
-        std::fs::write(work.join("app.txt"), "v2 with the fix\n").unwrap();
-        git(&work, &["commit", "-qam", "Fix the popup crash\n\nFixes #1"]);
-        git(&work, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
-        let fix = git(&work, &["rev-parse", "HEAD"]);
+        let (origin, work, fix) = repo_with_a_fix(tmp.path());
 
         let forge_dir = tmp.path().join("forge");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -396,6 +380,7 @@ mod revert {
 
 mod revert_merge {
     use super::*;
+    use crate::support::git::git;
     use homeostat::forge::{Forge, IssueUpdate, NewIssue, NewPull, State, StateFilter, local::LocalForge};
 
     /// A merged pull request (merge commit, mainline 1): the fixed issue is found through
@@ -406,23 +391,23 @@ mod revert_merge {
         let origin = tmp.path().join("origin.git");
         let work = tmp.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
-        let git = |args: &[&str]| super::revert_git(&work, args);
-        super::revert_git(tmp.path(), &["init", "--bare", "-q", origin.to_str().unwrap()]);
-        git(&["init", "-q"]);
-        git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+        let in_work = |args: &[&str]| git(&work, args);
+        git(tmp.path(), &["init", "--bare", "-q", origin.to_str().unwrap()]);
+        in_work(&["init", "-q"]);
+        in_work(&["remote", "add", "origin", origin.to_str().unwrap()]);
         std::fs::write(work.join("app.txt"), "v1\n").unwrap();
         std::fs::write(work.join("other.txt"), "kept\n").unwrap();
-        git(&["add", "."]);
-        git(&["commit", "-qm", "Initial"]);
-        git(&["checkout", "-qb", "homeostat/fix-1"]);
+        in_work(&["add", "."]);
+        in_work(&["commit", "-qm", "Initial"]);
+        in_work(&["checkout", "-qb", "homeostat/fix-1"]);
         std::fs::write(work.join("app.txt"), "v2 with the fix\n").unwrap();
-        git(&["commit", "-qam", "Guard the undefined id"]);
-        git(&["checkout", "-q", "main"]);
+        in_work(&["commit", "-qam", "Guard the undefined id"]);
+        in_work(&["checkout", "-q", "main"]);
         std::fs::write(work.join("other.txt"), "kept, and changed on main\n").unwrap();
-        git(&["commit", "-qam", "Unrelated change on main"]);
-        git(&["merge", "-q", "--no-ff", "homeostat/fix-1", "-m", "Merge pull request #2 from o/homeostat/fix-1"]);
-        git(&["push", "-q", "origin", "HEAD:refs/heads/main"]);
-        let merge = git(&["rev-parse", "HEAD"]);
+        in_work(&["commit", "-qam", "Unrelated change on main"]);
+        in_work(&["merge", "-q", "--no-ff", "homeostat/fix-1", "-m", "Merge pull request #2 from o/homeostat/fix-1"]);
+        in_work(&["push", "-q", "origin", "HEAD:refs/heads/main"]);
+        let merge = in_work(&["rev-parse", "HEAD"]);
 
         let forge_dir = tmp.path().join("forge");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -462,7 +447,7 @@ mod revert_merge {
         assert_eq!(code, 0, "{stdout}{stderr}");
         assert!(stderr.contains("\"dry_run\""), "{stderr}");
         let branch = format!("homeostat/revert-{}", &merge[..12]);
-        let listed = super::revert_git(&origin, &["branch", "--list"]);
+        let listed = git(&origin, &["branch", "--list"]);
         assert!(!listed.contains("revert"), "dry run pushed: {listed}");
         assert!(!std::path::Path::new(&work).join(".git/refs/heads/homeostat/revert").exists());
         rt.block_on(async {
@@ -479,11 +464,8 @@ mod revert_merge {
         assert_eq!(out["actions"][0]["issue"], 1, "{out}");
         assert_eq!(out["actions"][0]["pr"], 3, "{out}");
         // The fix is undone; the unrelated change made on main after it stays.
-        assert_eq!(super::revert_git(&origin, &["show", &format!("refs/heads/{branch}:app.txt")]), "v1");
-        assert_eq!(
-            super::revert_git(&origin, &["show", &format!("refs/heads/{branch}:other.txt")]),
-            "kept, and changed on main"
-        );
+        assert_eq!(git(&origin, &["show", &format!("refs/heads/{branch}:app.txt")]), "v1");
+        assert_eq!(git(&origin, &["show", &format!("refs/heads/{branch}:other.txt")]), "kept, and changed on main");
         rt.block_on(async {
             let forge = LocalForge::open(&forge_dir).unwrap();
             let issue = forge.get_issue(1).await.unwrap();
@@ -491,17 +473,6 @@ mod revert_merge {
             assert!(issue.has_label("homeostat:regressed"));
         });
     }
-}
-
-fn revert_git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com", "-c", "init.defaultBranch=main"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A real Prometheus (Debian's `prometheus` package, installed by scripts/test.sh) over a

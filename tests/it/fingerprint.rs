@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::pairs::Pairwise;
 use homeostat::event::{ErrorEvent, parse_event};
 use homeostat::fingerprint::{Engine, Fingerprint};
 use homeostat::testing::shared_path;
@@ -256,31 +257,23 @@ fn own_corpus_pairwise_precision_and_recall() {
     let platforms: BTreeSet<&String> = corpus.iter().map(|(_, _, f)| &f.platform).collect();
     assert!(corpus.len() >= 80 && groups.len() >= 25, "{} events, {} groups", corpus.len(), groups.len());
     assert_eq!(platforms.len(), 7, "{platforms:?}");
-    let (mut tp, mut fp, mut fn_) = (0u32, 0u32, 0u32);
-    let mut problems = Vec::new();
-    for (i, (a, ga, fa)) in corpus.iter().enumerate() {
-        for (b, gb, fb) in &corpus[i + 1..] {
-            let same_truth = ga == gb;
-            let same_ours = fa.fingerprint == fb.fingerprint;
-            match (same_truth, same_ours) {
-                (true, true) => tp += 1,
-                (false, true) => fp += 1,
-                (true, false) => fn_ += 1,
-                (false, false) => continue,
-            }
-            if same_truth != same_ours {
-                problems.push(format!(
-                    "{} ({ga}) vs {} ({gb}): {:?} vs {:?}",
-                    a.id.as_deref().unwrap_or("?"),
-                    b.id.as_deref().unwrap_or("?"),
-                    fa.explanation.as_ref().map(|x| &x.values),
-                    fb.explanation.as_ref().map(|x| &x.values)
-                ));
-            }
-        }
-    }
-    let precision = f64::from(tp) / f64::from(tp + fp).max(1.0);
-    let recall = f64::from(tp) / f64::from(tp + fn_).max(1.0);
+    let scores = Pairwise::score(&corpus, |_, _| true, |a, b| a.1 == b.1, |a, b| a.2.fingerprint == b.2.fingerprint);
+    let problems: Vec<String> = scores
+        .disagreements
+        .iter()
+        .map(|&(i, j)| {
+            let ((a, ga, fa), (b, gb, fb)) = (&corpus[i], &corpus[j]);
+            format!(
+                "{} ({ga}) vs {} ({gb}): {:?} vs {:?}",
+                a.id.as_deref().unwrap_or("?"),
+                b.id.as_deref().unwrap_or("?"),
+                fa.explanation.as_ref().map(|x| &x.values),
+                fb.explanation.as_ref().map(|x| &x.values)
+            )
+        })
+        .collect();
+    let (precision, recall) = (scores.precision(), scores.recall());
+    let (tp, fp, fn_) = (scores.tp, scores.fp, scores.fn_);
     println!(
         "own corpus: {} events, {} groups, {} platforms; pairwise precision {precision:.3}, recall {recall:.3} (tp {tp}, fp {fp}, fn {fn_})",
         corpus.len(),
@@ -505,23 +498,13 @@ fn sourcemaps_group_two_builds_as_one_and_name_frames_as_in_the_source() {
 
 /// Pairwise (precision, recall, problems) of fingerprints against ground-truth groups.
 fn pairwise(cases: &[(String, String, String)]) -> (f64, f64, Vec<String>) {
-    let (mut tp, mut fp, mut fn_) = (0u32, 0u32, 0u32);
-    let mut problems = Vec::new();
-    for (i, (ga, na, fa)) in cases.iter().enumerate() {
-        for (gb, nb, fb) in &cases[i + 1..] {
-            let (truth, ours) = (ga == gb, fa == fb);
-            match (truth, ours) {
-                (true, true) => tp += 1,
-                (false, true) => fp += 1,
-                (true, false) => fn_ += 1,
-                (false, false) => {}
-            }
-            if truth != ours {
-                problems.push(format!("{ga} ({na}) vs {gb} ({nb})"));
-            }
-        }
-    }
-    (f64::from(tp) / f64::from(tp + fp).max(1.0), f64::from(tp) / f64::from(tp + fn_).max(1.0), problems)
+    let scores = Pairwise::score(cases, |_, _| true, |a, b| a.0 == b.0, |a, b| a.2 == b.2);
+    let problems = scores
+        .disagreements
+        .iter()
+        .map(|&(i, j)| format!("{} ({}) vs {} ({})", cases[i].0, cases[i].1, cases[j].0, cases[j].1))
+        .collect();
+    (scores.precision(), scores.recall(), problems)
 }
 
 /// Issue 16's defects, one labelled case each with hard negatives

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::support::pairs::Pairwise;
 use homeostat::event::{ErrorEvent, parse_event};
 use homeostat::fingerprint::Engine;
 use homeostat::fingerprint::stack::{self, Platform};
@@ -129,27 +130,22 @@ fn items(corpus: &[serde_json::Value]) -> Vec<Item> {
 /// pairs of one program (`same_software`: as an issue tracker sees them, one repository's
 /// errors) or over every pair (errors of unrelated programs too).
 fn pairwise(items: &[Item], same_software: bool) -> (u32, u32, u32, Vec<String>) {
-    let (mut tp, mut fp, mut fn_) = (0u32, 0u32, 0u32);
-    let mut problems = Vec::new();
-    for (i, a) in items.iter().enumerate() {
-        for b in items[i + 1..].iter().filter(|b| !same_software || b.software == a.software) {
-            let (truth, ours) = (a.group == b.group, a.fingerprint == b.fingerprint);
-            match (truth, ours) {
-                (true, true) => tp += 1,
-                (false, true) => fp += 1,
-                (true, false) => fn_ += 1,
-                (false, false) => {}
-            }
-            if truth != ours {
-                let kind = if truth { "split" } else { "merged" };
-                problems.push(format!(
-                    "{kind}: {} ({}) vs {} ({})\n    {}\n    {}",
-                    a.id, a.group, b.id, b.group, a.values, b.values
-                ));
-            }
-        }
-    }
-    (tp, fp, fn_, problems)
+    let scores = Pairwise::score(
+        items,
+        |a, b| !same_software || a.software == b.software,
+        |a, b| a.group == b.group,
+        |a, b| a.fingerprint == b.fingerprint,
+    );
+    let problems = scores
+        .disagreements
+        .iter()
+        .map(|&(i, j)| {
+            let (a, b) = (&items[i], &items[j]);
+            let kind = if a.group == b.group { "split" } else { "merged" };
+            format!("{kind}: {} ({}) vs {} ({})\n    {}\n    {}", a.id, a.group, b.id, b.group, a.values, b.values)
+        })
+        .collect();
+    (scores.tp, scores.fp, scores.fn_, problems)
 }
 
 #[test]

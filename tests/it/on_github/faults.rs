@@ -7,7 +7,7 @@ use std::process::Output;
 use github_standin::{Fault, FaultKind, Standin};
 
 use crate::support::bins::{self, Job, assert_no_panic, example, stderr};
-use crate::support::git::git;
+use crate::support::git::{git, repo_with_a_fix};
 
 /// Runs `name` twice, the first run under `faults`; returns both outputs.
 fn twice(gh: &Standin, job: &Job, faults: &[Fault], name: &str, args: &[&str]) -> (Output, Output) {
@@ -119,17 +119,7 @@ fn canary_under(faults: &[Fault]) -> (Standin, Output) {
         s.close(n);
     });
     let job = Job::new(&gh);
-    let (origin, work) = (job.path("origin.git"), job.path("work"));
-    std::fs::create_dir_all(&work).unwrap();
-    git(job.dir.path(), &["init", "--bare", "-q", origin.to_str().unwrap()]);
-    git(&work, &["init", "-q", "--initial-branch=main"]);
-    git(&work, &["remote", "add", "origin", origin.to_str().unwrap()]);
-    std::fs::write(work.join("app.txt"), "v1\n").unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-qm", "Initial"]);
-    std::fs::write(work.join("app.txt"), "v2 with the fix\n").unwrap();
-    git(&work, &["commit", "-qam", "Fix the popup crash\n\nFixes #1"]);
-    git(&work, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    repo_with_a_fix(job.dir.path());
     let config = bins::root().join("tests/fixtures/canary/rollback.yml");
     let args = ["--config", config.to_str().unwrap(), "--revert", "HEAD", "--repo-dir", "work", "--format", "json"];
     let (first, rerun) = twice(&gh, &job, faults, "hs-canary", &args);

@@ -6,6 +6,7 @@ pub mod act;
 pub mod bins;
 pub mod git;
 pub mod http;
+pub mod pairs;
 pub mod run;
 pub mod snap;
 

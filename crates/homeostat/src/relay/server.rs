@@ -158,6 +158,17 @@ async fn read_body(state: &State, body: &mut Body) -> Result<Bytes, RelayError> 
     }
 }
 
+/// The JSON answer of an ingest endpoint, or its refusal once the body is drained.
+async fn answer(state: &State, result: Result<serde_json::Value, RelayError>, body: Body) -> Response {
+    match result {
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(e) => {
+            drain(state, &e, body).await;
+            refusal(state, &e)
+        }
+    }
+}
+
 /// After a refusal, what is left of the body is read and thrown away (bounded in bytes and
 /// time): a socket closed with unread data makes the kernel send a reset, and the SDK would
 /// see a broken connection instead of the status it acts on (413, 401, 429 with its wait).
@@ -304,13 +315,7 @@ async fn sentry_endpoint(
         })
     }
     .await;
-    let response = match result {
-        Ok(answer) => axum::Json(answer).into_response(),
-        Err(e) => {
-            drain(&state, &e, body).await;
-            refusal(&state, &e)
-        }
-    };
+    let response = answer(&state, result, body).await;
     with_cors(response, origin)
 }
 
@@ -387,13 +392,7 @@ async fn canonical_endpoint(state: Arc<State>, req: Request) -> Response {
         Ok(serde_json::json!({ "accepted": ids.len(), "ids": ids }))
     }
     .await;
-    match result {
-        Ok(answer) => axum::Json(answer).into_response(),
-        Err(e) => {
-            drain(&state, &e, body).await;
-            refusal(&state, &e)
-        }
-    }
+    answer(&state, result, body).await
 }
 
 async fn alerts_endpoint(state: Arc<State>, req: Request) -> Response {
@@ -414,11 +413,5 @@ async fn alerts_endpoint(state: Arc<State>, req: Request) -> Response {
         Ok(serde_json::json!({ "accepted": alerts.len() }))
     }
     .await;
-    match result {
-        Ok(answer) => axum::Json(answer).into_response(),
-        Err(e) => {
-            drain(&state, &e, body).await;
-            refusal(&state, &e)
-        }
-    }
+    answer(&state, result, body).await
 }
