@@ -20,7 +20,7 @@ struct Args {
     /// Match FILE's items one by one against the clusters of these existing items.
     #[arg(long, value_name = "EXISTING.jsonl")]
     against: Option<PathBuf>,
-    /// Similarity at which items are duplicates (default: config, else 0.72).
+    /// Similarity at which items are duplicates (default: config, else 0.62).
     #[arg(long)]
     threshold: Option<f64>,
     /// Let clusters span repositories.

@@ -90,8 +90,9 @@ fn corpus_pairwise_scores_with_baseline_and_ablation() {
         ("  without word TF-IDF", score(&items, Options { words: false, ..d })),
         ("  without the shared-evidence rule", score(&items, Options { evidence: false, ..d })),
         ("  without the contradiction rules", score(&items, Options { conflicts: false, ..d })),
-        ("TF-IDF average linkage (baseline) @0.72", base),
+        ("  without the age rule", score(&items, Options { age: false, ..d })),
     ];
+    let base_row = format!("TF-IDF average linkage (baseline) @{}", d.threshold);
     let mut best_base = (0.0, base);
     for t in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] {
         let s = score(&items, Options { threshold: t, ..Options::tfidf_baseline() });
@@ -104,14 +105,16 @@ fn corpus_pairwise_scores_with_baseline_and_ablation() {
     for (name, s) in &ablations {
         eprintln!("{}", row(name, s));
     }
+    eprintln!("{}", row(&base_row, &base));
     eprintln!("{}", row(&format!("TF-IDF baseline at its best, @{:.1}", best_base.0), &best_base.1));
-    for t in [0.6, 0.65, 0.7, 0.75, 0.8] {
+    for t in [0.56, 0.58, 0.6, 0.62, 0.64, 0.66, 0.68, 0.7] {
         eprintln!("{}", row(&format!("homeostat @{t}"), &score(&items, Options { threshold: t, ..d })));
     }
     eprintln!("({} pairs belong together in the corpus)", full.actual_pairs);
-    // The goal is precision >= 0.85 with recall >= 0.5; the figures above say where it
-    // stands. What must hold: at the same threshold the signature-weighted similarity
-    // finds more true duplicates than plain TF-IDF without being less precise.
+    // The goal: precision >= 0.85 with recall >= 0.5 (a wrong "duplicate" comment costs a
+    // maintainer more than a missed one). And at the same threshold the signature-weighted
+    // similarity finds more true duplicates than plain TF-IDF without being less precise.
+    assert!(full.precision >= 0.85 && full.recall >= 0.5, "below the goal: {full:?}");
     assert!(
         full.precision >= base.precision,
         "precision {:.3} below the baseline's {:.3}",
@@ -293,7 +296,7 @@ mod on_the_github_standin {
             super::forge_mode::REPORTS.iter().map(|(t, b)| s.seed_issue(t, b, &[], "reporter")).collect()
         });
         let job = Job::new(&gh);
-        job.write("homeostat.yml", "ledger:\n  path: ledger.jsonl\ncluster:\n  threshold: 0.72\n");
+        job.write("homeostat.yml", "ledger:\n  path: ledger.jsonl\ncluster:\n  threshold: 0.62\n");
         for run in 1..=2 {
             job.cmd("hs-cluster").args(["--forge", "github", "--format", "json"]).run().no_panic().success();
             let counts: Vec<usize> = numbers.iter().map(|&n| marked(&gh, n)).collect();

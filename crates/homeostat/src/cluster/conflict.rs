@@ -1,20 +1,21 @@
 //! Evidence against a link: two reports whose error lines say the same thing about
-//! different subjects, or whose processes ended with different exit statuses. Pure: no I/O.
+//! different subjects, whose processes ended with different exit statuses, or whose
+//! requests failed with different HTTP statuses. Pure: no I/O.
 //!
 //! Error messages are templates over arguments: `Cannot read properties of undefined
 //! (reading 'id')` and `… (reading 'title')` come from two different places in the code,
 //! as `Unable to resolve module \`prop-types\`` and `… \`BatchedBridge\`` name two different
-//! missing modules, and `exit status 1` and `exit status 2` are two different failures.
-//! Text similarity sees nearly the same words in each pair; these rules see that the part
-//! that varies disagrees. Neither rule looks at a repository or a product: both read only
-//! the quoted arguments of an error line and the exit status a report quotes.
+//! missing modules, and `exit status 1` and `exit status 2` (or HTTP 401 and 503) are two
+//! different failures. Text similarity sees nearly the same words in each pair; these rules
+//! see that the part that varies disagrees. No rule looks at a repository or a product:
+//! they read only the quoted arguments of an error line and the statuses a report quotes.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::Item;
-use super::signature::error_lines;
+use super::signature::{error_lines, http_statuses};
 
 /// What a report commits to: each error line (its first words, normalised as in the
 /// signature) with the quoted arguments it names, and the exit statuses it quotes.
@@ -24,6 +25,8 @@ pub struct Claims {
     pub args: Vec<(String, Vec<String>)>,
     /// Exit statuses (`1`, `0xc000001d`), lowercase.
     pub exits: Vec<String>,
+    /// HTTP error statuses (`401`, `503`).
+    pub http: Vec<String>,
 }
 
 struct Patterns {
@@ -60,13 +63,16 @@ pub fn of_item(item: &Item) -> Claims {
             }
         }
         claims.exits.extend(p.exit.captures_iter(text).map(|c| c[1].to_lowercase()));
+        claims.http.extend(http_statuses(text).map(str::to_string));
     }
     for (_, args) in &mut claims.args {
         args.sort();
         args.dedup();
     }
-    claims.exits.sort();
-    claims.exits.dedup();
+    for statuses in [&mut claims.exits, &mut claims.http] {
+        statuses.sort();
+        statuses.dedup();
+    }
     claims
 }
 
@@ -74,15 +80,19 @@ fn disjoint(a: &[String], b: &[String]) -> bool {
     !a.iter().any(|x| b.contains(x))
 }
 
+/// Statuses quoted on both sides with none in common.
+fn different(a: &[String], b: &[String]) -> bool {
+    !a.is_empty() && !b.is_empty() && disjoint(a, b)
+}
+
 /// True when the two reports contradict each other: the same error line with no quoted
-/// argument in common, or exit statuses on both sides with none in common.
+/// argument in common, or exit statuses or HTTP statuses on both sides with none in common.
 pub fn contradict(a: &Claims, b: &Claims) -> bool {
     let args = a
         .args
         .iter()
         .any(|(key, mine)| b.args.iter().any(|(other_key, theirs)| other_key == key && disjoint(mine, theirs)));
-    let exits = !a.exits.is_empty() && !b.exits.is_empty() && disjoint(&a.exits, &b.exits);
-    args || exits
+    args || different(&a.exits, &b.exits) || different(&a.http, &b.http)
 }
 
 #[cfg(test)]
@@ -112,5 +122,15 @@ mod tests {
         assert_eq!(one.exits, ["1"]);
         assert!(contradict(&one, &two));
         assert!(!contradict(&two, &two_again));
+    }
+
+    #[test]
+    fn different_http_statuses_contradict() {
+        let unavailable = claims("Sync fails with HTTP 503", "");
+        let unauthorized = claims("Sign-in fails", "server returned 401");
+        let unavailable_again = claims("Notes stop syncing", "status code: 503");
+        assert_eq!(unauthorized.http, ["401"]);
+        assert!(contradict(&unavailable, &unauthorized));
+        assert!(!contradict(&unavailable, &unavailable_again));
     }
 }

@@ -17,6 +17,9 @@ pub struct Options {
     /// Scale a pair down when the two contradict each other (the same error line about
     /// different quoted subjects, different exit statuses): see [`conflict`].
     pub conflicts: bool,
+    /// Scale a pair down when many of the repository's issues were filed between the two
+    /// (see [`issue_number`]).
+    pub age: bool,
     pub w_signature: f32,
     pub w_title: f32,
     pub w_words: f32,
@@ -32,10 +35,11 @@ impl Default for Options {
             words: true,
             evidence: true,
             conflicts: true,
+            age: true,
             w_signature: 0.55,
             w_title: 0.2,
             w_words: 0.35,
-            threshold: 0.72,
+            threshold: 0.62,
             across_repos: false,
         }
     }
@@ -44,7 +48,7 @@ impl Default for Options {
 impl Options {
     /// The baseline the issue asks for: TF-IDF cosine of title and body words only.
     pub fn tfidf_baseline() -> Self {
-        Self { signature: false, title_grams: false, evidence: false, conflicts: false, ..Self::default() }
+        Self { signature: false, title_grams: false, evidence: false, conflicts: false, age: false, ..Self::default() }
     }
 }
 
@@ -57,6 +61,9 @@ pub struct Vectors {
     pub words: SparseVec,
     /// What the report commits to, for [`conflict::contradict`].
     pub claims: Claims,
+    /// The item's number in its repository (issues, pull requests and discussions share
+    /// one sequence), when its id or URL carries one.
+    pub number: Option<u64>,
 }
 
 /// Vocabularies fitted on a corpus, and the options they are compared with.
@@ -77,6 +84,36 @@ const SIG_EVIDENCE: f32 = 1.5;
 /// How much a contradiction scales a pair's similarity: enough to keep the closest
 /// wordings (similarity 1) below any threshold above 0.5.
 const CONTRADICTION: f32 = 0.5;
+
+/// Two reports more than this share of the repository's history apart (see [`apart`])
+/// are scaled by [`AGE_SCALE`]: the same message years later is more often a regression
+/// with another cause than a duplicate, as maintainers' verdicts on the corpus show (and
+/// duplicate-report studies limit candidates to a time window for the same reason).
+const AGE_APART: f32 = 0.1;
+const AGE_SCALE: f32 = 0.7;
+/// A young repository's history counts as this many numbers, so issue #3 and #40 are
+/// close: the rule is about long histories.
+const AGE_FLOOR: u64 = 1000;
+
+/// The share of the repository's history between two items, on its own clock: how many
+/// numbers (issues, pull requests, discussions) were given out between them, over the
+/// later one's number (at least [`AGE_FLOOR`]). 0 when either has no number.
+fn apart(a: Option<u64>, b: Option<u64>) -> f32 {
+    match (a, b) {
+        (Some(a), Some(b)) => a.abs_diff(b) as f32 / a.max(b).max(AGE_FLOOR) as f32,
+        _ => 0.0,
+    }
+}
+
+/// `owner/name#12`, or a URL ending in `/issues/12`, `/pull/12` or `/discussions/12`.
+pub fn issue_number(item: &Item) -> Option<u64> {
+    let from_id = item.id.rsplit_once('#').and_then(|(_, n)| n.parse().ok());
+    from_id.or_else(|| {
+        let mut parts = item.url.trim_end_matches('/').rsplit('/');
+        let n = parts.next()?.parse().ok()?;
+        matches!(parts.next()?, "issues" | "pull" | "discussions").then_some(n)
+    })
+}
 
 fn doc_words(item: &Item) -> Vec<String> {
     text::words(&item.title).chain(text::words(&item.body)).collect()
@@ -104,6 +141,7 @@ impl Model {
             title: self.grams.vector(grams.iter().map(String::as_str), |_| 1.0),
             words: self.words.vector(words.iter().map(String::as_str), |_| 1.0),
             claims: if self.opts.conflicts { conflict::of_item(item) } else { Claims::default() },
+            number: issue_number(item),
         }
     }
 
@@ -143,7 +181,8 @@ impl Model {
 
     /// Similarity in [0, 1]. Prose is the better of the words alone and the weighted mean
     /// of title and words (a duplicate may reword either); the error signature, where both
-    /// sides have one, is weighted above the prose.
+    /// sides have one, is weighted above the prose. A contradiction halves it; reports far
+    /// apart in the repository's history are scaled down ([`AGE_APART`]).
     pub fn similarity(&self, a: &Vectors, b: &Vectors) -> f32 {
         if !self.opts.across_repos && a.repo != b.repo {
             return 0.0;
@@ -159,7 +198,12 @@ impl Model {
             Some(s) => s,
             None => prose,
         };
-        if o.conflicts && conflict::contradict(&a.claims, &b.claims) { similarity * CONTRADICTION } else { similarity }
+        let similarity = if o.conflicts && conflict::contradict(&a.claims, &b.claims) {
+            similarity * CONTRADICTION
+        } else {
+            similarity
+        };
+        if o.age && apart(a.number, b.number) > AGE_APART { similarity * AGE_SCALE } else { similarity }
     }
 
     /// What two items share, strongest first, for the evidence in a comment:
@@ -169,5 +213,47 @@ impl Model {
             shared.iter().filter_map(|&(id, _)| v.term(id)).take(max).map(str::to_string).collect()
         };
         (names(&self.sig, a.signature.shared(&b.signature)), names(&self.words, a.words.shared(&b.words)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, url: &str) -> Item {
+        Item { id: id.into(), url: url.into(), ..Item::default() }
+    }
+
+    #[test]
+    fn an_items_number_comes_from_its_id_or_its_url() {
+        assert_eq!(issue_number(&item("o/r#12", "")), Some(12));
+        assert_eq!(issue_number(&item("x", "https://github.com/o/r/issues/7")), Some(7));
+        assert_eq!(issue_number(&item("x", "https://github.com/o/r/discussions/9/")), Some(9));
+        assert_eq!(issue_number(&item("x", "https://github.com/o/r/blob/main/3")), None);
+        assert_eq!(issue_number(&item("line-4", "")), None);
+    }
+
+    #[test]
+    fn the_age_rule_weighs_long_histories_and_not_young_repositories() {
+        // 58,000 numbers apart out of 175,000: a third of the repository's history.
+        assert!(apart(Some(116_569), Some(175_057)) > AGE_APART);
+        // A few hundred apart in a busy repository: the same season.
+        assert!(apart(Some(12_467), Some(12_901)) < AGE_APART);
+        // #3 and #40 of a young repository are close, though far apart in relative terms.
+        assert!(apart(Some(3), Some(40)) < AGE_APART);
+        assert_eq!(apart(None, Some(40)), 0.0);
+
+        let (model, v) = Model::fit(
+            &[
+                Item { title: "TS Server fatal error: Debug Failure".into(), ..item("o/r#116569", "") },
+                Item { title: "TS Server fatal error: Debug Failure".into(), ..item("o/r#175057", "") },
+                Item { title: "TS Server fatal error: Debug Failure".into(), ..item("o/r#175058", "") },
+            ],
+            Options::default(),
+        );
+        let (far, near) = (model.similarity(&v[0], &v[1]), model.similarity(&v[1], &v[2]));
+        assert!((far - near * AGE_SCALE).abs() < 1e-6, "far {far}, near {near}");
+        let without = Model { opts: Options { age: false, ..Options::default() }, ..model };
+        assert_eq!(without.similarity(&v[0], &v[1]), near);
     }
 }

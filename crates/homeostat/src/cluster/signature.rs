@@ -117,6 +117,11 @@ fn is_address(text: &str, start: usize) -> bool {
 }
 
 /// Signature features of free text (a title or a body).
+/// The HTTP error statuses (4xx, 5xx) a text quotes.
+pub fn http_statuses(text: &str) -> impl Iterator<Item = &str> {
+    PATTERNS.http.captures_iter(text).filter_map(|c| c.get(1)).map(|m| m.as_str())
+}
+
 pub fn from_text(text: &str, out: &mut Vec<Feature>) {
     let p = &*PATTERNS;
     for c in p.exception.captures_iter(text) {
@@ -128,9 +133,7 @@ pub fn from_text(text: &str, out: &mut Vec<Feature>) {
     for c in p.rust_code.captures_iter(text).chain(p.exit_code.captures_iter(text)) {
         out.push(format!("code:{}", &c[1]));
     }
-    for c in p.http.captures_iter(text) {
-        out.push(format!("http:{}", &c[1]));
-    }
+    out.extend(http_statuses(text).map(|s| format!("http:{s}")));
     for c in p.version.captures_iter(text) {
         out.push(format!("ver:{}", &c[1]));
     }

@@ -61,7 +61,7 @@ impl Default for ClusterConfig {
 
 mod defaults {
     pub fn threshold() -> f64 {
-        0.72
+        0.62
     }
     pub fn label() -> String {
         "possible-duplicate".into()
