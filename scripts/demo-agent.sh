@@ -8,8 +8,13 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-cargo build --quiet --bin hs-agent
-bin="${CARGO_TARGET_DIR:-$root/target}/debug/hs-agent"
+# HOMEOSTAT_BIN_DIR: the binaries are already built there (scripts/demo.sh, scripts/test.sh).
+if [ -n "${HOMEOSTAT_BIN_DIR:-}" ]; then
+  bin="$(cd "$HOMEOSTAT_BIN_DIR" && pwd)/hs-agent"
+else
+  cargo build --quiet --bin hs-agent
+  bin="$(cd "${CARGO_TARGET_DIR:-$root/target}/debug" && pwd)/hs-agent"
+fi
 export HOMEOSTAT_LOG=warn
 unset GITHUB_TOKEN GITHUB_ACTIONS GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITHUB_EVENT_PATH HOMEOSTAT_CONFIG
 

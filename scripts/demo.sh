@@ -12,9 +12,16 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "building"
-cargo build --quiet --bins
-bin="${CARGO_TARGET_DIR:-$(pwd)/target}/debug"
+# HOMEOSTAT_BIN_DIR runs the binaries already built there: scripts/test.sh passes the ones
+# its `cargo test` built, which a plain `cargo build` would build again with other features.
+if [ -n "${HOMEOSTAT_BIN_DIR:-}" ]; then
+  bin=$(cd "$HOMEOSTAT_BIN_DIR" && pwd)
+else
+  say "building"
+  cargo build --quiet --bins
+  bin=$(cd "${CARGO_TARGET_DIR:-target}/debug" && pwd)
+fi
+export HOMEOSTAT_BIN_DIR="$bin"  # scripts/demo-agent.sh
 
 demo=.homeostat/demo
 rm -rf "$demo"

@@ -15,8 +15,13 @@ browser=$(command -v chromium || command -v chromium-browser || true)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cargo build --quiet --locked --bin hs-report
-bin="${CARGO_TARGET_DIR:-target}/debug/hs-report"
+# HOMEOSTAT_BIN_DIR: the binaries are already built there (scripts/test.sh).
+if [ -n "${HOMEOSTAT_BIN_DIR:-}" ]; then
+  bin="$HOMEOSTAT_BIN_DIR/hs-report"
+else
+  cargo build --quiet --locked --bin hs-report
+  bin="${CARGO_TARGET_DIR:-target}/debug/hs-report"
+fi
 python3 scripts/gen-ledger.py --seed 7 --days 90 --until 2026-12-01T00:00:00Z --out "$work/ledger"
 printf 'ledger: {path: %s/ledger/ledger.jsonl, branch: ""}\n' "$work" >"$work/homeostat.yml"
 GITHUB_REPOSITORY=octo/app "$bin" --config "$work/homeostat.yml" --since 90d --until 2026-12-01T00:00:00Z \
@@ -39,9 +44,11 @@ shots="$work/shots"; mkdir -p "$shots"
 failed=0
 for page in "$work"/site/*.html; do
   name=$(basename "$page" .html)
-  chrome "$work/$name.log" --window-size=1280,900 --dump-dom "file://$page" >"$work/$name.dom.html"
-  chrome "$work/$name-d.log" --window-size=1280,1500 --screenshot="$shots/report-$name-desktop.png" "file://$page" >/dev/null
-  chrome "$work/$name-p.log" --window-size=390,2200 --screenshot="$shots/report-$name-phone.png" "file://$page" >/dev/null
+  # The three runs of a page at once: each has its own profile folder and log.
+  chrome "$work/$name.log" --window-size=1280,900 --dump-dom "file://$page" >"$work/$name.dom.html" &
+  chrome "$work/$name-d.log" --window-size=1280,1500 --screenshot="$shots/report-$name-desktop.png" "file://$page" >/dev/null &
+  chrome "$work/$name-p.log" --window-size=390,2200 --screenshot="$shots/report-$name-phone.png" "file://$page" >/dev/null &
+  for run in 1 2 3; do wait -n || { echo "$name: chromium failed (run $run of 3)" >&2; failed=1; }; done
   for log in "$work/$name.log" "$work/$name-d.log" "$work/$name-p.log"; do
     if [ -n "$(console_errors "$log")" ]; then echo "$name: console: $(console_errors "$log")" >&2; failed=1; fi
   done
