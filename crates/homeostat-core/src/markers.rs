@@ -222,6 +222,48 @@ pub fn without_trailer(body: &str) -> &str {
 }
 
 /// Whether the body's trailer carries `marker`.
+/// What an error issue remembers between runs, kept in its trailer's state marker: written
+/// by hs-issue, read by hs-issue and by the policy (surfaces, environments and tags).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IssueState {
+    #[serde(default)]
+    pub count: u64,
+    #[serde(default)]
+    pub first_seen: Option<String>,
+    #[serde(default)]
+    pub last_seen: Option<String>,
+    #[serde(default)]
+    pub releases: Vec<String>,
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// The events' surfaces and tags (`key=value`), scrubbed: policy rules on `surface`
+    /// read the issue as they read the event.
+    #[serde(default)]
+    pub surfaces: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub last_comment_at: Option<String>,
+    /// Keys of the batches already counted (newest last).
+    #[serde(default)]
+    pub applied: Vec<String>,
+}
+
+impl IssueState {
+    /// The state in a body's trailer; `None` when there is none or it is damaged.
+    pub fn find(body: &str) -> Option<Self> {
+        find(body, |m| match m {
+            Marker::State(v) => serde_json::from_value(v).ok(),
+            _ => None,
+        })
+    }
+
+    /// The state as its marker.
+    pub fn marker(&self) -> Marker {
+        Marker::State(serde_json::to_value(self).unwrap_or_else(|_| serde_json::json!({})))
+    }
+}
+
 pub fn has(body: &str, marker: &Marker) -> bool {
     parse(body).iter().any(|m| m == marker)
 }

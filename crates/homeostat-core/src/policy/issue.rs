@@ -59,10 +59,7 @@ pub fn stack_files(stack: &str) -> Vec<String> {
 
 /// The error's facts as far as an issue's title, body and labels tell them.
 pub fn facts_from_text(title: &str, body: &str, labels: &[String]) -> ErrorFacts {
-    let state = crate::markers::find(body, |m| match m {
-        crate::markers::Marker::State(v) => Some(v),
-        _ => None,
-    });
+    let state = crate::markers::IssueState::find(body);
     let body = crate::markers::without_trailer(body);
     let mut facts = ErrorFacts {
         title: title.to_string(),
@@ -124,14 +121,12 @@ pub fn facts_from_text(title: &str, body: &str, labels: &[String]) -> ErrorFacts
     // The hidden state (trailer only, so text in the body cannot forge it) knows every
     // surface, environment and tag exactly; the table rows are for issues without it.
     if let Some(state) = state {
-        let list = |key: &str| -> Option<Vec<String>> {
-            let items = state.get(key)?.as_array()?;
-            let out: Vec<String> = items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
-            (!out.is_empty()).then_some(out)
+        let known = |from_state: Vec<String>, from_rows: &mut Vec<String>| {
+            if from_state.is_empty() { std::mem::take(from_rows) } else { from_state }
         };
-        facts.surfaces = list("surfaces").unwrap_or(std::mem::take(&mut facts.surfaces));
-        facts.environments = list("environments").unwrap_or(std::mem::take(&mut facts.environments));
-        facts.tags = list("tags").unwrap_or(std::mem::take(&mut facts.tags));
+        facts.surfaces = known(state.surfaces, &mut facts.surfaces);
+        facts.environments = known(state.environments, &mut facts.environments);
+        facts.tags = known(state.tags, &mut facts.tags);
     }
     facts.in_app_files = stack_files(&stack);
     facts.stack = stack;

@@ -3,36 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-
 use super::{APPLIED_KEYS_KEPT, Group, compare_releases};
+pub use crate::markers::IssueState;
 use crate::markers::Marker;
-
-/// What an issue remembers between runs, kept in a hidden comment in its body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct IssueState {
-    #[serde(default)]
-    pub count: u64,
-    #[serde(default)]
-    pub first_seen: Option<String>,
-    #[serde(default)]
-    pub last_seen: Option<String>,
-    #[serde(default)]
-    pub releases: Vec<String>,
-    #[serde(default)]
-    pub environments: Vec<String>,
-    /// The events' surfaces and tags (`key=value`), scrubbed: policy rules on `surface`
-    /// read the issue as they read the event.
-    #[serde(default)]
-    pub surfaces: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub last_comment_at: Option<String>,
-    /// Keys of the batches already counted (newest last).
-    #[serde(default)]
-    pub applied: Vec<String>,
-}
 
 /// The hidden marker that ties an issue to its fingerprint.
 pub fn marker(fingerprint: &str, algorithm: &str) -> String {
@@ -51,15 +24,11 @@ pub fn markers(body: &str) -> Vec<(String, String)> {
 
 /// The state in a body's trailer (the default when there is none or it is damaged).
 pub fn parse_state(body: &str) -> IssueState {
-    crate::markers::find(body, |m| match m {
-        Marker::State(v) => serde_json::from_value(v).ok(),
-        _ => None,
-    })
-    .unwrap_or_default()
+    IssueState::find(body).unwrap_or_default()
 }
 
 pub(super) fn state_marker(state: &IssueState) -> Marker {
-    Marker::State(serde_json::to_value(state).unwrap_or_else(|_| serde_json::json!({})))
+    state.marker()
 }
 
 #[cfg(test)]
