@@ -19,8 +19,8 @@ struct Args {
     /// Show for each frame whether it counted, and why.
     #[arg(long)]
     explain: bool,
-    /// Worker threads for JSONL input (1: none; 0: one per core).
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads for JSONL input (0: one per core; 1: none, the least memory).
+    #[arg(long, default_value_t = 0)]
     jobs: usize,
     /// Rules file (default: fingerprint.rules from the config).
     #[arg(long, value_name = "FILE")]
