@@ -1,9 +1,11 @@
 //! Load generator for hs-relay (run by scripts/bench-relay.sh, not a test): keep-alive
 //! HTTP/1.1 connections posting Sentry envelopes, one event each, for a fixed time.
 //!
-//!   relay_load URL EVENTS.jsonl CONNECTIONS SECONDS KEY
+//!   relay_load URL EVENTS.jsonl CONNECTIONS SECONDS KEY [--floor]
 //!
 //! Prints one JSON line: requests, ok, refused, events/s, p50/p99/max latency (ms).
+//! `--floor` sends `GET /healthz` instead of the envelopes: the cost of the HTTP exchange
+//! alone (client and server on the same cores), the most any relay could do here.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let floor = args.iter().any(|a| a == "--floor");
+    let args: Vec<&String> = args.iter().filter(|a| *a != "--floor").collect();
     let [url, file, conns, secs, key] = args.as_slice() else {
         // `cargo test --all-targets` runs this without arguments: nothing to load then.
         eprintln!("usage: relay_load URL EVENTS.jsonl CONNECTIONS SECONDS KEY (scripts/bench-relay.sh runs it)");
@@ -23,6 +27,9 @@ fn main() {
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, event)| {
+            if floor {
+                return format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes();
+            }
             let body = format!("{{\"event_id\":\"{i:032x}\",\"sent_at\":\"2026-01-21T10:00:00Z\"}}\n{{\"type\":\"event\",\"length\":{}}}\n{event}\n", event.len());
             format!(
                 "POST /api/1/envelope/ HTTP/1.1\r\nHost: {addr}\r\nX-Sentry-Auth: Sentry sentry_version=7, sentry_key={key}, sentry_client=relay-load/1.0\r\nContent-Type: application/x-sentry-envelope\r\nContent-Length: {}\r\n\r\n{body}",

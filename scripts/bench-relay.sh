@@ -74,9 +74,15 @@ sampler=$!
 echo "==> $CONNECTIONS connections for ${SECONDS_RUN}s against $url"
 "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey | tee "$dir/load.json"
 kill "$sampler" 2>/dev/null || true
+# The HTTP exchange alone (GET /healthz on the same connections): the most any relay could
+# answer on these cores with this client, before any event work.
+echo "==> the HTTP floor: GET /healthz, $CONNECTIONS connections for 10s"
+"$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" 10 benchkey --floor | tee "$dir/floor.json"
+floor_rate=$(python3 -c "import json;print(json.load(open('$dir/floor.json'))['events_per_s'])")
 relay_rate=$(python3 -c "import json;print(json.load(open('$dir/load.json'))['events_per_s'])")
 rss_first=$(awk 'NR==2 {print $2}' "$dir/rss.txt"); rss_last=$(tail -1 "$dir/rss.txt" | awk '{print $2}')
 rss_max=$(awk '{if ($2>m) m=$2} END {print m}' "$dir/rss.txt")
 printf '\n%-18s %s\n' "events" "$events" "hs-fingerprint/s" "$(printf '%.0f' "$fp_rate")" \
   "relay events/s" "$relay_rate" "ratio" "$(printf '%.0f%%' "$(echo "100 * $relay_rate / $fp_rate" | bc -l)")" \
+  "HTTP floor req/s" "$floor_rate ($(printf '%.0f%%' "$(echo "100 * $floor_rate / $fp_rate" | bc -l)") of hs-fingerprint/s)" \
   "relay RSS MB" "first ${rss_first:-?} last ${rss_last:-?} max ${rss_max:-?} (sampled every 5 s)"

@@ -23,6 +23,19 @@ pub struct FeedbackFile {
     pub keywords: Vec<SuggestedKeyword>,
     #[serde(default)]
     pub faq: Vec<SuggestedFaq>,
+    /// The posts grouped by near-duplicates (hs-cluster's similarity), largest first: a
+    /// request ten readers made is one line with a count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<FeedbackThread>,
+}
+
+/// Posts that ask for the same thing: the first one's title, how many, and their numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackThread {
+    pub title: String,
+    pub count: usize,
+    pub sources: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -52,6 +52,32 @@ pub async fn feedback_posts(forge: &dyn Forge, label: &str) -> Result<Vec<Feedba
     Ok(posts)
 }
 
+/// The posts grouped by near-duplicates with hs-cluster's similarity and default threshold:
+/// each thread's first post (lowest number) and the numbers of the others, largest thread
+/// first, then by number.
+fn threads(posts: &[FeedbackPost]) -> Vec<(&FeedbackPost, Vec<u64>)> {
+    use crate::cluster::{Item, Kind, Options, assign};
+    let items: Vec<Item> = posts
+        .iter()
+        .map(|p| Item {
+            id: format!("#{}", p.number),
+            kind: Kind::Feedback,
+            title: p.title.clone(),
+            // Hidden text is not the reader's words (as hs-cluster reads issues).
+            body: crate::prompt::strip_hidden(&p.body),
+            ..Item::default()
+        })
+        .collect();
+    let mut by_cluster: std::collections::BTreeMap<String, Vec<&FeedbackPost>> = Default::default();
+    for (post, a) in posts.iter().zip(assign(&items, Options::default())) {
+        by_cluster.entry(a.cluster).or_default().push(post);
+    }
+    let mut threads: Vec<(&FeedbackPost, Vec<u64>)> =
+        by_cluster.into_values().map(|members| (members[0], members[1..].iter().map(|p| p.number).collect())).collect();
+    threads.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.number.cmp(&b.0.number)));
+    threads
+}
+
 /// `hs-content feedback`: summarises open issues and discussions labelled `feedback` into
 /// `content/feedback/<period>.yml`.
 pub async fn collect_feedback(
@@ -68,15 +94,26 @@ pub async fn collect_feedback(
         return Ok(FeedbackReport { path: None, issues: numbers, keywords: 0, faq: 0 });
     }
     let topics = TopicsFile::load(&ws.at(&cfg.topics))?;
+    // Personal data and secrets never leave the machine, nor reach the comparison.
+    let posts: Vec<FeedbackPost> = posts
+        .into_iter()
+        .map(|p| FeedbackPost {
+            title: scrubber.scrub(&p.title).into_owned(),
+            body: scrubber.scrub(&p.body).into_owned(),
+            ..p
+        })
+        .collect();
+    let threads = threads(&posts);
     let ctx = json!({
         "brand": cfg.brand,
         "topics": topics.topics.iter().map(|t| json!({"name": t.name, "description": t.description})).collect::<Vec<_>>(),
-        "issues": posts
+        // One entry per thread: its first post, with how many asked the same.
+        "issues": threads
             .iter()
-            // Personal data and secrets never leave the machine.
-            .map(|p| {
-                json!({"number": p.number, "kind": p.kind, "title": scrubber.scrub(&p.title), "body": scrubber.scrub(&p.body)})
-            })
+            .map(|(first, also)| json!({
+                "number": first.number, "kind": first.kind, "title": first.title, "body": first.body,
+                "count": 1 + also.len(), "also": also,
+            }))
             .collect::<Vec<_>>(),
     });
     let answer = llm.ask_json("content-feedback.j2", &ctx, &feedback::answer_schema()).await?;
@@ -87,6 +124,14 @@ pub async fn collect_feedback(
         "sources": numbers,
         "keywords": answer["keywords"],
         "faq": answer["faq"],
+        "threads": threads
+            .iter()
+            .map(|(first, also)| json!({
+                "title": first.title,
+                "count": 1 + also.len(),
+                "sources": std::iter::once(first.number).chain(also.iter().copied()).collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>(),
     }))
     .map_err(|e| Error::Failed(format!("llm: the feedback answer does not fit: {e}")))?;
     // A topic the file does not know is dropped rather than invented.
