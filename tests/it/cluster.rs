@@ -313,6 +313,23 @@ mod on_the_github_standin {
             assert_eq!(labelled, i == 1 || i == 2, "label on #{n}: {:?}", issue.labels);
         }
         assert_eq!(state.comments.len(), 2, "two comments in all after two runs");
+        drop(state);
+
+        // The maintainer closes one linked report as a duplicate and takes the label off
+        // the other; the next run records both reactions, and hs-report counts them.
+        gh.with_state(|s| {
+            let closed = s.issues.get_mut(&numbers[1]).unwrap();
+            closed.state = "closed".into();
+            closed.state_reason = Some("duplicate".into());
+            s.issues.get_mut(&numbers[2]).unwrap().labels.retain(|l| l != "possible-duplicate");
+        });
+        job.cmd("hs-cluster").args(["--forge", "github", "--format", "json"]).run().no_panic().success();
+        let report = job.cmd("hs-report").args(["--since", "1d", "--format", "json"]).run().success().json();
+        assert_eq!(
+            report["duplicates"],
+            serde_json::json!({"linked": 2, "confirmed": 1, "rejected": 1, "confirmed_share": 0.5}),
+            "{report}"
+        );
         gh.assert_clean();
     }
 }

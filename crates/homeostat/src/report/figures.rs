@@ -27,6 +27,18 @@ pub struct Errors {
     pub filed_within_minute_share: Option<f64>,
 }
 
+/// hs-cluster's links between likely duplicates, and what maintainers made of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Duplicates {
+    /// Issues linked to their likely duplicates (one comment and label each).
+    pub linked: u64,
+    /// Links maintainers confirmed (closed the issue) or rejected (removed the label).
+    pub confirmed: u64,
+    pub rejected: u64,
+    /// confirmed ÷ (confirmed + rejected): precision as maintainers judged it.
+    pub confirmed_share: Option<f64>,
+}
+
 /// Nearest-rank median and 90th percentile of durations in whole seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Durations {
@@ -129,6 +141,7 @@ pub struct Figures {
     pub since: Timestamp,
     pub until: Timestamp,
     pub errors: Errors,
+    pub duplicates: Duplicates,
     pub issues_by_class: BTreeMap<String, u64>,
     pub agent: Agent,
     pub fixes: Fixes,
@@ -215,6 +228,7 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
         since,
         until,
         errors: errors(&window),
+        duplicates: Duplicates { linked: 0, confirmed: 0, rejected: 0, confirmed_share: None },
         issues_by_class: BTreeMap::new(),
         agent: Agent { runs: 0, outcomes: BTreeMap::new(), requests: 0, success_rate: None },
         fixes: Fixes { merged: 0, by_gate: 0, by_people: 0, time_to_fix: Durations::of(Vec::new()) },
@@ -259,6 +273,9 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
                 }
             }
             kinds::LLM_CALL => model_micros += micros(e),
+            kinds::CLUSTER_LINKED => f.duplicates.linked += 1,
+            kinds::CLUSTER_REACTION if field("reaction") == "confirmed" => f.duplicates.confirmed += 1,
+            kinds::CLUSTER_REACTION if field("reaction") == "rejected" => f.duplicates.rejected += 1,
             _ => {}
         }
     }
@@ -268,6 +285,8 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
     let ok: u64 = AGENT_OK.iter().filter_map(|o| f.agent.outcomes.get(*o)).sum();
     f.agent.requests = f.agent.outcomes.values().sum();
     f.agent.success_rate = ratio(ok, f.agent.requests);
+    let d = &mut f.duplicates;
+    d.confirmed_share = ratio(d.confirmed, d.confirmed + d.rejected);
     f.fixes.time_to_fix = Durations::of(fix_seconds);
     f.runbooks.recovery = Durations::of(recovery);
     f.canary.promotions = f.canary.decisions.get("promote").copied().unwrap_or(0);

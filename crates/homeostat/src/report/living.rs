@@ -24,6 +24,8 @@ fn words(f: &Figures) -> Value {
         "new_bugs": v(json!(f.errors.new_bugs), Format::Count),
         "regressions": v(json!(f.errors.regressions), Format::Count),
         "filed_share": v(json!(f.errors.filed_within_minute_share), Format::Percent),
+        "dup_linked": v(json!(f.duplicates.linked), Format::Count),
+        "dup_confirmed": v(json!(f.duplicates.confirmed_share), Format::Percent),
         "agent_runs": v(json!(f.agent.runs), Format::Count),
         "agent_requests": v(json!(f.agent.requests), Format::Count),
         "agent_success": v(json!(f.agent.success_rate), Format::Percent),

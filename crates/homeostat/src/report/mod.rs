@@ -27,4 +27,8 @@ pub mod kinds {
     /// A notice went (or was held back) to a destination; key = destination; fields
     /// `source` (the ledger line's id), `event`, `suppressed`.
     pub const REPORT_NOTIFIED: &str = "report.notified";
+    /// hs-cluster linked an issue to its likely duplicates; key = `owner/name#n`.
+    pub const CLUSTER_LINKED: &str = crate::cluster::forge::LINKED;
+    /// The maintainer's reaction to such a link; field `reaction`: `confirmed` or `rejected`.
+    pub const CLUSTER_REACTION: &str = crate::cluster::forge::REACTION;
 }
