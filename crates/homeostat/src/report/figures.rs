@@ -228,7 +228,7 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
         since,
         until,
         errors: errors(&window),
-        duplicates: Duplicates { linked: 0, confirmed: 0, rejected: 0, confirmed_share: None },
+        duplicates: duplicates(&window),
         issues_by_class: BTreeMap::new(),
         agent: Agent { runs: 0, outcomes: BTreeMap::new(), requests: 0, success_rate: None },
         fixes: Fixes { merged: 0, by_gate: 0, by_people: 0, time_to_fix: Durations::of(Vec::new()) },
@@ -273,9 +273,6 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
                 }
             }
             kinds::LLM_CALL => model_micros += micros(e),
-            kinds::CLUSTER_LINKED => f.duplicates.linked += 1,
-            kinds::CLUSTER_REACTION if field("reaction") == "confirmed" => f.duplicates.confirmed += 1,
-            kinds::CLUSTER_REACTION if field("reaction") == "rejected" => f.duplicates.rejected += 1,
             _ => {}
         }
     }
@@ -285,8 +282,6 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
     let ok: u64 = AGENT_OK.iter().filter_map(|o| f.agent.outcomes.get(*o)).sum();
     f.agent.requests = f.agent.outcomes.values().sum();
     f.agent.success_rate = ratio(ok, f.agent.requests);
-    let d = &mut f.duplicates;
-    d.confirmed_share = ratio(d.confirmed, d.confirmed + d.rejected);
     f.fixes.time_to_fix = Durations::of(fix_seconds);
     f.runbooks.recovery = Durations::of(recovery);
     f.canary.promotions = f.canary.decisions.get("promote").copied().unwrap_or(0);
@@ -333,6 +328,21 @@ fn errors(window: &[&Entry]) -> Errors {
     }
     x.filed_within_minute_share = ratio(x.filed_within_minute, x.filed_of);
     x
+}
+
+fn duplicates(window: &[&Entry]) -> Duplicates {
+    let count = |kind: &str, reaction: Option<&str>| {
+        let matches = |e: &&&Entry| e.kind == kind && reaction.is_none_or(|r| e.get_str("reaction") == Some(r));
+        window.iter().filter(matches).count() as u64
+    };
+    let (confirmed, rejected) =
+        (count(kinds::CLUSTER_REACTION, Some("confirmed")), count(kinds::CLUSTER_REACTION, Some("rejected")));
+    Duplicates {
+        linked: count(kinds::CLUSTER_LINKED, None),
+        confirmed,
+        rejected,
+        confirmed_share: ratio(confirmed, confirmed + rejected),
+    }
 }
 
 /// Whole UTC days the window touches (a budget is per day).
