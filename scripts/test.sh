@@ -61,15 +61,22 @@ step "cargo clippy, inside the test build (warnings denied)"
 # it runs, benches, examples. The wrapper stays set for every later cargo command, so none
 # rebuilds. First, proof that the wrapper denies a lint (its argument format is clippy's
 # own: CLIPPY_ARGS, each argument followed by __CLIPPY_HACKERY__).
-RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)
+[ -x "$RUSTC_WORKSPACE_WRAPPER" ] || { echo "clippy-driver is missing: rustup component add clippy" >&2; exit 1; }
 export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 probe=$(mktemp -d)
-printf 'pub fn probe(x: u32) -> u32 { x.clone() }\n' >"$probe/probe.rs"
-if "$RUSTC_WORKSPACE_WRAPPER" rustc --edition 2024 --crate-type lib --emit metadata \
-    --out-dir "$probe" "$probe/probe.rs" 2>/dev/null; then
+lint() { # lint SOURCE: clippy-driver on a one-line library, as cargo would call it
+  printf '%s\n' "$1" >"$probe/probe.rs"
+  "$RUSTC_WORKSPACE_WRAPPER" rustc --edition 2024 --crate-type lib --emit metadata \
+    --out-dir "$probe" "$probe/probe.rs" 2>"$probe/err"
+}
+lint 'pub fn probe(x: u32) -> u32 { x }' \
+  || { cat "$probe/err" >&2; echo "clippy-driver cannot check a clean file" >&2; exit 1; }
+if lint 'pub fn probe(x: u32) -> u32 { x.clone() }'; then
   echo "clippy-driver did not deny clippy::clone_on_copy: the lint step would pass anything" >&2
   exit 1
 fi
+grep -q clone_on_copy "$probe/err" || { cat "$probe/err" >&2; echo "the probe failed for another reason" >&2; exit 1; }
 rm -rf "$probe"
 cargo test --workspace --locked --no-run --lib --tests --benches --examples
 
