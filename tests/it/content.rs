@@ -730,7 +730,8 @@ async fn feedback_is_scrubbed_before_it_reaches_the_model() {
     let ws = homeostat::content::Workspace::new(dir.path(), content_config());
     let now = "2026-11-23T10:00:00Z".parse().unwrap();
     let scrubber = homeostat::scrub::Scrubber::builtin();
-    let report = homeostat::content::collect_feedback(&ws, &forge, &llm, scrubber, now).await.unwrap();
+    let threads = homeostat::cluster::Options::default();
+    let report = homeostat::content::collect_feedback(&ws, &forge, &llm, scrubber, threads, now).await.unwrap();
     assert_eq!(report.issues, [1, 2]);
     let sent = String::from_utf8(server.received_requests().await.unwrap()[0].body.clone()).unwrap();
     assert!(sent.contains("Reach me at") && sent.contains("Annual plans?"), "issue and discussion reached the prompt");

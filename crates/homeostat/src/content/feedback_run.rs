@@ -52,11 +52,11 @@ pub async fn feedback_posts(forge: &dyn Forge, label: &str) -> Result<Vec<Feedba
     Ok(posts)
 }
 
-/// The posts grouped by near-duplicates with hs-cluster's similarity and default threshold:
+/// The posts grouped by near-duplicates with hs-cluster's similarity (`cluster.threshold`):
 /// each thread's first post (lowest number) and the numbers of the others, largest thread
 /// first, then by number.
-fn threads(posts: &[FeedbackPost]) -> Vec<(&FeedbackPost, Vec<u64>)> {
-    use crate::cluster::{Item, Kind, Options, assign};
+fn threads(posts: &[FeedbackPost], opts: crate::cluster::Options) -> Vec<(&FeedbackPost, Vec<u64>)> {
+    use crate::cluster::{Item, Kind, assign};
     let items: Vec<Item> = posts
         .iter()
         .map(|p| Item {
@@ -69,7 +69,7 @@ fn threads(posts: &[FeedbackPost]) -> Vec<(&FeedbackPost, Vec<u64>)> {
         })
         .collect();
     let mut by_cluster: std::collections::BTreeMap<String, Vec<&FeedbackPost>> = Default::default();
-    for (post, a) in posts.iter().zip(assign(&items, Options::default())) {
+    for (post, a) in posts.iter().zip(assign(&items, opts)) {
         by_cluster.entry(a.cluster).or_default().push(post);
     }
     let mut threads: Vec<(&FeedbackPost, Vec<u64>)> =
@@ -85,6 +85,7 @@ pub async fn collect_feedback(
     forge: &dyn Forge,
     llm: &Llm,
     scrubber: &crate::scrub::Scrubber,
+    threads_by: crate::cluster::Options,
     now: jiff::Timestamp,
 ) -> Result<FeedbackReport> {
     let cfg = &ws.config;
@@ -103,7 +104,7 @@ pub async fn collect_feedback(
             ..p
         })
         .collect();
-    let threads = threads(&posts);
+    let threads = threads(&posts, threads_by);
     let ctx = json!({
         "brand": cfg.brand,
         "topics": topics.topics.iter().map(|t| json!({"name": t.name, "description": t.description})).collect::<Vec<_>>(),

@@ -58,6 +58,8 @@ pub struct Session {
     llm: Option<crate::llm::LlmConfig>,
     env: Env,
     scrubber: crate::scrub::Scrubber,
+    /// hs-cluster's threshold (`cluster.threshold`), for grouping feedback into threads.
+    duplicate_threshold: f32,
 }
 
 impl Session {
@@ -78,6 +80,7 @@ impl Session {
             *dir = repo_dir.join(&*dir);
         }
         let scrubber = crate::scrub::config_scrubber(config)?;
+        let duplicate_threshold = config.cluster.clone().unwrap_or_default().threshold as f32;
         Ok(Self {
             workspace: Workspace::new(repo_dir, content),
             now: ledger.now(),
@@ -85,6 +88,7 @@ impl Session {
             llm,
             env: ctx.env.clone(),
             scrubber,
+            duplicate_threshold,
         })
     }
 
@@ -204,7 +208,8 @@ impl Session {
 
     pub async fn feedback(&self, forge: &dyn crate::forge::Forge) -> Result<feedback_run::FeedbackReport> {
         let (llm, _) = self.llm()?;
-        collect_feedback(&self.workspace, forge, &llm, &self.scrubber, self.now).await
+        let threads = crate::cluster::Options { threshold: self.duplicate_threshold, ..Default::default() };
+        collect_feedback(&self.workspace, forge, &llm, &self.scrubber, threads, self.now).await
     }
 
     /// In Actions: the report as the `result` output and in the step summary.
