@@ -221,7 +221,6 @@ pub fn without_trailer(body: &str) -> &str {
     ""
 }
 
-/// Whether the body's trailer carries `marker`.
 /// What an error issue remembers between runs, kept in its trailer's state marker: written
 /// by hs-issue, read by hs-issue and by the policy (surfaces, environments and tags).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -264,6 +263,7 @@ impl IssueState {
     }
 }
 
+/// Whether the body's trailer carries `marker`.
 pub fn has(body: &str, marker: &Marker) -> bool {
     parse(body).iter().any(|m| m == marker)
 }

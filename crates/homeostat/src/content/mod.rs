@@ -58,8 +58,9 @@ pub struct Session {
     llm: Option<crate::llm::LlmConfig>,
     env: Env,
     scrubber: crate::scrub::Scrubber,
-    /// hs-cluster's threshold (`cluster.threshold`), for grouping feedback into threads.
-    duplicate_threshold: f32,
+    /// How feedback posts are grouped into threads: hs-cluster's similarity at
+    /// `cluster.threshold`.
+    threads_by: crate::cluster::Options,
 }
 
 impl Session {
@@ -80,7 +81,9 @@ impl Session {
             *dir = repo_dir.join(&*dir);
         }
         let scrubber = crate::scrub::config_scrubber(config)?;
-        let duplicate_threshold = config.cluster.clone().unwrap_or_default().threshold as f32;
+        let threshold =
+            config.cluster.as_ref().map_or_else(|| crate::cluster::ClusterConfig::default().threshold, |c| c.threshold);
+        let threads_by = crate::cluster::Options { threshold: threshold as f32, ..Default::default() };
         Ok(Self {
             workspace: Workspace::new(repo_dir, content),
             now: ledger.now(),
@@ -88,7 +91,7 @@ impl Session {
             llm,
             env: ctx.env.clone(),
             scrubber,
-            duplicate_threshold,
+            threads_by,
         })
     }
 
@@ -208,8 +211,7 @@ impl Session {
 
     pub async fn feedback(&self, forge: &dyn crate::forge::Forge) -> Result<feedback_run::FeedbackReport> {
         let (llm, _) = self.llm()?;
-        let threads = crate::cluster::Options { threshold: self.duplicate_threshold, ..Default::default() };
-        collect_feedback(&self.workspace, forge, &llm, &self.scrubber, threads, self.now).await
+        collect_feedback(&self.workspace, forge, &llm, &self.scrubber, self.threads_by, self.now).await
     }
 
     /// In Actions: the report as the `result` output and in the step summary.

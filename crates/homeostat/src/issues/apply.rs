@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::plan::{Step, newest, plan};
-use super::state::{fingerprint_marker, merge_state, state_marker};
+use super::state::{fingerprint_marker, merge_state};
 use super::{
     Action, Group, Index, IssueState, LABEL, LEDGER_CREATED, LEDGER_HELD, LEDGER_REOPENED, LEDGER_SEEN, PlanLimits,
     REGRESSION_LABEL, held_groups, markers, parse_state,
@@ -56,7 +56,7 @@ impl Writer<'_> {
             "surfaces": state.surfaces, "tags": state.tags,
         });
         let text = (self.scrub)(&self.prompts.render("issue-body.md.j2", &context)?);
-        let mut trailer = vec![state_marker(state)];
+        let mut trailer = vec![state.marker()];
         let mut seen = BTreeSet::new();
         for (fp, alg) in old_markers.iter().cloned().chain([(g.fingerprint.clone(), g.algorithm.clone())]) {
             if seen.insert((fp.clone(), alg.clone())) {

@@ -27,13 +27,9 @@ pub fn parse_state(body: &str) -> IssueState {
     IssueState::find(body).unwrap_or_default()
 }
 
-pub(super) fn state_marker(state: &IssueState) -> Marker {
-    state.marker()
-}
-
 #[cfg(test)]
 pub(super) fn state_comment(state: &IssueState) -> String {
-    state_marker(state).render()
+    state.marker().render()
 }
 
 /// Adds a group's occurrences to an issue's state.
