@@ -129,7 +129,7 @@ run_figures fingerprint::defects 'defects|precision'
 # with HOMEOSTAT_REAL_WORLD_TEXTS / HOMEOSTAT_CLUSTER_TEXTS naming local copies these print
 # their precision and recall, otherwise a notice saying so.
 run_figures fingerprint_real_world:: '^[.]?real-world|^[.]?notice'
-run_figures cluster::corpus_pairwise '^[.]?[|(]|corpus:|^[.]?notice'
+run_figures cluster::corpus_pairwise '^[.]?[|(]|corpus [(]|^[.]?notice'
 
 step "demo (scripts/demo.sh: the whole loop on the local forge), today and a year ahead"
 # The README's main command, end to end; its output only when it fails. The second run

@@ -7,20 +7,25 @@ use homeostat::cluster::eval::{PairScores, pairwise};
 use homeostat::cluster::{Item, Options, cluster, read};
 use homeostat::scrub::Scrubber;
 
-fn manifest() -> Vec<serde_json::Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster/manifest.jsonl");
-    let text = std::fs::read_to_string(path).unwrap();
+/// The two corpora: `manifest.jsonl`, the reports the model was built and tuned on
+/// (2026-12-04), and `heldout.jsonl`, reports from other repositories collected after the
+/// model was frozen (2026-12-05) and never tuned on.
+const SETS: [(&str, &str); 2] = [("dev", "manifest.jsonl"), ("held-out", "heldout.jsonl")];
+
+fn manifest(file: &str) -> Vec<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-/// The manifest (URLs, ground truth) joined with the reports' texts. The texts are not in
+/// A manifest (URLs, ground truth) joined with the reports' texts. The texts are not in
 /// the repository: the place they were collected from allows them as reference, not as
 /// verbatim copies. `HOMEOSTAT_CLUSTER_TEXTS` names a local JSONL file of `{id, title,
-/// body}` lines (collected from the manifest's URLs); without it the corpus is skipped
-/// with a notice.
-fn corpus() -> Option<Vec<Item>> {
+/// body}` lines (collected from the manifests' URLs); without it, or when it lacks a set's
+/// texts, the set is skipped with a notice.
+fn corpus(file: &str) -> Option<Vec<Item>> {
     let Ok(texts) = std::env::var("HOMEOSTAT_CLUSTER_TEXTS") else {
-        eprintln!("notice: HOMEOSTAT_CLUSTER_TEXTS is not set: the cluster corpus is skipped");
+        eprintln!("notice: HOMEOSTAT_CLUSTER_TEXTS is not set: the cluster corpus {file} is skipped");
         return None;
     };
     let texts: std::collections::HashMap<String, serde_json::Value> = std::fs::read_to_string(&texts)
@@ -29,12 +34,17 @@ fn corpus() -> Option<Vec<Item>> {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .map(|t| (t["id"].as_str().unwrap_or_default().to_string(), t))
         .collect();
+    let items = manifest(file);
+    let missing = items.iter().filter(|i| !texts.contains_key(i["id"].as_str().unwrap_or_default())).count();
+    if missing > 0 {
+        eprintln!("notice: HOMEOSTAT_CLUSTER_TEXTS lacks {missing} of {file}'s {} texts: skipped", items.len());
+        return None;
+    }
     let dir = tempfile::tempdir().unwrap();
-    let joined: String = manifest()
+    let joined: String = items
         .into_iter()
         .map(|mut item| {
-            let id = item["id"].as_str().unwrap_or_default().to_string();
-            let text = texts.get(&id).unwrap_or_else(|| panic!("no text for {id}"));
+            let text = &texts[item["id"].as_str().unwrap_or_default()];
             item["title"] = text["title"].clone();
             item["body"] = text["body"].clone();
             format!("{item}\n")
@@ -62,40 +72,59 @@ fn row(name: &str, s: &PairScores) -> String {
 
 #[test]
 fn corpus_is_real_and_wide() {
-    let items = manifest();
-    let repos: std::collections::BTreeSet<&str> = items.iter().map(|i| i["repo"].as_str().unwrap()).collect();
-    assert!(
-        items.iter().all(|i| i["url"].as_str().unwrap().starts_with("https://github.com/") && i["group"].is_string())
-    );
-    assert!(items.iter().all(|i| i.get("title").is_none()), "the texts stay out of the repository");
-    let groups: Vec<&str> = items.iter().map(|i| i["group"].as_str().unwrap()).collect();
-    let dup_items = groups.iter().filter(|g| groups.iter().filter(|h| h == g).count() > 1).count();
-    eprintln!("corpus: {} items, {} repositories, {} items in duplicate groups", items.len(), repos.len(), dup_items);
-    assert!(repos.len() >= 15, "{} repositories", repos.len());
-    assert!(items.len() >= 300, "{} items", items.len());
+    for (set, file) in SETS {
+        let items = manifest(file);
+        let repos: std::collections::BTreeSet<&str> = items.iter().map(|i| i["repo"].as_str().unwrap()).collect();
+        assert!(
+            items
+                .iter()
+                .all(|i| i["url"].as_str().unwrap().starts_with("https://github.com/") && i["group"].is_string())
+        );
+        assert!(items.iter().all(|i| i.get("title").is_none()), "the texts stay out of the repository");
+        let groups: Vec<&str> = items.iter().map(|i| i["group"].as_str().unwrap()).collect();
+        let dup_items = groups.iter().filter(|g| groups.iter().filter(|h| h == g).count() > 1).count();
+        eprintln!(
+            "corpus ({set}): {} items, {} repositories, {} items in duplicate groups",
+            items.len(),
+            repos.len(),
+            dup_items
+        );
+        assert!(repos.len() >= 15, "{file}: {} repositories", repos.len());
+        assert!(items.len() >= 280, "{file}: {} items", items.len());
+        assert!(dup_items >= 50, "{file}: {dup_items} items in duplicate groups");
+    }
+    let dev: std::collections::BTreeSet<String> =
+        manifest(SETS[0].1).iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+    let dev_repos: std::collections::BTreeSet<String> =
+        manifest(SETS[0].1).iter().map(|i| i["repo"].as_str().unwrap().to_string()).collect();
+    for i in manifest(SETS[1].1) {
+        let (id, repo) = (i["id"].as_str().unwrap(), i["repo"].as_str().unwrap());
+        assert!(!dev.contains(id) && !dev_repos.contains(repo), "{id}: the held-out set shares nothing with dev");
+    }
 }
 
-#[test]
-fn corpus_pairwise_scores_with_baseline_and_ablation() {
-    let Some(items) = corpus() else { return };
+/// The scores of one set: homeostat, each ingredient left out, the TF-IDF baseline, and
+/// homeostat across thresholds (printed); returns homeostat's and the baseline's at the
+/// default threshold.
+fn scores_table(set: &str, items: &[Item]) -> (PairScores, PairScores) {
     let repos: std::collections::BTreeSet<&str> = items.iter().map(|i| i.repo.as_str()).collect();
-    let full = score(&items, Options::default());
-    eprintln!("corpus: {} real reports from {} repositories", items.len(), repos.len());
-    let base = score(&items, Options::tfidf_baseline());
+    let full = score(items, Options::default());
+    eprintln!("corpus ({set}): {} real reports from {} repositories", items.len(), repos.len());
+    let base = score(items, Options::tfidf_baseline());
     let d = Options::default();
     let ablations = [
         ("homeostat (signature + title grams + words)", full),
-        ("  without error signature", score(&items, Options { signature: false, ..d })),
-        ("  without title character trigrams", score(&items, Options { title_grams: false, ..d })),
-        ("  without word TF-IDF", score(&items, Options { words: false, ..d })),
-        ("  without the shared-evidence rule", score(&items, Options { evidence: false, ..d })),
-        ("  without the contradiction rules", score(&items, Options { conflicts: false, ..d })),
-        ("  without the age rule", score(&items, Options { age: false, ..d })),
+        ("  without error signature", score(items, Options { signature: false, ..d })),
+        ("  without title character trigrams", score(items, Options { title_grams: false, ..d })),
+        ("  without word TF-IDF", score(items, Options { words: false, ..d })),
+        ("  without the shared-evidence rule", score(items, Options { evidence: false, ..d })),
+        ("  without the contradiction rules", score(items, Options { conflicts: false, ..d })),
+        ("  without the age rule", score(items, Options { age: false, ..d })),
     ];
     let base_row = format!("TF-IDF average linkage (baseline) @{}", d.threshold);
     let mut best_base = (0.0, base);
     for t in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] {
-        let s = score(&items, Options { threshold: t, ..Options::tfidf_baseline() });
+        let s = score(items, Options { threshold: t, ..Options::tfidf_baseline() });
         if s.f1 > best_base.1.f1 {
             best_base = (t, s);
         }
@@ -107,21 +136,36 @@ fn corpus_pairwise_scores_with_baseline_and_ablation() {
     }
     eprintln!("{}", row(&base_row, &base));
     eprintln!("{}", row(&format!("TF-IDF baseline at its best, @{:.1}", best_base.0), &best_base.1));
-    for t in [0.56, 0.58, 0.6, 0.62, 0.64, 0.66, 0.68, 0.7] {
-        eprintln!("{}", row(&format!("homeostat @{t}"), &score(&items, Options { threshold: t, ..d })));
+    for t in [0.4, 0.5, 0.56, 0.58, 0.6, 0.62, 0.64, 0.66, 0.68, 0.7] {
+        eprintln!("{}", row(&format!("homeostat @{t}"), &score(items, Options { threshold: t, ..d })));
     }
-    eprintln!("({} pairs belong together in the corpus)", full.actual_pairs);
-    // The goal: precision >= 0.85 with recall >= 0.5 (a wrong "duplicate" comment costs a
-    // maintainer more than a missed one). And at the same threshold the signature-weighted
-    // similarity finds more true duplicates than plain TF-IDF without being less precise.
-    assert!(full.precision >= 0.85 && full.recall >= 0.5, "below the goal: {full:?}");
-    assert!(
-        full.precision >= base.precision,
-        "precision {:.3} below the baseline's {:.3}",
-        full.precision,
-        base.precision
-    );
-    assert!(full.recall > base.recall && full.f1 > base.f1, "no better than the TF-IDF baseline");
+    eprintln!("({} pairs belong together in the {set} corpus)", full.actual_pairs);
+    (full, base)
+}
+
+#[test]
+fn corpus_pairwise_scores_with_baseline_and_ablation() {
+    if let Some(items) = corpus(SETS[0].1) {
+        let (full, base) = scores_table(SETS[0].0, &items);
+        // The goal: precision >= 0.85 with recall >= 0.5 (a wrong "duplicate" comment
+        // costs a maintainer more than a missed one). And at the same threshold the
+        // signature-weighted similarity finds more true duplicates than plain TF-IDF
+        // without being less precise.
+        assert!(full.precision >= 0.85 && full.recall >= 0.5, "below the goal: {full:?}");
+        assert!(
+            full.precision >= base.precision,
+            "precision {:.3} below the baseline's {:.3}",
+            full.precision,
+            base.precision
+        );
+        assert!(full.recall > base.recall && full.f1 > base.f1, "no better than the TF-IDF baseline");
+    }
+    if let Some(items) = corpus(SETS[1].1) {
+        // Scored, not tuned on: the figures are what they are (docs/cluster.md). What is
+        // asserted is what holds out of sample too: more precise than plain TF-IDF.
+        let (full, base) = scores_table(SETS[1].0, &items);
+        assert!(full.precision > base.precision, "held-out: {full:?} against the baseline {base:?}");
+    }
 }
 
 /// The wrong links and the missed ones, with each component's similarity, for looking at
@@ -130,7 +174,8 @@ fn corpus_pairwise_scores_with_baseline_and_ablation() {
 #[ignore]
 fn corpus_errors() {
     use homeostat::cluster::Model;
-    let Some(items) = corpus() else { return };
+    let file = std::env::var("HOMEOSTAT_CLUSTER_SET").unwrap_or_else(|_| SETS[0].1.to_string());
+    let Some(items) = corpus(&file) else { return };
     let opts = Options::default();
     let labels = cluster(&items, opts);
     let (model, vectors) = Model::fit(&items, opts);
