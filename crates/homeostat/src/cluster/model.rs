@@ -4,7 +4,7 @@
 use super::Item;
 use super::conflict::{self, Claims};
 use super::signature::{self, kind_weight};
-use super::text::{self, SparseVec, Vocab};
+use super::text::{self, DOCS_FLOOR, SparseVec, Vocab};
 
 /// Which ingredients are on and how much each weighs (the ablation switches).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,6 +20,8 @@ pub struct Options {
     /// Scale a pair down when many of the repository's issues were filed between the two
     /// (see [`issue_number`]).
     pub age: bool,
+    /// Count a small corpus as [`DOCS_FLOOR`] documents when weighing terms.
+    pub docs_floor: bool,
     pub w_signature: f32,
     pub w_title: f32,
     pub w_words: f32,
@@ -36,6 +38,7 @@ impl Default for Options {
             evidence: true,
             conflicts: true,
             age: true,
+            docs_floor: true,
             w_signature: 0.55,
             w_title: 0.2,
             w_words: 0.35,
@@ -48,7 +51,15 @@ impl Default for Options {
 impl Options {
     /// The baseline the issue asks for: TF-IDF cosine of title and body words only.
     pub fn tfidf_baseline() -> Self {
-        Self { signature: false, title_grams: false, evidence: false, conflicts: false, age: false, ..Self::default() }
+        Self {
+            signature: false,
+            title_grams: false,
+            evidence: false,
+            conflicts: false,
+            age: false,
+            docs_floor: false,
+            ..Self::default()
+        }
     }
 }
 
@@ -122,7 +133,9 @@ fn doc_words(item: &Item) -> Vec<String> {
 impl Model {
     /// Fits the vocabularies on `items` and returns each item's vectors.
     pub fn fit(items: &[Item], opts: Options) -> (Self, Vec<Vectors>) {
-        let mut model = Self { opts, ..Self::default() };
+        let floor = if opts.docs_floor { DOCS_FLOOR } else { 0 };
+        let vocab = || Vocab::with_floor(floor);
+        let mut model = Self { opts, sig: vocab(), grams: vocab(), words: vocab() };
         let parts: Vec<_> =
             items.iter().map(|i| (signature::of_item(i), text::char_grams(&i.title), doc_words(i))).collect();
         for (sig, grams, words) in &parts {

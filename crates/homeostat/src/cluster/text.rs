@@ -192,6 +192,14 @@ pub fn char_grams(text: &str) -> Vec<String> {
     out
 }
 
+/// A corpus smaller than this counts as this many documents when rarity is computed
+/// (see [`Vocab::with_floor`]). Forge mode fits on one repository's open issues, often a
+/// dozen: there a word two reports share would weigh as if it were in a sixth of all
+/// reports, everyday words as much as error codes, and no pair would have enough shared
+/// evidence. With the floor a small corpus weighs terms nearly alike until it is large
+/// enough to tell common from rare.
+pub const DOCS_FLOOR: u32 = 200;
+
 /// Term ids and document frequencies for one corpus.
 #[derive(Debug, Default, Clone)]
 pub struct Vocab {
@@ -199,9 +207,15 @@ pub struct Vocab {
     terms: Vec<String>,
     df: Vec<u32>,
     docs: u32,
+    floor: u32,
 }
 
 impl Vocab {
+    /// An empty vocabulary whose corpus counts as at least `floor` documents.
+    pub fn with_floor(floor: u32) -> Self {
+        Self { floor, ..Self::default() }
+    }
+
     /// Counts one document's distinct terms.
     pub fn add_doc<'a>(&mut self, terms: impl IntoIterator<Item = &'a str>) {
         self.docs += 1;
@@ -242,10 +256,11 @@ impl Vocab {
         self.docs
     }
 
-    /// Smoothed inverse document frequency; an unseen term counts as seen once.
+    /// Smoothed inverse document frequency over at least the floor's documents; an unseen
+    /// term counts as seen once.
     pub fn idf(&self, id: Option<u32>) -> f32 {
         let df = id.map_or(1, |i| self.df(i).max(1)) as f32;
-        ((1.0 + self.docs as f32) / (1.0 + df)).ln() + 1.0
+        ((1.0 + self.docs.max(self.floor) as f32) / (1.0 + df)).ln() + 1.0
     }
 
     /// A TF-IDF vector (sublinear tf) of `terms`, each multiplied by `weight(term)`.
@@ -289,5 +304,35 @@ mod tests {
         let a: Vec<String> = char_grams("crashes");
         let b: Vec<String> = char_grams("crashed");
         assert!(a.iter().filter(|g| b.contains(g)).count() >= 4);
+    }
+
+    #[test]
+    fn a_small_corpus_does_not_call_a_word_two_reports_share_common() {
+        let fill = |v: &mut Vocab| {
+            v.add_doc(["popup", "blank", "login"]);
+            v.add_doc(["popup", "blank", "signin"]);
+            for other in ["sync", "theme", "export"] {
+                v.add_doc([other]);
+            }
+        };
+        let (mut plain, mut floored) = (Vocab::default(), Vocab::with_floor(DOCS_FLOOR));
+        fill(&mut plain);
+        fill(&mut floored);
+        let shared_over_unique = |v: &Vocab| v.idf(v.id("popup")) / v.idf(v.id("login"));
+        // Five reports: without the floor "popup" weighs 0.81 of a word seen once (and the
+        // everyday words of the two reports count as distinctive as it); with it, 0.93, as
+        // it would in a repository of hundreds.
+        assert!(shared_over_unique(&plain) < 0.85, "{}", shared_over_unique(&plain));
+        assert!(shared_over_unique(&floored) > 0.9, "{}", shared_over_unique(&floored));
+        // Past the floor, counts decide as before.
+        let mut big = Vocab::with_floor(DOCS_FLOOR);
+        for n in 0..400 {
+            big.add_doc(if n % 2 == 0 { vec!["popup"] } else { vec!["login", "popup"] });
+        }
+        let mut big_plain = Vocab::default();
+        for n in 0..400 {
+            big_plain.add_doc(if n % 2 == 0 { vec!["popup"] } else { vec!["login", "popup"] });
+        }
+        assert_eq!(big.idf(big.id("login")), big_plain.idf(big_plain.id("login")));
     }
 }
