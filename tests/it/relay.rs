@@ -452,3 +452,46 @@ async fn the_canary_reads_a_release_error_rate_from_the_relay() {
     assert_eq!(source("2.0.0", "fingerprints").read(0).await.as_value(), Some(1.0));
     assert_eq!(source("7.7.7", "events_last_minute").read(0).await.as_value(), Some(0.0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_the_limits_refuse_still_counts_for_the_canary_and_a_noisy_client_does_not() {
+    use homeostat::canary::config::{RelaySource, SourceConfig};
+    // A window that turns over mid-test would reset the counts.
+    servers::not_near_a_minute_boundary().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "  limits: {per_project_per_minute: 0, per_client_per_minute: 8, per_fingerprint_per_minute: 3}\n",
+    );
+    let relay = Relay::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let r = http
+            .post(format!("{}/api/1/store/?sentry_key={KEY}", relay.url))
+            .json(&sentry_event(&format!("s{i}"), "boom", "3.0.0"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    // Three stored; five refused by the fingerprint limit (the storm); two by the client
+    // limit (this one sender is past its share).
+    assert_eq!(statuses, [200, 200, 200, 429, 429, 429, 429, 429, 429, 429]);
+    let refused = |reason: &'static str| {
+        let (http, url) = (http.clone(), relay.url.clone());
+        async move { metric(&http, &url, "homeostat_relay_refused_total", &[("reason", reason)]).await }
+    };
+    assert_eq!(refused("rate limited (fingerprint)").await, Some(5.0));
+    assert_eq!(refused("rate limited (client)").await, Some(2.0));
+    let cfg = format!(
+        "{{\"url\":\"{}\",\"release\":\"3.0.0\",\"environment\":\"production\",\"metric\":\"events_last_minute\"}}",
+        relay.url
+    );
+    let cfg: RelaySource = serde_json::from_str(&cfg).unwrap();
+    let source =
+        homeostat::canary::source::Source::open(&SourceConfig::Relay(cfg), dir.path(), Duration::ZERO, "test").unwrap();
+    // The canary sees the release's eight errors, not the three the spool kept.
+    assert_eq!(source.read(0).await.as_value(), Some(8.0));
+    assert_eq!(metric(&http, &relay.url, "homeostat_relay_events_total", &[("release", "3.0.0")]).await, Some(8.0));
+}

@@ -40,7 +40,8 @@ fn label(v: &str) -> String {
 }
 
 impl Metrics {
-    pub fn accepted(&self, project: &str, release: Option<&str>, environment: Option<&str>, fingerprint: &str) {
+    /// Counts one error event an app sent (see `server::accept` for which ones count).
+    pub fn received(&self, project: &str, release: Option<&str>, environment: Option<&str>, fingerprint: &str) {
         let key = (project.to_string(), release.unwrap_or("").to_string(), environment.unwrap_or("").to_string());
         let bucket = now_secs() / BUCKET_SECS;
         let Ok(mut c) = self.counts.lock() else { return };
@@ -88,7 +89,12 @@ impl Metrics {
         let Ok(c) = self.counts.lock() else { return String::new() };
         let bucket = now_secs() / BUCKET_SECS;
         let mut out = String::new();
-        family(&mut out, "homeostat_relay_events_total", "counter", "Error events accepted.");
+        family(
+            &mut out,
+            "homeostat_relay_events_total",
+            "counter",
+            "Error events the apps sent: stored, or refused by the project or fingerprint limit.",
+        );
         for ((p, r, e), n) in &c.events {
             let (p, r, e) = (label(p), label(r), label(e));
             let _ = writeln!(
@@ -100,7 +106,7 @@ impl Metrics {
             &mut out,
             "homeostat_relay_events_last_minute",
             "gauge",
-            "Error events accepted in the last 60 seconds.",
+            "Error events the apps sent in the last 60 seconds (as events_total).",
         );
         for ((p, r, e), q) in &c.recent {
             let n: u64 = q.iter().filter(|(b, _)| b + 60 / BUCKET_SECS > bucket).map(|(_, n)| n).sum();
@@ -182,10 +188,10 @@ mod tests {
     #[test]
     fn counts_render_and_read_back() {
         let m = Metrics::default();
-        m.accepted("1", Some("1.2.0"), Some("production"), "aa");
-        m.accepted("1", Some("1.2.0"), Some("production"), "bb");
-        m.accepted("1", Some("1.2.0"), Some("staging"), "aa");
-        m.accepted("1", Some("1.3.0"), Some("production"), "aa");
+        m.received("1", Some("1.2.0"), Some("production"), "aa");
+        m.received("1", Some("1.2.0"), Some("production"), "bb");
+        m.received("1", Some("1.2.0"), Some("staging"), "aa");
+        m.received("1", Some("1.3.0"), Some("production"), "aa");
         m.refused(429, "rate limited (key)");
         let text = m.render(7);
         let read = |metric, want: &[(&str, &str)]| sum_samples(&text, metric, want);

@@ -331,6 +331,11 @@ fn check_key(project: &ProjectConfig, key: Option<&str>, required: bool) -> Resu
 }
 
 /// Scrubs, fingerprints, counts against the limits, spools; returns the event ids.
+///
+/// The metrics count every error event the app sent except those refused by the
+/// per-client limit: an event refused by the project or fingerprint limit is a storm the
+/// canary must see (it is what a bad release looks like), while the client limit guards
+/// against one noisy or hostile sender, whose events should weigh nothing.
 async fn accept(
     state: &State,
     project: &str,
@@ -341,7 +346,7 @@ async fn accept(
     let mut records = Vec::with_capacity(events.len());
     for event in events {
         let record = ingest::prepare(project, event, &state.engine, &state.scrubber);
-        if let Record::Event { fingerprint, .. } = &record {
+        if let Record::Event { fingerprint, event, .. } = &record {
             let checks = [
                 Check { scope: "client", key: format!("c:{project}:{client}"), limit: limits.per_client_per_minute },
                 Check { scope: "project", key: format!("p:{project}"), limit: limits.per_project_per_minute },
@@ -351,18 +356,22 @@ async fn accept(
                     limit: limits.per_fingerprint_per_minute,
                 },
             ];
-            state.limiter.hit(&checks).await?;
+            let outcome = state.limiter.hit(&checks).await;
+            if !matches!(outcome, Err(RelayError::RateLimited { scope: "client", .. })) {
+                state.metrics.received(project, event.release.as_deref(), event.environment.as_deref(), fingerprint);
+            }
+            outcome?;
         }
         records.push(record);
     }
     state.spool.append(&records).await?;
-    let mut ids = Vec::new();
-    for r in &records {
-        if let Record::Event { project, fingerprint, event } = r {
-            state.metrics.accepted(project, event.release.as_deref(), event.environment.as_deref(), fingerprint);
-            ids.push(event.id.clone().unwrap_or_default());
-        }
-    }
+    let ids = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Event { event, .. } => Some(event.id.clone().unwrap_or_default()),
+            Record::Alert { .. } => None,
+        })
+        .collect();
     Ok(ids)
 }
 
