@@ -66,6 +66,7 @@ fn occurrence(fp: &str, n: usize) -> Occurrence {
         tags: Vec::new(),
         timestamp: Some("2026-01-21T10:00:00Z".parse().unwrap()),
         identity: format!("{fp}-{n}"),
+        weight: 1,
     }
 }
 

@@ -189,11 +189,11 @@ async fn burst(url: &str, prefix: &str, n: usize, stop_after: Option<(usize, i32
                 {
                     unsafe { libc::kill(pid, libc::SIGKILL) };
                 }
-                let r = http
-                    .post(format!("{url}/api/1/store/?sentry_key={KEY}"))
-                    .json(&sentry_event(&id, &format!("boom {i}"), "3.0.0"))
-                    .send()
-                    .await;
+                // One fingerprint per event, so none is folded into another and every
+                // accepted id must appear in a dispatch.
+                let mut event = sentry_event(&id, &format!("boom {i}"), "3.0.0");
+                event["exception"]["values"][0]["stacktrace"]["frames"][1]["function"] = json!(format!("render{i}"));
+                let r = http.post(format!("{url}/api/1/store/?sentry_key={KEY}")).json(&event).send().await;
                 if r.is_ok_and(|r| r.status() == 200) {
                     ok.push(id);
                 }
@@ -494,4 +494,68 @@ async fn a_storm_the_limits_refuse_still_counts_for_the_canary_and_a_noisy_clien
     // The canary sees the release's eight errors, not the three the spool kept.
     assert_eq!(source.read(0).await.as_value(), Some(8.0));
     assert_eq!(metric(&http, &relay.url, "homeostat_relay_events_total", &[("release", "3.0.0")]).await, Some(8.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_storm_costs_a_dispatch_a_round_and_hs_issue_counts_every_occurrence() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = "  limits: {per_project_per_minute: 0, per_client_per_minute: 0, per_fingerprint_per_minute: 0}\n";
+    write_config(dir.path(), &format!("  forward: {{every: 1s}}\n{limits}"));
+    let relay = Relay::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    for i in 0..40 {
+        let r = http
+            .post(format!("{}/api/1/store/?sentry_key={KEY}", relay.url))
+            .json(&sentry_event(&format!("storm{i:02}"), &format!("boom {i}"), "4.0.0"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let forge = dir.path().join("forge");
+    let weight = |e: &Value| e["occurrences"].as_u64().unwrap_or(1);
+    let sent = wait_for(10, || async {
+        let sent = dispatches(&forge);
+        let total: u64 = sent
+            .iter()
+            .flat_map(|d| d["client_payload"]["events"].as_array().unwrap().clone())
+            .map(|e| weight(&e))
+            .sum();
+        (total == 40).then_some(sent)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the storm was not forwarded: {:?}", dispatches(&forge)));
+    // Forty events in one or two rounds: each round's repeats are its first and last.
+    assert!(sent.len() <= 2, "{} dispatches", sent.len());
+    for d in &sent {
+        let events = d["client_payload"]["events"].as_array().unwrap();
+        assert!(events.len() <= 2, "{events:?}");
+    }
+    let ids: BTreeSet<&str> = sent
+        .iter()
+        .flat_map(|d| d["client_payload"]["events"].as_array().unwrap())
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert!(ids.contains("storm00") && ids.contains("storm39"), "first and last seen are kept: {ids:?}");
+    // The workflow side counts every occurrence, once, however often a dispatch comes.
+    for (n, d) in sent.iter().chain(sent.iter()).enumerate() {
+        let event_path = dir.path().join(format!("event{n}.json"));
+        std::fs::write(
+            &event_path,
+            json!({"action": "production-error", "client_payload": d["client_payload"]}).to_string(),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_hs-issue"))
+            .current_dir(dir.path())
+            .args(["--from-event", "--forge", "local", "--forge-dir", "issues-forge", "--config", "homeostat.yml"])
+            .env("GITHUB_EVENT_PATH", &event_path)
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "hs-issue: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let filed = issue(&dir.path().join("issues-forge"), 1).expect("an issue");
+    let state = homeostat::markers::IssueState::find(filed["body"].as_str().unwrap()).expect("the issue's state");
+    assert_eq!(state.count, 40);
+    assert!(issue(&dir.path().join("issues-forge"), 2).is_none(), "one error, one issue");
 }

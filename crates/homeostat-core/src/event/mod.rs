@@ -57,6 +57,10 @@ pub struct ErrorEvent {
     /// stack text (beyond [`MAX_STACK_BYTES`]).
     #[serde(default, skip_serializing_if = "Cut::is_empty")]
     pub cut: Cut,
+    /// How many occurrences this event stands for; absent means one. hs-relay folds
+    /// repeats of one error in a batch into one event, so a storm costs one dispatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrences: Option<u64>,
 }
 
 /// What was cut from an event to bound memory.

@@ -40,6 +40,7 @@ pub(super) struct RawEvent {
     stacktrace: Option<RawStacktrace>,
     logentry: Option<LogEntryField>,
     fingerprint: Option<Vec<String>>,
+    occurrences: Option<u64>,
 }
 
 /// Sentry's `logentry`: a string, or `{formatted, message, params}`.
@@ -378,6 +379,7 @@ impl RawEvent {
             fingerprint: self.fingerprint.unwrap_or_default(),
             message_template,
             cut,
+            occurrences: self.occurrences.filter(|n| *n > 1),
         };
         if !event.has_content() {
             return Err("no message and no stack".into());

@@ -40,6 +40,8 @@ pub struct Occurrence {
     pub timestamp: Option<jiff::Timestamp>,
     /// What makes this occurrence distinct (its id, else time and message).
     pub identity: String,
+    /// How many occurrences it stands for (an event's `occurrences`; at least 1).
+    pub weight: u64,
 }
 
 /// All occurrences of one fingerprint in a run (every text already scrubbed: a group held
@@ -160,7 +162,7 @@ impl Grouper {
             };
             (g, Sha256::new())
         });
-        g.count += 1;
+        g.count = g.count.saturating_add(o.weight.max(1));
         if g.sample_stack.is_none() {
             g.sample_stack = o.stack;
         }
@@ -267,6 +269,7 @@ pub fn occurrence(event: &ErrorEvent, fp: &Fingerprint, scrubber: &Scrubber) -> 
         tags: event.tags.iter().map(|(k, v)| scrub(&format!("{k}={v}"))).collect(),
         timestamp: event.timestamp.as_deref().and_then(|t| t.parse().ok()),
         identity,
+        weight: event.occurrences.unwrap_or(1).max(1),
     }
 }
 

@@ -160,6 +160,7 @@ mod tests {
             tags: Vec::new(),
             timestamp: Some("2026-01-21T10:00:00Z".parse().unwrap()),
             identity: id.into(),
+            weight: 1,
         }
     }
 

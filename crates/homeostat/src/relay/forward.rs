@@ -144,28 +144,65 @@ async fn send(target: &Target, batch: &Batch) -> crate::Result<()> {
     }
 }
 
-/// The batch as dispatches: events per forge cut into payloads under the budget, each
-/// with a stable `batch` id; alerts one per dispatch, as hs-ops reads them.
+/// An event and the fingerprint the relay gave it.
+type Fingerprinted<'a> = (&'a str, &'a ErrorEvent);
+
+/// The batch as dispatches: events per forge, repeats folded ([`fold`]), cut into payloads
+/// under the budget, each with a stable `batch` id; alerts one per dispatch, as hs-ops
+/// reads them.
 pub fn dispatches(batch: &Batch, pick: impl Fn(&str) -> Arc<dyn Forge>) -> Vec<(Arc<dyn Forge>, Value)> {
-    let mut by_forge: Vec<(Arc<dyn Forge>, Vec<Value>)> = Vec::new();
+    let mut by_forge: Vec<(Arc<dyn Forge>, Vec<Fingerprinted>)> = Vec::new();
     let mut out = Vec::new();
     for record in &batch.records {
         match record {
-            Record::Event { project, event, .. } => {
+            Record::Event { project, event, fingerprint } => {
                 let forge = pick(project);
-                let value = fit_event(event, PAYLOAD_BUDGET - 200);
                 match by_forge.iter_mut().find(|(f, _)| Arc::ptr_eq(f, &forge)) {
-                    Some((_, list)) => list.push(value),
-                    None => by_forge.push((forge, vec![value])),
+                    Some((_, list)) => list.push((fingerprint, event)),
+                    None => by_forge.push((forge, vec![(fingerprint, event)])),
                 }
             }
             Record::Alert { project, message } => out.push((pick(project), message.clone())),
         }
     }
     for (f, (forge, events)) in by_forge.into_iter().enumerate() {
+        let events = fold(&events).iter().map(|e| fit_event(e, PAYLOAD_BUDGET - 200)).collect();
         for (c, chunk) in chunks(events, PAYLOAD_BUDGET - 100).into_iter().enumerate() {
             let id = format!("{}-{f}-{c}", batch.id());
             out.push((forge.clone(), json!({"events": chunk, "batch": id})));
+        }
+    }
+    out
+}
+
+/// Repeats of one error — same fingerprint, release, environment, surface and tags —
+/// folded into their first and last event, the last standing for all but the first
+/// (`occurrences`): an error storm becomes two events per round instead of a dispatch
+/// (and a workflow run) per few dozen, while the count, first and last seen, and every
+/// set an issue keeps stay exact. Deterministic, so a resent batch is the same payload.
+pub fn fold(events: &[Fingerprinted]) -> Vec<ErrorEvent> {
+    type Key<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a BTreeMap<String, String>);
+    let weight = |e: &ErrorEvent| e.occurrences.unwrap_or(1).max(1);
+    let mut order: Vec<Key> = Vec::new();
+    let mut seen: std::collections::HashMap<Key, (usize, usize, u64)> = std::collections::HashMap::new();
+    for (i, (fingerprint, e)) in events.iter().enumerate() {
+        let key = (*fingerprint, e.release.as_deref(), e.environment.as_deref(), e.surface.as_deref(), &e.tags);
+        let entry = seen.entry(key).or_insert_with(|| {
+            order.push(key);
+            (i, i, 0)
+        });
+        entry.1 = i;
+        entry.2 = entry.2.saturating_add(weight(e));
+    }
+    let mut out = Vec::with_capacity(order.len() * 2);
+    for key in order {
+        let (first, last, total) = seen[&key];
+        out.push(events[first].1.clone());
+        if last != first {
+            let mut e = events[last].1.clone();
+            let rest = total - weight(events[first].1);
+            e.occurrences = (rest > 1).then_some(rest);
+            out.push(e);
         }
     }
     out
@@ -256,6 +293,35 @@ async fn direct(d: &Direct, batch: &Batch) -> crate::Result<()> {
 mod tests {
     use super::*;
     use crate::event::{Exception, Frame};
+
+    #[test]
+    fn repeats_fold_into_first_and_last_and_every_count_survives() {
+        let event = |n: u32, release: &str| ErrorEvent {
+            message: Some(format!("boom {n}")),
+            release: Some(release.into()),
+            timestamp: Some(format!("2026-01-21T10:{:02}:00Z", n)),
+            id: Some(format!("e{n}")),
+            ..Default::default()
+        };
+        let mut storm: Vec<(String, ErrorEvent)> = (0..30).map(|n| ("a".to_string(), event(n, "1.0"))).collect();
+        storm.insert(5, ("b".into(), event(40, "1.0")));
+        storm.push(("a".into(), event(50, "2.0")));
+        storm.push(("a".into(), event(51, "2.0")));
+        storm.push(("a".into(), ErrorEvent { occurrences: Some(7), ..event(52, "2.0") }));
+        let input: Vec<(&str, &ErrorEvent)> = storm.iter().map(|(f, e)| (f.as_str(), e)).collect();
+        let folded = fold(&input);
+        let shown: Vec<(&str, Option<u64>)> =
+            folded.iter().map(|e| (e.id.as_deref().unwrap_or(""), e.occurrences)).collect();
+        // Order of first appearance; the last of each run carries the rest; a release is
+        // its own run; an event already standing for 7 adds 7.
+        assert_eq!(shown, [("e0", None), ("e29", Some(29)), ("e40", None), ("e50", None), ("e52", Some(8))]);
+        let total: u64 = folded.iter().map(|e| e.occurrences.unwrap_or(1)).sum();
+        assert_eq!(total, 30 + 1 + 2 + 7);
+        assert_eq!(folded[1].timestamp.as_deref(), Some("2026-01-21T10:29:00Z"), "last seen is kept");
+        assert_eq!(fold(&input), folded, "the same batch folds the same way");
+        let two = [("a", &storm[0].1), ("a", &storm[1].1)];
+        assert_eq!(fold(&two).iter().map(|e| e.occurrences).collect::<Vec<_>>(), [None, None]);
+    }
 
     #[test]
     fn big_events_fit_and_batches_split_under_the_limit() {
