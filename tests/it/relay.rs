@@ -512,6 +512,19 @@ async fn an_error_storm_costs_a_dispatch_a_round_and_hs_issue_counts_every_occur
             .unwrap();
         assert_eq!(r.status(), 200);
     }
+    // A sender cannot say how many occurrences an event stands for: the public DSN key is
+    // in every copy of the app.
+    let r = http
+        .post(format!("{}/v1/events", relay.url))
+        .bearer_auth(KEY)
+        .body(
+            json!({"id": "forged", "message": "SyntaxError: other", "release": "4.0.0", "occurrences": 1_000_000})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
     let forge = dir.path().join("forge");
     let weight = |e: &Value| e["occurrences"].as_u64().unwrap_or(1);
     let sent = wait_for(10, || async {
@@ -521,15 +534,16 @@ async fn an_error_storm_costs_a_dispatch_a_round_and_hs_issue_counts_every_occur
             .flat_map(|d| d["client_payload"]["events"].as_array().unwrap().clone())
             .map(|e| weight(&e))
             .sum();
-        (total == 40).then_some(sent)
+        (total == 41).then_some(sent)
     })
     .await
     .unwrap_or_else(|| panic!("the storm was not forwarded: {:?}", dispatches(&forge)));
-    // Forty events in one or two rounds: each round's repeats are its first and last.
+    // Forty events in one or two rounds: each round's repeats are its first and last
+    // (and the other error, once).
     assert!(sent.len() <= 2, "{} dispatches", sent.len());
     for d in &sent {
         let events = d["client_payload"]["events"].as_array().unwrap();
-        assert!(events.len() <= 2, "{events:?}");
+        assert!(events.len() <= 3, "{events:?}");
     }
     let ids: BTreeSet<&str> = sent
         .iter()
@@ -557,5 +571,8 @@ async fn an_error_storm_costs_a_dispatch_a_round_and_hs_issue_counts_every_occur
     let filed = issue(&dir.path().join("issues-forge"), 1).expect("an issue");
     let state = homeostat::markers::IssueState::find(filed["body"].as_str().unwrap()).expect("the issue's state");
     assert_eq!(state.count, 40);
-    assert!(issue(&dir.path().join("issues-forge"), 2).is_none(), "one error, one issue");
+    let forged = issue(&dir.path().join("issues-forge"), 2).expect("the other error's issue");
+    let state = homeostat::markers::IssueState::find(forged["body"].as_str().unwrap()).expect("its state");
+    assert_eq!(state.count, 1, "a sender's `occurrences` counts for nothing");
+    assert!(issue(&dir.path().join("issues-forge"), 3).is_none(), "two errors, two issues");
 }

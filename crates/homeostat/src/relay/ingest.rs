@@ -70,12 +70,17 @@ pub fn canonical_events(body: &[u8]) -> Result<Vec<ErrorEvent>, RelayError> {
 /// Scrubs and fingerprints an event; gives it an id when it has none, so a batch resent
 /// after a crash has the same identities (and so the same hs-issue batch key).
 pub fn prepare(project: &str, event: ErrorEvent, engine: &Engine, scrubber: &Scrubber) -> Record {
-    let mut value = match serde_json::to_value(&event) {
-        Ok(v) => v,
-        Err(_) => serde_json::Value::Null,
-    };
+    let mut value = serde_json::to_value(&event).unwrap_or(serde_json::Value::Null);
     scrubber.scrub_json(&mut value);
-    let mut event: ErrorEvent = serde_json::from_value(value).unwrap_or(event);
+    // Fails closed: an event that does not survive the round trip (it always does: only
+    // strings change) is not kept unscrubbed.
+    let mut event: ErrorEvent = serde_json::from_value(value).unwrap_or_else(|_| ErrorEvent {
+        message: Some("(an event the relay could not scrub was dropped)".into()),
+        ..ErrorEvent::default()
+    });
+    // How many occurrences an event stands for is the relay's to say (see forward::fold),
+    // not a sender's: anyone holding the public DSN key could otherwise inflate a count.
+    event.occurrences = None;
     if event.id.is_none() {
         event.id = Some(uuid::Uuid::new_v4().simple().to_string());
     }
