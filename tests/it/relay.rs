@@ -20,6 +20,21 @@ fn issue(forge: &Path, n: u64) -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
+/// Runs hs-issue on a dispatch's payload as the report-errors workflow does (the event
+/// file Actions writes), filing on the local forge in `dir/issues-forge`.
+fn issue_from_dispatch(dir: &Path, payload: &Value, file: &str) {
+    let event_path = dir.join(file);
+    std::fs::write(&event_path, json!({"action": "production-error", "client_payload": payload}).to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hs-issue"))
+        .current_dir(dir)
+        .args(["--from-event", "--forge", "local", "--forge-dir", "issues-forge", "--config", "homeostat.yml"])
+        .env("GITHUB_EVENT_PATH", &event_path)
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "hs-issue: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn assert_clean(text: &str) {
     for secret in [GHP, "alice@example.com", "4111 1111 1111 1111"] {
         assert!(!text.contains(secret), "`{secret}` was not scrubbed from:\n{text}");
@@ -62,16 +77,7 @@ sentry_sdk.flush(5)
     assert!(payload["batch"].as_str().is_some_and(|b| !b.is_empty()));
 
     // The workflow side: hs-issue reads the dispatch as Actions hands it over.
-    let event_path = dir.path().join("event.json");
-    std::fs::write(&event_path, json!({"action": "production-error", "client_payload": payload}).to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hs-issue"))
-        .current_dir(dir.path())
-        .args(["--from-event", "--forge", "local", "--forge-dir", "issues-forge", "--config", "homeostat.yml"])
-        .env("GITHUB_EVENT_PATH", &event_path)
-        .env_remove("GITHUB_TOKEN")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "hs-issue: {}", String::from_utf8_lossy(&out.stderr));
+    issue_from_dispatch(dir.path(), payload, "event.json");
     let filed = issue(&dir.path().join("issues-forge"), 1).expect("an issue");
     let (title, body) = (filed["title"].as_str().unwrap(), filed["body"].as_str().unwrap());
     assert!(title.starts_with("KeyError"), "{title}");
@@ -553,20 +559,7 @@ async fn an_error_storm_costs_a_dispatch_a_round_and_hs_issue_counts_every_occur
     assert!(ids.contains("storm00") && ids.contains("storm39"), "first and last seen are kept: {ids:?}");
     // The workflow side counts every occurrence, once, however often a dispatch comes.
     for (n, d) in sent.iter().chain(sent.iter()).enumerate() {
-        let event_path = dir.path().join(format!("event{n}.json"));
-        std::fs::write(
-            &event_path,
-            json!({"action": "production-error", "client_payload": d["client_payload"]}).to_string(),
-        )
-        .unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_hs-issue"))
-            .current_dir(dir.path())
-            .args(["--from-event", "--forge", "local", "--forge-dir", "issues-forge", "--config", "homeostat.yml"])
-            .env("GITHUB_EVENT_PATH", &event_path)
-            .env_remove("GITHUB_TOKEN")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "hs-issue: {}", String::from_utf8_lossy(&out.stderr));
+        issue_from_dispatch(dir.path(), &d["client_payload"], &format!("event{n}.json"));
     }
     let filed = issue(&dir.path().join("issues-forge"), 1).expect("an issue");
     let state = homeostat::markers::IssueState::find(filed["body"].as_str().unwrap()).expect("the issue's state");
