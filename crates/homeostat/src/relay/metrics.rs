@@ -8,6 +8,13 @@ use std::sync::Mutex;
 
 /// Distinct fingerprints remembered per release; past it the gauge stops growing.
 const FINGERPRINTS_MAX: usize = 10_000;
+/// Distinct (project, release, environment) series; past it new releases and environments
+/// count as `(other)`. Release and environment come from the senders, and the DSN key is
+/// public: without a cap, a stream of made-up releases would grow memory and `/metrics`
+/// without end.
+const SERIES_MAX: usize = 1_000;
+/// The release and environment of events past [`SERIES_MAX`].
+const OTHER: &str = "(other)";
 /// Width of one bucket of the last-minute window, in seconds.
 const BUCKET_SECS: u64 = 10;
 
@@ -42,9 +49,12 @@ fn label(v: &str) -> String {
 impl Metrics {
     /// Counts one error event an app sent (see `server::accept` for which ones count).
     pub fn received(&self, project: &str, release: Option<&str>, environment: Option<&str>, fingerprint: &str) {
-        let key = (project.to_string(), release.unwrap_or("").to_string(), environment.unwrap_or("").to_string());
+        let mut key = (project.to_string(), release.unwrap_or("").to_string(), environment.unwrap_or("").to_string());
         let bucket = now_secs() / BUCKET_SECS;
         let Ok(mut c) = self.counts.lock() else { return };
+        if c.events.len() >= SERIES_MAX && !c.events.contains_key(&key) {
+            key = (key.0, OTHER.to_string(), OTHER.to_string());
+        }
         *c.events.entry(key.clone()).or_insert(0) += 1;
         let recent = c.recent.entry(key.clone()).or_default();
         match recent.back_mut() {
@@ -204,5 +214,21 @@ mod tests {
         assert_eq!(read("homeostat_relay_events_total", &[("release", "9.9")]), None);
         assert_eq!(read("homeostat_relay_spool_backlog_bytes", &[]), Some(7.0));
         assert!(text.contains("homeostat_relay_refused_total{status=\"429\""));
+    }
+
+    #[test]
+    fn made_up_releases_cannot_grow_the_series_without_end() {
+        let m = Metrics::default();
+        for n in 0..SERIES_MAX + 500 {
+            m.received("1", Some(&format!("9.{n}")), Some("production"), "aa");
+        }
+        m.received("1", Some("9.7"), Some("production"), "aa");
+        let text = m.render(0);
+        let series = text.lines().filter(|l| l.starts_with("homeostat_relay_events_total{")).count();
+        assert_eq!(series, SERIES_MAX + 1, "the first {SERIES_MAX} and one `(other)`");
+        let read = |want: &[(&str, &str)]| sum_samples(&text, "homeostat_relay_events_total", want);
+        assert_eq!(read(&[("release", OTHER)]), Some(500.0));
+        assert_eq!(read(&[("release", "9.7")]), Some(2.0), "a release seen before the cap still counts");
+        assert_eq!(read(&[]), Some((SERIES_MAX + 501) as f64), "nothing is lost");
     }
 }
