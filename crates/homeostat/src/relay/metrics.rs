@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt::Write;
 use std::sync::Mutex;
 
-/// Distinct fingerprints remembered per release; past it the gauge stops growing.
+/// Distinct fingerprints remembered per release, and over all releases; past either the
+/// gauge stops growing (memory stays under a few MB whatever the senders make up).
 const FINGERPRINTS_MAX: usize = 10_000;
+const FINGERPRINTS_TOTAL_MAX: usize = 100_000;
 /// Distinct (project, release, environment) series; past it new releases and environments
 /// count as `(other)`. Release and environment come from the senders, and the DSN key is
 /// public: without a cap, a stream of made-up releases would grow memory and `/metrics`
@@ -25,6 +27,7 @@ struct Counts {
     events: BTreeMap<Key, u64>,
     recent: BTreeMap<Key, VecDeque<(u64, u64)>>,
     fingerprints: BTreeMap<(String, String), HashSet<String>>,
+    fingerprints_kept: usize,
     refused: BTreeMap<(u16, String), u64>,
     dropped_items: u64,
     forwarded: u64,
@@ -64,9 +67,10 @@ impl Metrics {
         while recent.front().is_some_and(|(b, _)| *b + 60 / BUCKET_SECS <= bucket) {
             recent.pop_front();
         }
+        let room = c.fingerprints_kept < FINGERPRINTS_TOTAL_MAX;
         let set = c.fingerprints.entry((key.0, key.1)).or_default();
-        if set.len() < FINGERPRINTS_MAX {
-            set.insert(fingerprint.to_string());
+        if room && set.len() < FINGERPRINTS_MAX && set.insert(fingerprint.to_string()) {
+            c.fingerprints_kept += 1;
         }
     }
 
@@ -230,5 +234,18 @@ mod tests {
         assert_eq!(read(&[("release", OTHER)]), Some(500.0));
         assert_eq!(read(&[("release", "9.7")]), Some(2.0), "a release seen before the cap still counts");
         assert_eq!(read(&[]), Some((SERIES_MAX + 501) as f64), "nothing is lost");
+    }
+
+    #[test]
+    fn made_up_fingerprints_stop_at_the_caps() {
+        let m = Metrics::default();
+        for n in 0..FINGERPRINTS_TOTAL_MAX + 20_000 {
+            let release = format!("1.{}", n / (FINGERPRINTS_MAX + 2_000));
+            m.received("1", Some(&release), None, &format!("{n:016x}"));
+        }
+        let text = m.render(0);
+        let per_release = |r: &str| sum_samples(&text, "homeostat_relay_fingerprints", &[("release", r)]);
+        assert_eq!(per_release("1.0"), Some(FINGERPRINTS_MAX as f64));
+        assert_eq!(sum_samples(&text, "homeostat_relay_fingerprints", &[]), Some(FINGERPRINTS_TOTAL_MAX as f64));
     }
 }
