@@ -569,3 +569,55 @@ async fn an_error_storm_costs_a_dispatch_a_round_and_hs_issue_counts_every_occur
     assert_eq!(state.count, 1, "a sender's `occurrences` counts for nothing");
     assert!(issue(&dir.path().join("issues-forge"), 3).is_none(), "two errors, two issues");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_event_is_stored_and_counted_once_also_across_relays_sharing_redis() {
+    let redis = servers::Redis::start();
+    if redis.is_none() {
+        assert!(std::env::var("CI").is_err(), "redis-server is needed in CI (apt-get install -y redis-server)");
+    }
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let shared = redis.as_ref().map(|r| format!("  redis: {}\n", r.url)).unwrap_or_default();
+    write_config(a_dir.path(), &format!("  forward: {{every: 200ms}}\n{shared}"));
+    write_config(b_dir.path(), &format!("  forward: {{every: 200ms}}\n{shared}"));
+    let (a, b) = (Relay::start(a_dir.path(), &[], &[]), Relay::start(b_dir.path(), &[], &[]));
+    let http = reqwest::Client::new();
+    // What an SDK retrying after a lost answer sends: the same envelope, the same id.
+    let id = "5d3b4c1a9e8f4a7b8c6d5e4f3a2b1c0d";
+    let send = |url: String| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(format!("{url}/api/1/envelope/"))
+                .header("x-sentry-auth", format!("Sentry sentry_version=7, sentry_key={KEY}"))
+                .body(envelope(id, &sentry_event(id, "boom", "5.0.0")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()["id"].clone()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(send(a.url.clone()).await, id, "the SDK gets its id back each time");
+    }
+    let total = |url: String| {
+        let http = http.clone();
+        async move { metric(&http, &url, "homeostat_relay_events_total", &[("release", "5.0.0")]).await }
+    };
+    assert_eq!(total(a.url.clone()).await, Some(1.0), "counted once");
+    let forwarded = wait_for(10, || async { Some(dispatches(&a_dir.path().join("forge"))).filter(|d| !d.is_empty()) })
+        .await
+        .expect("a dispatch");
+    let events: Vec<&Value> =
+        forwarded.iter().flat_map(|d| d["client_payload"]["events"].as_array().unwrap()).collect();
+    assert_eq!(events.len(), 1, "stored once: {events:?}");
+    if redis.is_some() {
+        // The load balancer sends the retry to the other relay.
+        assert_eq!(send(b.url.clone()).await, id);
+        assert_eq!(total(b.url.clone()).await, None, "the other relay knew it through Redis");
+        assert_eq!(metric(&http, &b.url, "homeostat_relay_spool_backlog_bytes", &[]).await, Some(0.0));
+    } else {
+        eprintln!("skipped the shared part: no redis-server");
+    }
+}

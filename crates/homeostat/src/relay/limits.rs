@@ -1,11 +1,19 @@
-//! Rate limits per project, per client address and per fingerprint: fixed one-minute
-//! windows, counted in memory for one instance or in Redis (`INCR` + `EXPIRE`, one
-//! pipelined round trip per request) when several instances share them.
+//! What several instances share: rate limits per project, per client address and per
+//! fingerprint (fixed one-minute windows) and the dedup window of event ids, counted in
+//! memory for one instance or in Redis (`INCR` + `EXPIRE`, `EXISTS`, `SET … EX`; one
+//! pipelined round trip each) when several instances share them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use super::RelayError;
+
+/// How long a stored event's id is remembered: an SDK resending it (a retry after a lost
+/// answer, an offline cache flushed twice) within this window is answered and not stored
+/// or counted again.
+pub const DEDUP_WINDOW_SECS: u64 = 600;
+/// Ids one instance remembers at most (the oldest go first): bounded memory under any load.
+const DEDUP_MAX_IDS: usize = 200_000;
 
 /// One limit to check: its scope (named in `X-Sentry-Rate-Limits`), key and allowance.
 #[derive(Debug, Clone)]
@@ -15,10 +23,12 @@ pub struct Check {
     pub limit: u64,
 }
 
-/// The counters.
-pub enum Limiter {
-    Local(Mutex<LocalWindows>),
-    Redis { conn: redis::aio::ConnectionManager, fallback: Mutex<LocalWindows> },
+/// The counters and the dedup window: this instance's own, or Redis's when configured
+/// (this instance's own while Redis is down).
+pub struct Limiter {
+    redis: Option<redis::aio::ConnectionManager>,
+    local: Mutex<LocalWindows>,
+    seen: Mutex<SeenIds>,
 }
 
 #[derive(Default)]
@@ -45,6 +55,40 @@ impl LocalWindows {
     }
 }
 
+/// Event ids stored in the last [`DEDUP_WINDOW_SECS`], oldest first.
+#[derive(Default)]
+struct SeenIds {
+    until: HashMap<String, u64>,
+    order: VecDeque<(u64, String)>,
+}
+
+impl SeenIds {
+    fn forget_old(&mut self, now: u64) {
+        while let Some((until, _)) = self.order.front() {
+            if *until > now && self.order.len() <= DEDUP_MAX_IDS {
+                break;
+            }
+            if let Some((until, id)) = self.order.pop_front()
+                && self.until.get(&id) == Some(&until)
+            {
+                self.until.remove(&id);
+            }
+        }
+    }
+
+    fn contains(&mut self, id: &str, now: u64) -> bool {
+        self.forget_old(now);
+        self.until.contains_key(id)
+    }
+
+    fn insert(&mut self, id: &str, now: u64) {
+        let until = now + DEDUP_WINDOW_SECS;
+        self.until.insert(id.to_string(), until);
+        self.order.push_back((until, id.to_string()));
+        self.forget_old(now);
+    }
+}
+
 fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -52,12 +96,17 @@ fn now_secs() -> u64 {
 impl Limiter {
     /// In memory, or through Redis at `url` (checked with a PING before serving).
     pub async fn open(url: Option<&str>) -> crate::Result<Self> {
-        let Some(url) = url else { return Ok(Self::Local(Mutex::new(LocalWindows::default()))) };
-        let failed = |e: redis::RedisError| crate::Error::Failed(format!("redis {url}: {e}"));
-        let client = redis::Client::open(url).map_err(failed)?;
-        let mut conn = redis::aio::ConnectionManager::new(client).await.map_err(failed)?;
-        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(failed)?;
-        Ok(Self::Redis { conn, fallback: Mutex::new(LocalWindows::default()) })
+        let redis = match url {
+            None => None,
+            Some(url) => {
+                let failed = |e: redis::RedisError| crate::Error::Failed(format!("redis {url}: {e}"));
+                let client = redis::Client::open(url).map_err(failed)?;
+                let mut conn = redis::aio::ConnectionManager::new(client).await.map_err(failed)?;
+                let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(failed)?;
+                Some(conn)
+            }
+        };
+        Ok(Self { redis, local: Mutex::default(), seen: Mutex::default() })
     }
 
     /// Counts one event against every check; the first limit exceeded refuses it with
@@ -69,14 +118,15 @@ impl Limiter {
         }
         let now = now_secs();
         let minute = now / 60;
-        let counts = match self {
-            Self::Local(w) => w.lock().map(|mut w| w.hit(minute, &checks)).unwrap_or_default(),
-            Self::Redis { conn, fallback } => match redis_hit(conn.clone(), minute, &checks).await {
+        let local = || self.local.lock().map(|mut w| w.hit(minute, &checks)).unwrap_or_default();
+        let counts = match &self.redis {
+            None => local(),
+            Some(conn) => match redis_hit(conn.clone(), minute, &checks).await {
                 Ok(c) => c,
                 Err(e) => {
                     // Redis down: keep serving with this instance's own counts.
                     tracing::warn!("redis: {e}; counting limits locally");
-                    fallback.lock().map(|mut w| w.hit(minute, &checks)).unwrap_or_default()
+                    local()
                 }
             },
         };
@@ -85,6 +135,51 @@ impl Limiter {
             None => Ok(()),
         }
     }
+
+    /// Which of these ids were stored within the dedup window (by any instance sharing
+    /// Redis).
+    pub async fn seen(&self, ids: &[String]) -> Vec<bool> {
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        if let Some(conn) = &self.redis {
+            let mut pipe = redis::pipe();
+            for id in ids {
+                pipe.exists(seen_key(id));
+            }
+            match pipe.query_async::<Vec<bool>>(&mut conn.clone()).await {
+                Ok(found) => return found,
+                Err(e) => tracing::warn!("redis: {e}; checking duplicates locally"),
+            }
+        }
+        let now = now_secs();
+        let Ok(mut seen) = self.seen.lock() else { return vec![false; ids.len()] };
+        ids.iter().map(|id| seen.contains(id, now)).collect()
+    }
+
+    /// Remembers ids just stored, for the dedup window.
+    pub async fn remember(&self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let now = now_secs();
+        if let Ok(mut seen) = self.seen.lock() {
+            ids.iter().for_each(|id| seen.insert(id, now));
+        }
+        if let Some(conn) = &self.redis {
+            let mut pipe = redis::pipe();
+            for id in ids {
+                pipe.set_ex(seen_key(id), 1u8, DEDUP_WINDOW_SECS).ignore();
+            }
+            if let Err(e) = pipe.query_async::<()>(&mut conn.clone()).await {
+                tracing::warn!("redis: {e}; duplicates are remembered by this instance only");
+            }
+        }
+    }
+}
+
+fn seen_key(id: &str) -> String {
+    format!("homeostat:relay:seen:{id}")
 }
 
 async fn redis_hit(
@@ -115,5 +210,22 @@ mod tests {
         assert!(limiter.hit(&check("b")).await.is_ok(), "another key has its own window");
         let off = vec![Check { scope: "project", key: "a".into(), limit: 0 }];
         assert!(limiter.hit(&off).await.is_ok(), "0 turns a limit off");
+    }
+
+    #[test]
+    fn ids_are_remembered_for_the_window_and_memory_stays_bounded() {
+        let mut seen = SeenIds::default();
+        seen.insert("p:a", 1_000);
+        assert!(seen.contains("p:a", 1_000 + DEDUP_WINDOW_SECS - 1));
+        assert!(!seen.contains("p:a", 1_000 + DEDUP_WINDOW_SECS), "forgotten after the window");
+        for n in 0..DEDUP_MAX_IDS + 10 {
+            seen.insert(&format!("p:{n}"), 2_000);
+        }
+        assert_eq!(seen.until.len(), DEDUP_MAX_IDS);
+        assert!(!seen.contains("p:0", 2_000) && seen.contains(&format!("p:{}", DEDUP_MAX_IDS + 9), 2_000));
+        // Stored again later, an id lives on from its latest store.
+        seen.insert("p:b", 3_000);
+        seen.insert("p:b", 3_500);
+        assert!(seen.contains("p:b", 3_000 + DEDUP_WINDOW_SECS + 1));
     }
 }

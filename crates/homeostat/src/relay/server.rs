@@ -332,10 +332,12 @@ fn check_key(project: &ProjectConfig, key: Option<&str>, required: bool) -> Resu
 
 /// Scrubs, fingerprints, counts against the limits, spools; returns the event ids.
 ///
-/// The metrics count every error event the app sent except those refused by the
-/// per-client limit: an event refused by the project or fingerprint limit is a storm the
-/// canary must see (it is what a bad release looks like), while the client limit guards
-/// against one noisy or hostile sender, whose events should weigh nothing.
+/// An event whose id was stored within the dedup window (an SDK resending it) is answered
+/// with its id and neither stored nor counted again. The metrics count every other error
+/// event the app sent except those refused by the per-client limit: an event refused by
+/// the project or fingerprint limit is a storm the canary must see (it is what a bad
+/// release looks like), while the client limit guards against one noisy or hostile
+/// sender, whose events should weigh nothing.
 async fn accept(
     state: &State,
     project: &str,
@@ -343,8 +345,14 @@ async fn accept(
     events: Vec<ErrorEvent>,
 ) -> Result<Vec<String>, RelayError> {
     let limits = &state.relay.limits;
-    let mut records = Vec::with_capacity(events.len());
-    for event in events {
+    let keys: Vec<Option<String>> = events.iter().map(|e| dedup_key(project, e)).collect();
+    let mut seen = state.limiter.seen(&keys.iter().flatten().cloned().collect::<Vec<_>>()).await.into_iter();
+    let (mut records, mut ids, mut stored) = (Vec::with_capacity(events.len()), Vec::new(), Vec::new());
+    for (event, key) in events.into_iter().zip(keys) {
+        if key.is_some() && seen.next() == Some(true) {
+            ids.push(event.id.unwrap_or_default());
+            continue;
+        }
         let record = ingest::prepare(project, event, &state.engine, &state.scrubber);
         if let Record::Event { fingerprint, event, .. } = &record {
             let checks = [
@@ -361,18 +369,21 @@ async fn accept(
                 state.metrics.received(project, event.release.as_deref(), event.environment.as_deref(), fingerprint);
             }
             outcome?;
+            ids.push(event.id.clone().unwrap_or_default());
         }
+        stored.extend(key);
         records.push(record);
     }
     state.spool.append(&records).await?;
-    let ids = records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Event { event, .. } => Some(event.id.clone().unwrap_or_default()),
-            Record::Alert { .. } => None,
-        })
-        .collect();
+    state.limiter.remember(&stored).await;
     Ok(ids)
+}
+
+/// `project:id` for an event whose sender gave it an id shaped like Sentry's (32 hex
+/// digits, or a UUID with dashes); ids of other shapes (and lengths) are not deduplicated.
+fn dedup_key(project: &str, event: &ErrorEvent) -> Option<String> {
+    let id = event.id.as_deref()?.replace('-', "").to_ascii_lowercase();
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("{project}:{id}"))
 }
 
 /// `Authorization: Bearer <public key>` → the project with that key.
