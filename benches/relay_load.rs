@@ -38,6 +38,18 @@ fn main() {
             .into_bytes()
         })
         .collect();
+    // Where each request carries its event id (the envelope header and the event): every
+    // send writes a new one there, as real SDKs never send an id twice — a repeated id
+    // would be answered from the relay's dedup window without the work being measured.
+    let requests: Vec<(Vec<u8>, Vec<usize>)> = requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let id = format!("{i:032x}");
+            let at = r.windows(32).enumerate().filter(|(_, w)| *w == id.as_bytes()).map(|(at, _)| at).collect();
+            (r, at)
+        })
+        .collect();
     let conns: usize = conns.parse().expect("connections");
     let duration = Duration::from_secs_f64(secs.parse().expect("seconds"));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
@@ -74,15 +86,30 @@ fn main() {
     );
 }
 
-async fn connection(addr: &str, requests: &[Vec<u8>], first: usize, until: Instant) -> (Vec<u32>, u64, u64) {
+async fn connection(
+    addr: &str,
+    requests: &[(Vec<u8>, Vec<usize>)],
+    first: usize,
+    until: Instant,
+) -> (Vec<u32>, u64, u64) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).unwrap();
     let (mut lat, mut ok, mut refused) = (Vec::new(), 0, 0);
     let mut buf = vec![0u8; 64 * 1024];
     let mut i = first;
+    let mut sent: u64 = 0;
+    let mut request = Vec::new();
     while Instant::now() < until {
         let started = Instant::now();
-        stream.write_all(&requests[i % requests.len()]).await.expect("write");
+        let (template, ids_at) = &requests[i % requests.len()];
+        request.clear();
+        request.extend_from_slice(template);
+        let id = format!("{first:08x}{sent:024x}");
+        for &at in ids_at {
+            request[at..at + 32].copy_from_slice(id.as_bytes());
+        }
+        sent += 1;
+        stream.write_all(&request).await.expect("write");
         i += 7;
         let mut have = 0;
         let (status, total) = loop {
