@@ -55,11 +55,20 @@ impl LocalWindows {
     }
 }
 
-/// Event ids stored in the last [`DEDUP_WINDOW_SECS`], oldest first.
+/// Event ids stored in the last [`DEDUP_WINDOW_SECS`], oldest first, each as a 64-bit
+/// hash of its key (16 bytes an id instead of two strings: the cap costs a few MB; two
+/// distinct ids colliding among 200,000 is a one-in-a-billion chance).
 #[derive(Default)]
 struct SeenIds {
-    until: HashMap<String, u64>,
-    order: VecDeque<(u64, String)>,
+    until: HashMap<u64, u64>,
+    order: VecDeque<(u64, u64)>,
+}
+
+fn id_hash(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
 }
 
 impl SeenIds {
@@ -76,15 +85,15 @@ impl SeenIds {
         }
     }
 
-    fn contains(&mut self, id: &str, now: u64) -> bool {
+    fn contains(&mut self, key: &str, now: u64) -> bool {
         self.forget_old(now);
-        self.until.contains_key(id)
+        self.until.contains_key(&id_hash(key))
     }
 
-    fn insert(&mut self, id: &str, now: u64) {
-        let until = now + DEDUP_WINDOW_SECS;
-        self.until.insert(id.to_string(), until);
-        self.order.push_back((until, id.to_string()));
+    fn insert(&mut self, key: &str, now: u64) {
+        let (id, until) = (id_hash(key), now + DEDUP_WINDOW_SECS);
+        self.until.insert(id, until);
+        self.order.push_back((until, id));
         self.forget_old(now);
     }
 }
