@@ -134,4 +134,9 @@ impl ErrorEvent {
             || filled(&self.stack)
             || self.exceptions.iter().any(|e| !e.frames.is_empty() || filled(&e.value) || filled(&e.r#type))
     }
+
+    /// How many occurrences this event stands for: its `occurrences`, at least 1.
+    pub fn weight(&self) -> u64 {
+        self.occurrences.unwrap_or(1).max(1)
+    }
 }

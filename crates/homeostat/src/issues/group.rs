@@ -269,7 +269,7 @@ pub fn occurrence(event: &ErrorEvent, fp: &Fingerprint, scrubber: &Scrubber) -> 
         tags: event.tags.iter().map(|(k, v)| scrub(&format!("{k}={v}"))).collect(),
         timestamp: event.timestamp.as_deref().and_then(|t| t.parse().ok()),
         identity,
-        weight: event.occurrences.unwrap_or(1).max(1),
+        weight: event.weight(),
     }
 }
 

@@ -182,7 +182,6 @@ pub fn dispatches(batch: &Batch, pick: impl Fn(&str) -> Arc<dyn Forge>) -> Vec<(
 /// set an issue keeps stay exact. Deterministic, so a resent batch is the same payload.
 pub fn fold(events: &[Fingerprinted]) -> Vec<ErrorEvent> {
     type Key<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a BTreeMap<String, String>);
-    let weight = |e: &ErrorEvent| e.occurrences.unwrap_or(1).max(1);
     let mut order: Vec<Key> = Vec::new();
     let mut seen: std::collections::HashMap<Key, (usize, usize, u64)> = std::collections::HashMap::new();
     for (i, (fingerprint, e)) in events.iter().enumerate() {
@@ -192,7 +191,7 @@ pub fn fold(events: &[Fingerprinted]) -> Vec<ErrorEvent> {
             (i, i, 0)
         });
         entry.1 = i;
-        entry.2 = entry.2.saturating_add(weight(e));
+        entry.2 = entry.2.saturating_add(e.weight());
     }
     let mut out = Vec::with_capacity(order.len() * 2);
     for key in order {
@@ -200,7 +199,7 @@ pub fn fold(events: &[Fingerprinted]) -> Vec<ErrorEvent> {
         out.push(events[first].1.clone());
         if last != first {
             let mut e = events[last].1.clone();
-            let rest = total - weight(events[first].1);
+            let rest = total - events[first].1.weight();
             e.occurrences = (rest > 1).then_some(rest);
             out.push(e);
         }
