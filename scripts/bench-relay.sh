@@ -82,7 +82,12 @@ floor_rate=$(python3 -c "import json;print(json.load(open('$dir/floor.json'))['e
 relay_rate=$(python3 -c "import json;print(json.load(open('$dir/load.json'))['events_per_s'])")
 rss_first=$(awk 'NR==2 {print $2}' "$dir/rss.txt"); rss_last=$(tail -1 "$dir/rss.txt" | awk '{print $2}')
 rss_max=$(awk '{if ($2>m) m=$2} END {print m}' "$dir/rss.txt")
+# The curve, not only its ends: about a dozen samples spread over the run (seconds since
+# the first sample, MB), so "flat" can be seen rather than assumed from first and last.
+rss_curve=$(awk 'NR==1 {t0=$1} {t[NR]=$1-t0; m[NR]=$2} END {step=int((NR+10)/11); if (step<1) step=1;
+  for (i=1;i<=NR;i+=step) printf "%ds:%d ", t[i], m[i]; if ((NR-1)%step) printf "%ds:%d", t[NR], m[NR]}' "$dir/rss.txt")
 printf '\n%-18s %s\n' "events" "$events" "hs-fingerprint/s" "$(printf '%.0f' "$fp_rate")" \
   "relay events/s" "$relay_rate" "ratio" "$(printf '%.0f%%' "$(echo "100 * $relay_rate / $fp_rate" | bc -l)")" \
   "HTTP floor req/s" "$floor_rate ($(printf '%.0f%%' "$(echo "100 * $floor_rate / $fp_rate" | bc -l)") of hs-fingerprint/s)" \
-  "relay RSS MB" "first ${rss_first:-?} last ${rss_last:-?} max ${rss_max:-?} (sampled every 5 s)"
+  "relay RSS MB" "first ${rss_first:-?} last ${rss_last:-?} max ${rss_max:-?} (sampled every 5 s)" \
+  "RSS curve (MB)" "$rss_curve"

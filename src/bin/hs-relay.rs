@@ -34,3 +34,8 @@ fn main() -> ExitCode {
         Ok(ExitCode::SUCCESS)
     })
 }
+
+// Every request allocates per header, field and frame on two worker threads; glibc's
+// malloc spent ≈ 12 % of the relay's CPU under load (perf), mimalloc far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
