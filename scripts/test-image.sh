@@ -99,7 +99,7 @@ sleep 1
 mount=$("${engine[@]}" volume inspect --format '{{.Mountpoint}}' "$volume")
 owners=$(find "$mount" -mindepth 1 -printf '%u:%g\n' | sort -u | tr '\n' ' ')
 [ "$owners" = "65534:65534 " ] || [ "$owners" = "nobody:nogroup " ] || fail "spool files owned by $owners, not 65534"
-spooled=$(wc -l < "$mount/spool/events.jsonl")
+spooled=$(cat "$mount"/spool/events-*.jsonl | wc -l)
 [ "$spooled" -eq 20 ] || fail "the spool holds $spooled events after kill -9, not 20"
 curl -fsS -X DELETE "$standin/_standin/faults" >/dev/null
 "${engine[@]}" start "$name" >/dev/null
