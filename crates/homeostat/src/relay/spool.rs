@@ -140,11 +140,17 @@ impl Spool {
             Ok(text) => crate::parse::json(&cursor_path.display().to_string(), &text)?,
             Err(_) => Cursor::default(),
         };
-        // The single file of earlier versions is the cursor's segment.
+        // The single file of earlier versions is the cursor's segment, sealed: that layout
+        // could restart a generation at offset 0 after a crash, so new events start the next.
         let legacy = dir.join("events.jsonl");
         let cursor_segment = segment_path(dir, cursor.generation);
         if legacy.exists() && !cursor_segment.exists() {
             fs::rename(&legacy, &cursor_segment).map_err(|e| io_err(&legacy, e))?;
+            let next = segment_path(dir, cursor.generation + 1);
+            File::create(&next).map_err(|e| io_err(&next, e))?;
+            sync_dir(dir);
+        } else if legacy.exists() {
+            tracing::warn!("spool {}: left alone, {} is already there", legacy.display(), cursor_segment.display());
         }
         let mut segments = BTreeMap::new();
         for generation in segment_generations(dir)? {
@@ -468,9 +474,19 @@ mod tests {
         // And a forwarded segment a crash left behind.
         fs::write(segment_path(dir.path(), 6), line(9)).unwrap();
         let spool = Spool::open(dir.path(), 1 << 20).unwrap();
-        assert_eq!(segment_generations(dir.path()).unwrap(), vec![7]);
+        spool.append(&[rec(3)]).await.unwrap();
+        let mut generations = segment_generations(dir.path()).unwrap();
+        generations.sort();
+        assert_eq!(generations, vec![7, 8], "the old file sealed, new events in the next generation");
         let batch = spool.next_batch(10).unwrap().unwrap();
         assert_eq!((batch.generation, batch.start, ids(&batch.records)), (7, acked, vec!["id2".to_string()]));
+        spool.ack(&batch).unwrap();
+        let batch = spool.next_batch(10).unwrap().unwrap();
+        assert_eq!(
+            (batch.id(), ids(&batch.records)),
+            ("g8-0-".to_string() + &batch.end.to_string(), vec!["id3".to_string()])
+        );
+        assert_eq!(segment_generations(dir.path()).unwrap(), vec![8], "the old file deleted once forwarded");
     }
 
     #[tokio::test]
