@@ -86,7 +86,7 @@ fn segment_path(dir: &Path, generation: u64) -> PathBuf {
 
 /// A sixteenth of the cap, between 64 KiB and 16 MiB: small enough that forwarded data
 /// leaves the disk soon, large enough that rotating (a file and a directory fsync) is rare.
-fn segment_bytes(max_bytes: u64) -> u64 {
+fn segment_size_for(max_bytes: u64) -> u64 {
     (max_bytes / 16).clamp(64 << 10, 16 << 20)
 }
 
@@ -130,7 +130,7 @@ impl Inner {
 impl Spool {
     /// Opens (or creates) the spool in `dir`; a torn last line left by a crash is cut off.
     pub fn open(dir: &Path, max_bytes: u64) -> crate::Result<Self> {
-        Self::open_with(dir, max_bytes, segment_bytes(max_bytes))
+        Self::open_with(dir, max_bytes, segment_size_for(max_bytes))
     }
 
     fn open_with(dir: &Path, max_bytes: u64, segment_bytes: u64) -> crate::Result<Self> {
@@ -330,7 +330,7 @@ impl Writer {
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         file.sync_all()?;
         sync_dir(&self.dir);
-        *self = Writer { file, generation: next, len: 0, dir: self.dir.clone(), segment_bytes: self.segment_bytes };
+        (self.file, self.generation, self.len) = (file, next, 0);
         if let Ok(mut inner) = inner.lock() {
             inner.segments.insert(next, 0);
         }
