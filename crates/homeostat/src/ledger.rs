@@ -167,12 +167,7 @@ impl Ledger {
             text.push_str(&serde_json::to_string(e).map_err(|e| Error::Failed(e.to_string()))?);
             text.push('\n');
         }
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let tmp = self.path.with_extension("jsonl.tmp");
-        fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-        fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))
+        crate::files::write_whole(&self.path, text.as_bytes())
     }
 }
 

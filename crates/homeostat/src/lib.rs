@@ -22,6 +22,7 @@ pub mod cluster;
 pub mod content;
 pub mod diff;
 pub mod error;
+pub mod files;
 pub use homeostat_core::event;
 pub mod fingerprint;
 pub mod forge;

@@ -210,11 +210,11 @@ pub async fn run(
     let report_file = opts.out_dir.join("report.json");
     for s in chart::series(&report) {
         let path = opts.out_dir.join(chart::file_name(&s.name));
-        write_atomic(&path, &chart::svg(&s))?;
+        crate::files::write_whole(&path, chart::svg(&s).as_bytes())?;
         charts.push(path.display().to_string());
     }
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Failed(e.to_string()))?;
-    write_atomic(&report_file, &json)?;
+    crate::files::write_whole(&report_file, json.as_bytes())?;
 
     let (rollback, promote) = effective_actions(canary, opts);
     let ctx = action::ActionContext {
@@ -254,16 +254,6 @@ pub async fn run(
     let json = serde_json::to_string(&outcome).map_err(|e| Error::Failed(e.to_string()))?;
     gha.set_output("result", &json)?;
     Ok(outcome)
-}
-
-/// Writes a file whole or not at all (temporary file, then rename).
-fn write_atomic(path: &std::path::Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

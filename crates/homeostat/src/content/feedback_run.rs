@@ -9,8 +9,9 @@ use serde_json::json;
 use super::feedback::{self, FeedbackFile};
 use super::plan;
 use super::topics::TopicsFile;
-use super::workspace::{Workspace, write_file};
+use super::workspace::Workspace;
 use crate::error::{Error, Result};
+use crate::files::write_whole;
 use crate::forge::{Forge, StateFilter};
 use crate::llm::Llm;
 
@@ -143,7 +144,7 @@ pub async fn collect_feedback(
     }
     let path = ws.at(&cfg.out.feedback).join(format!("{}.yml", file.period));
     let yml = serde_yaml_ng::to_string(&file).map_err(|e| Error::Failed(e.to_string()))?;
-    write_file(&path, yml.as_bytes())?;
+    write_whole(&path, yml.as_bytes())?;
     Ok(FeedbackReport {
         path: Some(Workspace::rel(&cfg.out.feedback, &format!("{}.yml", file.period))),
         issues: numbers,

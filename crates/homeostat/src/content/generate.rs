@@ -15,8 +15,9 @@ use super::plan::{self, Plan, PlanInput, Planned};
 use super::pr::FileChange;
 use super::social::{self, Bundle, Dropped, Platform};
 use super::topics::{Topic, TopicsFile};
-use super::workspace::{Workspace, load_bundles, normalize, write_file};
+use super::workspace::{Workspace, load_bundles, normalize};
 use crate::error::{Error, Result};
+use crate::files::write_whole;
 use crate::forge::Forge;
 use crate::ledger::Ledger;
 use crate::llm::Llm;
@@ -260,7 +261,7 @@ impl Generator<'_> {
         let yml = self.social_bundle(&front, &md_path, &keyword, run, report).await?;
         let yml_path = Workspace::rel(&cfg.out.social, &format!("{slug}.yml"));
         for (path, bytes) in [(md_path.clone(), md.into_bytes()), (png_path, png), (yml_path, yml.into_bytes())] {
-            write_file(&self.ws.root.join(&path), &bytes)?;
+            write_whole(&self.ws.root.join(&path), &bytes)?;
             run.files.push(FileChange { path: path.clone(), bytes });
             report.written.push(path);
         }

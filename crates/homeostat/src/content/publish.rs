@@ -8,8 +8,9 @@ use serde::Serialize;
 use super::page::{self, Status};
 use super::sitemap;
 use super::social::{self, Platform, Review};
-use super::workspace::{Workspace, load_bundles, write_file};
+use super::workspace::{Workspace, load_bundles};
 use crate::error::{Error, Result};
+use crate::files::write_whole;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PublishReport {
@@ -94,7 +95,7 @@ pub fn publish(ws: &Workspace, options: PublishOptions) -> Result<PublishReport>
         }
         if options.write {
             let yml = serde_yaml_ng::to_string(bundle).map_err(|e| Error::Failed(e.to_string()))?;
-            write_file(path, yml.as_bytes())?;
+            write_whole(path, yml.as_bytes())?;
         }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         report.changed.push(Workspace::rel(&cfg.out.social, &name));
@@ -126,7 +127,7 @@ fn write_sitemap(
         let path = dir.join(&f.name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(f.xml.as_str()) {
             if options.write {
-                write_file(&path, f.xml.as_bytes())?;
+                write_whole(&path, f.xml.as_bytes())?;
             }
             report.changed.push(Workspace::rel(&shown_dir, &f.name));
         }

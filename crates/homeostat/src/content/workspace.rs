@@ -38,16 +38,6 @@ pub(super) fn normalize(path: &str) -> String {
     if t.is_empty() { "/".into() } else { format!("/{t}/") }
 }
 
-pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    // Write then rename: never a half-written file.
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
 pub(super) fn load_bundles(ws: &Workspace) -> Result<Vec<(PathBuf, Bundle)>> {
     let dir = ws.at(&ws.config.out.social);
     let entries = match std::fs::read_dir(&dir) {

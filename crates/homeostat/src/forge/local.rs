@@ -109,11 +109,7 @@ impl LocalForge {
 
     fn write<T: Serialize>(&self, path: &Path, value: &T) -> ForgeResult<()> {
         let text = serde_json::to_string_pretty(value).map_err(|e| self.err(path, e))?;
-        // A hidden temporary beside the file; the rename makes the write all or nothing.
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-        let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-        fs::write(&tmp, text + "\n").map_err(|e| self.err(&tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| self.err(path, e))
+        crate::files::write_whole(path, (text + "\n").as_bytes()).map_err(|e| self.err(path, e))
     }
 
     fn issue_path(&self, n: u64) -> PathBuf {

@@ -148,7 +148,7 @@ impl Spool {
             fs::rename(&legacy, &cursor_segment).map_err(|e| io_err(&legacy, e))?;
             let next = segment_path(dir, cursor.generation + 1);
             File::create(&next).map_err(|e| io_err(&next, e))?;
-            sync_dir(dir);
+            crate::files::sync_dir(dir);
         } else if legacy.exists() {
             tracing::warn!("spool {}: left alone, {} is already there", legacy.display(), cursor_segment.display());
         }
@@ -287,20 +287,8 @@ fn complete_length(file: &mut File) -> std::io::Result<u64> {
 }
 
 fn save_cursor(dir: &Path, cursor: &Cursor) -> crate::Result<()> {
-    let tmp = dir.join("cursor.json.tmp");
-    let path = dir.join("cursor.json");
     let text = serde_json::to_vec(cursor).map_err(|e| crate::Error::Failed(e.to_string()))?;
-    let mut f = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-    f.write_all(&text).and_then(|_| f.sync_all()).map_err(|e| io_err(&tmp, e))?;
-    fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
-    sync_dir(dir);
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    crate::files::write_durable(&dir.join("cursor.json"), &text)
 }
 
 impl Writer {
@@ -329,7 +317,7 @@ impl Writer {
         let path = segment_path(&self.dir, next);
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         file.sync_all()?;
-        sync_dir(&self.dir);
+        crate::files::sync_dir(&self.dir);
         (self.file, self.generation, self.len) = (file, next, 0);
         if let Ok(mut inner) = inner.lock() {
             inner.segments.insert(next, 0);
