@@ -457,6 +457,38 @@ async fn the_canary_reads_a_release_error_rate_from_the_relay() {
     assert_eq!(source("1.9.0", "events_total").read(0).await.as_value(), Some(1.0));
     assert_eq!(source("2.0.0", "fingerprints").read(0).await.as_value(), Some(1.0));
     assert_eq!(source("7.7.7", "events_last_minute").read(0).await.as_value(), Some(0.0));
+
+    // What Prometheus scrapes: its own checker accepts the whole page, and the relay
+    // process's memory and CPU are there under the names every client library uses.
+    let page = http.get(format!("{}/metrics", relay.url)).send().await.unwrap();
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = page.text().await.unwrap();
+    let rss = homeostat::relay::metrics::sum_samples(&text, "process_resident_memory_bytes", &[]);
+    assert!(rss.is_some_and(|b| b > 1e6), "{text}");
+    assert!(homeostat::relay::metrics::sum_samples(&text, "process_cpu_seconds_total", &[]).is_some_and(|s| s > 0.0));
+    promtool_accepts(&text);
+}
+
+/// `promtool check metrics` (Debian's prometheus package, installed by scripts/test.sh)
+/// on a metrics page: the exposition format and Prometheus's naming rules.
+fn promtool_accepts(text: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "promtool is missing: scripts/test.sh installs it");
+        eprintln!("notice: promtool is not installed: the metrics page is not checked by it");
+        return;
+    };
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}\n{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ pub mod forward;
 pub mod ingest;
 pub mod limits;
 pub mod metrics;
+pub mod process;
 pub mod server;
 pub mod spool;
 

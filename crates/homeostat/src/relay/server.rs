@@ -75,8 +75,17 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/api/{project}/store", sentry("store"))
         .route("/v1/events", post(move |req| canonical_endpoint(s_events.clone(), req)))
         .route("/v1/alerts", post(move |req| alerts_endpoint(s_alerts.clone(), req)))
-        .route("/metrics", get(move || async move { s_metrics.metrics.render(s_metrics.spool.backlog()) }))
+        .route("/metrics", get(move || async move { metrics_endpoint(&s_metrics) }))
         .route("/healthz", get(|| async { "ok\n" }))
+}
+
+/// The relay's counters and the process's own figures, in Prometheus text format.
+fn metrics_endpoint(state: &State) -> Response {
+    let mut text = state.metrics.render(state.spool.backlog());
+    if let Some(process) = super::process::ProcessStats::read() {
+        process.render(&mut text);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// Accepts connections until `stop`, then lets open requests finish (a few seconds).
