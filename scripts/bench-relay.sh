@@ -44,14 +44,17 @@ with open(sys.argv[1], "w") as out:
 PY
 events=$(wc -l < "$dir/events.jsonl")
 
-# The engine alone on the same events (best of 3).
+# The engine alone on the same events (best of 3), ten times over: one pass over 20,000
+# takes ≈ 0.15 s, where the process's start and the machine's noise moved the figure by
+# a third between runs.
+for _ in $(seq 10); do cat "$dir/events.jsonl"; done > "$dir/engine.jsonl"
 best=""
 for _ in 1 2 3; do
-  t0=$(date +%s.%N); "$out/hs-fingerprint" --format jsonl "$dir/events.jsonl" >/dev/null; t1=$(date +%s.%N)
+  t0=$(date +%s.%N); "$out/hs-fingerprint" --format jsonl "$dir/engine.jsonl" >/dev/null; t1=$(date +%s.%N)
   t=$(echo "$t1 - $t0" | bc -l)
   if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
 done
-fp_rate=$(echo "$events / $best" | bc -l)
+fp_rate=$(echo "10 * $events / $best" | bc -l)
 
 cat > "$dir/homeostat.yml" <<YML
 ledger: {path: $dir/ledger.jsonl}
