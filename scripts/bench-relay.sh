@@ -7,10 +7,16 @@
 #   scripts/bench-relay.sh            30-second run
 #   scripts/bench-relay.sh 600        10-minute run (memory over time)
 #   CONNECTIONS=32 scripts/bench-relay.sh
+#   STRETCHES=6 scripts/bench-relay.sh 230
+#                                     the live heap instead: 6 stretches of 230 s of load;
+#                                     after each, once the spool is empty, the heap in use
+#                                     as glibc counts it (malloc_stats through gdb), with
+#                                     hs-relay built on the system allocator (needs gdb)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN=${1:-30}
 CONNECTIONS=${CONNECTIONS:-16}
+STRETCHES=${STRETCHES:-}
 dir=$(mktemp -d)
 relay_pid=""
 cleanup() { [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
@@ -20,6 +26,15 @@ echo "==> building hs-relay, hs-fingerprint and the load client (release)"
 cargo build --release --quiet --bin hs-relay --bin hs-fingerprint
 cargo bench --quiet --no-run --bench relay_load 2>&1 | tail -1 >/dev/null
 out=${CARGO_TARGET_DIR:-target}/release
+relay_bin=$out/hs-relay
+if [ -n "$STRETCHES" ]; then
+  command -v gdb >/dev/null || { echo "STRETCHES needs gdb (apt-get install gdb)" >&2; exit 2; }
+  # mimalloc keeps its own books; glibc's malloc_stats counts the live heap. A target
+  # directory of its own, so the release hs-relay stays the shipped one.
+  heap_target=${CARGO_TARGET_DIR:-target}/heap
+  cargo build --release --quiet --no-default-features --bin hs-relay --target-dir "$heap_target"
+  relay_bin=$heap_target/release/hs-relay
+fi
 load=$(ls -t "$out"/deps/relay_load-* | grep -v '\.d$' | head -1)
 
 # Realistic events: the labelled fingerprint corpus (seven platforms) with what SDKs add
@@ -65,13 +80,30 @@ relay:
   limits: {per_project_per_minute: 1000000000, per_client_per_minute: 1000000000, per_fingerprint_per_minute: 1000000000}
 YML
 # The forwarder files batches on the local forge, as it would dispatch them to GitHub.
-"$out/hs-relay" --config "$dir/homeostat.yml" --listen 127.0.0.1:0 --forge local --forge-dir "$dir/forge" \
+"$relay_bin" --config "$dir/homeostat.yml" --listen 127.0.0.1:0 --forge local --forge-dir "$dir/forge" \
   > "$dir/relay.out" 2> "$dir/relay.log" &
 relay_pid=$!
 for _ in $(seq 50); do grep -q listening "$dir/relay.out" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/^hs-relay listening on //p' "$dir/relay.out")
 
 rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$relay_pid/status"; }
+if [ -n "$STRETCHES" ]; then
+  total=0
+  for i in $(seq "$STRETCHES"); do
+    "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey > "$dir/load.json"
+    total=$((total + $(python3 -c "import json;print(json.load(open('$dir/load.json'))['requests'])")))
+    for _ in $(seq 120); do
+      [ "$(curl -s "$url/metrics" | awk '/^homeostat_relay_spool_backlog_bytes/ {print $2}')" = 0 ] && break
+      sleep 1
+    done
+    sleep 2
+    gdb -p "$relay_pid" -batch -ex 'call (void) malloc_stats()' >/dev/null 2>&1
+    sleep 0.3
+    heap=$(grep -A2 '^Total' "$dir/relay.log" | tail -1 | awk '{printf "%.1f", $NF / 1048576}')
+    echo "after $((SECONDS_RUN * i))s of load, $total events: heap in use ${heap} MB, RSS $(rss) MB at rest; $(cat "$dir/load.json")"
+  done
+  exit 0
+fi
 ( while kill -0 "$relay_pid" 2>/dev/null; do echo "$(date +%s) $(rss)"; sleep 5; done ) > "$dir/rss.txt" &
 sampler=$!
 echo "==> $CONNECTIONS connections for ${SECONDS_RUN}s against $url"

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         Ok(ExitCode::SUCCESS)
     })
 }
-
 // Parsing allocates per field and frame: mimalloc is ~20 % faster here (bench-fingerprint.sh).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
