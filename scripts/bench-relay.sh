@@ -97,7 +97,10 @@ if [ -n "$STRETCHES" ]; then
       sleep 1
     done
     sleep 2
-    gdb -p "$relay_pid" -batch -ex 'call (void) malloc_stats()' >/dev/null 2>&1
+    if ! gdb -p "$relay_pid" -batch -ex 'call (void) malloc_stats()' >/dev/null 2>&1; then
+      echo "gdb could not read the relay's heap: attaching needs ptrace (as root, or kernel.yama.ptrace_scope=0)" >&2
+      exit 1
+    fi
     sleep 0.3
     heap=$(grep -A2 '^Total' "$dir/relay.log" | tail -1 | awk '{printf "%.1f", $NF / 1048576}')
     echo "after $((SECONDS_RUN * i))s of load, $total events: heap in use ${heap} MB, RSS $(rss) MB at rest; $(cat "$dir/load.json")"

@@ -64,7 +64,8 @@ impl ProcessStats {
             ),
         ];
         for (name, kind, help, v) in samples {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            super::metrics::family(out, name, kind, help);
+            let _ = writeln!(out, "{name} {v}");
         }
     }
 }
