@@ -34,12 +34,19 @@ fn main() -> ExitCode {
         let scrubber = scrub::config_scrubber(&ctx.config)?;
         let payload = if args.from_event { Some(ctx.env.event_payload()?.unwrap_or_default()) } else { None };
         let (groups, stats) = issues::read_groups(&args.input.clone().into(), payload.as_ref(), &engine, &scrubber)?;
+        let feedback = match &payload {
+            Some(p) => issues::feedback::from_payload("$GITHUB_EVENT_PATH", p)?,
+            None => Vec::new(),
+        };
         tracing::info!("{} events ({} skipped) in {} fingerprints", stats.events, stats.bad, groups.len());
         let forge = ctx.open_forge(&args.forge.choice())?;
         let session = ctx.ledger(Path::new("."));
         let outcomes = ctx.block_on(issues::run(forge.as_ref(), &ctx.config, &session.ledger, &scrubber, &groups))?;
+        let filed =
+            ctx.block_on(issues::feedback::file(forge.as_ref(), &ctx.config, &session.ledger, &scrubber, &feedback))?;
         ctx.finish_ledger(&session);
         issues::emit(&outcomes, args.format.get(), &ctx.actions())?;
+        issues::feedback::emit(&filed, &ctx.actions())?;
         Ok(ExitCode::SUCCESS)
     })
 }

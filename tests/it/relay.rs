@@ -23,8 +23,12 @@ fn issue(forge: &Path, n: u64) -> Option<Value> {
 /// Runs hs-issue on a dispatch's payload as the report-errors workflow does (the event
 /// file Actions writes), filing on the local forge in `dir/issues-forge`.
 fn issue_from_dispatch(dir: &Path, payload: &Value, file: &str) {
+    issue_from_dispatch_of(dir, "production-error", payload, file);
+}
+
+fn issue_from_dispatch_of(dir: &Path, action: &str, payload: &Value, file: &str) {
     let event_path = dir.join(file);
-    std::fs::write(&event_path, json!({"action": "production-error", "client_payload": payload}).to_string()).unwrap();
+    std::fs::write(&event_path, json!({"action": action, "client_payload": payload}).to_string()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_hs-issue"))
         .current_dir(dir)
         .args(["--from-event", "--forge", "local", "--forge-dir", "issues-forge", "--config", "homeostat.yml"])
@@ -33,6 +37,18 @@ fn issue_from_dispatch(dir: &Path, payload: &Value, file: &str) {
         .output()
         .unwrap();
     assert!(out.status.success(), "hs-issue: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Runs `script` with Node (the test tools' @sentry packages on its path), the DSN as its argument.
+fn run_node(dir: &Path, script: &str, dsn: &str) {
+    std::fs::write(dir.join("app.js"), script).unwrap();
+    let out = Command::new("node")
+        .arg(dir.join("app.js"))
+        .arg(dsn)
+        .env("NODE_PATH", harness::node_modules())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "node: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn assert_clean(text: &str) {
@@ -110,14 +126,7 @@ try {{ checkout(); }} catch (e) {{ Sentry.captureException(e); }}
 Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 3));
 "#
     );
-    std::fs::write(dir.path().join("app.js"), script).unwrap();
-    let out = Command::new("node")
-        .arg(dir.path().join("app.js"))
-        .arg(relay.dsn())
-        .env("NODE_PATH", harness::node_modules())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "node: {}", String::from_utf8_lossy(&out.stderr));
+    run_node(dir.path(), &script, &relay.dsn());
     let forge = dir.path().join("forge");
     let filed = wait_for(15, || async { issue(&forge, 1) }).await;
     let filed = filed.unwrap_or_else(|| panic!("no issue; relay log:\n{}", relay.log_text()));
@@ -127,6 +136,64 @@ Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 3));
         assert!(body.contains(want), "`{want}` missing from:\n{body}");
     }
     assert_clean(&filed.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_sentry_sdk_user_feedback_becomes_one_scrubbed_feedback_issue() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "  forward: {every: 200ms}\n");
+    let relay = Relay::start(dir.path(), &[], &[]);
+    // What an app's "report a problem" form does: the user's words, their name and email,
+    // tied to the error they just saw.
+    let script = format!(
+        r#"
+const Sentry = require("@sentry/node");
+Sentry.init({{ dsn: process.argv[2], release: "5.0.0", environment: "production" }});
+const eventId = Sentry.captureException(new Error("export failed"));
+Sentry.captureFeedback({{
+  message: "The export button does nothing.\nI pasted my key {GHP} in case it helps, write to alice@example.com",
+  name: "Alice Liddell", email: "alice@example.com", url: "https://app.example.com/export",
+  associatedEventId: eventId,
+}});
+Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 3));
+"#
+    );
+    run_node(dir.path(), &script, &relay.dsn());
+    let forge = dir.path().join("forge");
+    let find = |kind: &'static str| {
+        let forge = forge.clone();
+        async move { dispatches(&forge).into_iter().find(|d| d["event_type"] == kind) }
+    };
+    let sent = wait_for(10, || find("user-feedback")).await;
+    let sent = sent.unwrap_or_else(|| panic!("no feedback dispatch; relay log:\n{}", relay.log_text()));
+    let errors = wait_for(10, || find("production-error")).await.expect("the error's own dispatch");
+    let payload = &sent["client_payload"];
+    assert_clean(&payload.to_string());
+    assert!(!payload.to_string().contains("Alice Liddell"), "the sender's name is not kept: {payload}");
+    let fb = &payload["feedback"][0];
+    assert!(fb["message"].as_str().is_some_and(|m| m.starts_with("The export button does nothing.")), "{fb}");
+    assert_eq!((fb["release"].as_str(), fb["url"].as_str()), (Some("5.0.0"), Some("https://app.example.com/export")));
+    let error_id = errors["client_payload"]["events"][0]["id"].as_str().unwrap().replace('-', "");
+    assert_eq!(fb["associated_event_id"].as_str().map(|s| s.replace('-', "")), Some(error_id), "{fb}");
+    let counted =
+        metric(&reqwest::Client::new(), &relay.url, "homeostat_relay_feedback_total", &[("project", "1")]).await;
+    assert_eq!(counted, Some(1.0), "feedback counted per project on /metrics");
+
+    // The workflow side, twice (a resent batch): one issue.
+    issue_from_dispatch_of(dir.path(), "user-feedback", payload, "event.json");
+    issue_from_dispatch_of(dir.path(), "user-feedback", payload, "event-again.json");
+    let issues_forge = dir.path().join("issues-forge");
+    let filed = issue(&issues_forge, 1).expect("a feedback issue");
+    assert!(issue(&issues_forge, 2).is_none(), "a resent batch filed a second issue");
+    assert_eq!(filed["title"], "Feedback: The export button does nothing.");
+    let labels: Vec<&str> = filed["labels"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
+    assert_eq!(labels, ["homeostat:feedback", "feedback"]);
+    let body = filed["body"].as_str().unwrap();
+    for want in ["The export button does nothing.", "5.0.0", "app.example.com/export", "homeostat:feedback="] {
+        assert!(body.contains(want), "`{want}` missing from:\n{body}");
+    }
+    assert_clean(&filed.to_string());
+    assert!(!filed.to_string().contains("Alice Liddell"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@
 //! Needs `act` and the built binaries (`cargo build --bins`); skipped with a notice
 //! without act, failed when CI=true.
 
-use act::{Bench, have_act, issue_labeled, pull_comment, repository_dispatch};
+use act::{Bench, have_act, issue_labeled, pull_comment, repository_dispatch, repository_dispatch_of};
 use serde_json::{Value, json};
 
 use crate::support::{act, git};
@@ -81,14 +81,23 @@ fn a_burst_of_five_dispatches_files_all_of_their_errors_and_classifies_them() {
         ]);
         b.act("repository_dispatch", "report-errors.yml", &repository_dispatch(events));
     }
+    // User feedback through the same workflow (hs-relay's `user-feedback` dispatch), the
+    // first piece twice as a resent batch would carry it.
+    let feedback = |n: u8, text: &str| json!({"id": format!("{n:032x}"), "message": text, "release": "1.0.0"});
+    let payload = json!({"feedback": [feedback(1, "Export does nothing"), feedback(2, "Dark mode please"), feedback(1, "Export does nothing")], "batch": "f1"});
+    b.act("repository_dispatch", "report-errors.yml", &repository_dispatch_of("user-feedback", payload));
     let state = b.gh.state();
-    let issues: Vec<_> = state.plain_issues().collect();
+    let (feedback, issues): (Vec<_>, Vec<_>) =
+        state.plain_issues().partition(|i| i.labels.iter().any(|l| l == "feedback"));
     assert_eq!(issues.len(), 10, "{issues:#?}");
     // Classified in the same job: issues the workflow token files start no triage run.
     for i in &issues {
         assert_eq!(class_of(&i.labels), Some("safe"), "{i:#?}");
         assert_eq!(i.author, "github-actions[bot]");
     }
+    let titles: Vec<&str> = feedback.iter().map(|i| i.title.as_str()).collect();
+    assert_eq!(titles, ["Feedback: Export does nothing", "Feedback: Dark mode please"], "{feedback:#?}");
+    assert!(feedback.iter().all(|i| class_of(&i.labels).is_none()), "feedback is not classified as an error fix");
     assert!(state.workflow_dispatches.is_empty(), "{:?}", state.workflow_dispatches);
     b.gh.assert_clean();
     eprintln!("{}", b.timings());

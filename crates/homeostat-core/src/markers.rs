@@ -37,6 +37,8 @@ pub enum Marker {
     OpsIssue(String),
     Revert(String),
     CanaryRevert(String),
+    /// An issue filed from one piece of user feedback (its id).
+    Feedback(String),
     /// A comment or body homeostat keeps one of (`classification`, `guard`, `agent-status`, …).
     Tag(String),
 }
@@ -80,6 +82,7 @@ impl Marker {
             Self::OpsIssue(s) => format!("ops-issue={}", word(s)),
             Self::Revert(s) => format!("revert={}", word(s)),
             Self::CanaryRevert(s) => format!("canary-revert={}", word(s)),
+            Self::Feedback(s) => format!("feedback={}", word(s)),
             Self::Tag(t) => word(t),
         };
         format!("{PREFIX}{inner}{SUFFIX}")
@@ -113,11 +116,12 @@ impl Marker {
         if let Some(n) = inner.strip_prefix("issue=") {
             return n.parse().ok().map(Self::Issue);
         }
-        let keyed: [(&str, Keyed); 4] = [
+        let keyed: [(&str, Keyed); 5] = [
             ("ops-escalation=", Self::OpsEscalation),
             ("ops-issue=", Self::OpsIssue),
             ("revert=", Self::Revert),
             ("canary-revert=", Self::CanaryRevert),
+            ("feedback=", Self::Feedback),
         ];
         for (key, make) in keyed {
             if let Some(v) = inner.strip_prefix(key) {
@@ -329,6 +333,7 @@ mod tests {
             Marker::OpsIssue("disk-full".into()),
             Marker::Revert("abc123".into()),
             Marker::CanaryRevert("abc123".into()),
+            Marker::Feedback("9f1b6c1d0a6b4e3a9b7e2c1f0a9d8e7f".into()),
             Marker::tag(tag::GUARD),
         ]
     }

@@ -21,6 +21,11 @@ pub mod kinds {
     pub const ISSUE_CREATED: &str = "issue.created";
     /// hs-issue held a new fingerprint back by a quota; key = fingerprint.
     pub const ISSUE_HELD: &str = "issue.held";
+    /// hs-issue filed an issue from one piece of user feedback; key = feedback id; field `issue`.
+    pub const FEEDBACK_FILED: &str = "feedback.filed";
+    /// hs-issue held user feedback back by `issues.feedback_per_day`; key = feedback id;
+    /// field `feedback` (scrubbed), filed by a later run.
+    pub const FEEDBACK_HELD: &str = "feedback.held";
     /// hs-issue counted a known issue's later occurrences; key = issue; fields `issue`,
     /// `occurrences`, `fingerprint`.
     pub const ISSUE_SEEN: &str = "issue.seen";

@@ -65,10 +65,15 @@ fn adapt(mut p: Value, sender: &str) -> Value {
 
 /// `repository_dispatch` `production-error` carrying `events` (what hs-relay sends).
 pub fn repository_dispatch(events: Value) -> Value {
+    repository_dispatch_of("production-error", json!({"events": events}))
+}
+
+/// `repository_dispatch` of event type `action` with `client_payload`, as hs-relay sends it.
+pub fn repository_dispatch_of(action: &str, client_payload: Value) -> Value {
     let mut p = example("repository_dispatch", |_| true);
-    p["action"] = json!("production-error");
+    p["action"] = json!(action);
     p["branch"] = json!("main");
-    p["client_payload"] = json!({"events": events});
+    p["client_payload"] = client_payload;
     adapt(p, "acme-relay")
 }
 

@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod feedback;
 mod reader;
 mod sentry;
 pub mod stack;
 
+pub use feedback::Feedback;
 pub use reader::{
     BadLine, EventReader, InputFormat, MAX_DOCUMENT, MAX_LINE, RawLine, parse_event, parse_line, read_events,
 };

@@ -43,25 +43,42 @@ pub fn read_jsonl(path: &Path, scrubber: &Scrubber) -> Result<Vec<Item>> {
 }
 
 /// An issue as an item: homeostat's own error issues (label `homeostat:error`) are
-/// `error` items, `feedback` and `question` labels name their kind.
+/// `error` items, `feedback` and `question` labels name their kind. An issue filed from
+/// user feedback (`homeostat:feedback`) is the user's words alone: the page, release and
+/// the template around them are the same in every such issue and would read as shared
+/// evidence.
 pub fn from_issue(repo: &str, issue: &Issue, scrubber: &Scrubber) -> Item {
+    let sent = issue.has_label(crate::issues::feedback::LABEL);
     let kind = if issue.has_label("homeostat:error") {
         Kind::Error
-    } else if issue.has_label("feedback") {
+    } else if sent || issue.has_label("feedback") {
         Kind::Feedback
     } else if issue.has_label("question") {
         Kind::Question
     } else {
         Kind::Bug
     };
+    let source = match kind {
+        Kind::Error => "homeostat-error",
+        _ if sent => "sentry-feedback",
+        _ => "github-issue",
+    };
+    // Homeostat's own markers and hidden text are not the reporter's words.
+    let body = crate::prompt::strip_hidden(&issue.body);
+    let (title, body) = match sent.then(|| crate::issues::feedback::message_of(&body)).flatten() {
+        Some(message) => (
+            issue.title.strip_prefix(crate::issues::feedback::TITLE_PREFIX).unwrap_or(&issue.title).to_string(),
+            message,
+        ),
+        None => (issue.title.clone(), body),
+    };
     let mut item = Item {
         id: format!("{repo}#{}", issue.number),
-        source: if kind == Kind::Error { "homeostat-error" } else { "github-issue" }.into(),
+        source: source.into(),
         repo: repo.to_string(),
         kind,
-        // Homeostat's own markers and hidden text are not the reporter's words.
-        title: issue.title.clone(),
-        body: crate::prompt::strip_hidden(&issue.body),
+        title,
+        body,
         labels: issue.labels.clone(),
         created_at: issue.created_at.clone(),
         url: issue.url.clone(),
@@ -100,6 +117,25 @@ mod tests {
             parse_jsonl("items.jsonl", "{\"id\":\"a\",\"title\":\"x\"}\n{oops}\n", Scrubber::builtin()).unwrap_err();
         assert!(err.to_string().starts_with("items.jsonl:2:"), "{err}");
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn a_feedback_issue_is_the_users_words_alone() {
+        let body = "A user sent this through the app's feedback form.\n\n### Feedback\n\n```text\nExport does nothing\nat all\n```\n\n| Page | `https://app.example.com/x` |\n| Release | `5.0.0` |\n\n<!-- homeostat:feedback=00000000000000000000000000000001 -->\n";
+        let issue = Issue {
+            number: 7,
+            title: "Feedback: Export does nothing".into(),
+            body: body.into(),
+            labels: vec!["homeostat:feedback".into(), "feedback".into()],
+            state: crate::forge::State::Open,
+            url: String::new(),
+            author: String::new(),
+            created_at: String::new(),
+            closed_at: None,
+        };
+        let item = from_issue("o/r", &issue, Scrubber::builtin());
+        assert_eq!((item.kind, item.source.as_str()), (Kind::Feedback, "sentry-feedback"));
+        assert_eq!((item.title.as_str(), item.body.as_str()), ("Export does nothing", "Export does nothing\nat all"));
     }
 
     #[test]

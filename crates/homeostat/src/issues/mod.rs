@@ -9,6 +9,7 @@
 //! killed half-way counts nothing twice and never opens a second issue.
 
 mod apply;
+pub mod feedback;
 mod group;
 mod plan;
 mod state;

@@ -25,6 +25,8 @@ use crate::settings::Config;
 pub const PAYLOAD_BUDGET: usize = 60_000;
 /// The dispatch event type hs-issue's workflow listens for.
 pub const EVENT_TYPE: &str = "production-error";
+/// The dispatch event type hs-issue reads user feedback from.
+pub const FEEDBACK_EVENT_TYPE: &str = crate::issues::feedback::EVENT_TYPE;
 /// The dispatch event type hs-ops' workflow listens for.
 pub const ALERT_EVENT_TYPE: &str = "alert";
 
@@ -132,7 +134,13 @@ async fn send(target: &Target, batch: &Batch) -> crate::Result<()> {
         Target::Dispatch { forges, default } => {
             let pick = |project: &str| forges.get(project).unwrap_or(default).clone();
             for (i, (forge, payload)) in dispatches(batch, pick).into_iter().enumerate() {
-                let kind = if payload.get("events").is_some() { EVENT_TYPE } else { ALERT_EVENT_TYPE };
+                let kind = if payload.get("events").is_some() {
+                    EVENT_TYPE
+                } else if payload.get("feedback").is_some() {
+                    FEEDBACK_EVENT_TYPE
+                } else {
+                    ALERT_EVENT_TYPE
+                };
                 forge
                     .repository_dispatch(kind, &payload)
                     .await
@@ -148,31 +156,43 @@ async fn send(target: &Target, batch: &Batch) -> crate::Result<()> {
 type Fingerprinted<'a> = (&'a str, &'a ErrorEvent);
 
 /// The batch as dispatches: events per forge, repeats folded ([`fold`]), cut into payloads
-/// under the budget, each with a stable `batch` id; alerts one per dispatch, as hs-ops
-/// reads them.
+/// under the budget, each with a stable `batch` id; feedback per forge the same way (its
+/// own payloads, `{"feedback": […], "batch"}`); alerts one per dispatch, as hs-ops reads
+/// them.
 pub fn dispatches(batch: &Batch, pick: impl Fn(&str) -> Arc<dyn Forge>) -> Vec<(Arc<dyn Forge>, Value)> {
-    let mut by_forge: Vec<(Arc<dyn Forge>, Vec<Fingerprinted>)> = Vec::new();
+    let mut events: Vec<(Arc<dyn Forge>, Vec<Fingerprinted>)> = Vec::new();
+    let mut feedback: Vec<(Arc<dyn Forge>, Vec<Value>)> = Vec::new();
     let mut out = Vec::new();
     for record in &batch.records {
         match record {
-            Record::Event { project, event, fingerprint } => {
-                let forge = pick(project);
-                match by_forge.iter_mut().find(|(f, _)| Arc::ptr_eq(f, &forge)) {
-                    Some((_, list)) => list.push((fingerprint, event)),
-                    None => by_forge.push((forge, vec![(fingerprint, event)])),
-                }
+            Record::Event { project, event, fingerprint } => add_to(&mut events, pick(project), (fingerprint, event)),
+            Record::Feedback { project, feedback: f } => {
+                add_to(&mut feedback, pick(project), serde_json::to_value(f).unwrap_or(Value::Null))
             }
             Record::Alert { project, message } => out.push((pick(project), message.clone())),
         }
     }
-    for (f, (forge, events)) in by_forge.into_iter().enumerate() {
-        let events = fold(&events).iter().map(|e| fit_event(e, PAYLOAD_BUDGET - 200)).collect();
-        for (c, chunk) in chunks(events, PAYLOAD_BUDGET - 100).into_iter().enumerate() {
-            let id = format!("{}-{f}-{c}", batch.id());
-            out.push((forge.clone(), json!({"events": chunk, "batch": id})));
+    let mut cut = |forge: &Arc<dyn Forge>, key: &str, part: usize, values: Vec<Value>| {
+        for (c, chunk) in chunks(values, PAYLOAD_BUDGET - 100).into_iter().enumerate() {
+            let id = format!("{}-{part}-{c}", batch.id());
+            out.push((forge.clone(), json!({key: chunk, "batch": id})));
         }
+    };
+    for (f, (forge, list)) in events.into_iter().enumerate() {
+        cut(&forge, "events", f, fold(&list).iter().map(|e| fit_event(e, PAYLOAD_BUDGET - 200)).collect());
+    }
+    for (f, (forge, list)) in feedback.into_iter().enumerate() {
+        cut(&forge, "feedback", f, list);
     }
     out
+}
+
+/// Appends `item` to the list kept for `forge` (a batch names few forges: a scan is enough).
+fn add_to<T>(lists: &mut Vec<(Arc<dyn Forge>, Vec<T>)>, forge: Arc<dyn Forge>, item: T) {
+    match lists.iter_mut().find(|(f, _)| Arc::ptr_eq(f, &forge)) {
+        Some((_, list)) => list.push(item),
+        None => lists.push((forge, vec![item])),
+    }
 }
 
 /// Repeats of one error — same fingerprint, release, environment, surface and tags —
@@ -262,13 +282,14 @@ pub fn fit_event(event: &ErrorEvent, budget: usize) -> Value {
 /// The issue flow in-process: the batch's events grouped by fingerprint and filed.
 async fn direct(d: &Direct, batch: &Batch) -> crate::Result<()> {
     let mut grouper = crate::issues::Grouper::default();
-    let mut alerts = Vec::new();
+    let (mut alerts, mut feedback) = (Vec::new(), Vec::new());
     for record in &batch.records {
         match record {
             Record::Event { event, .. } => {
                 let fp = d.engine.fingerprint(event);
                 grouper.add(crate::issues::occurrence(event, &fp, &d.scrubber));
             }
+            Record::Feedback { feedback: f, .. } => feedback.push(f.clone()),
             Record::Alert { message, .. } => alerts.push(message),
         }
     }
@@ -278,6 +299,12 @@ async fn direct(d: &Direct, batch: &Batch) -> crate::Result<()> {
         for (name, n) in crate::issues::tally(&outcomes) {
             tracing::info!("batch {}: {name} {n}", batch.id());
         }
+    }
+    if !feedback.is_empty() {
+        let filed =
+            crate::issues::feedback::file(d.forge.as_ref(), &d.config, &d.ledger, &d.scrubber, &feedback).await?;
+        let created = filed.iter().filter(|f| f.action == "created").count();
+        tracing::info!("batch {}: feedback filed {created} of {}", batch.id(), filed.len());
     }
     for message in alerts {
         d.forge

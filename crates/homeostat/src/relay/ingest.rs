@@ -6,46 +6,73 @@ use serde::{Deserialize, Serialize};
 use super::RelayError;
 use super::envelope::Envelope;
 use crate::event::ErrorEvent;
+use crate::event::feedback::{self, Feedback};
 use crate::fingerprint::Engine;
 use crate::scrub::Scrubber;
 
-/// One line of the spool: an event (scrubbed, with its fingerprint) or an alert message.
+/// One line of the spool: an event (scrubbed, with its fingerprint), a piece of user
+/// feedback (scrubbed) or an alert message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 // Nearly every record is an event: boxing it would cost an allocation each for nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Record {
     Event { project: String, fingerprint: String, event: ErrorEvent },
+    Feedback { project: String, feedback: Feedback },
     Alert { project: String, message: serde_json::Value },
 }
 
-/// The event items of an envelope, and how many other items (sessions, transactions,
-/// client reports, attachments…) were accepted and dropped.
-pub fn envelope_events(
-    envelope: &Envelope<'_>,
-    max_event_bytes: usize,
-) -> Result<(Vec<ErrorEvent>, usize), RelayError> {
-    let mut events = Vec::new();
-    let mut other = 0;
+/// What an envelope carries for homeostat: its error events, its user feedback, and how
+/// many other items (sessions, transactions, client reports, attachments…) were accepted
+/// and dropped.
+#[derive(Debug, Default)]
+pub struct Items {
+    pub events: Vec<ErrorEvent>,
+    pub feedback: Vec<Feedback>,
+    pub other: usize,
+}
+
+/// The items of an envelope.
+pub fn envelope_items(envelope: &Envelope<'_>, max_event_bytes: usize) -> Result<Items, RelayError> {
+    let mut items = Items::default();
     let header_id = envelope.header.get("event_id").and_then(|v| v.as_str());
     for (i, item) in envelope.items.iter().enumerate() {
-        if item.kind != "event" {
-            other += 1;
+        let kind = item.kind.as_str();
+        if !matches!(kind, "event" | "feedback" | "user_report") {
+            items.other += 1;
             continue;
         }
         if item.payload.len() > max_event_bytes {
             return Err(RelayError::TooLarge(format!(
-                "item {i}: event of {} bytes is over {max_event_bytes}",
+                "item {i}: {kind} of {} bytes is over {max_event_bytes}",
                 item.payload.len()
             )));
         }
-        let mut event = sentry_event(item.payload).map_err(|e| RelayError::BadRequest(format!("item {i}: {e}")))?;
-        if event.id.is_none() {
-            event.id = header_id.map(str::to_string);
+        let bad = |e: String| RelayError::BadRequest(format!("item {i}: {e}"));
+        match kind {
+            "feedback" => items.feedback.push(feedback::from_feedback_event(item.payload, header_id).map_err(bad)?),
+            "user_report" => items.feedback.push(feedback::from_user_report(item.payload).map_err(bad)?),
+            _ => {
+                let mut event = sentry_event(item.payload).map_err(bad)?;
+                if event.id.is_none() {
+                    event.id = header_id.map(str::to_string);
+                }
+                items.events.push(event);
+            }
         }
-        events.push(event);
     }
-    Ok((events, other))
+    Ok(items)
+}
+
+/// Scrubs a piece of feedback's free text (the message, the page address, tag values).
+pub fn prepare_feedback(project: &str, mut feedback: Feedback, scrubber: &Scrubber) -> Record {
+    let scrub = |s: &str| scrubber.scrub(s).into_owned();
+    feedback.message = scrub(&feedback.message);
+    feedback.url = feedback.url.as_deref().map(scrub);
+    for value in feedback.tags.values_mut() {
+        *value = scrub(value);
+    }
+    Record::Feedback { project: project.to_string(), feedback }
 }
 
 /// One Sentry event JSON (an envelope item or a store body).
@@ -125,15 +152,37 @@ mod tests {
 {"exception":{"values":[{"type":"ValueError","value":"bad token ghp_abcdefghijklmnopqrstuvwxyz0123456789 for alice@example.com"}]},"release":"1.2.0","environment":"production","tags":{"user":"bob@example.com"}}
 "#;
         let env = super::super::envelope::parse(body).unwrap();
-        let (events, other) = envelope_events(&env, 1 << 20).unwrap();
-        assert_eq!((events.len(), other), (1, 1));
-        let record = prepare("1", events[0].clone(), &Engine::builtin(), Scrubber::builtin());
+        let items = envelope_items(&env, 1 << 20).unwrap();
+        assert_eq!((items.events.len(), items.feedback.len(), items.other), (1, 0, 1));
+        let record = prepare("1", items.events[0].clone(), &Engine::builtin(), Scrubber::builtin());
         let Record::Event { event, fingerprint, .. } = record else { panic!("not an event") };
         let text = serde_json::to_string(&event).unwrap();
         assert!(!text.contains("ghp_abc") && !text.contains("alice@") && !text.contains("bob@"), "{text}");
         assert_eq!(event.id.as_deref(), Some("e1"));
         assert_eq!(event.release.as_deref(), Some("1.2.0"));
         assert_eq!(fingerprint.len(), 16);
+    }
+
+    #[test]
+    fn feedback_and_user_reports_are_kept_scrubbed_and_without_their_sender() {
+        let body = br#"{"event_id":"9f1b6c1d0a6b4e3a9b7e2c1f0a9d8e7f","dsn":"http://k@h/1"}
+{"type":"feedback"}
+{"contexts":{"feedback":{"message":"Export fails, my key is ghp_abcdefghijklmnopqrstuvwxyz0123456789","contact_email":"bob@example.com","name":"Bob","url":"https://app.example.com/?token=s3cr3tvalue&x=1"}},"type":"feedback","release":"5.0.0"}
+{"type":"user_report"}
+{"event_id":"c0ffee00c0ffee00c0ffee00c0ffee00","name":"Al","email":"al@example.com","comments":"It crashed when I saved"}
+"#;
+        let env = super::super::envelope::parse(body).unwrap();
+        let items = envelope_items(&env, 1 << 20).unwrap();
+        assert_eq!((items.events.len(), items.feedback.len(), items.other), (0, 2, 0));
+        assert_eq!(items.feedback[0].id, "9f1b6c1d0a6b4e3a9b7e2c1f0a9d8e7f", "the envelope's id");
+        let record = prepare_feedback("1", items.feedback[0].clone(), Scrubber::builtin());
+        let text = serde_json::to_string(&record).unwrap();
+        for gone in ["ghp_abc", "bob@", "Bob", "s3cr3tvalue"] {
+            assert!(!text.contains(gone), "`{gone}` in {text}");
+        }
+        let Record::Feedback { feedback, .. } = record else { panic!("not feedback") };
+        assert!(feedback.message.starts_with("Export fails"), "{}", feedback.message);
+        assert_eq!(items.feedback[1].message, "It crashed when I saved");
     }
 
     #[test]
@@ -150,8 +199,14 @@ mod tests {
     fn oversize_and_broken_items_are_refused() {
         let body = b"{}\n{\"type\":\"event\"}\n{\"message\":\"aaaaaaaaaaaaaaaa\"}\n";
         let env = super::super::envelope::parse(body).unwrap();
-        assert!(matches!(envelope_events(&env, 8), Err(RelayError::TooLarge(_))));
+        assert!(matches!(envelope_items(&env, 8), Err(RelayError::TooLarge(_))));
         let env = super::super::envelope::parse(b"{}\n{\"type\":\"event\"}\n[1,2\n").unwrap();
-        assert!(matches!(envelope_events(&env, 100), Err(RelayError::BadRequest(_))));
+        assert!(matches!(envelope_items(&env, 100), Err(RelayError::BadRequest(_))));
+        let env = super::super::envelope::parse(b"{}\n{\"type\":\"feedback\"}\n{\"contexts\":{}}\n").unwrap();
+        let err = envelope_items(&env, 100).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            RelayError::BadRequest("item 0: feedback has no `contexts.feedback`".into()).to_string()
+        );
     }
 }

@@ -29,6 +29,8 @@ struct Counts {
     fingerprints: BTreeMap<(String, String), HashSet<String>>,
     fingerprints_kept: usize,
     refused: BTreeMap<(u16, String), u64>,
+    /// Per project id (from the config: a bounded set).
+    feedback: BTreeMap<String, u64>,
     dropped_items: u64,
     forwarded: u64,
     forward_failures: u64,
@@ -71,6 +73,13 @@ impl Metrics {
         let set = c.fingerprints.entry((key.0, key.1)).or_default();
         if room && set.len() < FINGERPRINTS_MAX && set.insert(fingerprint.to_string()) {
             c.fingerprints_kept += 1;
+        }
+    }
+
+    /// Counts one piece of user feedback stored.
+    pub fn feedback(&self, project: &str) {
+        if let Ok(mut c) = self.counts.lock() {
+            *c.feedback.entry(project.to_string()).or_insert(0) += 1;
         }
     }
 
@@ -139,6 +148,10 @@ impl Metrics {
                 label(r),
                 set.len()
             );
+        }
+        family(&mut out, "homeostat_relay_feedback_total", "counter", "User feedback stored, per project.");
+        for (p, n) in &c.feedback {
+            let _ = writeln!(out, "homeostat_relay_feedback_total{{project=\"{}\"}} {n}", label(p));
         }
         family(&mut out, "homeostat_relay_refused_total", "counter", "Requests refused, by status and reason.");
         for ((status, reason), n) in &c.refused {

@@ -18,11 +18,10 @@ use axum::routing::{get, post};
 use super::RelayError;
 use super::config::{ProjectConfig, RelayConfig};
 use super::envelope;
-use super::ingest::{self, Record};
+use super::ingest::{self, Items, Record};
 use super::limits::{Check, Limiter};
 use super::metrics::Metrics;
 use super::spool::Spool;
-use crate::event::ErrorEvent;
 use crate::fingerprint::Engine;
 use crate::scrub::Scrubber;
 use crate::settings::Config;
@@ -304,20 +303,21 @@ async fn sentry_endpoint(
             &raw,
             state.relay.limits.max_decompressed_bytes,
         )?;
-        let (events, dropped) = if endpoint == "envelope" {
+        let items = if endpoint == "envelope" {
             let env = envelope::parse(&decoded)?;
             key = key.or_else(|| env.dsn_key());
             check_key(project, key.as_deref(), true)?;
-            ingest::envelope_events(&env, state.relay.limits.max_event_bytes)?
+            ingest::envelope_items(&env, state.relay.limits.max_event_bytes)?
         } else {
             check_key(project, key.as_deref(), true)?;
             if decoded.len() > state.relay.limits.max_event_bytes {
                 return Err(RelayError::TooLarge(format!("event of {} bytes", decoded.len())));
             }
-            (vec![ingest::sentry_event(&decoded).map_err(RelayError::BadRequest)?], 0)
+            let event = ingest::sentry_event(&decoded).map_err(RelayError::BadRequest)?;
+            Items { events: vec![event], ..Items::default() }
         };
-        state.metrics.dropped_items(dropped);
-        let ids = accept(&state, &project.id, &client, events).await?;
+        state.metrics.dropped_items(items.other);
+        let ids = accept(&state, &project.id, &client, items).await?;
         Ok(match ids.first() {
             Some(id) => serde_json::json!({ "id": id }),
             None => serde_json::json!({}),
@@ -339,41 +339,41 @@ fn check_key(project: &ProjectConfig, key: Option<&str>, required: bool) -> Resu
     }
 }
 
-/// Scrubs, fingerprints, counts against the limits, spools; returns the event ids.
+/// Scrubs, fingerprints, counts against the limits, spools; returns the ids.
 ///
-/// An event whose id was stored within the dedup window (an SDK resending it) is answered
-/// with its id and neither stored nor counted again. The metrics count every other error
-/// event the app sent except those refused by the per-client limit: an event refused by
-/// the project or fingerprint limit is a storm the canary must see (it is what a bad
-/// release looks like), while the client limit guards against one noisy or hostile
-/// sender, whose events should weigh nothing.
-async fn accept(
-    state: &State,
-    project: &str,
-    client: &str,
-    events: Vec<ErrorEvent>,
-) -> Result<Vec<String>, RelayError> {
+/// An event or feedback whose id was stored within the dedup window (an SDK resending it)
+/// is answered with its id and neither stored nor counted again. The metrics count every
+/// other error event the app sent except those refused by the per-client limit: an event
+/// refused by the project or fingerprint limit is a storm the canary must see (it is what
+/// a bad release looks like), while the client limit guards against one noisy or hostile
+/// sender, whose events should weigh nothing. Feedback counts against the client and
+/// project limits like an event (a form can be scripted too).
+async fn accept(state: &State, project: &str, client: &str, items: Items) -> Result<Vec<String>, RelayError> {
     let limits = &state.relay.limits;
-    let keys: Vec<Option<String>> = events.iter().map(|e| dedup_key(project, e)).collect();
+    let client_check =
+        || Check { scope: "client", key: format!("c:{project}:{client}"), limit: limits.per_client_per_minute };
+    let project_check =
+        || Check { scope: "project", key: format!("p:{project}"), limit: limits.per_project_per_minute };
+    let event_keys = items.events.iter().map(|e| dedup_key(project, e.id.as_deref()));
+    let keys: Vec<Option<String>> =
+        event_keys.chain(items.feedback.iter().map(|f| dedup_key(project, Some(&f.id)))).collect();
     let mut seen = state.limiter.seen(&keys.iter().flatten().cloned().collect::<Vec<_>>()).await.into_iter();
-    let (mut records, mut ids, mut stored) = (Vec::with_capacity(events.len()), Vec::new(), Vec::new());
-    for (event, key) in events.into_iter().zip(keys) {
+    let mut keys = keys.into_iter();
+    let (mut records, mut ids, mut stored) = (Vec::with_capacity(keys.len()), Vec::new(), Vec::new());
+    for event in items.events {
+        let key = keys.next().flatten();
         if key.is_some() && seen.next() == Some(true) {
             ids.push(event.id.unwrap_or_default());
             continue;
         }
         let record = ingest::prepare(project, event, &state.engine, &state.scrubber);
         if let Record::Event { fingerprint, event, .. } = &record {
-            let checks = [
-                Check { scope: "client", key: format!("c:{project}:{client}"), limit: limits.per_client_per_minute },
-                Check { scope: "project", key: format!("p:{project}"), limit: limits.per_project_per_minute },
-                Check {
-                    scope: "fingerprint",
-                    key: format!("f:{project}:{fingerprint}"),
-                    limit: limits.per_fingerprint_per_minute,
-                },
-            ];
-            let outcome = state.limiter.hit(&checks).await;
+            let fingerprint_check = Check {
+                scope: "fingerprint",
+                key: format!("f:{project}:{fingerprint}"),
+                limit: limits.per_fingerprint_per_minute,
+            };
+            let outcome = state.limiter.hit(&[client_check(), project_check(), fingerprint_check]).await;
             if !matches!(outcome, Err(RelayError::RateLimited { scope: "client", .. })) {
                 state.metrics.received(project, event.release.as_deref(), event.environment.as_deref(), fingerprint);
             }
@@ -383,15 +383,26 @@ async fn accept(
         stored.extend(key);
         records.push(record);
     }
+    for feedback in items.feedback {
+        let key = keys.next().flatten();
+        ids.push(feedback.id.clone());
+        if key.is_some() && seen.next() == Some(true) {
+            continue;
+        }
+        state.limiter.hit(&[client_check(), project_check()]).await?;
+        state.metrics.feedback(project);
+        stored.extend(key);
+        records.push(ingest::prepare_feedback(project, feedback, &state.scrubber));
+    }
     state.spool.append(&records).await?;
     state.limiter.remember(&stored).await;
     Ok(ids)
 }
 
-/// `project:id` for an event whose sender gave it an id shaped like Sentry's (32 hex
-/// digits, or a UUID with dashes); ids of other shapes (and lengths) are not deduplicated.
-fn dedup_key(project: &str, event: &ErrorEvent) -> Option<String> {
-    let id = event.id.as_deref()?.replace('-', "").to_ascii_lowercase();
+/// `project:id` for an id shaped like Sentry's (32 hex digits, or a UUID with dashes);
+/// ids of other shapes (and lengths) are not deduplicated.
+fn dedup_key(project: &str, id: Option<&str>) -> Option<String> {
+    let id = id?.replace('-', "").to_ascii_lowercase();
     (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("{project}:{id}"))
 }
 
@@ -417,7 +428,7 @@ async fn canonical_endpoint(state: Arc<State>, req: Request) -> Response {
         let encoding = header_str(&parts.headers, header::CONTENT_ENCODING);
         let decoded = envelope::decompress(encoding, &raw, state.relay.limits.max_decompressed_bytes)?;
         let events = ingest::canonical_events(&decoded)?;
-        let ids = accept(&state, &project, &client, events).await?;
+        let ids = accept(&state, &project, &client, Items { events, ..Items::default() }).await?;
         Ok(serde_json::json!({ "accepted": ids.len(), "ids": ids }))
     }
     .await;

@@ -411,6 +411,7 @@ mod tests {
     fn ids(records: &[Record]) -> Vec<String> {
         let id = |r: &Record| match r {
             Record::Event { event, .. } => event.id.clone().unwrap_or_default(),
+            Record::Feedback { feedback, .. } => feedback.id.clone(),
             Record::Alert { .. } => String::new(),
         };
         records.iter().map(id).collect()

@@ -176,6 +176,11 @@ impl Default for UtmConfig {
     }
 }
 
+/// `feedback_label` when not set.
+pub fn default_feedback_label() -> String {
+    defaults::feedback_label()
+}
+
 mod defaults {
     use super::*;
     pub fn topics() -> PathBuf {

@@ -125,6 +125,10 @@ pub struct IssuesConfig {
     /// the most frequent of them first, within its quota, before they are dropped.
     #[serde(default = "defaults::hold_for")]
     pub hold_for: Duration,
+    /// Issues filed from user feedback (hs-relay) per UTC day; the rest wait in the ledger
+    /// for `hold_for`, filed first by later runs.
+    #[serde(default = "defaults::feedback_per_day")]
+    pub feedback_per_day: u32,
 }
 
 impl Default for IssuesConfig {
@@ -137,6 +141,7 @@ impl Default for IssuesConfig {
             dedup_window: defaults::dedup_window(),
             reopen_on_regression: true,
             hold_for: defaults::hold_for(),
+            feedback_per_day: defaults::feedback_per_day(),
         }
     }
 }
@@ -165,6 +170,9 @@ mod defaults {
     pub fn max_new_per_run() -> u32 {
         10
     }
+    pub fn feedback_per_day() -> u32 {
+        50
+    }
     pub fn max_new_per_day() -> u32 {
         30
     }
@@ -189,6 +197,12 @@ mod defaults {
 }
 
 impl Config {
+    /// The label user feedback carries, which hs-content's feedback step reads
+    /// (`content.feedback_label`; its default without a `content:` section).
+    pub fn feedback_label(&self) -> String {
+        self.content.as_ref().map_or_else(content::default_feedback_label, |c| c.feedback_label.clone())
+    }
+
     /// Finds and reads the config: `explicit`, else `$HOMEOSTAT_CONFIG`, else the
     /// [`DISCOVERY`] paths, else the built-in defaults.
     pub fn discover(explicit: Option<&Path>, env: &Env) -> Result<Self> {
