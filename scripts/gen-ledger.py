@@ -39,6 +39,9 @@ def nearest_rank(sorted_values, percent):
 class Gen:
     def __init__(self, seed, until):
         self.rng = random.Random(seed)
+        # The inbox (links, reactions, feedback) draws from its own stream, so adding it left
+        # every earlier figure of a seed as it was.
+        self.inbox_rng = random.Random(seed * 7919 + 1)
         self.until = until
         self.lines = []
         self.issues = []  # (number, first_seen)
@@ -47,11 +50,12 @@ class Gen:
             "classes": {}, "agent_runs": 0, "outcomes": {}, "merged": 0, "gate": 0, "people": 0,
             "fix_seconds": [], "decisions": {}, "runbook_outcomes": {}, "recovery": [],
             "runbook_runs": 0, "agent_micros": 0, "model_micros": 0,
+            "linked": 0, "reactions": {}, "feedback_filed": 0, "feedback_held": 0,
         }
 
-    def put(self, ts, kind, key, **data):
+    def put(self, ts, kind, key, rng=None, **data):
         assert ts < self.until, (kind, ts)
-        line = {"ts": iso(ts), "kind": kind, "key": str(key), "id": "%016x" % self.rng.getrandbits(64)}
+        line = {"ts": iso(ts), "kind": kind, "key": str(key), "id": "%016x" % (rng or self.rng).getrandbits(64)}
         line.update(data)
         self.lines.append((ts, line))
 
@@ -129,8 +133,28 @@ class Gen:
             self.put(day_start + timedelta(seconds=r.randrange(0, 86_000)), "llm.call", "ops-match",
                      template="ops-match.j2", usd=usd / 1e6)
             t["model_micros"] += usd
+        self.inbox(day_start)
         # Noise the report must not count.
         self.put(day_start + timedelta(seconds=r.randrange(0, 86_000)), "issue.held", "fpheld", occurrences=99)
+
+    def inbox(self, day_start):
+        """hs-cluster's links and the maintainers' reactions; user feedback filed or held."""
+        r, t = self.inbox_rng, self.t
+        for _ in range(r.randint(0, 2) if self.issues else 0):
+            number = r.choice(self.issues)
+            at = day_start + timedelta(seconds=r.randrange(0, 80_000))
+            self.put(at, "cluster.linked", f"acme/app#{number}", r, duplicates=[number - 1], similarity=0.7)
+            t["linked"] += 1
+            if r.random() < 0.6:
+                reaction = "confirmed" if r.random() < 0.8 else "rejected"
+                self.put(at + timedelta(seconds=3600), "cluster.reaction", f"acme/app#{number}", r,
+                         reaction=reaction, similarity=0.7)
+                t["reactions"][reaction] = t["reactions"].get(reaction, 0) + 1
+        for _ in range(r.randint(0, 5)):
+            kind = "feedback.held" if r.random() < 0.1 else "feedback.filed"
+            self.put(day_start + timedelta(seconds=r.randrange(0, 86_000)), kind, "%032x" % r.getrandbits(128), r,
+                     issue=9000)
+            t["feedback_held" if kind == "feedback.held" else "feedback_filed"] += 1
 
     def runbook(self, day_start):
         r, t = self.rng, self.t
@@ -158,6 +182,13 @@ class Gen:
                 "filed_within_minute": t["filed"], "filed_of": t["filed_of"],
                 "filed_within_minute_share": t["filed"] / t["filed_of"] if t["filed_of"] else None,
             },
+            "duplicates": {
+                "linked": t["linked"], "confirmed": t["reactions"].get("confirmed", 0),
+                "rejected": t["reactions"].get("rejected", 0),
+                "confirmed_share": (t["reactions"].get("confirmed", 0) / sum(t["reactions"].values())
+                                    if t["reactions"] else None),
+            },
+            "feedback": {"filed": t["feedback_filed"], "held": t["feedback_held"]},
             "issues_by_class": dict(sorted(t["classes"].items())),
             "agent": {
                 "runs": t["agent_runs"], "outcomes": dict(sorted(t["outcomes"].items())),

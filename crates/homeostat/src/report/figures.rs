@@ -39,6 +39,16 @@ pub struct Duplicates {
     pub confirmed_share: Option<f64>,
 }
 
+/// User feedback that reached the loop through hs-relay, filed as issues by hs-issue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedbackFigures {
+    /// Issues filed from user feedback.
+    pub filed: u64,
+    /// Pieces held back by `issues.feedback_per_day` (filed by a later run, or dropped after
+    /// `issues.hold_for`).
+    pub held: u64,
+}
+
 /// Nearest-rank median and 90th percentile of durations in whole seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Durations {
@@ -142,6 +152,7 @@ pub struct Figures {
     pub until: Timestamp,
     pub errors: Errors,
     pub duplicates: Duplicates,
+    pub feedback: FeedbackFigures,
     pub issues_by_class: BTreeMap<String, u64>,
     pub agent: Agent,
     pub fixes: Fixes,
@@ -229,6 +240,10 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
         until,
         errors: errors(&window),
         duplicates: duplicates(&window),
+        feedback: FeedbackFigures {
+            filed: window.iter().filter(|e| e.kind == kinds::FEEDBACK_FILED).count() as u64,
+            held: window.iter().filter(|e| e.kind == kinds::FEEDBACK_HELD).count() as u64,
+        },
         issues_by_class: BTreeMap::new(),
         agent: Agent { runs: 0, outcomes: BTreeMap::new(), requests: 0, success_rate: None },
         fixes: Fixes { merged: 0, by_gate: 0, by_people: 0, time_to_fix: Durations::of(Vec::new()) },

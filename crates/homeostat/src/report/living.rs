@@ -26,6 +26,8 @@ fn words(f: &Figures) -> Value {
         "filed_share": v(json!(f.errors.filed_within_minute_share), Format::Percent),
         "dup_linked": v(json!(f.duplicates.linked), Format::Count),
         "dup_confirmed": v(json!(f.duplicates.confirmed_share), Format::Percent),
+        "feedback_filed": v(json!(f.feedback.filed), Format::Count),
+        "feedback_held": v(json!(f.feedback.held), Format::Count),
         "agent_runs": v(json!(f.agent.runs), Format::Count),
         "agent_requests": v(json!(f.agent.requests), Format::Count),
         "agent_success": v(json!(f.agent.success_rate), Format::Percent),
