@@ -221,14 +221,25 @@ async fn a_browser_sends_with_its_origin_and_a_stranger_is_refused() {
     };
     let browser = servers::open_page(&chromium, &format!("{allowed}/?dsn={}", relay.dsn()), dir.path());
     let got = wait_for(20, || async { count(&[("release", "1.4.2")], "homeostat_relay_events_total").await }).await;
+    let feedback = wait_for(20, || async { count(&[("project", "1")], "homeostat_relay_feedback_total").await }).await;
     drop(browser);
     assert_eq!(got, Some(1.0), "the page's error did not arrive; relay log:\n{}", relay.log_text());
+    assert_eq!(feedback, Some(1.0), "the page's feedback did not arrive; relay log:\n{}", relay.log_text());
     let stranger = format!("http://localhost:{}/?dsn={}", page.port, relay.dsn());
     let browser = servers::open_page(&chromium, &stranger, dir.path());
-    let refused = wait_for(20, || async { count(&[("status", "403")], "homeostat_relay_refused_total").await }).await;
+    // Both of its requests (the error, the feedback) refused.
+    let refused = wait_for(20, || async {
+        count(&[("status", "403")], "homeostat_relay_refused_total").await.filter(|&n| n >= 2.0)
+    })
+    .await;
     drop(browser);
-    assert!(refused.is_some_and(|n| n >= 1.0), "the stranger was not refused");
+    assert!(refused.is_some(), "the stranger was not refused twice");
     assert_eq!(count(&[("release", "1.4.2")], "homeostat_relay_events_total").await, Some(1.0));
+    assert_eq!(
+        count(&[("project", "1")], "homeostat_relay_feedback_total").await,
+        Some(1.0),
+        "the stranger's feedback"
+    );
 
     // What the browser saw: CORS headers for allowed origins (extensions too), none otherwise.
     let preflight = |origin: &str| {

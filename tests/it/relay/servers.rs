@@ -31,7 +31,8 @@ pub fn chromium() -> Option<PathBuf> {
     })
 }
 
-/// A page that loads @sentry/browser (bundled by esbuild) and throws.
+/// A page that loads @sentry/browser (bundled by esbuild), throws, and sends what a
+/// feedback form would.
 pub struct Page {
     pub port: u16,
 }
@@ -42,6 +43,7 @@ const dsn = new URLSearchParams(location.search).get("dsn");
 Sentry.init({ dsn, release: "1.4.2", environment: "production" });
 function renderNote(note) { return note.id; }
 try { renderNote(undefined); } catch (e) { Sentry.captureException(e); }
+Sentry.captureFeedback({ message: "The notes list is empty after I sign in", name: "Reader", email: "reader@example.com" });
 "#;
 
 impl Page {
