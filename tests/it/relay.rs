@@ -222,9 +222,16 @@ async fn a_browser_sends_with_its_origin_and_a_stranger_is_refused() {
     let browser = servers::open_page(&chromium, &format!("{allowed}/?dsn={}", relay.dsn()), dir.path());
     let got = wait_for(20, || async { count(&[("release", "1.4.2")], "homeostat_relay_events_total").await }).await;
     let feedback = wait_for(20, || async { count(&[("project", "1")], "homeostat_relay_feedback_total").await }).await;
+    // Release health: the page load was one session, and its error made it unhealthy.
+    let unhealthy = wait_for(20, || async {
+        count(&[("release", "1.4.2")], "homeostat_relay_sessions_unhealthy_total").await.filter(|&n| n > 0.0)
+    })
+    .await;
     drop(browser);
     assert_eq!(got, Some(1.0), "the page's error did not arrive; relay log:\n{}", relay.log_text());
     assert_eq!(feedback, Some(1.0), "the page's feedback did not arrive; relay log:\n{}", relay.log_text());
+    assert_eq!(unhealthy, Some(1.0), "the page's session did not turn unhealthy once");
+    assert_eq!(count(&[("release", "1.4.2")], "homeostat_relay_sessions_total").await, Some(1.0));
     let stranger = format!("http://localhost:{}/?dsn={}", page.port, relay.dsn());
     let browser = servers::open_page(&chromium, &stranger, dir.path());
     // Both of its requests (the error, the feedback) refused.
@@ -509,7 +516,6 @@ async fn bad_input_gets_a_clear_status_and_others_are_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_canary_reads_a_release_error_rate_from_the_relay() {
-    use homeostat::canary::config::{RelaySource, SourceConfig};
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), "  limits: {per_client_per_minute: 0}\n");
     let relay = Relay::start(dir.path(), &[], &[]);
@@ -523,14 +529,7 @@ async fn the_canary_reads_a_release_error_rate_from_the_relay() {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let source = |release: &str, metric: &str| {
-        let cfg = format!(
-            "{{\"url\":\"{}\",\"release\":\"{release}\",\"environment\":\"production\",\"metric\":\"{metric}\"}}",
-            relay.url
-        );
-        let cfg: RelaySource = serde_json::from_str(&cfg).unwrap();
-        homeostat::canary::source::Source::open(&SourceConfig::Relay(cfg), dir.path(), Duration::ZERO, "test").unwrap()
-    };
+    let source = |release: &str, metric: &str| relay_source(&relay.url, dir.path(), release, metric);
     assert_eq!(source("2.0.0", "events_last_minute").read(0).await.as_value(), Some(3.0));
     assert_eq!(source("1.9.0", "events_total").read(0).await.as_value(), Some(1.0));
     assert_eq!(source("2.0.0", "fingerprints").read(0).await.as_value(), Some(1.0));
@@ -545,6 +544,62 @@ async fn the_canary_reads_a_release_error_rate_from_the_relay() {
     assert!(rss.is_some_and(|b| b > 1e6), "{text}");
     assert!(homeostat::relay::metrics::sum_samples(&text, "process_cpu_seconds_total", &[]).is_some_and(|s| s > 0.0));
     promtool_accepts(&text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_health_from_the_python_sdk_gives_the_canary_a_rate_traffic_does_not_skew() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "  limits: {per_client_per_minute: 0}\n");
+    let relay = Relay::start(dir.path(), &[], &[]);
+    // A server in request mode (one session per request, sent as aggregates): the old
+    // release serves 100 requests and fails 6; the canary serves 8 and fails 4. Fewer
+    // errors from the canary, and a failure rate eight times as high.
+    let script = r#"
+import sys, sentry_sdk
+release, requests, failing = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+sentry_sdk.init(dsn=sys.argv[1], release=release, environment="production")
+for i in range(requests):
+    with sentry_sdk.isolation_scope() as scope:
+        scope.start_session(session_mode="request")
+        if i < failing:
+            try:
+                raise ValueError(f"request {i} failed")
+            except ValueError as e:
+                sentry_sdk.capture_exception(e)
+        scope.end_session()
+sentry_sdk.flush(5)
+"#;
+    std::fs::write(dir.path().join("server.py"), script).unwrap();
+    for (release, requests, failing) in [("1.0.0", "100", "6"), ("1.1.0", "8", "4")] {
+        let out = Command::new("python3")
+            .arg(dir.path().join("server.py"))
+            .args([relay.dsn().as_str(), release, requests, failing])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let source = |release: &str, metric: &str| relay_source(&relay.url, dir.path(), release, metric);
+    let sessions =
+        wait_for(10, || async { source("1.1.0", "sessions_total").read(0).await.as_value().filter(|&n| n >= 8.0) })
+            .await;
+    assert_eq!(sessions, Some(8.0), "relay log:\n{}", relay.log_text());
+    assert_eq!(source("1.0.0", "sessions_total").read(0).await.as_value(), Some(100.0));
+    assert_eq!(source("1.0.0", "events_total").read(0).await.as_value(), Some(6.0));
+    assert_eq!(source("1.1.0", "events_total").read(0).await.as_value(), Some(4.0));
+    assert_eq!(source("1.0.0", "unhealthy_session_share").read(0).await.as_value(), Some(0.06));
+    assert_eq!(source("1.1.0", "unhealthy_session_share").read(0).await.as_value(), Some(0.5));
+    let none = source("7.7.7", "unhealthy_session_share").read(0).await;
+    assert_eq!(none.as_value(), None, "no sessions is no data, not a healthy 0");
+    let text = reqwest::get(format!("{}/metrics", relay.url)).await.unwrap().text().await.unwrap();
+    promtool_accepts(&text);
+}
+
+/// hs-canary's `relay:` source for `release` in production, reading `metric`.
+fn relay_source(url: &str, dir: &Path, release: &str, metric: &str) -> homeostat::canary::source::Source {
+    use homeostat::canary::config::{RelaySource, SourceConfig};
+    let cfg = json!({"url": url, "release": release, "environment": "production", "metric": metric});
+    let cfg: RelaySource = serde_json::from_value(cfg).unwrap();
+    homeostat::canary::source::Source::open(&SourceConfig::Relay(cfg), dir, Duration::ZERO, "test").unwrap()
 }
 
 /// `promtool check metrics` (Debian's prometheus package, installed by scripts/test.sh)
@@ -571,7 +626,6 @@ fn promtool_accepts(text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_the_limits_refuse_still_counts_for_the_canary_and_a_noisy_client_does_not() {
-    use homeostat::canary::config::{RelaySource, SourceConfig};
     // A window that turns over mid-test would reset the counts.
     servers::not_near_a_minute_boundary().await;
     let dir = tempfile::tempdir().unwrap();
@@ -600,13 +654,7 @@ async fn a_storm_the_limits_refuse_still_counts_for_the_canary_and_a_noisy_clien
     };
     assert_eq!(refused("rate limited (fingerprint)").await, Some(5.0));
     assert_eq!(refused("rate limited (client)").await, Some(2.0));
-    let cfg = format!(
-        "{{\"url\":\"{}\",\"release\":\"3.0.0\",\"environment\":\"production\",\"metric\":\"events_last_minute\"}}",
-        relay.url
-    );
-    let cfg: RelaySource = serde_json::from_str(&cfg).unwrap();
-    let source =
-        homeostat::canary::source::Source::open(&SourceConfig::Relay(cfg), dir.path(), Duration::ZERO, "test").unwrap();
+    let source = relay_source(&relay.url, dir.path(), "3.0.0", "events_last_minute");
     // The canary sees the release's eight errors, not the three the spool kept.
     assert_eq!(source.read(0).await.as_value(), Some(8.0));
     assert_eq!(metric(&http, &relay.url, "homeostat_relay_events_total", &[("release", "3.0.0")]).await, Some(8.0));

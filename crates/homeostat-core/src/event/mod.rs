@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub mod feedback;
 mod reader;
 mod sentry;
+pub mod session;
 pub mod stack;
 
 pub use feedback::Feedback;

@@ -134,11 +134,9 @@ impl Source {
                 Self::Command { run: c.run.clone(), timeout: c.timeout.as_std(), dir: PathBuf::new() }
             }
             SourceConfig::Relay(r) => {
-                if !["events_last_minute", "events_total", "fingerprints"].contains(&r.metric.as_str()) {
-                    return Err(Error::input(
-                        at.clone(),
-                        format!("relay metric `{}`: use events_last_minute, events_total or fingerprints", r.metric),
-                    ));
+                if !RELAY_METRICS.contains(&r.metric.as_str()) {
+                    let known = RELAY_METRICS.join(", ");
+                    return Err(Error::input(at.clone(), format!("relay metric `{}`: use one of {known}", r.metric)));
                 }
                 Self::Relay { client: client(r.timeout.as_std())?, config: r.clone() }
             }
@@ -342,8 +340,15 @@ async fn http(client: &crate::http::Client, url: &str, pointer: &str) -> Reading
     json_value(&body, pointer)
 }
 
-/// A release's count from hs-relay's `/metrics`. A relay that answers but has no sample
-/// for the release has seen none of its errors: that reads as 0.
+/// What the `relay:` source reads: counters and gauges of `/metrics` by their short name,
+/// and `unhealthy_session_share`, the share of the release's sessions that had an error,
+/// crashed or ended abnormally (its error rate, whatever its share of the traffic).
+const RELAY_METRICS: [&str; 5] =
+    ["events_last_minute", "events_total", "fingerprints", "sessions_total", "unhealthy_session_share"];
+
+/// A release's figure from hs-relay's `/metrics`. A relay that answers but has no sample
+/// for the release has seen none of its errors: a count reads as 0; a share of sessions
+/// it has none of is no data yet.
 async fn relay(client: &crate::http::Client, config: &super::config::RelaySource) -> Reading {
     let url = format!("{}/metrics", config.url.trim_end_matches('/'));
     let text = match client.get(&url).send().await {
@@ -354,7 +359,6 @@ async fn relay(client: &crate::http::Client, config: &super::config::RelaySource
         Ok(r) => return Reading::error(format!("{url}: HTTP {}", r.status().as_u16())),
         Err(e) => return Reading::error(format!("{url}: {}", crate::http::describe(&e))),
     };
-    let metric = format!("homeostat_relay_{}", config.metric);
     let mut want = vec![("release", config.release.as_str())];
     if let Some(e) = config.environment.as_deref().filter(|_| config.metric != "fingerprints") {
         want.push(("environment", e));
@@ -362,10 +366,23 @@ async fn relay(client: &crate::http::Client, config: &super::config::RelaySource
     if let Some(p) = &config.project {
         want.push(("project", p.as_str()));
     }
-    if !text.contains(&format!("# TYPE {metric} ")) {
-        return Reading::error(format!("{url} has no {metric}: is it hs-relay?"));
+    let read = |name: &str| {
+        let metric = format!("homeostat_relay_{name}");
+        if !text.contains(&format!("# TYPE {metric} ")) {
+            return Err(Reading::error(format!("{url} has no {metric}: is it hs-relay?")));
+        }
+        Ok(crate::relay::metrics::sum_samples(&text, &metric, &want).unwrap_or(0.0))
+    };
+    if config.metric == "unhealthy_session_share" {
+        return match (read("sessions_unhealthy_total"), read("sessions_total")) {
+            (Ok(_), Ok(started)) if started <= 0.0 => {
+                Reading::no_data(format!("no sessions of release {} yet", config.release))
+            }
+            (Ok(unhealthy), Ok(started)) => Reading::value(unhealthy / started),
+            (Err(e), _) | (_, Err(e)) => e,
+        };
     }
-    Reading::value(crate::relay::metrics::sum_samples(&text, &metric, &want).unwrap_or(0.0))
+    read(&config.metric).map_or_else(|e| e, Reading::value)
 }
 
 /// The number at `pointer` in `body`: null or missing is no data, anything else not a

@@ -7,6 +7,7 @@ use super::RelayError;
 use super::envelope::Envelope;
 use crate::event::ErrorEvent;
 use crate::event::feedback::{self, Feedback};
+use crate::event::session::{self, SessionCounts};
 use crate::fingerprint::Engine;
 use crate::scrub::Scrubber;
 
@@ -22,13 +23,15 @@ pub enum Record {
     Alert { project: String, message: serde_json::Value },
 }
 
-/// What an envelope carries for homeostat: its error events, its user feedback, and how
-/// many other items (sessions, transactions, client reports, attachments…) were accepted
-/// and dropped.
+/// What an envelope carries for homeostat: its error events, its user feedback, its
+/// sessions (release health), and how many other items (transactions, client reports,
+/// attachments…) were accepted and dropped.
 #[derive(Debug, Default)]
 pub struct Items {
     pub events: Vec<ErrorEvent>,
     pub feedback: Vec<Feedback>,
+    /// Release health, counted on `/metrics` and not stored.
+    pub sessions: Vec<SessionCounts>,
     pub other: usize,
 }
 
@@ -38,6 +41,18 @@ pub fn envelope_items(envelope: &Envelope<'_>, max_event_bytes: usize) -> Result
     let header_id = envelope.header.get("event_id").and_then(|v| v.as_str());
     for (i, item) in envelope.items.iter().enumerate() {
         let kind = item.kind.as_str();
+        if matches!(kind, "session" | "sessions") {
+            // A broken session costs its count, never the envelope's events.
+            let parse = if kind == "session" { session::from_session } else { session::from_aggregates };
+            match parse(item.payload) {
+                Ok(counts) => items.sessions.push(counts),
+                Err(e) => {
+                    tracing::debug!("item {i}: {e}");
+                    items.other += 1;
+                }
+            }
+            continue;
+        }
         if !matches!(kind, "event" | "feedback" | "user_report") {
             items.other += 1;
             continue;

@@ -28,7 +28,7 @@ pub struct Check {
 pub struct Limiter {
     redis: Option<redis::aio::ConnectionManager>,
     local: Mutex<LocalWindows>,
-    seen: Mutex<SeenIds>,
+    seen: Mutex<RecentIds>,
 }
 
 #[derive(Default)]
@@ -55,11 +55,13 @@ impl LocalWindows {
     }
 }
 
-/// Event ids stored in the last [`DEDUP_WINDOW_SECS`], oldest first, each as a 64-bit
-/// hash of its key (16 bytes an id instead of two strings: the cap costs a few MB; two
-/// distinct ids colliding among 200,000 is a one-in-a-billion chance).
-#[derive(Default)]
-struct SeenIds {
+/// Ids seen in the last `window` seconds, oldest first, each as a 64-bit hash of its key
+/// (16 bytes an id instead of two strings: the cap costs a few MB; two distinct ids
+/// colliding among 200,000 is a one-in-a-billion chance), at most `max` of them. The dedup
+/// window's event ids; the metrics' unhealthy sessions.
+pub(super) struct RecentIds {
+    window: u64,
+    max: usize,
     until: HashMap<u64, u64>,
     order: VecDeque<(u64, u64)>,
 }
@@ -71,10 +73,14 @@ fn id_hash(key: &str) -> u64 {
     h.finish()
 }
 
-impl SeenIds {
+impl RecentIds {
+    pub(super) fn new(window: u64, max: usize) -> Self {
+        Self { window, max, until: HashMap::new(), order: VecDeque::new() }
+    }
+
     fn forget_old(&mut self, now: u64) {
         while let Some((until, _)) = self.order.front() {
-            if *until > now && self.order.len() <= DEDUP_MAX_IDS {
+            if *until > now && self.order.len() <= self.max {
                 break;
             }
             if let Some((until, id)) = self.order.pop_front()
@@ -85,13 +91,13 @@ impl SeenIds {
         }
     }
 
-    fn contains(&mut self, key: &str, now: u64) -> bool {
+    pub(super) fn contains(&mut self, key: &str, now: u64) -> bool {
         self.forget_old(now);
         self.until.contains_key(&id_hash(key))
     }
 
-    fn insert(&mut self, key: &str, now: u64) {
-        let (id, until) = (id_hash(key), now + DEDUP_WINDOW_SECS);
+    pub(super) fn insert(&mut self, key: &str, now: u64) {
+        let (id, until) = (id_hash(key), now + self.window);
         self.until.insert(id, until);
         self.order.push_back((until, id));
         self.forget_old(now);
@@ -115,7 +121,7 @@ impl Limiter {
                 Some(conn)
             }
         };
-        Ok(Self { redis, local: Mutex::default(), seen: Mutex::default() })
+        Ok(Self { redis, local: Mutex::default(), seen: Mutex::new(RecentIds::new(DEDUP_WINDOW_SECS, DEDUP_MAX_IDS)) })
     }
 
     /// Counts one event against every check; the first limit exceeded refuses it with
@@ -223,7 +229,7 @@ mod tests {
 
     #[test]
     fn ids_are_remembered_for_the_window_and_memory_stays_bounded() {
-        let mut seen = SeenIds::default();
+        let mut seen = RecentIds::new(DEDUP_WINDOW_SECS, DEDUP_MAX_IDS);
         seen.insert("p:a", 1_000);
         assert!(seen.contains("p:a", 1_000 + DEDUP_WINDOW_SECS - 1));
         assert!(!seen.contains("p:a", 1_000 + DEDUP_WINDOW_SECS), "forgotten after the window");

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt::Write;
 use std::sync::Mutex;
 
+use crate::event::session::SessionCounts;
+
 /// Distinct fingerprints remembered per release, and over all releases; past either the
 /// gauge stops growing (memory stays under a few MB whatever the senders make up).
 const FINGERPRINTS_MAX: usize = 10_000;
@@ -22,6 +24,20 @@ const BUCKET_SECS: u64 = 10;
 
 type Key = (String, String, String);
 
+/// Sessions counted unhealthy are remembered this long, at most this many, so a session
+/// that reports its error and then its crash counts once.
+const SESSION_WINDOW_SECS: u64 = 24 * 3600;
+const SESSION_IDS_MAX: usize = 200_000;
+
+/// Ids of the sessions counted unhealthy.
+struct UnhealthySessions(super::limits::RecentIds);
+
+impl Default for UnhealthySessions {
+    fn default() -> Self {
+        Self(super::limits::RecentIds::new(SESSION_WINDOW_SECS, SESSION_IDS_MAX))
+    }
+}
+
 #[derive(Default)]
 struct Counts {
     events: BTreeMap<Key, u64>,
@@ -31,6 +47,9 @@ struct Counts {
     refused: BTreeMap<(u16, String), u64>,
     /// Per project id (from the config: a bounded set).
     feedback: BTreeMap<String, u64>,
+    /// Sessions started and sessions unhealthy, per series (capped as `events`).
+    sessions: BTreeMap<Key, (u64, u64)>,
+    unhealthy_sessions: UnhealthySessions,
     dropped_items: u64,
     forwarded: u64,
     forward_failures: u64,
@@ -76,6 +95,30 @@ impl Metrics {
         }
     }
 
+    /// Counts release health: sessions started, and unhealthy ones (each single session once).
+    pub fn sessions(&self, project: &str, counts: &[SessionCounts]) {
+        let now = now_secs();
+        let Ok(mut c) = self.counts.lock() else { return };
+        for s in counts {
+            let env = s.environment.as_deref().unwrap_or("");
+            let mut key = (project.to_string(), s.release.clone(), env.to_string());
+            if c.sessions.len() >= SERIES_MAX && !c.sessions.contains_key(&key) {
+                key = (key.0, OTHER.to_string(), OTHER.to_string());
+            }
+            let mut unhealthy = s.unhealthy;
+            if let Some(sid) = &s.unhealthy_session {
+                let id = format!("{project}:{sid}");
+                if !c.unhealthy_sessions.0.contains(&id, now) {
+                    c.unhealthy_sessions.0.insert(&id, now);
+                    unhealthy += 1;
+                }
+            }
+            let entry = c.sessions.entry(key).or_insert((0, 0));
+            entry.0 += s.started;
+            entry.1 += unhealthy;
+        }
+    }
+
     /// Counts one piece of user feedback stored.
     pub fn feedback(&self, project: &str) {
         if let Ok(mut c) = self.counts.lock() {
@@ -112,33 +155,21 @@ impl Metrics {
         let Ok(c) = self.counts.lock() else { return String::new() };
         let bucket = now_secs() / BUCKET_SECS;
         let mut out = String::new();
-        family(
-            &mut out,
-            "homeostat_relay_events_total",
-            "counter",
-            "Error events the apps sent: stored, or refused by the project or fingerprint limit.",
-        );
-        for ((p, r, e), n) in &c.events {
-            let (p, r, e) = (label(p), label(r), label(e));
-            let _ = writeln!(
-                out,
-                "homeostat_relay_events_total{{project=\"{p}\",release=\"{r}\",environment=\"{e}\"}} {n}"
-            );
-        }
-        family(
-            &mut out,
-            "homeostat_relay_events_last_minute",
-            "gauge",
-            "Error events the apps sent in the last 60 seconds (as events_total).",
-        );
-        for ((p, r, e), q) in &c.recent {
-            let n: u64 = q.iter().filter(|(b, _)| b + 60 / BUCKET_SECS > bucket).map(|(_, n)| n).sum();
-            let (p, r, e) = (label(p), label(r), label(e));
-            let _ = writeln!(
-                out,
-                "homeostat_relay_events_last_minute{{project=\"{p}\",release=\"{r}\",environment=\"{e}\"}} {n}"
-            );
-        }
+        let events = c.events.iter().map(|(k, n)| (k, *n));
+        let help = "Error events the apps sent: stored, or refused by the project or fingerprint limit.";
+        per_series(&mut out, "homeostat_relay_events_total", "counter", help, events);
+        let recent = c
+            .recent
+            .iter()
+            .map(|(k, q)| (k, q.iter().filter(|(b, _)| b + 60 / BUCKET_SECS > bucket).map(|(_, n)| n).sum::<u64>()));
+        let help = "Error events the apps sent in the last 60 seconds (as events_total).";
+        per_series(&mut out, "homeostat_relay_events_last_minute", "gauge", help, recent);
+        let started = c.sessions.iter().map(|(k, (n, _))| (k, *n));
+        let help = "Sessions started (Sentry release health).";
+        per_series(&mut out, "homeostat_relay_sessions_total", "counter", help, started);
+        let unhealthy = c.sessions.iter().map(|(k, (_, n))| (k, *n));
+        let help = "Sessions that had an error, crashed or ended abnormally.";
+        per_series(&mut out, "homeostat_relay_sessions_unhealthy_total", "counter", help, unhealthy);
         family(&mut out, "homeostat_relay_fingerprints", "gauge", "Distinct fingerprints seen per release.");
         for ((p, r), set) in &c.fingerprints {
             let _ = writeln!(
@@ -162,7 +193,7 @@ impl Metrics {
             (
                 "homeostat_relay_dropped_items_total",
                 "counter",
-                "Envelope items accepted and dropped (sessions, transactions, client reports).",
+                "Envelope items accepted and dropped (transactions, client reports, attachments, broken sessions).",
                 c.dropped_items,
             ),
             ("homeostat_relay_forwarded_total", "counter", "Records forwarded (dispatched or filed).", c.forwarded),
@@ -179,6 +210,15 @@ impl Metrics {
             let _ = writeln!(out, "{name} {v}");
         }
         out
+    }
+}
+
+/// A family with one sample per (project, release, environment) series.
+fn per_series<'a>(out: &mut String, name: &str, kind: &str, help: &str, rows: impl Iterator<Item = (&'a Key, u64)>) {
+    family(out, name, kind, help);
+    for ((p, r, e), n) in rows {
+        let (p, r, e) = (label(p), label(r), label(e));
+        let _ = writeln!(out, "{name}{{project=\"{p}\",release=\"{r}\",environment=\"{e}\"}} {n}");
     }
 }
 
@@ -231,6 +271,27 @@ mod tests {
         assert_eq!(read("homeostat_relay_events_total", &[("release", "9.9")]), None);
         assert_eq!(read("homeostat_relay_spool_backlog_bytes", &[]), Some(7.0));
         assert!(text.contains("homeostat_relay_refused_total{status=\"429\""));
+    }
+
+    #[test]
+    fn a_session_that_reports_its_trouble_twice_is_unhealthy_once() {
+        let m = Metrics::default();
+        let update = |started, sid: Option<&str>| SessionCounts {
+            release: "2.0.0".into(),
+            environment: Some("production".into()),
+            started,
+            unhealthy: 0,
+            unhealthy_session: sid.map(str::to_string),
+        };
+        let aggregate = SessionCounts { started: 10, unhealthy: 2, unhealthy_session: None, ..update(0, None) };
+        // Starts; its first error; its crash; another app's session with the same id.
+        m.sessions("1", &[update(1, None), update(0, Some("s1")), update(0, Some("s1")), aggregate]);
+        m.sessions("2", &[update(1, Some("s1"))]);
+        let text = m.render(0);
+        let read = |name, project| sum_samples(&text, name, &[("project", project), ("release", "2.0.0")]);
+        assert_eq!(read("homeostat_relay_sessions_total", "1"), Some(11.0));
+        assert_eq!(read("homeostat_relay_sessions_unhealthy_total", "1"), Some(3.0));
+        assert_eq!(read("homeostat_relay_sessions_unhealthy_total", "2"), Some(1.0));
     }
 
     #[test]

@@ -347,7 +347,9 @@ fn check_key(project: &ProjectConfig, key: Option<&str>, required: bool) -> Resu
 /// refused by the project or fingerprint limit is a storm the canary must see (it is what
 /// a bad release looks like), while the client limit guards against one noisy or hostile
 /// sender, whose events should weigh nothing. Feedback counts against the client and
-/// project limits like an event (a form can be scripted too).
+/// project limits like an event (a form can be scripted too). Sessions are counted on
+/// `/metrics` once the rest is stored; an envelope of sessions alone counts against the
+/// client limit only (every page load sends one: the project limit is for errors).
 async fn accept(state: &State, project: &str, client: &str, items: Items) -> Result<Vec<String>, RelayError> {
     let limits = &state.relay.limits;
     let client_check =
@@ -359,6 +361,9 @@ async fn accept(state: &State, project: &str, client: &str, items: Items) -> Res
         event_keys.chain(items.feedback.iter().map(|f| dedup_key(project, Some(&f.id)))).collect();
     let mut seen = state.limiter.seen(&keys.iter().flatten().cloned().collect::<Vec<_>>()).await.into_iter();
     let mut keys = keys.into_iter();
+    if items.events.is_empty() && items.feedback.is_empty() && !items.sessions.is_empty() {
+        state.limiter.hit(&[client_check()]).await?;
+    }
     let (mut records, mut ids, mut stored) = (Vec::with_capacity(keys.len()), Vec::new(), Vec::new());
     for event in items.events {
         let key = keys.next().flatten();
@@ -394,8 +399,11 @@ async fn accept(state: &State, project: &str, client: &str, items: Items) -> Res
         stored.extend(key);
         records.push(ingest::prepare_feedback(project, feedback, &state.scrubber));
     }
-    state.spool.append(&records).await?;
+    if !records.is_empty() {
+        state.spool.append(&records).await?;
+    }
     state.limiter.remember(&stored).await;
+    state.metrics.sessions(project, &items.sessions);
     Ok(ids)
 }
 

@@ -224,7 +224,9 @@ pub struct RelaySource {
     /// The DSN project id (else every project).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
-    /// `events_last_minute` (errors per minute, the default), `events_total` or `fingerprints`.
+    /// `events_last_minute` (errors per minute, the default), `events_total`, `fingerprints`,
+    /// `sessions_total`, or `unhealthy_session_share` (the share of the release's sessions
+    /// with an error, a crash or an abnormal end: a rate, whatever the release's traffic).
     #[serde(default = "defaults::relay_metric")]
     pub metric: String,
     #[serde(default = "defaults::timeout")]
