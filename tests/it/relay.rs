@@ -150,12 +150,15 @@ async fn node_sentry_sdk_user_feedback_becomes_one_scrubbed_feedback_issue() {
 const Sentry = require("@sentry/node");
 Sentry.init({{ dsn: process.argv[2], release: "5.0.0", environment: "production" }});
 const eventId = Sentry.captureException(new Error("export failed"));
-Sentry.captureFeedback({{
-  message: "The export button does nothing.\nI pasted my key {GHP} in case it helps, write to alice@example.com",
-  name: "Alice Liddell", email: "alice@example.com", url: "https://app.example.com/export",
-  associatedEventId: eventId,
-}});
-Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 3));
+// The user reads the error dialog and writes: the feedback comes after the error.
+Sentry.flush(5000).then(() => {{
+  Sentry.captureFeedback({{
+    message: "The export button does nothing.\nI pasted my key {GHP} in case it helps, write to alice@example.com",
+    name: "Alice Liddell", email: "alice@example.com", url: "https://app.example.com/export",
+    associatedEventId: eventId,
+  }});
+  return Sentry.flush(5000);
+}}).then((ok) => process.exit(ok ? 0 : 3));
 "#
     );
     run_node(dir.path(), &script, &relay.dsn());
@@ -179,13 +182,17 @@ Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 3));
         metric(&reqwest::Client::new(), &relay.url, "homeostat_relay_feedback_total", &[("project", "1")]).await;
     assert_eq!(counted, Some(1.0), "feedback counted per project on /metrics");
 
-    // The workflow side, twice (a resent batch): one issue.
+    // The workflow side: the error's issue, then the feedback twice (a resent batch): one
+    // feedback issue, naming the error's.
+    issue_from_dispatch(dir.path(), &errors["client_payload"], "errors.json");
     issue_from_dispatch_of(dir.path(), "user-feedback", payload, "event.json");
     issue_from_dispatch_of(dir.path(), "user-feedback", payload, "event-again.json");
     let issues_forge = dir.path().join("issues-forge");
-    let filed = issue(&issues_forge, 1).expect("a feedback issue");
-    assert!(issue(&issues_forge, 2).is_none(), "a resent batch filed a second issue");
+    assert!(issue(&issues_forge, 1).is_some_and(|i| i["title"].as_str().unwrap().starts_with("Error: export failed")));
+    let filed = issue(&issues_forge, 2).expect("a feedback issue");
+    assert!(issue(&issues_forge, 3).is_none(), "a resent batch filed a second issue");
     assert_eq!(filed["title"], "Feedback: The export button does nothing.");
+    assert!(filed["body"].as_str().unwrap().contains("| About error | #1 |"), "{}", filed["body"]);
     let labels: Vec<&str> = filed["labels"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
     assert_eq!(labels, ["homeostat:feedback", "feedback"]);
     let body = filed["body"].as_str().unwrap();

@@ -33,6 +33,10 @@ pub struct Feedback {
     /// The error event the user was reacting to, when the SDK tied one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated_event_id: Option<String>,
+    /// That event's fingerprint, when hs-relay saw the event (so the feedback issue can
+    /// name the error's issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_fingerprint: Option<String>,
     /// Where the SDK says it came from (`widget`, `api`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -63,6 +67,7 @@ pub fn from_feedback_event(payload: &[u8], fallback_id: Option<&str>) -> Result<
         release: text(&v, "release"),
         environment: text(&v, "environment"),
         associated_event_id: text(ctx, "associated_event_id"),
+        associated_fingerprint: None,
         source: text(ctx, "source"),
         tags,
     })

@@ -85,6 +85,13 @@ pub async fn file(
         .iter()
         .filter_map(|i| markers::find(&i.body, |m| if let Marker::Feedback(id) = m { Some(id) } else { None }))
         .collect();
+    // The error issues, when some feedback is about an error the relay saw.
+    let about_errors = held.iter().chain(feedback).any(|f| f.associated_fingerprint.is_some());
+    let errors = if about_errors { Some(super::Index::load(forge).await?) } else { None };
+    let error_issue = |fb: &Feedback| {
+        let fp = fb.associated_fingerprint.as_deref()?;
+        errors.as_ref()?.get(fp).map(|i| i.number)
+    };
     let prompts = Prompts::builtin()?;
     let midnight = ledger.now().to_zoned(jiff::tz::TimeZone::UTC).start_of_day().map(|z| z.timestamp());
     let today = ledger.count(kinds::FEEDBACK_FILED, None, midnight.unwrap_or(ledger.now()))?;
@@ -110,7 +117,7 @@ pub async fn file(
             }
             out.push(filed("held", None));
         } else {
-            let issue = forge.create_issue(&new_issue(&prompts, config, scrubber, fb)?).await?;
+            let issue = forge.create_issue(&new_issue(&prompts, config, scrubber, fb, error_issue(fb))?).await?;
             record(forge, ledger, kinds::FEEDBACK_FILED, &fb.id, serde_json::json!({ "issue": issue.number }))?;
             allowed -= 1;
             out.push(filed("created", Some(&issue)));
@@ -160,11 +167,20 @@ fn held(ledger: &Ledger, config: &Config) -> Result<Vec<Feedback>> {
         .collect())
 }
 
-fn new_issue(prompts: &Prompts, config: &Config, scrubber: &Scrubber, fb: &Feedback) -> Result<NewIssue> {
+/// The issue for `fb`; `error_issue` is the issue of the error it is about, when known
+/// (named as `#N`, so GitHub shows the link on that issue too).
+fn new_issue(
+    prompts: &Prompts,
+    config: &Config,
+    scrubber: &Scrubber,
+    fb: &Feedback,
+    error_issue: Option<u64>,
+) -> Result<NewIssue> {
     let scrub = |s: &str| scrubber.scrub(s).into_owned();
     let context = serde_json::json!({
         "heading": MESSAGE_HEADING, "message": scrub(&fb.message), "url": fb.url.as_deref().map(scrub),
         "release": fb.release, "environment": fb.environment, "event": fb.associated_event_id,
+        "error_issue": error_issue,
         "source": fb.source,
         "tags": fb.tags.iter().map(|(k, v)| format!("{k}={}", scrub(v))).collect::<Vec<_>>(),
     });
@@ -205,7 +221,8 @@ mod tests {
             release: Some("5.0.0".into()),
             ..Feedback::default()
         };
-        let new = new_issue(&Prompts::builtin().unwrap(), &Config::default(), Scrubber::builtin(), &fb).unwrap();
+        let new =
+            new_issue(&Prompts::builtin().unwrap(), &Config::default(), Scrubber::builtin(), &fb, Some(12)).unwrap();
         assert_eq!(new.title, "Feedback: Export does nothing");
         assert_eq!(new.labels, ["homeostat:feedback", "feedback"]);
         let got = message_of(&new.body).expect("the message block");
@@ -214,6 +231,7 @@ mod tests {
         let ids: Vec<Marker> = markers::parse(&new.body);
         assert_eq!(ids, [Marker::Feedback(fb.id.clone())], "only the trailer's marker counts:\n{}", new.body);
         assert!(new.body.contains("5.0.0") && new.body.contains("app.example.com/notes"), "{}", new.body);
+        assert!(new.body.contains("| About error | #12 |"), "{}", new.body);
     }
 
     #[tokio::test]

@@ -55,16 +55,20 @@ impl LocalWindows {
     }
 }
 
-/// Ids seen in the last `window` seconds, oldest first, each as a 64-bit hash of its key
-/// (16 bytes an id instead of two strings: the cap costs a few MB; two distinct ids
-/// colliding among 200,000 is a one-in-a-billion chance), at most `max` of them. The dedup
-/// window's event ids; the metrics' unhealthy sessions.
-pub(super) struct RecentIds {
+/// Keys seen in the last `window` seconds with a value each, oldest first, each key kept
+/// as a 64-bit hash (16 bytes a key instead of a string: the cap costs a few MB; two
+/// distinct keys colliding among 200,000 is a one-in-a-billion chance), at most `max` of
+/// them. The dedup window's event ids; the metrics' unhealthy sessions; the fingerprints
+/// of recent events, for the feedback about them.
+pub(super) struct Recent<V> {
     window: u64,
     max: usize,
-    until: HashMap<u64, u64>,
+    until: HashMap<u64, (u64, V)>,
     order: VecDeque<(u64, u64)>,
 }
+
+/// Recent keys without values.
+pub(super) type RecentIds = Recent<()>;
 
 fn id_hash(key: &str) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -73,7 +77,7 @@ fn id_hash(key: &str) -> u64 {
     h.finish()
 }
 
-impl RecentIds {
+impl<V> Recent<V> {
     pub(super) fn new(window: u64, max: usize) -> Self {
         Self { window, max, until: HashMap::new(), order: VecDeque::new() }
     }
@@ -84,27 +88,31 @@ impl RecentIds {
                 break;
             }
             if let Some((until, id)) = self.order.pop_front()
-                && self.until.get(&id) == Some(&until)
+                && self.until.get(&id).is_some_and(|(u, _)| *u == until)
             {
                 self.until.remove(&id);
             }
         }
     }
 
-    pub(super) fn contains(&mut self, key: &str, now: u64) -> bool {
+    pub(super) fn get(&mut self, key: &str, now: u64) -> Option<&V> {
         self.forget_old(now);
-        self.until.contains_key(&id_hash(key))
+        self.until.get(&id_hash(key)).map(|(_, v)| v)
     }
 
-    pub(super) fn insert(&mut self, key: &str, now: u64) {
+    pub(super) fn contains(&mut self, key: &str, now: u64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    pub(super) fn insert(&mut self, key: &str, value: V, now: u64) {
         let (id, until) = (id_hash(key), now + self.window);
-        self.until.insert(id, until);
+        self.until.insert(id, (until, value));
         self.order.push_back((until, id));
         self.forget_old(now);
     }
 }
 
-fn now_secs() -> u64 {
+pub(super) fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
@@ -179,7 +187,7 @@ impl Limiter {
         }
         let now = now_secs();
         if let Ok(mut seen) = self.seen.lock() {
-            ids.iter().for_each(|id| seen.insert(id, now));
+            ids.iter().for_each(|id| seen.insert(id, (), now));
         }
         if let Some(conn) = &self.redis {
             let mut pipe = redis::pipe();
@@ -230,17 +238,17 @@ mod tests {
     #[test]
     fn ids_are_remembered_for_the_window_and_memory_stays_bounded() {
         let mut seen = RecentIds::new(DEDUP_WINDOW_SECS, DEDUP_MAX_IDS);
-        seen.insert("p:a", 1_000);
+        seen.insert("p:a", (), 1_000);
         assert!(seen.contains("p:a", 1_000 + DEDUP_WINDOW_SECS - 1));
         assert!(!seen.contains("p:a", 1_000 + DEDUP_WINDOW_SECS), "forgotten after the window");
         for n in 0..DEDUP_MAX_IDS + 10 {
-            seen.insert(&format!("p:{n}"), 2_000);
+            seen.insert(&format!("p:{n}"), (), 2_000);
         }
         assert_eq!(seen.until.len(), DEDUP_MAX_IDS);
         assert!(!seen.contains("p:0", 2_000) && seen.contains(&format!("p:{}", DEDUP_MAX_IDS + 9), 2_000));
         // Stored again later, an id lives on from its latest store.
-        seen.insert("p:b", 3_000);
-        seen.insert("p:b", 3_500);
+        seen.insert("p:b", (), 3_000);
+        seen.insert("p:b", (), 3_500);
         assert!(seen.contains("p:b", 3_000 + DEDUP_WINDOW_SECS + 1));
     }
 }

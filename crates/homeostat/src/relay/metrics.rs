@@ -109,7 +109,7 @@ impl Metrics {
             if let Some(sid) = &s.unhealthy_session {
                 let id = format!("{project}:{sid}");
                 if !c.unhealthy_sessions.0.contains(&id, now) {
-                    c.unhealthy_sessions.0.insert(&id, now);
+                    c.unhealthy_sessions.0.insert(&id, (), now);
                     unhealthy += 1;
                 }
             }

@@ -19,7 +19,7 @@ use super::RelayError;
 use super::config::{ProjectConfig, RelayConfig};
 use super::envelope;
 use super::ingest::{self, Items, Record};
-use super::limits::{Check, Limiter};
+use super::limits::{Check, Limiter, Recent, now_secs};
 use super::metrics::Metrics;
 use super::spool::Spool;
 use crate::fingerprint::Engine;
@@ -40,9 +40,17 @@ pub struct State {
     pub spool: Spool,
     pub metrics: Arc<Metrics>,
     limiter: Limiter,
+    /// Fingerprints of the events stored in the last hour, by `project:event id`: user
+    /// feedback about an event names it, and its issue can then name the error's.
+    fingerprints: std::sync::Mutex<Recent<u64>>,
     engine: Engine,
     scrubber: Scrubber,
 }
+
+/// How long and how many event fingerprints are kept for feedback about the events: a
+/// user answers a crash dialog within minutes; 50,000 take about 2 MB.
+const FINGERPRINTS_WINDOW_SECS: u64 = 3600;
+const FINGERPRINTS_KEPT: usize = 50_000;
 
 /// The client's address, set per connection.
 #[derive(Clone, Copy)]
@@ -54,7 +62,8 @@ impl State {
         let scrubber = crate::scrub::config_scrubber(config)?;
         let spool = Spool::open(&relay.spool, relay.spool_max_bytes)?;
         let limiter = Limiter::open(relay.redis.as_deref()).await?;
-        Ok(Arc::new(Self { relay, spool, metrics: Arc::default(), limiter, engine, scrubber }))
+        let fingerprints = std::sync::Mutex::new(Recent::new(FINGERPRINTS_WINDOW_SECS, FINGERPRINTS_KEPT));
+        Ok(Arc::new(Self { relay, spool, metrics: Arc::default(), limiter, fingerprints, engine, scrubber }))
     }
 }
 
@@ -384,6 +393,11 @@ async fn accept(state: &State, project: &str, client: &str, items: Items) -> Res
             }
             outcome?;
             ids.push(event.id.clone().unwrap_or_default());
+            if let (Some(key), Ok(fp)) = (&key, u64::from_str_radix(fingerprint, 16))
+                && let Ok(mut kept) = state.fingerprints.lock()
+            {
+                kept.insert(key, fp, now_secs());
+            }
         }
         stored.extend(key);
         records.push(record);
@@ -396,6 +410,12 @@ async fn accept(state: &State, project: &str, client: &str, items: Items) -> Res
         }
         state.limiter.hit(&[client_check(), project_check()]).await?;
         state.metrics.feedback(project);
+        let mut feedback = feedback;
+        if let Some(about) = dedup_key(project, feedback.associated_event_id.as_deref())
+            && let Ok(mut kept) = state.fingerprints.lock()
+        {
+            feedback.associated_fingerprint = kept.get(&about, now_secs()).map(|fp| format!("{fp:016x}"));
+        }
         stored.extend(key);
         records.push(ingest::prepare_feedback(project, feedback, &state.scrubber));
     }
