@@ -38,11 +38,16 @@ pub struct FeedbackPost {
 /// a warning.
 pub async fn feedback_posts(forge: &dyn Forge, label: &str) -> Result<Vec<FeedbackPost>> {
     let post = |number, kind, title, body| FeedbackPost { number, kind, title, body };
+    // An issue filed from feedback sent through hs-relay: the user's words, not the template.
+    let words = |i: &crate::forge::Issue| {
+        let sent = i.has_label(crate::issues::feedback::LABEL);
+        sent.then(|| crate::issues::feedback::message_of(&i.body)).flatten().unwrap_or_else(|| i.body.clone())
+    };
     let mut posts: Vec<FeedbackPost> = forge
         .list_issues(label, StateFilter::Open)
         .await?
         .into_iter()
-        .map(|i| post(i.number, "issue", i.title, i.body))
+        .map(|i| post(i.number, "issue", i.title.clone(), words(&i)))
         .collect();
     match forge.list_discussions(label).await {
         Ok(found) => posts.extend(found.into_iter().map(|d| post(d.number, "discussion", d.title, d.body))),
@@ -151,4 +156,32 @@ pub async fn collect_feedback(
         keywords: file.keywords.len(),
         faq: file.faq.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Feedback;
+
+    #[tokio::test]
+    async fn feedback_sent_through_the_relay_reads_as_the_users_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let forge = crate::forge::local::LocalForge::open(&dir.path().join("forge")).unwrap();
+        let ledger = crate::ledger::Ledger::open(dir.path().join("ledger.jsonl"));
+        let fb = Feedback {
+            id: format!("{:032x}", 7),
+            message: "Please add a dark mode".into(),
+            release: Some("2.0.0".into()),
+            ..Feedback::default()
+        };
+        let config = crate::settings::Config::default();
+        let scrubber = crate::scrub::Scrubber::builtin();
+        crate::issues::feedback::file(&forge, &config, &ledger, scrubber, &[fb]).await.unwrap();
+        let posts = feedback_posts(&forge, "feedback").await.unwrap();
+        assert_eq!(posts.len(), 1);
+        assert_eq!(
+            (posts[0].title.as_str(), posts[0].body.as_str()),
+            ("Feedback: Please add a dark mode", "Please add a dark mode")
+        );
+    }
 }
