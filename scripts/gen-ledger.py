@@ -51,6 +51,7 @@ class Gen:
             "fix_seconds": [], "decisions": {}, "runbook_outcomes": {}, "recovery": [],
             "runbook_runs": 0, "agent_micros": 0, "model_micros": 0,
             "linked": 0, "reactions": {}, "feedback_filed": 0, "feedback_held": 0,
+            "clusters": [], "grouped": set(),
         }
 
     def put(self, ts, kind, key, rng=None, **data):
@@ -138,16 +139,34 @@ class Gen:
         self.put(day_start + timedelta(seconds=r.randrange(0, 86_000)), "issue.held", "fpheld", occurrences=99)
 
     def inbox(self, day_start):
-        """hs-cluster's links and the maintainers' reactions; user feedback filed or held."""
+        """hs-cluster's links and the maintainers' reactions; user feedback filed or held.
+
+        Links are drawn as clusters: a link either starts a cluster (a new issue linked to
+        an earlier one) or adds a new issue to one, linked to all its members, so the
+        clusters the report must find are the ones drawn here."""
         r, t = self.inbox_rng, self.t
-        for _ in range(r.randint(0, 2) if self.issues else 0):
-            number = r.choice(self.issues)
+        for _ in range(r.randint(0, 2)):
+            free = [n for n in self.issues if n not in t["grouped"]]
+            if len(free) < 2:
+                break
             at = day_start + timedelta(seconds=r.randrange(0, 80_000))
-            self.put(at, "cluster.linked", f"acme/app#{number}", r, duplicates=[number - 1], similarity=0.7)
+            if t["clusters"] and r.random() < 0.5:
+                cluster = r.choice(t["clusters"])
+                issue, duplicates = r.choice(free), sorted(cluster["issues"])
+            else:
+                first, issue = sorted(r.sample(free, 2))
+                cluster = {"title": f"Problem {len(t['clusters']) + 1}", "issues": [first]}
+                t["clusters"].append(cluster)
+                t["grouped"].add(first)
+                duplicates = [first]
+            cluster["issues"].append(issue)
+            t["grouped"].add(issue)
+            self.put(at, "cluster.linked", f"acme/app#{issue}", r, repo="acme/app", issue=issue,
+                     duplicates=duplicates, similarity=0.7, title=cluster["title"])
             t["linked"] += 1
             if r.random() < 0.6:
                 reaction = "confirmed" if r.random() < 0.8 else "rejected"
-                self.put(at + timedelta(seconds=3600), "cluster.reaction", f"acme/app#{number}", r,
+                self.put(at + timedelta(seconds=3600), "cluster.reaction", f"acme/app#{issue}", r,
                          reaction=reaction, similarity=0.7)
                 t["reactions"][reaction] = t["reactions"].get(reaction, 0) + 1
         for _ in range(r.randint(0, 5)):
@@ -187,6 +206,11 @@ class Gen:
                 "rejected": t["reactions"].get("rejected", 0),
                 "confirmed_share": (t["reactions"].get("confirmed", 0) / sum(t["reactions"].values())
                                     if t["reactions"] else None),
+                "clusters": [
+                    {"repo": "acme/app", "title": c["title"], "issues": sorted(c["issues"]),
+                     "reports": len(c["issues"])}
+                    for c in sorted(t["clusters"], key=lambda c: (-len(c["issues"]), min(c["issues"])))[:10]
+                ],
             },
             "feedback": {"filed": t["feedback_filed"], "held": t["feedback_held"]},
             "issues_by_class": dict(sorted(t["classes"].items())),

@@ -307,6 +307,16 @@ mod forge_mode {
         let second = forge::run(&forge, &deps).await.unwrap();
         assert_eq!(futures_counts(&forge, &numbers).await, [0, 1, 1, 0]);
         assert!(second.linked.iter().all(|l| !l.posted), "{second:?}");
+
+        // hs-report reads the links as one problem reported three times, named by the first.
+        use homeostat::report::figures::{Budgets, compute};
+        let now = jiff::Timestamp::now();
+        let hour = jiff::SignedDuration::from_hours(1);
+        let f = compute(&ledger.entries().unwrap(), now - hour, now + hour, Budgets::default());
+        let clusters = &f.duplicates.clusters;
+        assert_eq!(clusters.len(), 1, "{clusters:?}");
+        assert_eq!((clusters[0].reports, clusters[0].issues.as_slice()), (3, &numbers[..3]));
+        assert_eq!(clusters[0].title.as_deref(), Some(REPORTS[0].0));
     }
 
     async fn futures_counts(forge: &LocalForge, numbers: &[u64]) -> Vec<usize> {
@@ -391,9 +401,10 @@ mod on_the_github_standin {
         });
         job.cmd("hs-cluster").args(["--forge", "github", "--format", "json"]).run().no_panic().success();
         let report = job.cmd("hs-report").args(["--since", "1d", "--format", "json"]).run().success().json();
+        let cluster = serde_json::json!({"repo": "octo-org/app", "title": super::forge_mode::REPORTS[0].0, "issues": numbers[..3], "reports": 3});
         assert_eq!(
             report["duplicates"],
-            serde_json::json!({"linked": 2, "confirmed": 1, "rejected": 1, "confirmed_share": 0.5}),
+            serde_json::json!({"linked": 2, "confirmed": 1, "rejected": 1, "confirmed_share": 0.5, "clusters": [cluster]}),
             "{report}"
         );
         gh.assert_clean();

@@ -17,7 +17,8 @@ use crate::prompt::{self, Prompts};
 use crate::scrub::Scrubber;
 
 /// Ledger kinds: a duplicate comment posted (key `owner/name#n`; fields `repo`, `issue`,
-/// `duplicates`, `similarity`) and the maintainer's reaction to it (`reaction`).
+/// `duplicates`, `similarity`, `title` — the cluster's earliest report's) and the
+/// maintainer's reaction to it (`reaction`).
 pub const LINKED: &str = "cluster.linked";
 pub const REACTION: &str = "cluster.reaction";
 
@@ -209,6 +210,9 @@ pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
             continue;
         }
         let duplicates: Vec<u64> = m.members.iter().filter_map(|&(p, _)| issue_number(&items[p as usize])).collect();
+        // The cluster's name in reports: its earliest report's title (scrubbed when read).
+        let first = m.members.iter().map(|&(p, _)| &items[p as usize]).min_by_key(|i| issue_number(i));
+        let title = first.map_or(item.title.as_str(), |i| i.title.as_str());
         let key = format!("{repo}#{n}");
         let done = deps.ledger.last(LINKED, &key)?.is_some()
             || forge.list_comments(n).await?.iter().any(|c| c.body.contains(MARKER));
@@ -218,7 +222,8 @@ pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
                 forge.create_comment(n, &comment_body(deps, &index, &items, pos, m)?).await?;
             }
             forge.add_labels(n, std::slice::from_ref(&deps.config.label)).await?;
-            let data = json!({"repo": repo, "issue": n, "duplicates": duplicates, "similarity": m.similarity, "by_model": by_model});
+            let data = json!({"repo": repo, "issue": n, "duplicates": duplicates, "similarity": m.similarity,
+                "by_model": by_model, "title": title});
             if !forge.is_dry_run() {
                 deps.ledger.append(LINKED, &key, data)?;
             }

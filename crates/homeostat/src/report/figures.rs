@@ -37,6 +37,23 @@ pub struct Duplicates {
     pub rejected: u64,
     /// confirmed ÷ (confirmed + rejected): precision as maintainers judged it.
     pub confirmed_share: Option<f64>,
+    /// The largest clusters the window's links make, one line each (at most
+    /// [`CLUSTERS_SHOWN`]): a problem reported ten times is one line with a count.
+    pub clusters: Vec<ClusterLine>,
+}
+
+/// Clusters a report lists.
+pub const CLUSTERS_SHOWN: usize = 10;
+
+/// One cluster of likely duplicates: the issues hs-cluster linked to one another.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterLine {
+    pub repo: String,
+    /// The title of its earliest report, as the first link of it in the window recorded.
+    pub title: Option<String>,
+    /// Its issues, in number order.
+    pub issues: Vec<u64>,
+    pub reports: u64,
 }
 
 /// User feedback that reached the loop through hs-relay, filed as issues by hs-issue.
@@ -357,7 +374,59 @@ fn duplicates(window: &[&Entry]) -> Duplicates {
         confirmed,
         rejected,
         confirmed_share: ratio(confirmed, confirmed + rejected),
+        clusters: clusters(window),
     }
+}
+
+/// The links' connected components per repository (each link joins an issue to the
+/// duplicates it was linked with), largest first, then by first issue.
+fn clusters(window: &[&Entry]) -> Vec<ClusterLine> {
+    // Union-find over (repo, issue), small: one node per linked issue.
+    let mut parent: BTreeMap<(String, u64), (String, u64)> = BTreeMap::new();
+    fn root(parent: &mut BTreeMap<(String, u64), (String, u64)>, x: &(String, u64)) -> (String, u64) {
+        let mut at = x.clone();
+        while let Some(up) = parent.get(&at).filter(|up| **up != at) {
+            at = up.clone();
+        }
+        parent.insert(x.clone(), at.clone());
+        at
+    }
+    let mut titles: Vec<((String, u64), String)> = Vec::new();
+    for e in window.iter().filter(|e| e.kind == kinds::CLUSTER_LINKED) {
+        let (Some(repo), Some(issue)) = (e.get_str("repo"), e.data.get("issue").and_then(|v| v.as_u64())) else {
+            continue;
+        };
+        let node = (repo.to_string(), issue);
+        parent.entry(node.clone()).or_insert_with(|| node.clone());
+        let dups = e.data.get("duplicates").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+        for d in dups.iter().filter_map(|d| d.as_u64()) {
+            let other = (repo.to_string(), d);
+            parent.entry(other.clone()).or_insert_with(|| other.clone());
+            let (a, b) = (root(&mut parent, &node), root(&mut parent, &other));
+            // The smaller number is the root, so a cluster is named by its first issue.
+            let (keep, join) = if a <= b { (a, b) } else { (b, a) };
+            parent.insert(join, keep);
+        }
+        if let Some(t) = e.get_str("title") {
+            titles.push((node, t.to_string()));
+        }
+    }
+    let mut members: BTreeMap<(String, u64), Vec<u64>> = BTreeMap::new();
+    for node in parent.keys().cloned().collect::<Vec<_>>() {
+        let r = root(&mut parent, &node);
+        members.entry(r).or_default().push(node.1);
+    }
+    let mut lines: Vec<ClusterLine> = members
+        .into_iter()
+        .map(|(r, mut issues)| {
+            issues.sort_unstable();
+            let title = titles.iter().find(|(n, _)| root(&mut parent, n) == r).map(|(_, t)| t.clone());
+            ClusterLine { repo: r.0, title, reports: issues.len() as u64, issues }
+        })
+        .collect();
+    lines.sort_by(|a, b| b.reports.cmp(&a.reports).then_with(|| (&a.repo, a.issues[0]).cmp(&(&b.repo, b.issues[0]))));
+    lines.truncate(CLUSTERS_SHOWN);
+    lines
 }
 
 /// Whole UTC days the window touches (a budget is per day).

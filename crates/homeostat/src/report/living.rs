@@ -42,7 +42,22 @@ fn words(f: &Figures) -> Value {
         "agent_budget": v(json!(f.spend.agent_budget_usd), Format::Usd),
         "model_budget": v(json!(f.spend.model_budget_usd), Format::Usd),
         "classes": f.issues_by_class.iter().map(|(k, n)| json!([k, n])).collect::<Vec<_>>(),
+        "clusters": f.duplicates.clusters.iter().take(CLUSTERS_LISTED).map(cluster_words).collect::<Vec<_>>(),
     })
+}
+
+/// Clusters the living report lists (the figures keep more).
+const CLUSTERS_LISTED: usize = 5;
+/// Issues named per cluster; the rest are counted.
+const ISSUES_NAMED: usize = 8;
+
+/// One cluster as a line: its title, its count, its first issues as `owner/name#n`.
+fn cluster_words(c: &super::figures::ClusterLine) -> Value {
+    let mut issues: Vec<String> = c.issues.iter().take(ISSUES_NAMED).map(|n| format!("{}#{n}", c.repo)).collect();
+    if c.issues.len() > ISSUES_NAMED {
+        issues.push(format!("and {} more", c.issues.len() - ISSUES_NAMED));
+    }
+    json!({"title": c.title.as_deref().unwrap_or("(untitled)"), "reports": c.reports, "issues": issues.join(", ")})
 }
 
 /// The last days' series as Mermaid arrays.
@@ -132,5 +147,47 @@ pub async fn upsert_marked(
             }
             Ok((issue, true))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Entry;
+    use crate::report::figures::{Budgets, compute};
+    use crate::report::kinds;
+    use jiff::Timestamp;
+
+    #[test]
+    fn a_problem_reported_three_times_is_one_line_with_its_count_and_its_title_stays_text() {
+        let t = Timestamp::from_second(1_800_000_000).unwrap();
+        let link = |repo: &str, issue: u64, dups: &[u64], title: &str| Entry {
+            ts: t,
+            kind: kinds::CLUSTER_LINKED.into(),
+            key: format!("{repo}#{issue}"),
+            id: String::new(),
+            data: json!({"repo": repo, "issue": issue, "duplicates": dups, "title": title})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let hostile = "Export fails <img src=x onerror=alert(1)> @everyone **now**";
+        let entries = vec![
+            link("o/app", 15, &[12], hostile),
+            link("o/app", 30, &[12, 15], hostile),
+            link("o/lib", 4, &[2], "Crash on start"),
+            // Another repository's #12 is another issue.
+            link("o/lib", 12, &[9], "Slow sync"),
+        ];
+        let f = compute(&entries, t, t + jiff::SignedDuration::from_hours(1), Budgets::default());
+        let sizes: Vec<(&str, u64)> = f.duplicates.clusters.iter().map(|c| (c.repo.as_str(), c.reports)).collect();
+        assert_eq!(sizes, [("o/app", 3), ("o/lib", 2), ("o/lib", 2)]);
+        assert_eq!(f.duplicates.clusters[0].issues, [12, 15, 30]);
+        let prompts = crate::prompt::Prompts::builtin().unwrap();
+        let text = markdown(&prompts, &f, "", None, false).unwrap();
+        let line = text.lines().find(|l| l.contains("3 reports")).unwrap_or_else(|| panic!("{text}"));
+        assert!(line.ends_with("— 3 reports: o/app#12, o/app#15, o/app#30"), "{line}");
+        // Shown as typed: no HTML, no mention, no emphasis.
+        assert!(line.contains("\\<img") && !line.contains("@everyone") && line.contains("\\*\\*now\\*\\*"), "{line}");
     }
 }
