@@ -139,6 +139,8 @@ fn every_page_has_charts_with_points_titles_and_tables() {
     }
     let errors = &files.iter().find(|(n, _)| n == "errors.html").unwrap().1;
     assert!(errors.contains("&lt;script&gt;alert(1)"), "shown as text");
+    // Seed 7's largest cluster of duplicates, one row with its count.
+    assert!(errors.contains("<tr><th scope=\"row\">Problem 3</th><td>7</td></tr>"), "{errors}");
 }
 
 fn notice(kind: EventKind, text: &str) -> Notice {

@@ -77,6 +77,27 @@ struct TableDef {
     value: String,
     title: String,
     key: String,
+    /// For a list of objects (e.g. `duplicates.clusters`): the field each row is named by
+    /// and the field it counts. A map's rows are its keys and values.
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    count: Option<String>,
+}
+
+impl TableDef {
+    /// The rows: `[name, count]` each.
+    fn rows(&self, root: &Value) -> Vec<Value> {
+        let value = lookup(root, &self.value);
+        if let (Some(list), Some(label), Some(count)) = (value.as_array(), &self.label, &self.count) {
+            let name = |item: &Value| item.get(label).and_then(Value::as_str).unwrap_or("–").to_string();
+            return list.iter().map(|i| json!([name(i), format(&i[count.as_str()], Format::Count)])).collect();
+        }
+        value
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| json!([k, format(v, Format::Count)])).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// Writes a figure: `–` when there is none.
@@ -170,17 +191,8 @@ pub fn build(figures: &Figures, repo: &str, built: jiff::Timestamp) -> Result<Ve
             .map(|c| json!({"label": c.label, "text": format(lookup(&root, &c.value), c.format)}))
             .collect();
         let charts = page.charts.iter().map(|c| chart(&env, c, &figures.daily)).collect::<Result<Vec<_>>>()?;
-        let tables: Vec<Value> = page
-            .tables
-            .iter()
-            .map(|t| {
-                let rows: Vec<Value> = lookup(&root, &t.value)
-                    .as_object()
-                    .map(|m| m.iter().map(|(k, v)| json!([k, format(v, Format::Count)])).collect())
-                    .unwrap_or_default();
-                json!({"title": t.title, "key": t.key, "rows": rows})
-            })
-            .collect();
+        let tables: Vec<Value> =
+            page.tables.iter().map(|t| json!({"title": t.title, "key": t.key, "rows": t.rows(&root)})).collect();
         let context = json!({
             "page": page, "pages": nav, "repo": repo, "cards": cards, "charts": charts, "tables": tables,
             "since": figures.since.strftime("%Y-%m-%d %H:%M").to_string(),
