@@ -597,6 +597,38 @@ sentry_sdk.flush(5)
     assert_eq!(source("1.1.0", "unhealthy_session_share").read(0).await.as_value(), Some(0.5));
     let none = source("7.7.7", "unhealthy_session_share").read(0).await;
     assert_eq!(none.as_value(), None, "no sessions is no data, not a healthy 0");
+
+    // hs-canary as a workflow runs it: by errors per minute the canary passes, by its
+    // share of unhealthy sessions it is rolled back.
+    let config = format!(
+        r#"canary:
+  interval: 0s
+  count: 3
+  failure_limit: 1
+  metrics:
+    - name: errors-per-minute
+      canary: {{relay: {{url: "{url}", release: "1.1.0", environment: production}}}}
+      baseline: {{relay: {{url: "{url}", release: "1.0.0", environment: production}}}}
+      max: 5
+    - name: unhealthy-sessions
+      canary: {{relay: {{url: "{url}", release: "1.1.0", environment: production, metric: unhealthy_session_share}}}}
+      baseline: {{relay: {{url: "{url}", release: "1.0.0", environment: production, metric: unhealthy_session_share}}}}
+      max: 0.2
+"#,
+        url = relay.url
+    );
+    std::fs::write(dir.path().join("canary.yml"), config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hs-canary"))
+        .current_dir(dir.path())
+        .args(["--config", "canary.yml", "--fail-on", "rollback"])
+        .env_remove("GITHUB_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.starts_with("rollback: 2 failed measurements"), "{said}");
+    assert!(said.contains("| ✅ 4 (baseline 6) ≤ 5 | ❌ 0.5 (baseline 0.06) ≤ 0.2 |"), "{said}");
     let text = reqwest::get(format!("{}/metrics", relay.url)).await.unwrap().text().await.unwrap();
     promtool_accepts(&text);
 }
