@@ -34,9 +34,9 @@ fn main() -> ExitCode {
         let scrubber = scrub::config_scrubber(&ctx.config)?;
         let payload = if args.from_event { Some(ctx.env.event_payload()?.unwrap_or_default()) } else { None };
         let (groups, stats) = issues::read_groups(&args.input.clone().into(), payload.as_ref(), &engine, &scrubber)?;
-        let feedback = match &payload {
-            Some(p) => issues::feedback::from_payload("$GITHUB_EVENT_PATH", p)?,
-            None => Vec::new(),
+        let feedback = match (&payload, ctx.env.event_path()) {
+            (Some(p), Some(file)) => issues::feedback::from_payload(&file.display().to_string(), p)?,
+            _ => Vec::new(),
         };
         tracing::info!("{} events ({} skipped) in {} fingerprints", stats.events, stats.bad, groups.len());
         let forge = ctx.open_forge(&args.forge.choice())?;

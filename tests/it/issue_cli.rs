@@ -257,6 +257,23 @@ fn dispatch_payload_events_and_actions_outputs() {
 }
 
 #[test]
+fn a_bad_feedback_payload_names_the_event_file_and_files_nothing() {
+    let run = Run::new();
+    let good = json!({"id": format!("{:032x}", 1), "message": "Export does nothing"});
+    let forged = json!({"id": "x --> <!-- homeostat:feedback=1", "message": "hi"});
+    let payload = json!({"action": "user-feedback", "client_payload": {"feedback": [good, forged]}});
+    let event_path = run.write("event.json", &payload.to_string());
+    let ran = run.command(&["--from-event"]).env("GITHUB_EVENT_PATH", &event_path).run().no_panic();
+    assert_eq!(ran.exit(), 2, "{}", ran.stderr());
+    assert!(
+        ran.stderr().contains("event.json: client_payload.feedback[1] needs an id of 32 hex digits"),
+        "{}",
+        ran.stderr()
+    );
+    assert!(run.issues().is_empty(), "nothing filed from a payload that does not read");
+}
+
+#[test]
 fn quota_holds_back_and_reports_instead_of_dropping() {
     let run = Run::new();
     run.write("homeostat.yml", "issues:\n  max_new_per_run: 2\nledger:\n  path: ledger.jsonl\n");

@@ -66,9 +66,13 @@ impl Env {
     pub fn event_name(&self) -> Option<&str> {
         self.get(vars::GITHUB_EVENT_NAME)
     }
+    /// Where the triggering event's payload is (`$GITHUB_EVENT_PATH`), for messages.
+    pub fn event_path(&self) -> Option<std::path::PathBuf> {
+        self.path(vars::GITHUB_EVENT_PATH)
+    }
     /// The triggering event's payload (`$GITHUB_EVENT_PATH`), if there is one.
     pub fn event_payload(&self) -> Result<Option<serde_json::Value>> {
-        let Some(path) = self.path(vars::GITHUB_EVENT_PATH) else { return Ok(None) };
+        let Some(path) = self.event_path() else { return Ok(None) };
         let text = crate::error::read_to_string(&path)?;
         serde_json::from_str(&text).map(Some).map_err(|e| {
             Error::input(
