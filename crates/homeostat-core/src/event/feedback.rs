@@ -91,6 +91,16 @@ pub fn from_user_report(payload: &[u8]) -> Result<Feedback, String> {
 }
 
 impl Feedback {
+    /// Applies `scrub` to every free text a sender chose: the message, the page address,
+    /// the tag values (the relay before storing, hs-issue before keeping a dispatch's).
+    pub fn scrub_with(&mut self, scrub: impl Fn(&str) -> String) {
+        self.message = scrub(&self.message);
+        self.url = self.url.as_deref().map(&scrub);
+        for value in self.tags.values_mut() {
+            *value = scrub(value);
+        }
+    }
+
     /// A one-line title: the message's first line, cut at `max` characters on a word.
     pub fn title(&self, max: usize) -> String {
         let line = self.message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");

@@ -79,6 +79,16 @@ pub async fn file(
     if feedback.is_empty() && held.is_empty() {
         return Ok(Vec::new());
     }
+    // A dispatch may come from elsewhere than the relay: nothing unscrubbed is kept.
+    let feedback: Vec<Feedback> = feedback
+        .iter()
+        .cloned()
+        .map(|mut f| {
+            f.scrub_with(|s| scrubber.scrub(s).into_owned());
+            f
+        })
+        .collect();
+    let feedback = feedback.as_slice();
     let issues = forge.list_issues(LABEL, StateFilter::All).await?;
     let known: BTreeSet<String> = super::trusted(forge, issues)
         .await?
@@ -178,11 +188,11 @@ fn new_issue(
 ) -> Result<NewIssue> {
     let scrub = |s: &str| scrubber.scrub(s).into_owned();
     let context = serde_json::json!({
-        "heading": MESSAGE_HEADING, "message": scrub(&fb.message), "url": fb.url.as_deref().map(scrub),
+        "heading": MESSAGE_HEADING, "message": fb.message, "url": fb.url,
         "release": fb.release, "environment": fb.environment, "event": fb.associated_event_id,
         "error_issue": error_issue,
         "source": fb.source,
-        "tags": fb.tags.iter().map(|(k, v)| format!("{k}={}", scrub(v))).collect::<Vec<_>>(),
+        "tags": fb.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
     });
     let text = scrub(&prompts.render("feedback-issue.md.j2", &context)?);
     let title = format!("{TITLE_PREFIX}{}", scrub(&fb.title(80)));
@@ -244,12 +254,18 @@ mod tests {
             let clock = crate::clock::Clock::pinned_at(format!("2026-12-0{day}T10:00:00Z").parse().unwrap());
             Ledger::with_clock(dir.path().join("ledger.jsonl"), clock)
         };
-        let fb =
-            |n: u8| Feedback { id: format!("{n:032x}"), message: format!("Report number {n}"), ..Feedback::default() };
+        // Not through the relay: a dispatch's text is scrubbed before anything keeps it.
+        let fb = |n: u8| Feedback {
+            id: format!("{n:032x}"),
+            message: format!("Report number {n} from bob@example.com"),
+            ..Feedback::default()
+        };
         let scrub = Scrubber::builtin();
         let first = file(&forge, &config, &at("1"), scrub, &[fb(1), fb(2), fb(3)]).await.unwrap();
         let actions: Vec<&str> = first.iter().map(|f| f.action).collect();
         assert_eq!(actions, ["created", "created", "held"]);
+        let kept = std::fs::read_to_string(dir.path().join("ledger.jsonl")).unwrap();
+        assert!(kept.contains("feedback.held") && !kept.contains("bob@example.com"), "{kept}");
         // The same day, the same batch again: nothing new, the held one still waits.
         let again = file(&forge, &config, &at("1"), scrub, &[fb(1), fb(2), fb(3)]).await.unwrap();
         let actions: Vec<&str> = again.iter().map(|f| f.action).collect();

@@ -81,12 +81,7 @@ pub fn envelope_items(envelope: &Envelope<'_>, max_event_bytes: usize) -> Result
 
 /// Scrubs a piece of feedback's free text (the message, the page address, tag values).
 pub fn prepare_feedback(project: &str, mut feedback: Feedback, scrubber: &Scrubber) -> Record {
-    let scrub = |s: &str| scrubber.scrub(s).into_owned();
-    feedback.message = scrub(&feedback.message);
-    feedback.url = feedback.url.as_deref().map(scrub);
-    for value in feedback.tags.values_mut() {
-        *value = scrub(value);
-    }
+    feedback.scrub_with(|s| scrubber.scrub(s).into_owned());
     Record::Feedback { project: project.to_string(), feedback }
 }
 
