@@ -109,7 +109,7 @@ sentry_sdk.flush(5)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn node_sentry_sdk_errors_become_issues_in_direct_mode() {
+async fn node_sentry_sdk_errors_and_feedback_become_issues_in_direct_mode() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), "  forward: {every: 200ms}\n");
     let relay = Relay::start(dir.path(), &["--direct"], &[]);
@@ -122,12 +122,21 @@ function parseCart(cart) {{
   return cart.items.map((i) => i.price + " card 4111 1111 1111 1111 {GHP}");
 }}
 function checkout() {{ return parseCart(undefined); }}
-try {{ checkout(); }} catch (e) {{ Sentry.captureException(e); }}
-Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 3));
+let eventId;
+try {{ checkout(); }} catch (e) {{ eventId = Sentry.captureException(e); }}
+Sentry.flush(5000).then(() => {{
+  Sentry.captureFeedback({{ message: "Checkout broke when I opened my cart", associatedEventId: eventId }});
+  return Sentry.flush(5000);
+}}).then((ok) => process.exit(ok ? 0 : 3));
 "#
     );
     run_node(dir.path(), &script, &relay.dsn());
     let forge = dir.path().join("forge");
+    // The feedback's issue comes second and names the error's.
+    let feedback = wait_for(15, || async { issue(&forge, 2) }).await;
+    let feedback = feedback.unwrap_or_else(|| panic!("no feedback issue; relay log:\n{}", relay.log_text()));
+    assert_eq!(feedback["title"], "Feedback: Checkout broke when I opened my cart");
+    assert!(feedback["body"].as_str().unwrap().contains("| About error | #1 |"), "{}", feedback["body"]);
     let filed = wait_for(15, || async { issue(&forge, 1) }).await;
     let filed = filed.unwrap_or_else(|| panic!("no issue; relay log:\n{}", relay.log_text()));
     let (title, body) = (filed["title"].as_str().unwrap(), filed["body"].as_str().unwrap());
