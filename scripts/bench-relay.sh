@@ -7,6 +7,9 @@
 #   scripts/bench-relay.sh            30-second run
 #   scripts/bench-relay.sh 600        10-minute run (memory over time)
 #   CONNECTIONS=32 scripts/bench-relay.sh
+#   PIN=1 scripts/bench-relay.sh      the relay and the engine each on core 1 alone (taskset),
+#                                     the load client on core 0: the ratio on equal CPU,
+#                                     without the client's share
 #   STRETCHES=6 scripts/bench-relay.sh 230
 #                                     the live heap instead: 6 stretches of 230 s of load;
 #                                     after each, once the spool is empty, the heap in use
@@ -17,6 +20,13 @@ cd "$(dirname "$0")/.."
 SECONDS_RUN=${1:-30}
 CONNECTIONS=${CONNECTIONS:-16}
 STRETCHES=${STRETCHES:-}
+PIN=${PIN:-}
+# Pinned: the server side (relay, engine) on core 1, the load client on core 0.
+server=(); client=(); engine_jobs=()
+if [ -n "$PIN" ]; then
+  command -v taskset >/dev/null || { echo "PIN needs taskset (util-linux)" >&2; exit 2; }
+  server=(taskset -c 1); client=(taskset -c 0); engine_jobs=(--jobs 1)
+fi
 dir=$(mktemp -d)
 relay_pid=""
 cleanup() { [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
@@ -65,7 +75,8 @@ events=$(wc -l < "$dir/events.jsonl")
 for _ in $(seq 10); do cat "$dir/events.jsonl"; done > "$dir/engine.jsonl"
 best=""
 for _ in 1 2 3; do
-  t0=$(date +%s.%N); "$out/hs-fingerprint" --format jsonl "$dir/engine.jsonl" >/dev/null; t1=$(date +%s.%N)
+  t0=$(date +%s.%N); "${server[@]}" "$out/hs-fingerprint" "${engine_jobs[@]}" --format jsonl "$dir/engine.jsonl" >/dev/null
+  t1=$(date +%s.%N)
   t=$(echo "$t1 - $t0" | bc -l)
   if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
 done
@@ -80,8 +91,8 @@ relay:
   limits: {per_project_per_minute: 1000000000, per_client_per_minute: 1000000000, per_fingerprint_per_minute: 1000000000}
 YML
 # The forwarder files batches on the local forge, as it would dispatch them to GitHub.
-"$relay_bin" --config "$dir/homeostat.yml" --listen 127.0.0.1:0 --forge local --forge-dir "$dir/forge" \
-  > "$dir/relay.out" 2> "$dir/relay.log" &
+"${server[@]}" "$relay_bin" --config "$dir/homeostat.yml" --listen 127.0.0.1:0 --forge local \
+  --forge-dir "$dir/forge" > "$dir/relay.out" 2> "$dir/relay.log" &
 relay_pid=$!
 for _ in $(seq 50); do grep -q listening "$dir/relay.out" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/^hs-relay listening on //p' "$dir/relay.out")
@@ -110,12 +121,12 @@ fi
 ( while kill -0 "$relay_pid" 2>/dev/null; do echo "$(date +%s) $(rss)"; sleep 5; done ) > "$dir/rss.txt" &
 sampler=$!
 echo "==> $CONNECTIONS connections for ${SECONDS_RUN}s against $url"
-"$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey | tee "$dir/load.json"
+"${client[@]}" "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey | tee "$dir/load.json"
 kill "$sampler" 2>/dev/null || true
 # The HTTP exchange alone (GET /healthz on the same connections): the most any relay could
 # answer on these cores with this client, before any event work.
 echo "==> the HTTP floor: GET /healthz, $CONNECTIONS connections for 10s"
-"$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" 10 benchkey --floor | tee "$dir/floor.json"
+"${client[@]}" "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" 10 benchkey --floor | tee "$dir/floor.json"
 floor_rate=$(python3 -c "import json;print(json.load(open('$dir/floor.json'))['events_per_s'])")
 relay_rate=$(python3 -c "import json;print(json.load(open('$dir/load.json'))['events_per_s'])")
 rss_first=$(awk 'NR==2 {print $2}' "$dir/rss.txt"); rss_last=$(tail -1 "$dir/rss.txt" | awk '{print $2}')
