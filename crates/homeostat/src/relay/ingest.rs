@@ -42,9 +42,14 @@ pub fn envelope_items(envelope: &Envelope<'_>, max_event_bytes: usize) -> Result
     for (i, item) in envelope.items.iter().enumerate() {
         let kind = item.kind.as_str();
         if matches!(kind, "session" | "sessions") {
-            // A broken session costs its count, never the envelope's events.
+            // A broken or oversize session costs its count, never the envelope's events.
             let parse = if kind == "session" { session::from_session } else { session::from_aggregates };
-            match parse(item.payload) {
+            let parsed = if item.payload.len() > max_event_bytes {
+                Err(format!("{kind} of {} bytes is over {max_event_bytes}", item.payload.len()))
+            } else {
+                parse(item.payload)
+            };
+            match parsed {
                 Ok(counts) => items.sessions.push(counts),
                 Err(e) => {
                     tracing::debug!("item {i}: {e}");
@@ -193,6 +198,20 @@ mod tests {
         let Record::Feedback { feedback, .. } = record else { panic!("not feedback") };
         assert!(feedback.message.starts_with("Export fails"), "{}", feedback.message);
         assert_eq!(items.feedback[1].message, "It crashed when I saved");
+    }
+
+    #[test]
+    fn sessions_are_counted_and_a_broken_or_oversize_one_costs_only_itself() {
+        let big = format!(r#"{{"attrs":{{"release":"1"}},"aggregates":[{{"exited":1,"pad":"{}"}}]}}"#, "x".repeat(300));
+        let body = format!(
+            "{{}}\n{{\"type\":\"session\"}}\n{{\"sid\":\"a\",\"init\":true,\"attrs\":{{\"release\":\"2.0\"}}}}\n\
+             {{\"type\":\"session\"}}\n{{\"sid\":\"b\"}}\n{{\"type\":\"sessions\"}}\n{big}\n\
+             {{\"type\":\"event\"}}\n{{\"message\":\"boom\"}}\n"
+        );
+        let env = super::super::envelope::parse(body.as_bytes()).unwrap();
+        let items = envelope_items(&env, 256).unwrap();
+        assert_eq!((items.events.len(), items.sessions.len(), items.other), (1, 1, 2));
+        assert_eq!((items.sessions[0].release.as_str(), items.sessions[0].started), ("2.0", 1));
     }
 
     #[test]
