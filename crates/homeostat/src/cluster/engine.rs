@@ -177,6 +177,18 @@ pub fn average_linkage(n: usize, edges: &[(u32, u32, f32)], threshold: f32) -> V
     (0..n).map(|i| find(&mut parent, i as u32)).collect()
 }
 
+/// The connected components of `n` items joined by `pairs`: each item's component, named
+/// by its first item's position as [`average_linkage`] names clusters (hs-report joins
+/// hs-cluster's links with it).
+pub fn components(n: usize, pairs: &[(u32, u32)]) -> Vec<u32> {
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    for &(a, b) in pairs {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        parent[ra.max(rb) as usize] = ra.min(rb);
+    }
+    (0..n).map(|i| find(&mut parent, i as u32)).collect()
+}
+
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
     while parent[i as usize] != i {
         let up = parent[parent[i as usize] as usize];
@@ -278,6 +290,11 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn components_join_every_chain_and_name_it_by_its_first_item() {
+        assert_eq!(components(6, &[(4, 1), (1, 3), (5, 2)]), [0, 1, 2, 1, 1, 2]);
+    }
 
     #[test]
     fn average_linkage_needs_the_average_not_one_link() {

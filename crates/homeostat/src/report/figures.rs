@@ -381,47 +381,36 @@ fn duplicates(window: &[&Entry]) -> Duplicates {
 /// The links' connected components per repository (each link joins an issue to the
 /// duplicates it was linked with), largest first, then by first issue.
 fn clusters(window: &[&Entry]) -> Vec<ClusterLine> {
-    // Union-find over (repo, issue), small: one node per linked issue.
-    let mut parent: BTreeMap<(String, u64), (String, u64)> = BTreeMap::new();
-    fn root(parent: &mut BTreeMap<(String, u64), (String, u64)>, x: &(String, u64)) -> (String, u64) {
-        let mut at = x.clone();
-        while let Some(up) = parent.get(&at).filter(|up| **up != at) {
-            at = up.clone();
-        }
-        parent.insert(x.clone(), at.clone());
-        at
-    }
-    let mut titles: Vec<((String, u64), String)> = Vec::new();
+    let mut nodes: BTreeMap<(String, u64), u32> = BTreeMap::new();
+    let mut index = |node: (String, u64)| {
+        let next = nodes.len() as u32;
+        *nodes.entry(node).or_insert(next)
+    };
+    let (mut pairs, mut titles) = (Vec::new(), Vec::new());
     for e in window.iter().filter(|e| e.kind == kinds::CLUSTER_LINKED) {
         let (Some(repo), Some(issue)) = (e.get_str("repo"), e.data.get("issue").and_then(|v| v.as_u64())) else {
             continue;
         };
-        let node = (repo.to_string(), issue);
-        parent.entry(node.clone()).or_insert_with(|| node.clone());
+        let at = index((repo.to_string(), issue));
         let dups = e.data.get("duplicates").and_then(|v| v.as_array()).cloned().unwrap_or_default();
-        for d in dups.iter().filter_map(|d| d.as_u64()) {
-            let other = (repo.to_string(), d);
-            parent.entry(other.clone()).or_insert_with(|| other.clone());
-            let (a, b) = (root(&mut parent, &node), root(&mut parent, &other));
-            // The smaller number is the root, so a cluster is named by its first issue.
-            let (keep, join) = if a <= b { (a, b) } else { (b, a) };
-            parent.insert(join, keep);
-        }
+        pairs.extend(dups.iter().filter_map(|d| d.as_u64()).map(|d| (at, index((repo.to_string(), d)))));
         if let Some(t) = e.get_str("title") {
-            titles.push((node, t.to_string()));
+            titles.push((at, t.to_string()));
         }
     }
-    let mut members: BTreeMap<(String, u64), Vec<u64>> = BTreeMap::new();
-    for node in parent.keys().cloned().collect::<Vec<_>>() {
-        let r = root(&mut parent, &node);
-        members.entry(r).or_default().push(node.1);
+    let roots = crate::cluster::engine::components(nodes.len(), &pairs);
+    let mut members: BTreeMap<u32, Vec<&(String, u64)>> = BTreeMap::new();
+    for (node, &i) in &nodes {
+        members.entry(roots[i as usize]).or_default().push(node);
     }
     let mut lines: Vec<ClusterLine> = members
         .into_iter()
-        .map(|(r, mut issues)| {
+        .map(|(root, nodes)| {
+            let mut issues: Vec<u64> = nodes.iter().map(|(_, n)| *n).collect();
             issues.sort_unstable();
-            let title = titles.iter().find(|(n, _)| root(&mut parent, n) == r).map(|(_, t)| t.clone());
-            ClusterLine { repo: r.0, title, reports: issues.len() as u64, issues }
+            // The first link of the cluster in the window names it.
+            let title = titles.iter().find(|(i, _)| roots[*i as usize] == root).map(|(_, t)| t.clone());
+            ClusterLine { repo: nodes[0].0.clone(), title, reports: issues.len() as u64, issues }
         })
         .collect();
     lines.sort_by(|a, b| b.reports.cmp(&a.reports).then_with(|| (&a.repo, a.issues[0]).cmp(&(&b.repo, b.issues[0]))));
