@@ -63,15 +63,14 @@ pub fn from_issue(repo: &str, issue: &Issue, scrubber: &Scrubber) -> Item {
         _ if sent => "sentry-feedback",
         _ => "github-issue",
     };
-    // Homeostat's own markers and hidden text are not the reporter's words.
-    let body = crate::prompt::strip_hidden(&issue.body);
-    let (title, body) = match sent.then(|| crate::issues::feedback::message_of(&body)).flatten() {
-        Some(message) => (
-            issue.title.strip_prefix(crate::issues::feedback::TITLE_PREFIX).unwrap_or(&issue.title).to_string(),
-            message,
-        ),
-        None => (issue.title.clone(), body),
+    let (title, body) = match crate::issues::feedback::users_words(issue) {
+        Some(words) => {
+            (issue.title.strip_prefix(crate::issues::feedback::TITLE_PREFIX).unwrap_or(&issue.title).to_string(), words)
+        }
+        None => (issue.title.clone(), issue.body.clone()),
     };
+    // Homeostat's own markers and hidden text are not the reporter's words.
+    let body = crate::prompt::strip_hidden(&body);
     let mut item = Item {
         id: format!("{repo}#{}", issue.number),
         source: source.into(),

@@ -38,11 +38,7 @@ pub struct FeedbackPost {
 /// a warning.
 pub async fn feedback_posts(forge: &dyn Forge, label: &str) -> Result<Vec<FeedbackPost>> {
     let post = |number, kind, title, body| FeedbackPost { number, kind, title, body };
-    // An issue filed from feedback sent through hs-relay: the user's words, not the template.
-    let words = |i: &crate::forge::Issue| {
-        let sent = i.has_label(crate::issues::feedback::LABEL);
-        sent.then(|| crate::issues::feedback::message_of(&i.body)).flatten().unwrap_or_else(|| i.body.clone())
-    };
+    let words = |i: &crate::forge::Issue| crate::issues::feedback::users_words(i).unwrap_or_else(|| i.body.clone());
     let mut posts: Vec<FeedbackPost> = forge
         .list_issues(label, StateFilter::Open)
         .await?

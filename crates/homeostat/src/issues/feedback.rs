@@ -205,6 +205,13 @@ fn new_issue(
     })
 }
 
+/// The user's words when `issue` was filed from feedback (label [`LABEL`]); `None` for
+/// any other issue, or one whose body lost the block. hs-cluster and hs-content read these
+/// instead of the body: the template around them is the same in every such issue.
+pub fn users_words(issue: &crate::forge::Issue) -> Option<String> {
+    issue.has_label(LABEL).then(|| message_of(&issue.body)).flatten()
+}
+
 /// The user's words in a feedback issue's body: the fenced block under the template's
 /// heading; `None` when the body has no such block (an edited body, another template).
 pub fn message_of(body: &str) -> Option<String> {

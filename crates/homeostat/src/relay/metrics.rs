@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt::Write;
 use std::sync::Mutex;
 
+use super::limits::now_secs;
 use crate::event::session::SessionCounts;
 
 /// Distinct fingerprints remembered per release, and over all releases; past either the
@@ -61,8 +62,14 @@ pub struct Metrics {
     counts: Mutex<Counts>,
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+/// The series `(project, release, environment)` counts under: itself, or `(other)` once
+/// `map` holds [`SERIES_MAX`] others.
+fn series<V>(map: &BTreeMap<Key, V>, project: &str, release: &str, environment: &str) -> Key {
+    let key = (project.to_string(), release.to_string(), environment.to_string());
+    if map.len() >= SERIES_MAX && !map.contains_key(&key) {
+        return (key.0, OTHER.to_string(), OTHER.to_string());
+    }
+    key
 }
 
 /// Escapes a label value as the text format asks.
@@ -73,12 +80,9 @@ fn label(v: &str) -> String {
 impl Metrics {
     /// Counts one error event an app sent (see `server::accept` for which ones count).
     pub fn received(&self, project: &str, release: Option<&str>, environment: Option<&str>, fingerprint: &str) {
-        let mut key = (project.to_string(), release.unwrap_or("").to_string(), environment.unwrap_or("").to_string());
         let bucket = now_secs() / BUCKET_SECS;
         let Ok(mut c) = self.counts.lock() else { return };
-        if c.events.len() >= SERIES_MAX && !c.events.contains_key(&key) {
-            key = (key.0, OTHER.to_string(), OTHER.to_string());
-        }
+        let key = series(&c.events, project, release.unwrap_or(""), environment.unwrap_or(""));
         *c.events.entry(key.clone()).or_insert(0) += 1;
         let recent = c.recent.entry(key.clone()).or_default();
         match recent.back_mut() {
@@ -100,11 +104,7 @@ impl Metrics {
         let now = now_secs();
         let Ok(mut c) = self.counts.lock() else { return };
         for s in counts {
-            let env = s.environment.as_deref().unwrap_or("");
-            let mut key = (project.to_string(), s.release.clone(), env.to_string());
-            if c.sessions.len() >= SERIES_MAX && !c.sessions.contains_key(&key) {
-                key = (key.0, OTHER.to_string(), OTHER.to_string());
-            }
+            let key = series(&c.sessions, project, &s.release, s.environment.as_deref().unwrap_or(""));
             let mut unhealthy = s.unhealthy;
             if let Some(sid) = &s.unhealthy_session {
                 let id = format!("{project}:{sid}");

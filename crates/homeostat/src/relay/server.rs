@@ -402,7 +402,7 @@ async fn accept(state: &State, project: &str, client: &str, items: Items) -> Res
         stored.extend(key);
         records.push(record);
     }
-    for feedback in items.feedback {
+    for mut feedback in items.feedback {
         let key = keys.next().flatten();
         ids.push(feedback.id.clone());
         if key.is_some() && seen.next() == Some(true) {
@@ -410,7 +410,6 @@ async fn accept(state: &State, project: &str, client: &str, items: Items) -> Res
         }
         state.limiter.hit(&[client_check(), project_check()]).await?;
         state.metrics.feedback(project);
-        let mut feedback = feedback;
         if let Some(about) = dedup_key(project, feedback.associated_event_id.as_deref())
             && let Ok(mut kept) = state.fingerprints.lock()
         {
