@@ -32,12 +32,32 @@ pub const TITLE_PREFIX: &str = "Feedback: ";
 /// The heading the issue template puts the user's words under (see [`message_of`]).
 const MESSAGE_HEADING: &str = "### Feedback";
 
-/// What happened to one piece of feedback (hs-issue's `feedback` output).
+/// What happened to one piece of feedback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Filing {
+    Created,
+    /// Filed before (a re-run, a resent batch).
+    Known,
+    /// Past `issues.feedback_per_day`: waits in the ledger.
+    Held,
+}
+
+impl Filing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Known => "known",
+            Self::Held => "held",
+        }
+    }
+}
+
+/// One piece of feedback and what happened to it (hs-issue's `feedback` output).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Filed {
     pub id: String,
-    /// `created`, `known` (filed before) or `held` (past the daily quota).
-    pub action: &'static str,
+    pub action: Filing,
     pub issue: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -119,18 +139,18 @@ pub async fn file(
             url: issue.map(|i| i.url.clone()).filter(|u| !u.is_empty()),
         };
         if known.contains(&fb.id) {
-            out.push(filed("known", None));
+            out.push(filed(Filing::Known, None));
         } else if allowed == 0 {
             // Only what this run brought: held feedback is in the ledger already.
             if feedback.iter().any(|f| f.id == fb.id) && !held.iter().any(|h| h.id == fb.id) {
                 record(forge, ledger, kinds::FEEDBACK_HELD, &fb.id, serde_json::json!({ "feedback": fb }))?;
             }
-            out.push(filed("held", None));
+            out.push(filed(Filing::Held, None));
         } else {
             let issue = forge.create_issue(&new_issue(&prompts, config, scrubber, fb, error_issue(fb))?).await?;
             record(forge, ledger, kinds::FEEDBACK_FILED, &fb.id, serde_json::json!({ "issue": issue.number }))?;
             allowed -= 1;
-            out.push(filed("created", Some(&issue)));
+            out.push(filed(Filing::Created, Some(&issue)));
         }
     }
     Ok(out)
@@ -146,10 +166,10 @@ pub fn emit(filed: &[Filed], actions: &Actions) -> Result<()> {
         String::from("### homeostat: user feedback → issues\n\n| feedback | action | issue |\n|---|---|---|\n");
     for f in filed {
         let issue = f.issue.map_or_else(|| "–".to_string(), |n| format!("#{n}"));
-        tracing::info!("feedback {}: {} {issue}", f.id, f.action);
-        summary.push_str(&format!("| `{}` | {} | {issue} |\n", f.id, f.action));
+        tracing::info!("feedback {}: {} {issue}", f.id, f.action.as_str());
+        summary.push_str(&format!("| `{}` | {} | {issue} |\n", f.id, f.action.as_str()));
     }
-    let held = filed.iter().filter(|f| f.action == "held").count();
+    let held = filed.iter().filter(|f| f.action == Filing::Held).count();
     if held > 0 {
         summary.push_str(&format!(
             "\n**{held} held back by `issues.feedback_per_day`**: they wait in the ledger and the next runs file them first.\n"
@@ -269,23 +289,23 @@ mod tests {
         };
         let scrub = Scrubber::builtin();
         let first = file(&forge, &config, &at("1"), scrub, &[fb(1), fb(2), fb(3)]).await.unwrap();
-        let actions: Vec<&str> = first.iter().map(|f| f.action).collect();
+        let actions: Vec<&str> = first.iter().map(|f| f.action.as_str()).collect();
         assert_eq!(actions, ["created", "created", "held"]);
         let kept = std::fs::read_to_string(dir.path().join("ledger.jsonl")).unwrap();
         assert!(kept.contains("feedback.held") && !kept.contains("bob@example.com"), "{kept}");
         // The same day, the same batch again: nothing new, the held one still waits.
         let again = file(&forge, &config, &at("1"), scrub, &[fb(1), fb(2), fb(3)]).await.unwrap();
-        let actions: Vec<&str> = again.iter().map(|f| f.action).collect();
+        let actions: Vec<&str> = again.iter().map(|f| f.action.as_str()).collect();
         assert_eq!(actions, ["held", "known", "known"], "held first, then the batch");
         // The next day, a run with other feedback files the held one first.
         let next = file(&forge, &config, &at("2"), scrub, &[fb(4)]).await.unwrap();
-        let got: Vec<(&str, &str)> = next.iter().map(|f| (f.id.as_str(), f.action)).collect();
+        let got: Vec<(&str, &str)> = next.iter().map(|f| (f.id.as_str(), f.action.as_str())).collect();
         assert_eq!(got, [(fb(3).id.as_str(), "created"), (fb(4).id.as_str(), "created")]);
         let titles: Vec<String> =
             forge.list_issues(LABEL, StateFilter::All).await.unwrap().into_iter().map(|i| i.title).collect();
         assert_eq!(titles.len(), 4, "{titles:?}");
         let later = file(&forge, &config, &at("3"), scrub, &[]).await.unwrap();
-        assert!(later.iter().all(|f| f.action == "known"), "{later:?}");
+        assert!(later.iter().all(|f| f.action == Filing::Known), "{later:?}");
     }
 
     #[test]

@@ -303,7 +303,7 @@ async fn direct(d: &Direct, batch: &Batch) -> crate::Result<()> {
     if !feedback.is_empty() {
         let filed =
             crate::issues::feedback::file(d.forge.as_ref(), &d.config, &d.ledger, &d.scrubber, &feedback).await?;
-        let created = filed.iter().filter(|f| f.action == "created").count();
+        let created = filed.iter().filter(|f| f.action == crate::issues::feedback::Filing::Created).count();
         tracing::info!("batch {}: feedback filed {created} of {}", batch.id(), filed.len());
     }
     for message in alerts {
