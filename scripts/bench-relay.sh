@@ -101,7 +101,7 @@ rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$relay_pid/status"; }
 if [ -n "$STRETCHES" ]; then
   total=0
   for i in $(seq "$STRETCHES"); do
-    "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey > "$dir/load.json"
+    "${client[@]}" "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey > "$dir/load.json"
     total=$((total + $(python3 -c "import json;print(json.load(open('$dir/load.json'))['requests'])")))
     for _ in $(seq 120); do
       [ "$(curl -s "$url/metrics" | awk '/^homeostat_relay_spool_backlog_bytes/ {print $2}')" = 0 ] && break
