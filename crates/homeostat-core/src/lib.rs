@@ -17,6 +17,7 @@ pub mod error;
 pub mod event;
 pub mod fingerprint;
 pub mod guard;
+pub mod hex;
 pub mod labels;
 pub mod ledger;
 pub mod limits;

@@ -123,7 +123,7 @@ fn normalise_id(id: Option<&str>, seed: &str) -> String {
         }
     }
     let digest = Sha256::digest(seed.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::hex(&digest[..16])
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {

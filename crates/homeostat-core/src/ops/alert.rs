@@ -167,7 +167,7 @@ fn derive_fingerprint(labels: &BTreeMap<String, String>) -> String {
         h.update(v.as_bytes());
         h.update([0]);
     }
-    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crate::hex::hex(&h.finalize()[..8])
 }
 
 #[cfg(test)]

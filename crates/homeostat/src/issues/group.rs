@@ -184,7 +184,7 @@ impl Grouper {
             .into_iter()
             .filter_map(|fp| self.groups.remove(&fp))
             .map(|(mut g, hasher)| {
-                g.key = hex16(&hasher.finalize());
+                g.key = homeostat_core::hex::hex(&hasher.finalize()[..8]);
                 g
             })
             .collect()
@@ -196,10 +196,6 @@ pub fn group(occurrences: impl IntoIterator<Item = Occurrence>) -> Vec<Group> {
     let mut grouper = Grouper::default();
     occurrences.into_iter().for_each(|o| grouper.add(o));
     grouper.finish()
-}
-
-fn hex16(bytes: &[u8]) -> String {
-    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Events carried by a `repository_dispatch` payload: `client_payload.events` (a list),

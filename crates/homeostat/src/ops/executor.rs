@@ -76,7 +76,7 @@ pub fn host_allowed(allow: &[String], host: &str, port: Option<u16>) -> bool {
 pub fn plan_digest(plan: &[(String, String)]) -> String {
     use sha2::{Digest, Sha256};
     let hash = Sha256::digest(serde_json::to_vec(plan).unwrap_or_default());
-    hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    homeostat_core::hex::hex(&hash[..16])
 }
 
 /// The plan id an `/approve <id>` comment names, when it names one that is not `plan`
