@@ -55,6 +55,8 @@ struct Inner {
     /// the segment being written.
     segments: BTreeMap<u64, u64>,
     cursor: Cursor,
+    /// The cursor moved by an ack and not saved yet (see [`Spool::ack`]).
+    unsaved: bool,
     max_bytes: u64,
 }
 
@@ -91,6 +93,12 @@ fn segment_size_for(max_bytes: u64) -> u64 {
 }
 
 impl Inner {
+    fn save_cursor(&mut self) -> crate::Result<()> {
+        save_cursor(&self.dir, &self.cursor)?;
+        self.unsaved = false;
+        Ok(())
+    }
+
     fn lock(inner: &Mutex<Inner>) -> crate::Result<std::sync::MutexGuard<'_, Inner>> {
         inner.lock().map_err(|_| crate::Error::Failed("spool lock poisoned".into()))
     }
@@ -114,7 +122,7 @@ impl Inner {
             let done = self.cursor.generation;
             let next = self.segments.range(done + 1..).next().map_or(done + 1, |(g, _)| *g);
             self.cursor = Cursor { generation: next, acked: 0, pending: None };
-            save_cursor(&self.dir, &self.cursor)?;
+            self.save_cursor()?;
             self.segments.remove(&done);
             let path = segment_path(&self.dir, done);
             if let Err(e) = fs::remove_file(&path)
@@ -179,7 +187,7 @@ impl Spool {
         cursor.acked = cursor.acked.min(cursor_len);
         cursor.pending = cursor.pending.filter(|p| *p <= cursor_len && *p > cursor.acked);
         let writer = Writer { dir: dir.to_path_buf(), file, generation: writing, len, segment_bytes };
-        let inner = Arc::new(Mutex::new(Inner { dir: dir.to_path_buf(), segments, cursor, max_bytes }));
+        let inner = Arc::new(Mutex::new(Inner { dir: dir.to_path_buf(), segments, cursor, unsaved: false, max_bytes }));
         let (tx, rx) = mpsc::channel::<Request>(4096);
         let shared = inner.clone();
         std::thread::Builder::new()
@@ -209,13 +217,17 @@ impl Spool {
 
     /// The next batch: the one in flight when a crash interrupted it, else up to
     /// `max_events` records from the cursor (never across segments). Marks it pending on
-    /// disk before returning.
+    /// disk before returning, in the same write as the ack before it; with nothing to
+    /// send, saves that ack alone.
     pub fn next_batch(&self, max_events: usize) -> crate::Result<Option<Batch>> {
         let mut inner = Inner::lock(&self.inner)?;
         inner.leave_forwarded()?;
         let (generation, start) = (inner.cursor.generation, inner.cursor.acked);
         let written = inner.segments.get(&generation).copied().unwrap_or(0);
         if start >= written {
+            if inner.unsaved {
+                inner.save_cursor()?;
+            }
             return Ok(None);
         }
         let path = segment_path(&inner.dir, generation);
@@ -236,14 +248,19 @@ impl Spool {
                 Err(e) => tracing::warn!("spool {} byte {}: skipped a bad record: {e}", path.display(), end - n as u64),
             }
         }
-        if inner.cursor.pending != Some(end) {
+        if inner.cursor.pending != Some(end) || inner.unsaved {
             inner.cursor.pending = Some(end);
-            save_cursor(&inner.dir, &inner.cursor)?;
+            inner.save_cursor()?;
         }
         Ok(Some(Batch { generation, start, end, records }))
     }
 
     /// Records a batch as forwarded; a sealed segment forwarded whole is deleted.
+    ///
+    /// The moved cursor reaches the disk with the next [`next_batch`](Self::next_batch)
+    /// (one durable write per batch, not two): a crash before that resends this batch
+    /// under the same id, which counts nothing twice — as a crash between sending and
+    /// acking always could.
     pub fn ack(&self, batch: &Batch) -> crate::Result<()> {
         let mut inner = Inner::lock(&self.inner)?;
         if batch.generation != inner.cursor.generation || batch.start != inner.cursor.acked {
@@ -251,7 +268,7 @@ impl Spool {
         }
         inner.cursor.acked = batch.end;
         inner.cursor.pending = None;
-        save_cursor(&inner.dir, &inner.cursor)?;
+        inner.unsaved = true;
         inner.leave_forwarded()
     }
 }
@@ -400,6 +417,34 @@ mod tests {
         let rest = spool.next_batch(100).unwrap().unwrap();
         assert_eq!(rest.records.len(), 3);
         spool.ack(&rest).unwrap();
+        assert!(spool.next_batch(100).unwrap().is_none());
+        assert_eq!(spool.backlog(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_ack_is_saved_with_the_next_batch_and_a_crash_before_resends_the_same_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let cursor = || fs::read_to_string(dir.path().join("cursor.json")).unwrap();
+        let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        spool.append(&(0..6).map(rec).collect::<Vec<_>>()).await.unwrap();
+        let first = spool.next_batch(3).unwrap().unwrap();
+        let on_disk = cursor();
+        spool.ack(&first).unwrap();
+        assert_eq!(cursor(), on_disk, "the ack waits for the next batch's write");
+        drop(spool);
+        // A crash there: the acked batch comes back whole, under its id (counted once).
+        let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        let again = spool.next_batch(100).unwrap().unwrap();
+        assert_eq!((again.id(), ids(&again.records)), (first.id(), ids(&first.records)));
+        spool.ack(&again).unwrap();
+        let second = spool.next_batch(100).unwrap().unwrap();
+        let saved: Cursor = serde_json::from_str(&cursor()).unwrap();
+        assert_eq!(saved, Cursor { generation: 0, acked: first.end, pending: Some(second.end) }, "one write for both");
+        spool.ack(&second).unwrap();
+        assert!(spool.next_batch(100).unwrap().is_none());
+        drop(spool);
+        // Nothing left to send: that round saved the ack alone, and nothing comes back.
+        let spool = Spool::open(dir.path(), 1 << 20).unwrap();
         assert!(spool.next_batch(100).unwrap().is_none());
         assert_eq!(spool.backlog(), 0);
     }
