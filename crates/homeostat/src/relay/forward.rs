@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::config::ForwardConfig;
 use super::ingest::Record;
@@ -175,7 +175,8 @@ pub fn dispatches(batch: &Batch, pick: impl Fn(&str) -> Arc<dyn Forge>) -> Vec<(
     let mut cut = |forge: &Arc<dyn Forge>, key: &str, part: usize, values: Vec<Value>| {
         for (c, chunk) in chunks(values, PAYLOAD_BUDGET - 100).into_iter().enumerate() {
             let id = format!("{}-{part}-{c}", batch.id());
-            out.push((forge.clone(), json!({key: chunk, "batch": id})));
+            let payload = serde_json::Map::from_iter([(key.into(), Value::Array(chunk)), ("batch".into(), id.into())]);
+            out.push((forge.clone(), Value::Object(payload)));
         }
     };
     for (f, (forge, list)) in events.into_iter().enumerate() {
@@ -232,7 +233,7 @@ fn chunks(events: Vec<Value>, budget: usize) -> Vec<Vec<Value>> {
     let mut out: Vec<Vec<Value>> = Vec::new();
     let mut size = usize::MAX;
     for e in events {
-        let n = e.to_string().len() + 1;
+        let n = json_len(&e) + 1;
         if size.saturating_add(n) > budget {
             out.push(Vec::new());
             size = 2;
@@ -245,9 +246,25 @@ fn chunks(events: Vec<Value>, budget: usize) -> Vec<Vec<Value>> {
     out
 }
 
+/// The bytes `value` takes as JSON, counted as it is written, without keeping the text.
+fn json_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
+}
+
 /// An event as JSON within `budget` bytes: long texts and frame lists are cut first.
 pub fn fit_event(event: &ErrorEvent, budget: usize) -> Value {
-    let size = |e: &ErrorEvent| serde_json::to_string(e).map(|s| s.len()).unwrap_or(usize::MAX);
+    let size = |e: &ErrorEvent| json_len(e);
     if size(event) <= budget {
         return super::ingest::wire(event);
     }
@@ -319,6 +336,7 @@ async fn direct(d: &Direct, batch: &Batch) -> crate::Result<()> {
 mod tests {
     use super::*;
     use crate::event::{Exception, Frame};
+    use serde_json::json;
 
     #[test]
     fn repeats_fold_into_first_and_last_and_every_count_survives() {
