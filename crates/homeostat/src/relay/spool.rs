@@ -343,29 +343,15 @@ impl Writer {
     }
 }
 
-/// Under load (the last write carried this many answers or more), the writer waits this
-/// long before the next one so that more requests share its fsync — the per-event cost of
-/// an fsync is most of the spool's. At 64 connections on one core (`PIN=1
-/// scripts/bench-relay.sh`) it took about 10 requests per write to over 20 and events/s
-/// from 20,300 to 22,800 (three runs each); SDKs send in the background, so a millisecond
-/// more per answer costs the app nothing. A quiet relay (fewer waiting) writes at once.
-const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
-const BUSY_GROUP: usize = 4;
-
 /// Group commit: takes every request waiting, writes them, one fsync, then answers all.
 /// The lock is held only to admit and to publish, not across the fsync, so the forwarder
 /// reads and acknowledges meanwhile.
 fn write_loop(inner: Arc<Mutex<Inner>>, mut writer: Writer, mut rx: mpsc::Receiver<Request>) {
-    let mut last_group = 0;
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
-        if last_group >= BUSY_GROUP {
-            std::thread::sleep(COMMIT_DELAY);
-        }
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
-        last_group = batch.len();
         let (mut buf, mut answers) = (Vec::new(), Vec::new());
         {
             let Ok(inner) = inner.lock() else { return };
