@@ -202,6 +202,49 @@ fn hs_issue_fault_matrix_never_files_twice_nor_loses_a_count() {
 }
 
 #[test]
+fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() {
+    let gh = Standin::start();
+    // Both creates answered 1.5 s late: each run has read the issues before either create
+    // lands, as when GitHub starts two report-errors runs for two dispatches of a burst.
+    gh.fault(Fault::new("POST", "/issues$", FaultKind::Slow { ms: 1500 }).times(2));
+    let event = |id: usize| {
+        serde_json::json!({"event_id": format!("{id:032x}"), "type": "TypeError",
+            "message": "Cannot read properties of undefined (reading 'id')", "platform": "javascript",
+            "stack": "TypeError: x\n    at renderNote (https://app.example.com/assets/app.js:10:15)", "release": "1.0.0"})
+        .to_string()
+    };
+    let runs: Vec<_> = [(0..3), (3..5)]
+        .into_iter()
+        .map(|ids| {
+            let job = Job::new(&gh);
+            let lines: Vec<String> = ids.map(event).collect();
+            let file = job.write("errors.jsonl", &(lines.join("\n") + "\n"));
+            let mut cmd = job.command("hs-issue", &[file.to_str().unwrap()]);
+            let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+            (job, child)
+        })
+        .collect();
+    for (_job, child) in runs {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(gh.count("POST", "/issues$"), 2, "the race happened: both runs filed");
+    let state = gh.state();
+    let issues: Vec<_> = state.plain_issues().filter(|i| i.labels.iter().any(|l| l == "homeostat:error")).collect();
+    let open: Vec<_> = issues.iter().filter(|i| i.state == "open").collect();
+    assert_eq!(open.len(), 1, "one issue keeps the error: {issues:#?}");
+    let kept = open[0];
+    assert_eq!(kept.number, issues.iter().map(|i| i.number).min().unwrap(), "the older one");
+    let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
+    assert_eq!(count, 5, "every occurrence of both runs counted once, on the kept issue");
+    let closed = issues.iter().find(|i| i.state == "closed").expect("the later one is closed");
+    let note = state.comments.values().find(|c| c.issue == closed.number).expect("with a comment");
+    assert!(note.body.contains(&format!("#{}", kept.number)), "{}", note.body);
+    drop(state);
+    gh.assert_clean();
+}
+
+#[test]
 fn no_binary_panics_with_a_token_against_a_dead_port_or_a_failing_github() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_url = format!("http://{}", dead.local_addr().unwrap());

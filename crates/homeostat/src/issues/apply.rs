@@ -173,7 +173,50 @@ pub async fn apply(
             }
         }
     }
+    settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &limits.now.to_string()).await?;
     Ok(outcomes)
+}
+
+/// GitHub starts one run per dispatch, with no queue, so two runs at once can each find a
+/// fingerprint unknown and file it. After filing, the issues are read again: where an
+/// older issue carries a fingerprint this run filed, this run's issue is closed with a
+/// comment naming the older one, and its occurrences are counted there. Whichever run
+/// reads last, the oldest issue is the one that stays (a run never closes the oldest).
+async fn settle_double_filings(
+    forge: &dyn Forge,
+    ledger: &Ledger,
+    writer: &Writer<'_>,
+    groups: &[Group],
+    outcomes: &mut [Outcome],
+    now: &str,
+) -> Result<()> {
+    if !outcomes.iter().any(|o| o.action == Action::Created) {
+        return Ok(());
+    }
+    let index = Index::load(forge).await?;
+    for outcome in outcomes.iter_mut().filter(|o| o.action == Action::Created) {
+        let Some(mine) = outcome.issue else { continue };
+        let Some(kept) = index.get(&outcome.fingerprint).filter(|k| k.number < mine) else { continue };
+        let Some(g) = groups.iter().find(|g| g.fingerprint == outcome.fingerprint) else { continue };
+        tracing::warn!(
+            "#{mine} and #{} were filed at once for {}: keeping #{}",
+            kept.number,
+            g.fingerprint,
+            kept.number
+        );
+        let context = serde_json::json!({ "kept": kept.number });
+        forge
+            .create_comment(mine, &writer.comment("issue-filed-twice.md.j2", g, &IssueState::default(), context)?)
+            .await?;
+        forge.update_issue(mine, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
+        let why = "filed at the same time by another run; counted on the older issue";
+        let (_, updated) = update_known(forge, ledger, writer, g, kept, &Step::Count(kept.number, why), now).await?;
+        outcome.action = Action::Skipped;
+        outcome.issue = Some(updated.number);
+        outcome.url = Some(updated.url.clone()).filter(|u| !u.is_empty());
+        outcome.reason = Some(why.to_string());
+    }
+    Ok(())
 }
 
 /// Counts a known issue's new occurrences: a comment when due (the regression comment on
