@@ -201,25 +201,22 @@ fn hs_issue_fault_matrix_never_files_twice_nor_loses_a_count() {
     }
 }
 
-#[test]
-fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() {
-    let gh = Standin::start();
-    // Both creates answered 1.5 s late: each run has read the issues before either create
-    // lands, as when GitHub starts two report-errors runs for two dispatches of a burst.
+/// Two hs-issue runs at once, each with its own checkout and `args` (a job's file written
+/// from `input`); both creates answered 1.5 s late, so each run has read the issues before
+/// either create lands — as when GitHub starts two report-errors runs for one burst.
+fn two_runs_at_once(gh: &Standin, inputs: [(&str, String); 2], args: &[&str]) {
     gh.fault(Fault::new("POST", "/issues$", FaultKind::Slow { ms: 1500 }).times(2));
-    let event = |id: usize| {
-        serde_json::json!({"event_id": format!("{id:032x}"), "type": "TypeError",
-            "message": "Cannot read properties of undefined (reading 'id')", "platform": "javascript",
-            "stack": "TypeError: x\n    at renderNote (https://app.example.com/assets/app.js:10:15)", "release": "1.0.0"})
-        .to_string()
-    };
-    let runs: Vec<_> = [(0..3), (3..5)]
+    let runs: Vec<_> = inputs
         .into_iter()
-        .map(|ids| {
-            let job = Job::new(&gh);
-            let lines: Vec<String> = ids.map(event).collect();
-            let file = job.write("errors.jsonl", &(lines.join("\n") + "\n"));
-            let mut cmd = job.command("hs-issue", &[file.to_str().unwrap()]);
+        .map(|(name, text)| {
+            let job = Job::new(gh);
+            let file = job.write(name, &text);
+            let mut cmd = job.command("hs-issue", args);
+            if name.ends_with(".jsonl") {
+                cmd.arg(&file);
+            } else {
+                cmd.env("GITHUB_EVENT_PATH", &file).env("GITHUB_EVENT_NAME", "repository_dispatch");
+            }
             let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
             (job, child)
         })
@@ -229,18 +226,54 @@ fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() 
         assert!(out.status.success(), "{}", stderr(&out));
     }
     assert_eq!(gh.count("POST", "/issues$"), 2, "the race happened: both runs filed");
+}
+
+/// The issues labelled `label`: the one left open, the closed one and the closing note.
+fn kept_and_closed(gh: &Standin, label: &str) -> (github_standin::state::Issue, u64, String) {
     let state = gh.state();
-    let issues: Vec<_> = state.plain_issues().filter(|i| i.labels.iter().any(|l| l == "homeostat:error")).collect();
+    let issues: Vec<_> = state.plain_issues().filter(|i| i.labels.iter().any(|l| l == label)).collect();
     let open: Vec<_> = issues.iter().filter(|i| i.state == "open").collect();
-    assert_eq!(open.len(), 1, "one issue keeps the error: {issues:#?}");
-    let kept = open[0];
+    assert_eq!(open.len(), 1, "one issue keeps it: {issues:#?}");
+    let kept = (*open[0]).clone();
     assert_eq!(kept.number, issues.iter().map(|i| i.number).min().unwrap(), "the older one");
+    let closed = issues.iter().find(|i| i.state == "closed").expect("the later one is closed").number;
+    let note = state.comments.values().find(|c| c.issue == closed).expect("with a note").body.clone();
+    assert!(note.contains(&format!("#{}", kept.number)), "the note names the kept issue: {note}");
+    (kept, closed, note)
+}
+
+#[test]
+fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() {
+    let gh = Standin::start();
+    let event = |id: usize| {
+        serde_json::json!({"event_id": format!("{id:032x}"), "type": "TypeError",
+            "message": "Cannot read properties of undefined (reading 'id')", "platform": "javascript",
+            "stack": "TypeError: x\n    at renderNote (https://app.example.com/assets/app.js:10:15)", "release": "1.0.0"})
+        .to_string()
+            + "\n"
+    };
+    let jsonl = |ids: std::ops::Range<usize>| ids.map(event).collect::<String>();
+    two_runs_at_once(&gh, [("errors.jsonl", jsonl(0..3)), ("errors.jsonl", jsonl(3..5))], &[]);
+    let (kept, _, _) = kept_and_closed(&gh, "homeostat:error");
     let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
-    assert_eq!(count, 5, "every occurrence of both runs counted once, on the kept issue");
-    let closed = issues.iter().find(|i| i.state == "closed").expect("the later one is closed");
-    let note = state.comments.values().find(|c| c.issue == closed.number).expect("with a comment");
-    assert!(note.body.contains(&format!("#{}", kept.number)), "{}", note.body);
-    drop(state);
+    assert_eq!(count, 5, "the 3 and the 2 occurrences counted once each, on the kept issue");
+    gh.assert_clean();
+}
+
+#[test]
+fn a_feedback_dispatch_handled_by_two_runs_at_once_leaves_one_open_issue() {
+    let gh = Standin::start();
+    // The relay resent a dispatch whose answer it lost while the first run still went.
+    let piece = serde_json::json!({"id": format!("{:032x}", 7), "message": "Export does nothing on Safari"});
+    let payload =
+        serde_json::json!({"action": "user-feedback", "client_payload": {"feedback": [piece], "batch": "g0-0-1"}});
+    two_runs_at_once(
+        &gh,
+        [("event.json", payload.to_string()), ("event.json", payload.to_string())],
+        &["--from-event"],
+    );
+    let (kept, _, _) = kept_and_closed(&gh, "homeostat:feedback");
+    assert!(kept.body.as_deref().unwrap_or("").contains("Export does nothing on Safari"));
     gh.assert_clean();
 }
 

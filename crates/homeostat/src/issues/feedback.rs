@@ -8,14 +8,14 @@
 //! nothing twice and a stranger's issue cannot claim an id. A daily quota
 //! (`issues.feedback_per_day`) holds the rest in the ledger; later runs file them first.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Position, Result};
 use crate::event::Feedback;
-use crate::forge::{Forge, NewIssue, StateFilter, limits};
+use crate::forge::{Forge, IssueUpdate, NewIssue, State, StateFilter, limits};
 use crate::gha::Actions;
 use crate::ledger::{Ledger, kinds};
 use crate::markers::{self, Marker};
@@ -109,12 +109,7 @@ pub async fn file(
         })
         .collect();
     let feedback = feedback.as_slice();
-    let issues = forge.list_issues(LABEL, StateFilter::All).await?;
-    let known: BTreeSet<String> = super::trusted(forge, issues)
-        .await?
-        .iter()
-        .filter_map(|i| markers::find(&i.body, |m| if let Marker::Feedback(id) = m { Some(id) } else { None }))
-        .collect();
+    let known = filed_before(forge).await?;
     // The error issues, when some feedback is about an error the relay saw.
     let about_errors = held.iter().chain(feedback).any(|f| f.associated_fingerprint.is_some());
     let errors = if about_errors { Some(super::Index::load(forge).await?) } else { None };
@@ -138,7 +133,7 @@ pub async fn file(
             issue: issue.map(|i| i.number),
             url: issue.map(|i| i.url.clone()).filter(|u| !u.is_empty()),
         };
-        if known.contains(&fb.id) {
+        if known.contains_key(&fb.id) {
             out.push(filed(Filing::Known, None));
         } else if allowed == 0 {
             // Only what this run brought: held feedback is in the ledger already.
@@ -153,7 +148,43 @@ pub async fn file(
             out.push(filed(Filing::Created, Some(&issue)));
         }
     }
+    settle_double_filings(forge, &prompts, &mut out).await?;
     Ok(out)
+}
+
+/// The feedback ids filed before, each with its oldest issue (issues by writers only).
+async fn filed_before(forge: &dyn Forge) -> Result<BTreeMap<String, u64>> {
+    let issues = forge.list_issues(LABEL, StateFilter::All).await?;
+    let mut known = BTreeMap::new();
+    for issue in super::trusted(forge, issues).await? {
+        if let Some(id) = markers::find(&issue.body, |m| if let Marker::Feedback(id) = m { Some(id) } else { None }) {
+            let oldest: &mut u64 = known.entry(id).or_insert(issue.number);
+            *oldest = (*oldest).min(issue.number);
+        }
+    }
+    Ok(known)
+}
+
+/// Two runs at once (a dispatch resent while the first run is still going) can both file
+/// one piece. After filing, the issues are read again; where an older issue has the same
+/// piece, this run's is closed with a note naming it. The oldest is never closed.
+async fn settle_double_filings(forge: &dyn Forge, prompts: &Prompts, out: &mut [Filed]) -> Result<()> {
+    if !out.iter().any(|f| f.action == Filing::Created) {
+        return Ok(());
+    }
+    let known = filed_before(forge).await?;
+    for f in out.iter_mut().filter(|f| f.action == Filing::Created) {
+        let (Some(mine), Some(&kept)) = (f.issue, known.get(&f.id)) else { continue };
+        if kept >= mine {
+            continue;
+        }
+        tracing::warn!("#{mine} and #{kept} were filed at once for feedback {}: keeping #{kept}", f.id);
+        let note = prompts.render("feedback-filed-twice.md.j2", &serde_json::json!({ "kept": kept }))?;
+        forge.create_comment(mine, &markers::body(&note, &[])).await?;
+        forge.update_issue(mine, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
+        *f = Filed { id: f.id.clone(), action: Filing::Known, issue: Some(kept), url: None };
+    }
+    Ok(())
 }
 
 /// Logs what was filed and, in Actions, sets the `feedback` output (JSON) and adds a
