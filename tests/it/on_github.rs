@@ -204,7 +204,8 @@ fn hs_issue_fault_matrix_never_files_twice_nor_loses_a_count() {
 /// Two hs-issue runs at once, each with its own checkout and `args` (a job's file written
 /// from `input`); both creates answered 1.5 s late, so each run has read the issues before
 /// either create lands — as when GitHub starts two report-errors runs for one burst.
-fn two_runs_at_once(gh: &Standin, inputs: [(&str, String); 2], args: &[&str]) {
+/// Returns the two runs' ledgers.
+fn two_runs_at_once(gh: &Standin, inputs: [(&str, String); 2], args: &[&str]) -> Vec<String> {
     gh.fault(Fault::new("POST", "/issues$", FaultKind::Slow { ms: 1500 }).times(2));
     let runs: Vec<_> = inputs
         .into_iter()
@@ -221,11 +222,14 @@ fn two_runs_at_once(gh: &Standin, inputs: [(&str, String); 2], args: &[&str]) {
             (job, child)
         })
         .collect();
-    for (_job, child) in runs {
+    let mut ledgers = Vec::new();
+    for (job, child) in runs {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
+        ledgers.push(std::fs::read_to_string(job.path("ledger.jsonl")).unwrap_or_default());
     }
     assert_eq!(gh.count("POST", "/issues$"), 2, "the race happened: both runs filed");
+    ledgers
 }
 
 /// The issues labelled `label`: the one left open, the closed one and the closing note.
@@ -253,8 +257,12 @@ fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() 
             + "\n"
     };
     let jsonl = |ids: std::ops::Range<usize>| ids.map(event).collect::<String>();
-    two_runs_at_once(&gh, [("errors.jsonl", jsonl(0..3)), ("errors.jsonl", jsonl(3..5))], &[]);
-    let (kept, _, _) = kept_and_closed(&gh, "homeostat:error");
+    let ledgers = two_runs_at_once(&gh, [("errors.jsonl", jsonl(0..3)), ("errors.jsonl", jsonl(3..5))], &[]);
+    let (kept, closed, _) = kept_and_closed(&gh, "homeostat:error");
+    // The run that closed its issue says so in its ledger, so reports count one bug.
+    let said: Vec<&String> = ledgers.iter().filter(|l| l.contains("\"issue.filed_twice\"")).collect();
+    assert_eq!(said.len(), 1, "{ledgers:#?}");
+    assert!(said[0].contains(&format!("\"issue\":{closed}")), "{}", said[0]);
     let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
     assert_eq!(count, 5, "the 3 and the 2 occurrences counted once each, on the kept issue");
     gh.assert_clean();

@@ -32,6 +32,10 @@ pub mod kinds {
     /// A closed issue came back (a regression) and hs-issue reopened it; key = issue;
     /// fields as `issue.seen`.
     pub const ISSUE_REOPENED: &str = "issue.reopened";
+    /// Two runs at once filed one error; hs-issue closed its own, later issue and counted
+    /// the occurrences on the older one (an `issue.seen` line); key = fingerprint; fields
+    /// `issue` (closed), `kept`, `occurrences`. Reports take back that issue and its count.
+    pub const ISSUE_FILED_TWICE: &str = "issue.filed_twice";
     /// hs-classify gave an issue its risk class; key = issue; fields `class`, `auto_fix`.
     pub const ISSUE_CLASSIFIED: &str = "issue.classified";
     /// One coding-agent run; key = issue; fields `agent`, `mode`, `seconds`, `usd`, `turns`, `exit`.

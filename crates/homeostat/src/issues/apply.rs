@@ -211,6 +211,8 @@ async fn settle_double_filings(
         forge.update_issue(mine, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
         let why = "filed at the same time by another run; counted on the older issue";
         let (_, updated) = update_known(forge, ledger, writer, g, kept, &Step::Count(kept.number, why), now).await?;
+        let data = serde_json::json!({"issue": mine, "kept": kept.number, "occurrences": g.count});
+        record(forge, ledger, crate::ledger::kinds::ISSUE_FILED_TWICE, &g.fingerprint, data)?;
         outcome.action = Action::Skipped;
         outcome.issue = Some(updated.number);
         outcome.url = Some(updated.url.clone()).filter(|u| !u.is_empty());

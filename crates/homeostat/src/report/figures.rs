@@ -355,6 +355,10 @@ fn errors(window: &[&Entry]) -> Errors {
                 x.events += occurrences;
             }
             kinds::ISSUE_SEEN => x.events += occurrences,
+            kinds::ISSUE_FILED_TWICE => {
+                x.new_bugs = x.new_bugs.saturating_sub(1);
+                x.events = x.events.saturating_sub(occurrences);
+            }
             _ => {}
         }
     }
@@ -457,6 +461,10 @@ fn add_to_day(day: &mut Day, e: &Entry) {
             day.events += occurrences;
         }
         kinds::ISSUE_SEEN => day.events += occurrences,
+        kinds::ISSUE_FILED_TWICE => {
+            day.new_bugs = day.new_bugs.saturating_sub(1);
+            day.events = day.events.saturating_sub(occurrences);
+        }
         kinds::AGENT_OUTCOME if AGENT_OK.contains(&outcome) => day.agent_ok += 1,
         kinds::AGENT_OUTCOME if AGENT_FAILED.contains(&outcome) => day.agent_failed += 1,
         kinds::AGENT_OUTCOME => day.agent_other += 1,
@@ -506,6 +514,27 @@ mod tests {
         assert_eq!((f.fixes.merged, f.fixes.by_gate, f.fixes.by_people), (2, 1, 1));
         let once = merged_once(entries.iter());
         assert_eq!(once[0].data.get("issue"), Some(&serde_json::json!(3)));
+    }
+
+    #[test]
+    fn an_error_filed_twice_at_once_counts_as_one_bug_and_its_occurrences_once() {
+        let t = Timestamp::from_second(1_800_000_000).unwrap();
+        let line = |kind: &str, data: serde_json::Value| Entry {
+            ts: t,
+            kind: kind.into(),
+            key: "eeeeeeeeeeeeeeee".into(),
+            id: String::new(),
+            data: data.as_object().cloned().unwrap_or_default(),
+        };
+        // Run A filed #1 with 3; run B filed #2 with 2, then closed it and counted on #1.
+        let entries = vec![
+            line(kinds::ISSUE_CREATED, serde_json::json!({"issue": 1, "occurrences": 3})),
+            line(kinds::ISSUE_CREATED, serde_json::json!({"issue": 2, "occurrences": 2})),
+            line(kinds::ISSUE_SEEN, serde_json::json!({"issue": 1, "occurrences": 2})),
+            line(kinds::ISSUE_FILED_TWICE, serde_json::json!({"issue": 2, "kept": 1, "occurrences": 2})),
+        ];
+        let f = compute(&entries, t, t + jiff::SignedDuration::from_hours(1), Budgets::default());
+        assert_eq!((f.errors.new_bugs, f.errors.events), (1, 5));
     }
 
     #[test]
