@@ -275,12 +275,15 @@ fn a_feedback_dispatch_handled_by_two_runs_at_once_leaves_one_open_issue() {
     let piece = serde_json::json!({"id": format!("{:032x}", 7), "message": "Export does nothing on Safari"});
     let payload =
         serde_json::json!({"action": "user-feedback", "client_payload": {"feedback": [piece], "batch": "g0-0-1"}});
-    two_runs_at_once(
+    let ledgers = two_runs_at_once(
         &gh,
         [("event.json", payload.to_string()), ("event.json", payload.to_string())],
         &["--from-event"],
     );
-    let (kept, _, _) = kept_and_closed(&gh, "homeostat:feedback");
+    let (kept, closed, _) = kept_and_closed(&gh, "homeostat:feedback");
+    let said: Vec<&String> = ledgers.iter().filter(|l| l.contains("\"feedback.filed_twice\"")).collect();
+    assert_eq!(said.len(), 1, "{ledgers:#?}");
+    assert!(said[0].contains(&format!("\"issue\":{closed}")), "{}", said[0]);
     assert!(kept.body.as_deref().unwrap_or("").contains("Export does nothing on Safari"));
     gh.assert_clean();
 }

@@ -26,6 +26,9 @@ pub mod kinds {
     /// hs-issue held user feedback back by `issues.feedback_per_day`; key = feedback id;
     /// field `feedback` (scrubbed), filed by a later run.
     pub const FEEDBACK_HELD: &str = "feedback.held";
+    /// Two runs at once filed one piece of feedback; hs-issue closed its own, later issue;
+    /// key = feedback id; fields `issue` (closed), `kept`. Reports count the piece once.
+    pub const FEEDBACK_FILED_TWICE: &str = "feedback.filed_twice";
     /// hs-issue counted a known issue's later occurrences; key = issue; fields `issue`,
     /// `occurrences`, `fingerprint`.
     pub const ISSUE_SEEN: &str = "issue.seen";

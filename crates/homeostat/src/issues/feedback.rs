@@ -148,7 +148,7 @@ pub async fn file(
             out.push(filed(Filing::Created, Some(&issue)));
         }
     }
-    settle_double_filings(forge, &prompts, &mut out).await?;
+    settle_double_filings(forge, ledger, &prompts, &mut out).await?;
     Ok(out)
 }
 
@@ -168,7 +168,7 @@ async fn filed_before(forge: &dyn Forge) -> Result<BTreeMap<String, u64>> {
 /// Two runs at once (a dispatch resent while the first run is still going) can both file
 /// one piece. After filing, the issues are read again; where an older issue has the same
 /// piece, this run's is closed with a note naming it. The oldest is never closed.
-async fn settle_double_filings(forge: &dyn Forge, prompts: &Prompts, out: &mut [Filed]) -> Result<()> {
+async fn settle_double_filings(forge: &dyn Forge, ledger: &Ledger, prompts: &Prompts, out: &mut [Filed]) -> Result<()> {
     if !out.iter().any(|f| f.action == Filing::Created) {
         return Ok(());
     }
@@ -182,6 +182,8 @@ async fn settle_double_filings(forge: &dyn Forge, prompts: &Prompts, out: &mut [
         let note = prompts.render("feedback-filed-twice.md.j2", &serde_json::json!({ "kept": kept }))?;
         forge.create_comment(mine, &markers::body(&note, &[])).await?;
         forge.update_issue(mine, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
+        let data = serde_json::json!({ "issue": mine, "kept": kept });
+        record(forge, ledger, kinds::FEEDBACK_FILED_TWICE, &f.id, data)?;
         *f = Filed { id: f.id.clone(), action: Filing::Known, issue: Some(kept), url: None };
     }
     Ok(())

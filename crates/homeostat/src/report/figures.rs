@@ -162,6 +162,11 @@ pub struct Budgets {
     pub model_usd_per_day: Option<f64>,
 }
 
+/// The window's lines of one kind.
+fn count_of(window: &[&Entry], kind: &str) -> u64 {
+    window.iter().filter(|e| e.kind == kind).count() as u64
+}
+
 /// Every figure of the window `[since, until)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Figures {
@@ -258,8 +263,9 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
         errors: errors(&window),
         duplicates: duplicates(&window),
         feedback: FeedbackFigures {
-            filed: window.iter().filter(|e| e.kind == kinds::FEEDBACK_FILED).count() as u64,
-            held: window.iter().filter(|e| e.kind == kinds::FEEDBACK_HELD).count() as u64,
+            filed: count_of(&window, kinds::FEEDBACK_FILED)
+                .saturating_sub(count_of(&window, kinds::FEEDBACK_FILED_TWICE)),
+            held: count_of(&window, kinds::FEEDBACK_HELD),
         },
         issues_by_class: BTreeMap::new(),
         agent: Agent { runs: 0, outcomes: BTreeMap::new(), requests: 0, success_rate: None },
@@ -517,7 +523,7 @@ mod tests {
     }
 
     #[test]
-    fn an_error_filed_twice_at_once_counts_as_one_bug_and_its_occurrences_once() {
+    fn an_error_or_feedback_filed_twice_at_once_counts_once() {
         let t = Timestamp::from_second(1_800_000_000).unwrap();
         let line = |kind: &str, data: serde_json::Value| Entry {
             ts: t,
@@ -533,8 +539,13 @@ mod tests {
             line(kinds::ISSUE_SEEN, serde_json::json!({"issue": 1, "occurrences": 2})),
             line(kinds::ISSUE_FILED_TWICE, serde_json::json!({"issue": 2, "kept": 1, "occurrences": 2})),
         ];
+        let mut entries = entries;
+        entries.push(line(kinds::FEEDBACK_FILED, serde_json::json!({"issue": 3})));
+        entries.push(line(kinds::FEEDBACK_FILED, serde_json::json!({"issue": 4})));
+        entries.push(line(kinds::FEEDBACK_FILED_TWICE, serde_json::json!({"issue": 4, "kept": 3})));
         let f = compute(&entries, t, t + jiff::SignedDuration::from_hours(1), Budgets::default());
         assert_eq!((f.errors.new_bugs, f.errors.events), (1, 5));
+        assert_eq!(f.feedback.filed, 1, "a piece filed twice at once is one piece");
     }
 
     #[test]
