@@ -202,11 +202,11 @@ fn hs_issue_fault_matrix_never_files_twice_nor_loses_a_count() {
 }
 
 /// Two hs-issue runs at once, each with its own checkout and `args` (a job's file written
-/// from `input`); both creates answered 1.5 s late, so each run has read the issues before
+/// from `input`); both creates answered 3 s late, so each run has read the issues before
 /// either create lands — as when GitHub starts two report-errors runs for one burst.
 /// Returns the two runs' ledgers.
 fn two_runs_at_once(gh: &Standin, inputs: [(&str, String); 2], args: &[&str]) -> Vec<String> {
-    gh.fault(Fault::new("POST", "/issues$", FaultKind::Slow { ms: 1500 }).times(2));
+    gh.fault(Fault::new("POST", "/issues$", FaultKind::Slow { ms: 3000 }).times(2));
     let runs: Vec<_> = inputs
         .into_iter()
         .map(|(name, text)| {
@@ -265,6 +265,26 @@ fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() 
     assert!(said[0].contains(&format!("\"issue\":{closed}")), "{}", said[0]);
     let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
     assert_eq!(count, 5, "the 3 and the 2 occurrences counted once each, on the kept issue");
+    gh.assert_clean();
+}
+
+#[test]
+fn the_same_batch_handled_by_two_runs_at_once_is_counted_once() {
+    let gh = Standin::start();
+    // A relay resending a dispatch whose answer it lost, while the first run still goes.
+    let event = |id: usize| {
+        serde_json::json!({"event_id": format!("{id:032x}"), "type": "KeyError", "message": "'user'",
+            "platform": "python", "release": "2.0.0",
+            "stack": "Traceback (most recent call last):\n  File \"app/views.py\", line 12, in show\nKeyError: 'user'"})
+        .to_string()
+            + "\n"
+    };
+    let batch: String = (0..3).map(event).collect();
+    let ledgers = two_runs_at_once(&gh, [("errors.jsonl", batch.clone()), ("errors.jsonl", batch)], &[]);
+    let (kept, _, _) = kept_and_closed(&gh, "homeostat:error");
+    let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
+    assert_eq!(count, 3, "the batch both runs carried counted once");
+    assert_eq!(ledgers.iter().filter(|l| l.contains("\"issue.filed_twice\"")).count(), 1);
     gh.assert_clean();
 }
 

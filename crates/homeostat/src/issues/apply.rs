@@ -173,7 +173,11 @@ pub async fn apply(
             }
         }
     }
-    settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &limits.now.to_string()).await?;
+    // Best effort: the filing is done; a failure here leaves what was there before it.
+    let now = limits.now.to_string();
+    if let Err(e) = settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &now).await {
+        tracing::warn!("reading the issues again after filing failed: {e}");
+    }
     Ok(outcomes)
 }
 
@@ -204,13 +208,20 @@ async fn settle_double_filings(
             g.fingerprint,
             kept.number
         );
+        // Closed first: a failure after that leaves no second open issue behind.
+        forge.update_issue(mine, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
         let context = serde_json::json!({ "kept": kept.number });
         forge
             .create_comment(mine, &writer.comment("issue-filed-twice.md.j2", g, &IssueState::default(), context)?)
             .await?;
-        forge.update_issue(mine, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
+        // Both runs may have carried the same batch (a resent dispatch, the same held
+        // fingerprint): then the older issue counted it already.
         let why = "filed at the same time by another run; counted on the older issue";
-        let (_, updated) = update_known(forge, ledger, writer, g, kept, &Step::Count(kept.number, why), now).await?;
+        let updated = if parse_state(&kept.body).applied.contains(&g.key) {
+            kept.clone()
+        } else {
+            update_known(forge, ledger, writer, g, kept, &Step::Count(kept.number, why), now).await?.1
+        };
         let data = serde_json::json!({"issue": mine, "kept": kept.number, "occurrences": g.count});
         record(forge, ledger, crate::ledger::kinds::ISSUE_FILED_TWICE, &g.fingerprint, data)?;
         outcome.action = Action::Skipped;

@@ -148,7 +148,10 @@ pub async fn file(
             out.push(filed(Filing::Created, Some(&issue)));
         }
     }
-    settle_double_filings(forge, ledger, &prompts, &mut out).await?;
+    // Best effort: the filing is done; a failure here leaves what was there before it.
+    if let Err(e) = settle_double_filings(forge, ledger, &prompts, &mut out).await {
+        tracing::warn!("reading the feedback issues again after filing failed: {e}");
+    }
     Ok(out)
 }
 
@@ -179,9 +182,10 @@ async fn settle_double_filings(forge: &dyn Forge, ledger: &Ledger, prompts: &Pro
             continue;
         }
         tracing::warn!("#{mine} and #{kept} were filed at once for feedback {}: keeping #{kept}", f.id);
+        // Closed first: a failure after that leaves no second open issue behind.
+        forge.update_issue(mine, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
         let note = prompts.render("feedback-filed-twice.md.j2", &serde_json::json!({ "kept": kept }))?;
         forge.create_comment(mine, &markers::body(&note, &[])).await?;
-        forge.update_issue(mine, &IssueUpdate { state: Some(State::Closed), ..Default::default() }).await?;
         let data = serde_json::json!({ "issue": mine, "kept": kept });
         record(forge, ledger, kinds::FEEDBACK_FILED_TWICE, &f.id, data)?;
         *f = Filed { id: f.id.clone(), action: Filing::Known, issue: Some(kept), url: None };

@@ -65,7 +65,8 @@ pub fn summarize(entries: &[Entry], since: Timestamp, until: Timestamp) -> Summa
         fix_success: None,
         mean_fix_seconds: None,
         runbooks: Vec::new(),
-        issues_created: count(kinds::ISSUE_CREATED),
+        // An error two runs filed at once is one issue (see hs-issue's `issue.filed_twice`).
+        issues_created: count(kinds::ISSUE_CREATED).saturating_sub(count(kinds::ISSUE_FILED_TWICE)),
         agent_runs: count(kinds::AGENT_RUN),
         prs_opened: window
             .iter()

@@ -1,7 +1,7 @@
 //! The on-disk spool: segments `events-<generation>.jsonl` (append-only; every answer waits
 //! for its fsync, and concurrent requests share one fsync) and `cursor.json` (how far the
 //! oldest segment was forwarded, and the exact range of a batch in flight, so a batch resent
-//! after a crash is the same batch).
+//! after a crash is the same batch; an ack is written with the next batch's range).
 //!
 //! Size-capped: when the bytes not yet forwarded reach the cap, new events are refused
 //! (503) and counted as dropped. The segment being written is sealed once it passes a size
@@ -249,8 +249,11 @@ impl Spool {
             }
         }
         if inner.cursor.pending != Some(end) || inner.unsaved {
-            inner.cursor.pending = Some(end);
-            inner.save_cursor()?;
+            // In memory only once on disk: a failed save must not leave a batch that looks
+            // marked and would go out without its mark.
+            let marked = Cursor { pending: Some(end), ..inner.cursor };
+            save_cursor(&inner.dir, &marked)?;
+            (inner.cursor, inner.unsaved) = (marked, false);
         }
         Ok(Some(Batch { generation, start, end, records }))
     }

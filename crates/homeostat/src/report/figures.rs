@@ -162,11 +162,6 @@ pub struct Budgets {
     pub model_usd_per_day: Option<f64>,
 }
 
-/// The window's lines of one kind.
-fn count_of(window: &[&Entry], kind: &str) -> u64 {
-    window.iter().filter(|e| e.kind == kind).count() as u64
-}
-
 /// Every figure of the window `[since, until)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Figures {
@@ -262,11 +257,7 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
         until,
         errors: errors(&window),
         duplicates: duplicates(&window),
-        feedback: FeedbackFigures {
-            filed: count_of(&window, kinds::FEEDBACK_FILED)
-                .saturating_sub(count_of(&window, kinds::FEEDBACK_FILED_TWICE)),
-            held: count_of(&window, kinds::FEEDBACK_HELD),
-        },
+        feedback: feedback(&window),
         issues_by_class: BTreeMap::new(),
         agent: Agent { runs: 0, outcomes: BTreeMap::new(), requests: 0, success_rate: None },
         fixes: Fixes { merged: 0, by_gate: 0, by_people: 0, time_to_fix: Durations::of(Vec::new()) },
@@ -332,6 +323,15 @@ pub fn compute(entries: &[Entry], since: Timestamp, until: Timestamp, budgets: B
         model_budget_usd: budgets.model_usd_per_day.map(|b| b * days as f64),
     };
     f
+}
+
+/// Feedback filed (a piece two runs filed at once counts once) and held.
+fn feedback(window: &[&Entry]) -> FeedbackFigures {
+    let count_of = |kind: &str| window.iter().filter(|e| e.kind == kind).count() as u64;
+    FeedbackFigures {
+        filed: count_of(kinds::FEEDBACK_FILED).saturating_sub(count_of(kinds::FEEDBACK_FILED_TWICE)),
+        held: count_of(kinds::FEEDBACK_HELD),
+    }
 }
 
 fn errors(window: &[&Entry]) -> Errors {
