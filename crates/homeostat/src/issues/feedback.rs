@@ -119,7 +119,10 @@ pub async fn file(
     };
     let prompts = Prompts::builtin()?;
     let midnight = ledger.now().to_zoned(jiff::tz::TimeZone::UTC).start_of_day().map(|z| z.timestamp());
-    let today = ledger.count(kinds::FEEDBACK_FILED, None, midnight.unwrap_or(ledger.now()))?;
+    let midnight = midnight.unwrap_or(ledger.now());
+    // A piece two runs filed at once takes one slot of the day, not two.
+    let today = ledger.count(kinds::FEEDBACK_FILED, None, midnight)?;
+    let today = today.saturating_sub(ledger.count(kinds::FEEDBACK_FILED_TWICE, None, midnight)?);
     let mut allowed = (config.issues.feedback_per_day as usize).saturating_sub(today);
     let mut done = BTreeSet::new();
     let mut out = Vec::new();
@@ -343,6 +346,15 @@ mod tests {
         assert_eq!(titles.len(), 4, "{titles:?}");
         let later = file(&forge, &config, &at("3"), scrub, &[]).await.unwrap();
         assert!(later.iter().all(|f| f.action == Filing::Known), "{later:?}");
+        // A piece two runs filed at once (two `feedback.filed`, one `feedback.filed_twice`)
+        // takes one of the day's two slots: the next piece is filed, not held.
+        let day4 = at("4");
+        day4.append(kinds::FEEDBACK_FILED, &fb(6).id, serde_json::json!({"issue": 9})).unwrap();
+        day4.append(kinds::FEEDBACK_FILED, &fb(6).id, serde_json::json!({"issue": 10})).unwrap();
+        day4.append(kinds::FEEDBACK_FILED_TWICE, &fb(6).id, serde_json::json!({"issue": 10, "kept": 9})).unwrap();
+        let after = file(&forge, &config, &day4, scrub, &[fb(5)]).await.unwrap();
+        let fifth = after.iter().find(|f| f.id == fb(5).id).expect("reported");
+        assert_eq!(fifth.action, Filing::Created, "{after:?}");
     }
 
     #[test]
