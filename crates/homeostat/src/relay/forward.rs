@@ -264,8 +264,7 @@ fn json_len(value: &impl serde::Serialize) -> usize {
 
 /// An event as JSON within `budget` bytes: long texts and frame lists are cut first.
 pub fn fit_event(event: &ErrorEvent, budget: usize) -> Value {
-    let size = |e: &ErrorEvent| json_len(e);
-    if size(event) <= budget {
+    if json_len(event) <= budget {
         return super::ingest::wire(event);
     }
     let mut e = event.clone();
@@ -282,14 +281,14 @@ pub fn fit_event(event: &ErrorEvent, budget: usize) -> Value {
         x.frames.drain(..keep);
     }
     e.tags.retain(|k, v| k.len() + v.len() < 200);
-    while size(&e) > budget && (e.exceptions.len() > 1 || !e.tags.is_empty()) {
+    while json_len(&e) > budget && (e.exceptions.len() > 1 || !e.tags.is_empty()) {
         if e.exceptions.len() > 1 {
             e.exceptions.remove(0);
         } else {
             e.tags.clear();
         }
     }
-    if size(&e) > budget {
+    if json_len(&e) > budget {
         e.exceptions.iter_mut().for_each(|x| x.frames.clear());
         cut(&mut e.stack, 1_000);
     }

@@ -93,9 +93,11 @@ fn segment_size_for(max_bytes: u64) -> u64 {
 }
 
 impl Inner {
-    fn save_cursor(&mut self) -> crate::Result<()> {
-        save_cursor(&self.dir, &self.cursor)?;
-        self.unsaved = false;
+    /// Writes `next` to disk, then makes it the cursor: a failed write leaves the cursor
+    /// as it was, so nothing looks marked that is not.
+    fn commit(&mut self, next: Cursor) -> crate::Result<()> {
+        save_cursor(&self.dir, &next)?;
+        (self.cursor, self.unsaved) = (next, false);
         Ok(())
     }
 
@@ -121,8 +123,7 @@ impl Inner {
         {
             let done = self.cursor.generation;
             let next = self.segments.range(done + 1..).next().map_or(done + 1, |(g, _)| *g);
-            self.cursor = Cursor { generation: next, acked: 0, pending: None };
-            self.save_cursor()?;
+            self.commit(Cursor { generation: next, acked: 0, pending: None })?;
             self.segments.remove(&done);
             let path = segment_path(&self.dir, done);
             if let Err(e) = fs::remove_file(&path)
@@ -226,7 +227,8 @@ impl Spool {
         let written = inner.segments.get(&generation).copied().unwrap_or(0);
         if start >= written {
             if inner.unsaved {
-                inner.save_cursor()?;
+                let acked = inner.cursor;
+                inner.commit(acked)?;
             }
             return Ok(None);
         }
@@ -249,11 +251,8 @@ impl Spool {
             }
         }
         if inner.cursor.pending != Some(end) || inner.unsaved {
-            // In memory only once on disk: a failed save must not leave a batch that looks
-            // marked and would go out without its mark.
             let marked = Cursor { pending: Some(end), ..inner.cursor };
-            save_cursor(&inner.dir, &marked)?;
-            (inner.cursor, inner.unsaved) = (marked, false);
+            inner.commit(marked)?;
         }
         Ok(Some(Batch { generation, start, end, records }))
     }
