@@ -73,14 +73,15 @@ events=$(wc -l < "$dir/events.jsonl")
 # takes ≈ 0.15 s, where the process's start and the machine's noise moved the figure by
 # a third between runs.
 for _ in $(seq 10); do cat "$dir/events.jsonl"; done > "$dir/engine.jsonl"
-best=""
+best=""; best_cpu=""
+TIMEFORMAT='%R %U %S'
 for _ in 1 2 3; do
-  t0=$(date +%s.%N); "${server[@]}" "$out/hs-fingerprint" "${engine_jobs[@]}" --format jsonl "$dir/engine.jsonl" >/dev/null
-  t1=$(date +%s.%N)
-  t=$(echo "$t1 - $t0" | bc -l)
-  if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+  read -r t user sys < <({ time "${server[@]}" "$out/hs-fingerprint" "${engine_jobs[@]}" --format jsonl "$dir/engine.jsonl" >/dev/null; } 2>&1)
+  if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; best_cpu=$(echo "$user + $sys" | bc -l); fi
 done
 fp_rate=$(echo "10 * $events / $best" | bc -l)
+# CPU per event, whatever the number of workers: the engine's share of a relay's budget.
+fp_cpu_us=$(echo "1000000 * $best_cpu / (10 * $events)" | bc -l)
 
 cat > "$dir/homeostat.yml" <<YML
 ledger: {path: $dir/ledger.jsonl}
@@ -98,6 +99,10 @@ for _ in $(seq 50); do grep -q listening "$dir/relay.out" 2>/dev/null && break; 
 url=$(sed -n 's/^hs-relay listening on //p' "$dir/relay.out")
 
 rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$relay_pid/status"; }
+# The relay's CPU (user + system, every thread) in clock ticks, from proc(5)'s stat fields
+# 14 and 15 (counted after the command name, which may hold spaces).
+cpu_ticks() { sed 's/.*) //' "/proc/$relay_pid/stat" | awk '{print $12 + $13}'; }
+hz=$(getconf CLK_TCK)
 if [ -n "$STRETCHES" ]; then
   total=0
   for i in $(seq "$STRETCHES"); do
@@ -121,14 +126,32 @@ fi
 ( while kill -0 "$relay_pid" 2>/dev/null; do echo "$(date +%s) $(rss)"; sleep 5; done ) > "$dir/rss.txt" &
 sampler=$!
 echo "==> $CONNECTIONS connections for ${SECONDS_RUN}s against $url"
+c0=$(cpu_ticks)
 "${client[@]}" "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey | tee "$dir/load.json"
+c1=$(cpu_ticks)
 kill "$sampler" 2>/dev/null || true
 # The HTTP exchange alone (GET /healthz on the same connections): the most any relay could
 # answer on these cores with this client, before any event work.
 echo "==> the HTTP floor: GET /healthz, $CONNECTIONS connections for 10s"
+f0=$(cpu_ticks)
 "${client[@]}" "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" 10 benchkey --floor | tee "$dir/floor.json"
+f1=$(cpu_ticks)
 floor_rate=$(python3 -c "import json;print(json.load(open('$dir/floor.json'))['events_per_s'])")
 relay_rate=$(python3 -c "import json;print(json.load(open('$dir/load.json'))['events_per_s'])")
+relay_requests=$(python3 -c "import json;print(json.load(open('$dir/load.json'))['requests'])")
+floor_requests=$(python3 -c "import json;print(json.load(open('$dir/floor.json'))['requests'])")
+# Server CPU per event and per bare exchange. When the floor kept the relay's core(s) busy
+# (PIN=1: one core; near 100 %), the floor is the server's limit, not the client's, and
+# 1 / (exchange + engine per event) bounds any relay on this HTTP stack that answers one
+# event per request — before scrubbing, the fsync'd spool or forwarding.
+relay_cpu_us=$(echo "1000000 * ($c1 - $c0) / $hz / $relay_requests" | bc -l)
+floor_cpu_us=$(echo "1000000 * ($f1 - $f0) / $hz / $floor_requests" | bc -l)
+floor_busy=$(echo "100 * ($f1 - $f0) / $hz / 10" | bc -l)
+bound=$(echo "1000000 / ($floor_cpu_us + $fp_cpu_us)" | bc -l)
+bound_text=$(printf '%.0f events/s per core of relay CPU' "$bound")
+if [ -n "$PIN" ]; then
+  bound_text="$bound_text = $(printf '%.0f' "$(echo "100 * $bound / $fp_rate" | bc -l)")% of hs-fingerprint/s on its core: the most a relay on this HTTP stack could reach, one event per request, before scrub, spool and forwarding"
+fi
 rss_first=$(awk 'NR==2 {print $2}' "$dir/rss.txt"); rss_last=$(tail -1 "$dir/rss.txt" | awk '{print $2}')
 rss_max=$(awk '{if ($2>m) m=$2} END {print m}' "$dir/rss.txt")
 # The curve, not only its ends: about a dozen samples spread over the run (seconds since
@@ -138,5 +161,7 @@ rss_curve=$(awk 'NR==1 {t0=$1} {t[NR]=$1-t0; m[NR]=$2} END {step=int((NR+10)/11)
 printf '\n%-18s %s\n' "events" "$events" "hs-fingerprint/s" "$(printf '%.0f' "$fp_rate")" \
   "relay events/s" "$relay_rate" "ratio" "$(printf '%.0f%%' "$(echo "100 * $relay_rate / $fp_rate" | bc -l)")" \
   "HTTP floor req/s" "$floor_rate ($(printf '%.0f%%' "$(echo "100 * $floor_rate / $fp_rate" | bc -l)") of hs-fingerprint/s)" \
+  "CPU µs per event" "$(printf 'relay %.1f, hs-fingerprint %.1f; bare exchange %.1f per request (relay CPU %.0f%% of a core in the floor run)' "$relay_cpu_us" "$fp_cpu_us" "$floor_cpu_us" "$floor_busy")" \
+  "exchange + engine" "$bound_text" \
   "relay RSS MB" "first ${rss_first:-?} last ${rss_last:-?} max ${rss_max:-?} (sampled every 5 s)" \
   "RSS curve (MB)" "$rss_curve"
