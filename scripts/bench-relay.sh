@@ -7,6 +7,8 @@
 #   scripts/bench-relay.sh            30-second run
 #   scripts/bench-relay.sh 600        10-minute run (memory over time)
 #   CONNECTIONS=32 scripts/bench-relay.sh
+#   RELAY_BIN=/tmp/hs-relay-old scripts/bench-relay.sh 10
+#                                     the same run against another build (pair them)
 #   PIN=1 scripts/bench-relay.sh      the relay and the engine each on core 1 alone (taskset),
 #                                     the load client on core 0: the ratio on equal CPU,
 #                                     without the client's share
@@ -36,7 +38,8 @@ echo "==> building hs-relay, hs-fingerprint and the load client (release)"
 cargo build --release --quiet --bin hs-relay --bin hs-fingerprint
 cargo bench --quiet --no-run --bench relay_load 2>&1 | tail -1 >/dev/null
 out=${CARGO_TARGET_DIR:-target}/release
-relay_bin=$out/hs-relay
+# RELAY_BIN: another build of hs-relay (an earlier commit's), to pair runs against this one.
+relay_bin=${RELAY_BIN:-$out/hs-relay}
 if [ -n "$STRETCHES" ]; then
   command -v gdb >/dev/null || { echo "STRETCHES needs gdb (apt-get install gdb)" >&2; exit 2; }
   # mimalloc keeps its own books; glibc's malloc_stats counts the live heap. A target
