@@ -360,13 +360,11 @@ impl Writer {
     }
 }
 
-/// Group commit: takes every request waiting, writes them, one fsync, then answers all.
-/// The lock is held only to admit and to publish, not across the fsync, so the forwarder
-/// reads and acknowledges meanwhile.
 /// The writer gives way to the HTTP workers: woken by a request, it does not preempt them
 /// (Linux's `SCHED_BATCH`) but runs when they wait or their time slice ends, so the
-/// requests they take in meanwhile share its next fsync. Pinned to one core: 16 % to 22 %
-/// more events/s and a lower p99 (docs/relay.md, session 13). Elsewhere a no-op.
+/// requests they take in meanwhile share its next fsync. Pinned to one core: 15 % to 41 %
+/// more events/s (by the host's load) and a lower p99 (docs/relay.md, session 13).
+/// Elsewhere a no-op.
 fn give_way_to_workers() {
     #[cfg(target_os = "linux")]
     {
@@ -379,6 +377,9 @@ fn give_way_to_workers() {
     }
 }
 
+/// Group commit: takes every request waiting, writes them, one fsync, then answers all.
+/// The lock is held only to admit and to publish, not across the fsync, so the forwarder
+/// reads and acknowledges meanwhile.
 fn write_loop(inner: Arc<Mutex<Inner>>, mut writer: Writer, mut rx: mpsc::Receiver<Request>) {
     give_way_to_workers();
     while let Some(first) = rx.blocking_recv() {
