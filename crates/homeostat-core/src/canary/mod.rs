@@ -2,3 +2,4 @@
 //! metric sources and rolling back are `homeostat::canary`.
 
 pub mod judge;
+pub mod stats;
