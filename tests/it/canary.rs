@@ -4,6 +4,7 @@
 
 mod conformance {
     use homeostat::canary::judge::{self, Classification, Direction, EffectMeasure, MetricInput, NanStrategy, Params};
+    use homeostat::canary::stats;
     use serde_json::Value;
 
     fn f(v: &Value) -> f64 {
@@ -86,18 +87,18 @@ mod conformance {
             if close(got, want, tol) { Ok(()) } else { Err(format!("{name} {got}, want {want} (tol {tol})")) }
         };
         match c["kind"].as_str() {
-            Some("qnorm") => check("qnorm", judge::qnorm(f(&c["p"])), f(&c["expect"]), tol),
+            Some("qnorm") => check("qnorm", stats::qnorm(f(&c["p"])), f(&c["expect"]), tol),
             Some("wilcoxonDiff") => {
                 let (x, y) = (series(&c["x"]), series(&c["y"]));
                 for k in c["checks"].as_array().into_iter().flatten() {
-                    let got = judge::wilcoxon_diff(f(&k["mu"]), f(&k["zq"]), &x, &y).unwrap_or(f64::NAN);
+                    let got = stats::wilcoxon_diff(f(&k["mu"]), f(&k["zq"]), &x, &y).unwrap_or(f64::NAN);
                     check("wdiff", got, f(&k["expect"]), tol)?;
                 }
                 Ok(())
             }
             Some("mannWhitneyUTest") => {
                 let (x, y) = (series(&c["x(experiment)"]), series(&c["y(control)"]));
-                let t = judge::mann_whitney(&x, &y, f(&c["confidenceLevel"])).ok_or("no result")?;
+                let t = stats::mann_whitney(&x, &y, f(&c["confidenceLevel"])).ok_or("no result")?;
                 let e = &c["expect"];
                 check("ciLower", t.ci_lower, f(&e["ciLower"]["value"]), f(&e["ciLower"]["tol"]))?;
                 check("ciUpper", t.ci_upper, f(&e["ciUpper"]["value"]), f(&e["ciUpper"]["tol"]))?;
@@ -109,8 +110,8 @@ mod conformance {
                 let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
                 let (mu_min, mu_max) = (min(&x) - max(&y), max(&x) - min(&y));
-                let zq = -judge::qnorm((1.0 - f(&c["confidenceLevel"])) / 2.0);
-                let w = |d: f64, z: f64| judge::wilcoxon_diff(d, z, &x, &y).unwrap_or(f64::NAN);
+                let zq = -stats::qnorm((1.0 - f(&c["confidenceLevel"])) / 2.0);
+                let w = |d: f64, z: f64| stats::wilcoxon_diff(d, z, &x, &y).unwrap_or(f64::NAN);
                 check("muMin", mu_min, f(&e["rMumin"]), tol)?;
                 check("muMax", mu_max, f(&e["rMumax"]), tol)?;
                 check("zqLower", zq, f(&e["rZqLower"]), tol)?;
@@ -119,7 +120,7 @@ mod conformance {
                 check("fUpper1", w(mu_max, zq), f(&e["rFupper1"]), tol)?;
                 check("fLower2", w(mu_min, -zq), f(&e["rFlower2"]), tol)?;
                 check("fUpper2", w(mu_max, -zq), f(&e["rFupper2"]), tol)?;
-                let t = judge::mann_whitney(&x, &y, f(&c["confidenceLevel"])).ok_or("no result")?;
+                let t = stats::mann_whitney(&x, &y, f(&c["confidenceLevel"])).ok_or("no result")?;
                 check("ciL", t.ci_lower, f(&e["rCil"]), tol)?;
                 check("ciU", t.ci_upper, f(&e["rCiu"]), tol)?;
                 check("est", t.estimate, f(&e["rEst"]), tol)

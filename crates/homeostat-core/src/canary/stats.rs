@@ -261,3 +261,22 @@ pub fn qnorm(p: f64) -> f64 {
     };
     if q < 0.0 { -val } else { val }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qnorm_matches_r() {
+        assert!((qnorm(0.01) + 2.326347874040841).abs() < 1e-12);
+        assert!((qnorm(0.975) - 1.959963984540054).abs() < 1e-12);
+        assert!((qnorm(1e-10) + 6.361340902404056).abs() < 1e-9);
+    }
+
+    #[test]
+    fn r_example_interval() {
+        let t = mann_whitney(&[10.0, 20.0, 30.0, 40.0], &[1.0, 2.0, 3.0, 4.0], 0.95).unwrap();
+        assert!((t.ci_lower - 6.0).abs() < 1e-6 && (t.ci_upper - 39.0).abs() < 1e-6, "{t:?}");
+        assert!((t.estimate - 22.5).abs() < 1e-6, "{t:?}");
+    }
+}

@@ -6,7 +6,7 @@ pub mod action;
 pub mod chart;
 pub mod command;
 pub use crate::settings::canary as config;
-pub use homeostat_core::canary::judge;
+pub use homeostat_core::canary::{judge, stats};
 pub mod source;
 pub mod watch;
 
