@@ -344,28 +344,15 @@ fn errors(window: &[&Entry]) -> Errors {
         filed_within_minute_share: None,
     };
     for e in window {
-        let occurrences = e.data.get("occurrences").and_then(serde_json::Value::as_u64).unwrap_or(0);
-        match e.kind.as_str() {
-            kinds::ISSUE_CREATED => {
-                x.new_bugs += 1;
-                x.events += occurrences;
-                if let Some(first) = e.get_str("first_seen").and_then(|s| s.parse::<Timestamp>().ok()) {
-                    x.filed_of += 1;
-                    if e.ts.as_second() - first.as_second() <= FILED_WITHIN_SECONDS {
-                        x.filed_within_minute += 1;
-                    }
-                }
+        let change = ErrorChange::of(e);
+        change.apply(&mut x.events, &mut x.new_bugs, &mut x.regressions);
+        if e.kind == kinds::ISSUE_CREATED
+            && let Some(first) = e.get_str("first_seen").and_then(|s| s.parse::<Timestamp>().ok())
+        {
+            x.filed_of += 1;
+            if e.ts.as_second() - first.as_second() <= FILED_WITHIN_SECONDS {
+                x.filed_within_minute += 1;
             }
-            kinds::ISSUE_REOPENED => {
-                x.regressions += 1;
-                x.events += occurrences;
-            }
-            kinds::ISSUE_SEEN => x.events += occurrences,
-            kinds::ISSUE_FILED_TWICE => {
-                x.new_bugs = x.new_bugs.saturating_sub(1);
-                x.events = x.events.saturating_sub(occurrences);
-            }
-            _ => {}
         }
     }
     x.filed_within_minute_share = ratio(x.filed_within_minute, x.filed_of);
@@ -454,23 +441,40 @@ fn daily(window: &[&Entry], since: Timestamp, until: Timestamp) -> Vec<Day> {
     days.into_values().collect()
 }
 
+/// What one ledger line changes in the error figures. An error two runs filed at once
+/// takes back its second issue and the occurrences that run counted (hs-issue wrote them
+/// again on the kept issue, as `issue.seen`, unless that issue had them already).
+#[derive(Debug, Default, Clone, Copy)]
+struct ErrorChange {
+    events: i64,
+    new_bugs: i64,
+    regressions: i64,
+}
+
+impl ErrorChange {
+    fn of(e: &Entry) -> Self {
+        let n = e.data.get("occurrences").and_then(serde_json::Value::as_i64).unwrap_or(0);
+        let (events, new_bugs, regressions) = match e.kind.as_str() {
+            kinds::ISSUE_CREATED => (n, 1, 0),
+            kinds::ISSUE_REOPENED => (n, 0, 1),
+            kinds::ISSUE_SEEN => (n, 0, 0),
+            kinds::ISSUE_FILED_TWICE => (-n, -1, 0),
+            _ => (0, 0, 0),
+        };
+        Self { events, new_bugs, regressions }
+    }
+
+    fn apply(self, events: &mut u64, new_bugs: &mut u64, regressions: &mut u64) {
+        *events = events.saturating_add_signed(self.events);
+        *new_bugs = new_bugs.saturating_add_signed(self.new_bugs);
+        *regressions = regressions.saturating_add_signed(self.regressions);
+    }
+}
+
 fn add_to_day(day: &mut Day, e: &Entry) {
-    let occurrences = e.data.get("occurrences").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    ErrorChange::of(e).apply(&mut day.events, &mut day.new_bugs, &mut day.regressions);
     let outcome = e.get_str("outcome").unwrap_or_default();
     match e.kind.as_str() {
-        kinds::ISSUE_CREATED => {
-            day.new_bugs += 1;
-            day.events += occurrences;
-        }
-        kinds::ISSUE_REOPENED => {
-            day.regressions += 1;
-            day.events += occurrences;
-        }
-        kinds::ISSUE_SEEN => day.events += occurrences,
-        kinds::ISSUE_FILED_TWICE => {
-            day.new_bugs = day.new_bugs.saturating_sub(1);
-            day.events = day.events.saturating_sub(occurrences);
-        }
         kinds::AGENT_OUTCOME if AGENT_OK.contains(&outcome) => day.agent_ok += 1,
         kinds::AGENT_OUTCOME if AGENT_FAILED.contains(&outcome) => day.agent_failed += 1,
         kinds::AGENT_OUTCOME => day.agent_other += 1,
@@ -538,13 +542,15 @@ mod tests {
             line(kinds::ISSUE_CREATED, serde_json::json!({"issue": 2, "occurrences": 2})),
             line(kinds::ISSUE_SEEN, serde_json::json!({"issue": 1, "occurrences": 2})),
             line(kinds::ISSUE_FILED_TWICE, serde_json::json!({"issue": 2, "kept": 1, "occurrences": 2})),
+            line(kinds::FEEDBACK_FILED, serde_json::json!({"issue": 3})),
+            line(kinds::FEEDBACK_FILED, serde_json::json!({"issue": 4})),
+            line(kinds::FEEDBACK_FILED_TWICE, serde_json::json!({"issue": 4, "kept": 3})),
         ];
-        let mut entries = entries;
-        entries.push(line(kinds::FEEDBACK_FILED, serde_json::json!({"issue": 3})));
-        entries.push(line(kinds::FEEDBACK_FILED, serde_json::json!({"issue": 4})));
-        entries.push(line(kinds::FEEDBACK_FILED_TWICE, serde_json::json!({"issue": 4, "kept": 3})));
         let f = compute(&entries, t, t + jiff::SignedDuration::from_hours(1), Budgets::default());
         assert_eq!((f.errors.new_bugs, f.errors.events), (1, 5));
+        let day: (u64, u64) =
+            f.daily.iter().map(|d| (d.new_bugs, d.events)).fold((0, 0), |a, d| (a.0 + d.0, a.1 + d.1));
+        assert_eq!(day, (1, 5), "the daily series counts it once too");
         assert_eq!(f.feedback.filed, 1, "a piece filed twice at once is one piece");
     }
 
