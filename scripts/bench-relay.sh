@@ -102,10 +102,8 @@ for _ in $(seq 50); do grep -q listening "$dir/relay.out" 2>/dev/null && break; 
 url=$(sed -n 's/^hs-relay listening on //p' "$dir/relay.out")
 
 rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$relay_pid/status"; }
-# The relay's CPU (user + system, every thread) in clock ticks, from proc(5)'s stat fields
-# 14 and 15 (counted after the command name, which may hold spaces).
-cpu_ticks() { sed 's/.*) //' "/proc/$relay_pid/stat" | awk '{print $12 + $13}'; }
-hz=$(getconf CLK_TCK)
+# The relay's CPU time (user + system, every thread), as its own /metrics reports it.
+cpu_seconds() { curl -s "$url/metrics" | awk '/^process_cpu_seconds_total / {print $2}'; }
 if [ -n "$STRETCHES" ]; then
   total=0
   for i in $(seq "$STRETCHES"); do
@@ -129,16 +127,16 @@ fi
 ( while kill -0 "$relay_pid" 2>/dev/null; do echo "$(date +%s) $(rss)"; sleep 5; done ) > "$dir/rss.txt" &
 sampler=$!
 echo "==> $CONNECTIONS connections for ${SECONDS_RUN}s against $url"
-c0=$(cpu_ticks)
+c0=$(cpu_seconds)
 "${client[@]}" "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" "$SECONDS_RUN" benchkey | tee "$dir/load.json"
-c1=$(cpu_ticks)
+c1=$(cpu_seconds)
 kill "$sampler" 2>/dev/null || true
 # The HTTP exchange alone (GET /healthz on the same connections): the most any relay could
 # answer on these cores with this client, before any event work.
 echo "==> the HTTP floor: GET /healthz, $CONNECTIONS connections for 10s"
-f0=$(cpu_ticks)
+f0=$(cpu_seconds)
 "${client[@]}" "$load" "$url" "$dir/events.jsonl" "$CONNECTIONS" 10 benchkey --floor | tee "$dir/floor.json"
-f1=$(cpu_ticks)
+f1=$(cpu_seconds)
 floor_rate=$(python3 -c "import json;print(json.load(open('$dir/floor.json'))['events_per_s'])")
 relay_rate=$(python3 -c "import json;print(json.load(open('$dir/load.json'))['events_per_s'])")
 relay_requests=$(python3 -c "import json;print(json.load(open('$dir/load.json'))['requests'])")
@@ -147,9 +145,9 @@ floor_requests=$(python3 -c "import json;print(json.load(open('$dir/floor.json')
 # (PIN=1: one core; near 100 %), the floor is the server's limit, not the client's, and
 # 1 / (exchange + engine per event) bounds any relay on this HTTP stack that answers one
 # event per request — before scrubbing, the fsync'd spool or forwarding.
-relay_cpu_us=$(echo "1000000 * ($c1 - $c0) / $hz / $relay_requests" | bc -l)
-floor_cpu_us=$(echo "1000000 * ($f1 - $f0) / $hz / $floor_requests" | bc -l)
-floor_busy=$(echo "100 * ($f1 - $f0) / $hz / 10" | bc -l)
+relay_cpu_us=$(echo "1000000 * ($c1 - $c0) / $relay_requests" | bc -l)
+floor_cpu_us=$(echo "1000000 * ($f1 - $f0) / $floor_requests" | bc -l)
+floor_busy=$(echo "100 * ($f1 - $f0) / 10" | bc -l)
 bound=$(echo "1000000 / ($floor_cpu_us + $fp_cpu_us)" | bc -l)
 bound_text=$(printf '%.0f events/s per core of relay CPU' "$bound")
 if [ -n "$PIN" ]; then
