@@ -19,7 +19,8 @@ use super::signature::{error_lines, http_statuses};
 
 /// What a report commits to: each error line (its first words, normalised as in the
 /// signature) with the quoted arguments it names, and the exit statuses it quotes.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Claims {
     /// (error line key, its quoted arguments, lowercase), only lines that quote something.
     pub args: Vec<(String, Vec<String>)>,

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use foldhash::HashMap;
 
 use super::Item;
+use super::features::Features;
 use super::model::{Model, Options, Vectors};
 
 /// Candidates compared exactly per item.
@@ -200,8 +201,18 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
 
 /// Clusters a corpus: one label per item (`c1`, `c2`, … in order of first appearance).
 pub fn cluster(items: &[Item], opts: Options) -> Vec<String> {
-    let (model, vectors) = Model::fit(items, opts);
-    let roots = average_linkage(items.len(), &weighted_edges(&model, &vectors), opts.threshold);
+    cluster_features(&items.iter().map(Features::of).collect::<Vec<_>>(), opts)
+}
+
+/// [`cluster`] on items already reduced to their features.
+pub fn cluster_features(features: &[Features], opts: Options) -> Vec<String> {
+    let (model, vectors) = Model::fit_features(features, opts);
+    cluster_vectors(&model, &vectors)
+}
+
+/// [`cluster`] on a fitted corpus, at the model's threshold.
+pub fn cluster_vectors(model: &Model, vectors: &[Vectors]) -> Vec<String> {
+    let roots = average_linkage(vectors.len(), &weighted_edges(model, vectors), model.opts.threshold);
     let mut names: HashMap<u32, String> = HashMap::default();
     roots
         .iter()

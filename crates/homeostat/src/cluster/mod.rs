@@ -10,6 +10,7 @@
 pub mod conflict;
 pub mod engine;
 pub mod eval;
+pub mod features;
 pub mod forge;
 pub mod model;
 pub mod read;
@@ -20,7 +21,8 @@ pub mod text;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use engine::{Index, Match, cluster};
+pub use engine::{Index, Match, cluster, cluster_features};
+pub use features::Features;
 pub use model::{Model, Options};
 pub use run::{Assignment, assign, match_new, summary};
 

@@ -3,8 +3,9 @@
 
 use super::Item;
 use super::conflict::{self, Claims};
-use super::signature::{self, kind_weight};
-use super::text::{self, DOCS_FLOOR, SparseVec, Vocab};
+use super::features::Features;
+use super::signature::kind_weight;
+use super::text::{DOCS_FLOOR, SparseVec, Vocab};
 
 /// Which ingredients are on and how much each weighs (the ablation switches).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -126,41 +127,40 @@ pub fn issue_number(item: &Item) -> Option<u64> {
     })
 }
 
-fn doc_words(item: &Item) -> Vec<String> {
-    text::words(&item.title).chain(text::words(&item.body)).collect()
-}
-
 impl Model {
     /// Fits the vocabularies on `items` and returns each item's vectors.
     pub fn fit(items: &[Item], opts: Options) -> (Self, Vec<Vectors>) {
+        Self::fit_features(&items.iter().map(Features::of).collect::<Vec<_>>(), opts)
+    }
+
+    /// [`Model::fit`] on items already reduced to their features.
+    pub fn fit_features(features: &[Features], opts: Options) -> (Self, Vec<Vectors>) {
         let floor = if opts.docs_floor { DOCS_FLOOR } else { 0 };
         let vocab = || Vocab::with_floor(floor);
         let mut model = Self { opts, sig: vocab(), grams: vocab(), words: vocab() };
-        let parts: Vec<_> =
-            items.iter().map(|i| (signature::of_item(i), text::char_grams(&i.title), doc_words(i))).collect();
-        for (sig, grams, words) in &parts {
-            model.sig.add_doc(sig.iter().map(String::as_str));
-            model.grams.add_doc(grams.iter().map(String::as_str));
-            model.words.add_doc(words.iter().map(String::as_str));
+        for f in features {
+            model.sig.add_doc(f.signature.iter().map(String::as_str));
+            model.grams.add_doc(f.grams.iter().map(String::as_str));
+            model.words.add_doc(f.words.iter().map(String::as_str));
         }
-        let vectors = items.iter().zip(&parts).map(|(item, p)| model.build(item, &p.0, &p.1, &p.2)).collect();
+        let vectors = features.iter().map(|f| model.build(f)).collect();
         (model, vectors)
     }
 
-    fn build(&self, item: &Item, sig: &[String], grams: &[String], words: &[String]) -> Vectors {
+    fn build(&self, f: &Features) -> Vectors {
         Vectors {
-            repo: item.repo.clone(),
-            signature: self.sig.vector(sig.iter().map(String::as_str), kind_weight),
-            title: self.grams.vector(grams.iter().map(String::as_str), |_| 1.0),
-            words: self.words.vector(words.iter().map(String::as_str), |_| 1.0),
-            claims: if self.opts.conflicts { conflict::of_item(item) } else { Claims::default() },
-            number: issue_number(item),
+            repo: f.repo.clone(),
+            signature: self.sig.vector(f.signature.iter().map(String::as_str), kind_weight),
+            title: self.grams.vector(f.grams.iter().map(String::as_str), |_| 1.0),
+            words: self.words.vector(f.words.iter().map(String::as_str), |_| 1.0),
+            claims: if self.opts.conflicts { f.claims.clone() } else { Claims::default() },
+            number: f.number,
         }
     }
 
     /// Vectors of an item that was not in the fitted corpus (its unseen terms drop out).
     pub fn vectors(&self, item: &Item) -> Vectors {
-        self.build(item, &signature::of_item(item), &text::char_grams(&item.title), &doc_words(item))
+        self.build(&Features::of(item))
     }
 
     fn evidence(&self, vocab: &Vocab, a: &SparseVec, b: &SparseVec, full: f32, sig: bool) -> f32 {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::engine::{Index, cluster};
+use super::engine::{Index, cluster, cluster_vectors};
 use super::model::{Model, Options};
 use super::{ClusterConfig, Item, read};
 use crate::error::Result;
@@ -46,8 +46,8 @@ pub fn summary(items: &[Item], assignments: &[Assignment]) -> String {
 /// time as they would arrive; a new item joins the nearest cluster at or above the
 /// threshold, else starts its own (`n1`, `n2`, …).
 pub fn match_new(existing: &[Item], new: &[Item], opts: Options) -> Vec<Assignment> {
-    let labels = cluster(existing, opts);
     let (model, vectors) = Model::fit(existing, opts);
+    let labels = cluster_vectors(&model, &vectors);
     let mut index = Index::new(model);
     let mut first: BTreeMap<&str, u32> = BTreeMap::new();
     for (v, label) in vectors.into_iter().zip(&labels) {
