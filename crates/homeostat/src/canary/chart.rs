@@ -8,7 +8,8 @@
 
 use std::fmt::Write as _;
 
-use super::watch::{Report, Status, fmt};
+use super::measure::{Status, fmt};
+use super::watch::Report;
 
 /// One metric's series, as the chart draws them.
 #[derive(Debug, Clone, Default)]

@@ -5,6 +5,7 @@
 pub mod action;
 pub mod chart;
 pub mod command;
+pub mod measure;
 pub use crate::settings::canary as config;
 pub use homeostat_core::canary::{judge, stats};
 pub mod source;
