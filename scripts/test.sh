@@ -28,6 +28,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   command -v prometheus >/dev/null || need_apt+=(prometheus)
   command -v redis-server >/dev/null || need_apt+=(redis-server)  # two relays share one limit
   command -v chromium >/dev/null || need_apt+=(chromium)  # a browser client; the dashboard
+  command -v systemd-analyze >/dev/null || need_apt+=(systemd)  # checks deploy/hs-relay.service
   command -v shellcheck >/dev/null || need_apt+=(shellcheck)  # actionlint checks run: scripts
   command -v promtool >/dev/null || need_apt+=(prometheus)
   ls /usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)  # og images

@@ -49,12 +49,26 @@ fn init_logging() {
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let ansi = colour(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        var("NO_COLOR").is_some(),
+        var(gha::vars::GITHUB_ACTIONS).is_some_and(|v| v == "true"),
+    );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(gha::SafeStderr::default)
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Colour codes only where someone reads them rendered: a terminal, or an Actions log
+/// (which renders them though it is no terminal) — not a file, the systemd journal or a
+/// container's log; never with `NO_COLOR` set (no-color.org).
+fn colour(terminal: bool, no_color: bool, actions: bool) -> bool {
+    !no_color && (terminal || actions)
 }
 
 /// `hs-issue … | head` should stop quietly when the reader goes away, as command-line
@@ -71,6 +85,13 @@ fn restore_sigpipe() {
 mod tests {
     use super::*;
     use homeostat::error::Position;
+
+    #[test]
+    fn colour_only_where_it_is_rendered() {
+        assert!(colour(true, false, false) && colour(false, false, true));
+        assert!(!colour(false, false, false), "a file or the journal gets plain text");
+        assert!(!colour(true, true, true), "NO_COLOR wins");
+    }
 
     #[test]
     fn exit_codes_follow_the_convention() {

@@ -2,6 +2,7 @@
 //! browser in headless Chromium) → the relay → issues; crashes, outages, shared limits
 //! through a real redis-server, bad input and slow clients.
 
+mod deploy;
 mod harness;
 mod servers;
 
