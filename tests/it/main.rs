@@ -1,6 +1,8 @@
 //! homeostat's integration tests: one test binary (as release-plz and just organise theirs),
 //! one module per subject. Helpers live in `support/` (running a binary and reading the
-//! forge back: `support::run`), fixtures in `tests/fixtures/`, snapshots in `snapshots/`.
+//! forge back: `support::run`), fixtures in `tests/fixtures/`, snapshots in `snapshots/`
+//! beside the test's file (`canary/snapshots/` for `canary/cli.rs`). A subject too big for
+//! one file is a folder: `scrub.rs` with the helpers its parts share, the parts in `scrub/`.
 //!
 //! Run one subject with `cargo test --test it NAME::` (for instance `cargo test --test it
 //! fingerprint::`). A filter is a substring: `agent::` also picks `adversarial_agent::` and

@@ -1,101 +1,22 @@
 //! hs-ops end to end: alerts against a real HTTP server on 127.0.0.1 started here, the
 //! local forge, the ledger on disk; every decision path through `Ops::handle`.
+//!
+//! The fixture (the app, the world of forge and ledger, alerts, an `Ops` for a mode) is in
+//! `ops/fixture.rs`; the Actions API calls against wiremock in `ops/github_actions.rs`.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+mod fixture;
+mod github_actions;
 
-use homeostat::forge::local::LocalForge;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
 use homeostat::forge::{Forge, State};
 use homeostat::ledger::Ledger;
-use homeostat::ops::{self, Alert, Decision, Mode, Ops, OpsConfig};
-use serde_json::{Value, json};
+use homeostat::ops::{self, Alert, Decision, Mode, Ops};
+use serde_json::json;
 
-use crate::support::http;
 use crate::support::run;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops")
-}
-
-/// A tiny service: `GET /health` answers 503 until `POST /restart` (202) heals it, unless
-/// it is broken for good. Every request is recorded as `METHOD /path body`.
-struct App {
-    url: String,
-    healthy: Arc<AtomicBool>,
-    fixable: Arc<AtomicBool>,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl App {
-    fn start() -> App {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let healthy = Arc::new(AtomicBool::new(false));
-        let fixable = Arc::new(AtomicBool::new(true));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let (h, f, r) = (healthy.clone(), fixable.clone(), requests.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let Some((method, path, body)) = http::read_request(&stream) else { continue };
-                r.lock()
-                    .unwrap()
-                    .push(format!("{method} {path} {}", String::from_utf8_lossy(&body)).trim().to_string());
-                let (status, text) = match (method.as_str(), path.as_str()) {
-                    ("GET", "/health") if h.load(Ordering::SeqCst) => (200, "{\"status\":\"ok\"}"),
-                    ("GET", "/health") => (503, "{\"status\":\"down\"}"),
-                    ("POST", "/restart") => {
-                        if f.load(Ordering::SeqCst) {
-                            h.store(true, Ordering::SeqCst);
-                        }
-                        (202, "{\"restarting\":true}")
-                    }
-                    ("POST", "/hook") => (200, "ok"),
-                    _ => (404, "{}"),
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                    text.len()
-                );
-            }
-        });
-        App { url, healthy, fixable, requests }
-    }
-
-    fn restarts(&self) -> usize {
-        self.requests.lock().unwrap().iter().filter(|r| r.starts_with("POST /restart")).count()
-    }
-}
-
-fn config(app: &App, mode: Mode) -> OpsConfig {
-    OpsConfig {
-        mode,
-        sops: fixtures().join("sops"),
-        allow_hosts: vec!["127.0.0.1:*".into()],
-        vars: BTreeMap::from([("APP_URL".to_string(), app.url.clone())]),
-        ..OpsConfig::default()
-    }
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    forge: LocalForge,
-    forge_dir: PathBuf,
-    ledger: Ledger,
-}
-
-fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let forge_dir = dir.path().join("forge");
-    let forge = LocalForge::open(&forge_dir).unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.jsonl"));
-    World { _dir: dir, forge, forge_dir, ledger }
-}
+use fixture::{App, add_comment, alert, config, fixtures, ops_for, runs, world};
 
 /// The report's window ends now; a fix's time in seconds depends on the machine's load.
 const REPORT_NOW: (&str, &str) = (r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "[TIME] UTC");
@@ -107,23 +28,6 @@ const PLAN: [(&str, &str); 3] = [
     (r"plan=[0-9a-f]+", "plan=[PLAN]"),
     (r"/approve [0-9a-f]{12}\b", "/approve [PLAN]"),
 ];
-
-fn ops_for<'a>(w: &'a World, app: &App, mode: Mode) -> Ops<'a> {
-    let config = config(app, mode);
-    let runbooks = ops::runbook::load(Some(&config.sops)).unwrap();
-    Ops::new(config, runbooks, &w.forge, w.ledger.clone(), homeostat::gha::Env::default()).unwrap()
-}
-
-fn alert(name: &str, labels: &[(&str, &str)]) -> Alert {
-    let mut labels: BTreeMap<String, String> = labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-    labels.insert("alertname".into(), name.into());
-    let text = json!({"alertname": name, "severity": "critical", "labels": labels}).to_string();
-    ops::alert::parse("alert.json", &text).unwrap().remove(0)
-}
-
-fn runs(ledger: &Ledger) -> Vec<homeostat::ledger::Entry> {
-    ledger.entries().unwrap().into_iter().filter(|e| e.kind == "ops.run").collect()
-}
 
 #[test]
 fn alertmanager_payload_is_fixed_verified_recorded_then_cooled_down_and_reported() {
@@ -249,15 +153,6 @@ async fn modes_diagnose_and_approve_then_a_permitted_approval_runs_the_fix() {
     assert!(ops.pending_approvals().await.unwrap().is_empty());
     let last = runs(&w.ledger).pop().unwrap();
     assert_eq!(last.get_str("approved_by"), Some("alice"));
-}
-
-fn add_comment(forge_dir: &Path, number: u64, author: &str, body: &str) {
-    let path = forge_dir.join(format!("issues/{number}.json"));
-    let mut issue: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let comments = issue["comments"].as_array_mut().unwrap();
-    let id = 1000 + comments.len() as u64;
-    comments.push(json!({"id": id, "body": body, "author": author, "created_at": "2026-11-23T00:00:00Z"}));
-    std::fs::write(&path, serde_json::to_string_pretty(&issue).unwrap()).unwrap();
 }
 
 #[tokio::test]
@@ -397,86 +292,6 @@ fn lint_reports_positions_and_exit_2() {
     let sops = Path::new(env!("CARGO_MANIFEST_DIR")).join("sops");
     let v = run::bin("hs-ops").args(["lint", "--format", "json"]).arg(sops).run().code(0).json();
     assert!(v["runbooks"].as_u64().unwrap() >= 20);
-}
-
-mod github_actions {
-    use std::collections::BTreeMap;
-    use std::time::Duration;
-
-    use homeostat::forge::Forge;
-    use homeostat::forge::github::{GithubForge, RetryPolicy};
-    use wiremock::matchers::{body_json, header, method, path, path_regex, query_param};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    fn forge(server: &MockServer) -> GithubForge {
-        let policy = RetryPolicy {
-            write_gap: Duration::from_millis(1),
-            max_attempts: 3,
-            backoff: Duration::from_millis(5),
-            secondary_wait: Duration::from_millis(5),
-            max_wait: Duration::from_secs(5),
-        };
-        GithubForge::with_policy(&server.uri(), "test-token", "octo/app", policy).unwrap()
-    }
-
-    #[tokio::test]
-    async fn dispatch_rerun_and_cache_delete_call_the_actions_api() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path_regex(r"^/repos/octo/app/actions/workflows/restart(\.|%2E)yml/dispatches$"))
-            .and(header("authorization", "Bearer test-token"))
-            .and(body_json(serde_json::json!({"ref": "main", "inputs": {"service": "api"}})))
-            .respond_with(ResponseTemplate::new(204))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/repos/octo/app/actions/runs/42/rerun-failed-jobs"))
-            .respond_with(ResponseTemplate::new(201).set_body_string("{}"))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("DELETE"))
-            .and(path("/repos/octo/app/actions/caches"))
-            .and(query_param("key", "cargo-linux-abc"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({"total_count": 2, "actions_caches": []})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        let f = forge(&server);
-        let inputs = BTreeMap::from([("service".to_string(), "api".to_string())]);
-        f.workflow_dispatch("restart.yml", "main", &inputs).await.unwrap();
-        f.rerun_failed_jobs(42).await.unwrap();
-        assert_eq!(f.cache_delete("cargo-linux-abc", None).await.unwrap(), 2);
-    }
-
-    #[tokio::test]
-    async fn a_dispatch_is_not_sent_twice_after_a_server_error_but_waits_out_a_rate_limit() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path_regex(r"/actions/workflows/.*/dispatches$"))
-            .respond_with(ResponseTemplate::new(502))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let f = forge(&server);
-        let err = f.workflow_dispatch("deploy.yml", "main", &BTreeMap::new()).await.unwrap_err();
-        assert!(err.to_string().contains("502"), "{err}");
-
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).expect(1).mount(&server).await;
-        forge(&server).workflow_dispatch("deploy.yml", "main", &BTreeMap::new()).await.unwrap();
-        // No cache with that key: nothing deleted, not an error.
-        Mock::given(method("DELETE")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
-        assert_eq!(forge(&server).cache_delete("gone", Some("refs/heads/main")).await.unwrap(), 0);
-    }
 }
 
 #[tokio::test]

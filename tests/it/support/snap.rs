@@ -1,7 +1,8 @@
 //! Snapshots of rendered text (issue and pull request bodies, guard tables, step summaries,
 //! reports) with what changes from run to run redacted: temp folders, times, commit ids,
-//! ports. `snap!("name", text)` files `snapshots/it__<module>__<name>.snap`; review a change
-//! with `cargo insta review` (or `INSTA_UPDATE=always` and `git diff`).
+//! ports. `snap!("name", text)` files `it__<module path>__<name>.snap` in the `snapshots/`
+//! folder beside the calling file; review a change with `cargo insta review` (or
+//! `INSTA_UPDATE=always` and `git diff`).
 
 /// What every snapshot redacts, in order (regex, replacement).
 pub const FILTERS: &[(&str, &str)] = &[

@@ -5,7 +5,8 @@
 //! classification out.
 //!
 //! The procedure is summarised in `../shared/corpus/kayenta-judge/PROCEDURE.md`; the
-//! conformance test in `tests/it/canary.rs` checks it against Kayenta's own test cases.
+//! conformance test in `tests/it/canary/conformance.rs` checks it against Kayenta's own
+//! test cases.
 
 use std::collections::BTreeMap;
 
