@@ -128,8 +128,8 @@ run_figures scrub_corpus:: '^scrub corpus'
 run_figures fingerprint::defects 'defects|precision'
 # The real-world corpora keep their texts out of the repository (see their READMEs): with
 # HOMEOSTAT_REAL_WORLD_TEXTS / HOMEOSTAT_CLUSTER_TEXTS naming local copies these print their
-# precision and recall, otherwise a notice saying so. hs-cluster's third set is kept as
-# hashed features and always printed.
+# precision and recall, otherwise a notice saying so. hs-cluster's third and fourth sets
+# are kept as hashed features and always printed.
 run_figures fingerprint_real_world:: '^[.]?real-world|^[.]?notice'
 run_figures cluster::corpus_pairwise '^[.]?[|(]|corpus [(]|^[.]?notice'
 

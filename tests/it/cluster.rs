@@ -23,8 +23,6 @@ const SETS: [(&str, &str); 4] = [
 ];
 /// The hashed sets' files start with this.
 const HASHED: &str = "hashed";
-/// The salt of the hashed set's terms.
-const SALT: &str = "homeostat-cluster-corpus";
 
 fn fixture(file: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster").join(file)
@@ -283,15 +281,20 @@ fn hashed_set_figures(file: &str, full: PairScores, per_repository: PairScores, 
     assert!(full.precision >= base.precision && full.recall >= base.recall, "{file}");
 }
 
-/// Writes the hashed set: `HOMEOSTAT_CLUSTER_HASH_FROM` names a local JSONL file of reports
+/// Writes a hashed set: `HOMEOSTAT_CLUSTER_HASH_FROM` names a local JSONL file of reports
 /// with their ground truth and texts (`{id, repo, url, group, verdict, title, body}`), read
-/// and scrubbed as `hs-cluster FILE.jsonl` reads; each line goes to `hashed.jsonl` (or the
-/// fixture `HOMEOSTAT_CLUSTER_HASH_TO` names) without its title and body, with its hashed
-/// features (`cargo test --test it cluster::corpus_hash -- --ignored`).
+/// and scrubbed as `hs-cluster FILE.jsonl` reads; each line goes to the fixture
+/// `HOMEOSTAT_CLUSTER_HASH_TO` names without its title and body, with its features hashed
+/// with `HOMEOSTAT_CLUSTER_HASH_SALT`, a secret kept out of the repository
+/// (`cargo test --test it cluster::corpus_hash -- --ignored`).
 #[test]
 #[ignore]
 fn corpus_hash() {
-    let from = std::env::var("HOMEOSTAT_CLUSTER_HASH_FROM").expect("HOMEOSTAT_CLUSTER_HASH_FROM names the texts");
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
+    let (from, to) = (var("HOMEOSTAT_CLUSTER_HASH_FROM"), var("HOMEOSTAT_CLUSTER_HASH_TO"));
+    // Never committed: with the salt, a dictionary would read the words back.
+    let salt = var("HOMEOSTAT_CLUSTER_HASH_SALT");
+    assert!(salt.len() >= 32, "HOMEOSTAT_CLUSTER_HASH_SALT: at least 32 random characters");
     let items = read::read_jsonl(Path::new(&from), Scrubber::builtin()).expect("texts read");
     let raw: Vec<serde_json::Value> =
         std::fs::read_to_string(&from).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -303,12 +306,11 @@ fn corpus_hash() {
             assert_eq!(item.id, line["id"].as_str().unwrap());
             let hashed = serde_json::json!({
                 "id": line["id"], "repo": line["repo"], "url": line["url"], "group": line["group"],
-                "verdict": line["verdict"], "features": Features::of(item).hashed(SALT),
+                "verdict": line["verdict"], "features": Features::of(item).hashed(&salt),
             });
             format!("{hashed}\n")
         })
         .collect();
-    let to = std::env::var("HOMEOSTAT_CLUSTER_HASH_TO").unwrap_or_else(|_| SETS[2].1.to_string());
     std::fs::write(fixture(&to), out).unwrap();
 }
 

@@ -2,17 +2,17 @@
 //! vectors, the claims its error lines make and its number. Pure: no I/O.
 //!
 //! Splitting this from fitting lets an evaluation corpus be kept as [`Features::hashed`]:
-//! bags of hashed terms, with no text and no word order, from which the model computes
-//! the same figures as from the texts. Real reports collected for evaluation may be used
-//! as reference but not copied; this form keeps what the model needs and nothing a reader
-//! could read.
+//! bags of terms hashed with a secret salt, with no text and no word order, from which the
+//! model computes the figures of the texts. Real reports collected for evaluation may be
+//! used as reference but not copied; this form keeps what the model compares and, without
+//! the salt, nothing a reader could read back (with it, a dictionary would recover the
+//! words, so the salt is never committed).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Item;
 use super::conflict::{self, Claims};
-use super::model::issue_number;
 use super::signature;
 use super::text;
 
@@ -32,6 +32,16 @@ pub struct Features {
     pub claims: Claims,
 }
 
+/// `owner/name#12`, or a URL ending in `/issues/12`, `/pull/12` or `/discussions/12`.
+pub fn issue_number(item: &Item) -> Option<u64> {
+    let from_id = item.id.rsplit_once('#').and_then(|(_, n)| n.parse().ok());
+    from_id.or_else(|| {
+        let mut parts = item.url.trim_end_matches('/').rsplit('/');
+        let n = parts.next()?.parse().ok()?;
+        matches!(parts.next()?, "issues" | "pull" | "discussions").then_some(n)
+    })
+}
+
 impl Features {
     pub fn of(item: &Item) -> Self {
         Self {
@@ -46,8 +56,10 @@ impl Features {
 
     /// The same features with every term replaced by a salted hash of it (a signature
     /// feature keeps its `kind:`, which weighs it) and every list sorted, so no text and no
-    /// order is left. Equal terms stay equal and counts stay counts, which is all the model
-    /// uses: figures computed from the hashed form are those of the texts.
+    /// order is left. Equal terms stay equal and counts stay counts, which is what the model
+    /// compares; what else could differ is the order terms are first seen in, which breaks
+    /// ties among a report's equally weighted index words and orders float sums — so a
+    /// hashed corpus is checked against its texts once, where they are at hand.
     pub fn hashed(&self, salt: &str) -> Self {
         let term = |t: &str| homeostat_core::hex::hex(&Sha256::digest(format!("{salt}\n{t}"))[..6]);
         let bag = |terms: &[String], f: &dyn Fn(&str) -> String| {
@@ -83,6 +95,16 @@ mod tests {
     }
 
     #[test]
+    fn an_items_number_comes_from_its_id_or_its_url() {
+        let at = |id: &str, url: &str| issue_number(&Item { id: id.into(), url: url.into(), ..Item::default() });
+        assert_eq!(at("o/r#12", ""), Some(12));
+        assert_eq!(at("x", "https://github.com/o/r/issues/7"), Some(7));
+        assert_eq!(at("x", "https://github.com/o/r/discussions/9/"), Some(9));
+        assert_eq!(at("x", "https://github.com/o/r/blob/main/3"), None);
+        assert_eq!(at("line-4", ""), None);
+    }
+
+    #[test]
     fn the_hashed_form_holds_no_text_and_clusters_as_the_text_does() {
         let items = [
             item("o/r#1", "Popup crashes on open", "TypeError: Cannot read properties of undefined (reading 'id')"),
@@ -101,6 +123,8 @@ mod tests {
             assert!(!text.contains(word), "{word} left in {text}");
         }
         assert!(hashed[0].signature.iter().any(|f| f.starts_with("type:")), "the kind is kept");
+        let other_salt = plain[0].hashed("another salt");
+        assert!(other_salt.words.iter().all(|w| !hashed[0].words.contains(w)), "the salt decides every term");
         assert_eq!(hashed[3].number, Some(4));
         assert_eq!(hashed[0].words.len(), plain[0].words.len(), "counts are kept");
         let opts = Options { threshold: 0.5, ..Options::default() };

@@ -55,7 +55,7 @@ pub struct Outcome {
 }
 
 /// The number of an issue item, to comment on and label; `None` for a discussion (its id
-/// has no `#`: the issues API cannot comment on it). Not [`super::model::issue_number`],
+/// has no `#`: the issues API cannot comment on it). Not [`super::features::issue_number`],
 /// which also reads a discussion's number from its URL, for the age rule.
 fn issue_number(item: &Item) -> Option<u64> {
     item.id.rsplit_once('#').and_then(|(_, n)| n.parse().ok())

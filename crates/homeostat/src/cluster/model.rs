@@ -19,7 +19,7 @@ pub struct Options {
     /// different quoted subjects, different exit statuses): see [`conflict`].
     pub conflicts: bool,
     /// Scale a pair down when many of the repository's issues were filed between the two
-    /// (see [`issue_number`]).
+    /// (see [`super::features::issue_number`]).
     pub age: bool,
     /// Count a small corpus as [`DOCS_FLOOR`] documents when weighing terms.
     pub docs_floor: bool,
@@ -115,16 +115,6 @@ fn apart(a: Option<u64>, b: Option<u64>) -> f32 {
         (Some(a), Some(b)) => a.abs_diff(b) as f32 / a.max(b).max(AGE_FLOOR) as f32,
         _ => 0.0,
     }
-}
-
-/// `owner/name#12`, or a URL ending in `/issues/12`, `/pull/12` or `/discussions/12`.
-pub fn issue_number(item: &Item) -> Option<u64> {
-    let from_id = item.id.rsplit_once('#').and_then(|(_, n)| n.parse().ok());
-    from_id.or_else(|| {
-        let mut parts = item.url.trim_end_matches('/').rsplit('/');
-        let n = parts.next()?.parse().ok()?;
-        matches!(parts.next()?, "issues" | "pull" | "discussions").then_some(n)
-    })
 }
 
 impl Model {
@@ -235,15 +225,6 @@ mod tests {
 
     fn item(id: &str, url: &str) -> Item {
         Item { id: id.into(), url: url.into(), ..Item::default() }
-    }
-
-    #[test]
-    fn an_items_number_comes_from_its_id_or_its_url() {
-        assert_eq!(issue_number(&item("o/r#12", "")), Some(12));
-        assert_eq!(issue_number(&item("x", "https://github.com/o/r/issues/7")), Some(7));
-        assert_eq!(issue_number(&item("x", "https://github.com/o/r/discussions/9/")), Some(9));
-        assert_eq!(issue_number(&item("x", "https://github.com/o/r/blob/main/3")), None);
-        assert_eq!(issue_number(&item("line-4", "")), None);
     }
 
     #[test]
