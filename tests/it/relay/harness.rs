@@ -33,22 +33,31 @@ pub fn write_config(dir: &Path, extra: &str) {
 impl Relay {
     /// Starts the relay in `dir` with the local forge in `dir/forge`, on a free port.
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = Self::command();
+        cmd.args(["--config", "homeostat.yml", "--listen", "127.0.0.1:0", "--forge-dir", "forge"]).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self::spawn(cmd, dir)
+    }
+
+    /// hs-relay with nothing of this process's GitHub environment.
+    pub fn command() -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_remove("GITHUB_TOKEN").env_remove("GITHUB_REPOSITORY").env_remove("GITHUB_ACTIONS");
+        cmd
+    }
+
+    /// Starts `cmd` (see [`Relay::command`]) in `dir`, its log in `dir`, and waits for the
+    /// address it listens on.
+    pub fn spawn(mut cmd: Command, dir: &Path) -> Self {
         let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
         let log = dir.join(format!("relay-{n}.log"));
-        let mut cmd = Command::new(BIN);
         cmd.current_dir(dir)
-            .args(["--config", "homeostat.yml", "--listen", "127.0.0.1:0", "--forge-dir", "forge"])
-            .args(args)
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("GITHUB_REPOSITORY")
-            .env_remove("GITHUB_ACTIONS")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
         let mut child = cmd.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -81,10 +90,17 @@ impl Relay {
 
     /// SIGTERM, then waits for the drain; returns the exit status code.
     pub fn stop(&mut self) -> Option<i32> {
+        self.stop_with(libc::SIGTERM, Duration::from_secs(20))
+    }
+
+    /// Sends `signal`, then waits up to `within` for the exit (killed after that: None);
+    /// returns the exit status code.
+    pub fn stop_with(&mut self, signal: i32, within: Duration) -> Option<i32> {
         let mut c = self.child.take()?;
-        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        unsafe { libc::kill(c.id() as i32, signal) };
         let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(20) {
+        while started.elapsed() < within {
             if let Ok(Some(status)) = c.try_wait() {
                 return status.code();
             }
