@@ -168,7 +168,7 @@ async fn the_fly_config_starts_the_relay_on_its_volume_and_limits_each_client_by
     let listen = var("HOMEOSTAT_RELAY_LISTEN");
     assert_eq!(listen, format!("0.0.0.0:{port}"), "the relay listens where Fly routes");
     let spool = var("HOMEOSTAT_RELAY_SPOOL");
-    assert!(spool.starts_with(&format!("{mount}/")), "{spool} is not on the volume at {mount}");
+    assert!(Path::new(&spool).starts_with(mount), "{spool} is not on the volume at {mount}");
 
     let gh = github_standin::Standin::start();
     let dir = tempfile::tempdir().unwrap();
