@@ -91,7 +91,22 @@ async fn run(forge: &GithubForge, groups: &[Group]) -> Vec<issues::Outcome> {
     let prompts = Prompts::builtin().unwrap();
     let scrub = |t: &str| t.to_string();
     let writer = Writer { prompts: &prompts, scrub: &scrub };
-    issues::apply(forge, &ledger, &IssuesConfig::default(), &writer, groups, &limits()).await.unwrap()
+    // No second look after counting: this mock keeps no state, so every count would look
+    // replaced (the stateful stand-in tests it: tests/it/on_github/concurrent.rs).
+    let config = IssuesConfig { settle: homeostat::settings::Duration::from_secs(0), ..IssuesConfig::default() };
+    issues::apply(forge, &ledger, &config, &writer, groups, &limits()).await.unwrap()
+}
+
+/// `GET /repos/{owner}/{repo}/issues/{n}`: hs-issue reads a known issue right before it
+/// counts on it, once.
+async fn known_issue_reads(server: &MockServer, issue: Value) {
+    let n = issue["number"].as_u64().unwrap();
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/issues/{n}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(issue))
+        .expect(1)
+        .mount(server)
+        .await;
 }
 
 fn count(requests: &[Request], m: &str, p: &str) -> usize {
@@ -158,6 +173,7 @@ async fn marker_lookup_follows_pages_and_comments_on_a_known_issue() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([issue_json(base, 1347, &known_body, "open")])))
         .mount(&server)
         .await;
+    known_issue_reads(&server, issue_json(base, 1347, &known_body, "open")).await;
     Mock::given(method("PATCH"))
         .and(path(format!("/repos/{REPO}/issues/1347")))
         .respond_with(ResponseTemplate::new(200).set_body_json(issue_json(base, 1347, &known_body, "open")))
@@ -193,6 +209,7 @@ async fn closed_issue_from_a_newer_release_is_reopened() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([issue_json(base, 1347, &body, "closed")])))
         .mount(&server)
         .await;
+    known_issue_reads(&server, issue_json(base, 1347, &body, "closed")).await;
     Mock::given(method("PATCH"))
         .and(path(format!("/repos/{REPO}/issues/1347")))
         .and(body_partial_json(json!({"state": "open"})))
@@ -367,6 +384,7 @@ async fn request_budget_for_1000_events_over_40_fingerprints() {
         .await;
     for issue in &known {
         let n = issue["number"].as_u64().unwrap();
+        known_issue_reads(&server, issue.clone()).await;
         Mock::given(method("PATCH"))
             .and(path(format!("/repos/{REPO}/issues/{n}")))
             .respond_with(ResponseTemplate::new(200).set_body_json(issue))
@@ -381,15 +399,19 @@ async fn request_budget_for_1000_events_over_40_fingerprints() {
     let events: Vec<Occurrence> = (0..1000).map(|i| occurrence(&fp(i % 40), i)).collect();
     let out = run(&forge(&server), &issues::group(events)).await;
     let requests = server.received_requests().await.unwrap();
-    let reads = requests.iter().filter(|r| r.method.as_str() == "GET").count();
+    let listings = count(&requests, "GET", &format!("/repos/{REPO}/issues"));
+    let reads = requests.iter().filter(|r| r.method.as_str() == "GET").count() - listings;
     let creates = count(&requests, "POST", &format!("/repos/{REPO}/issues"));
     let writes = requests.iter().filter(|r| r.method.as_str() != "GET").count();
     println!(
-        "requests for 1,000 events over 40 fingerprints (10 known): {} in all — {reads} listing page(s), {creates} creates, {} writes on known issues",
+        "requests for 1,000 events over 40 fingerprints (10 known): {} in all — {listings} listing page(s), \
+         {reads} reads of a known issue, {creates} creates, {} writes on known issues \
+         (and one listing more `issues.settle` later)",
         requests.len(),
         writes - creates
     );
-    assert_eq!(reads, 2, "one listing page for ≤ 100 tracked issues, read again once after filing");
+    assert_eq!(listings, 2, "one listing page for ≤ 100 tracked issues, read again once after filing");
+    assert_eq!(reads, 10, "each known issue read right before it is counted on");
     assert_eq!(creates, 30, "one write per new fingerprint");
     assert_eq!(writes - creates, 20, "two writes per touched fingerprint (comment, counter)");
     assert_eq!(out.iter().filter(|o| o.action == Action::Created).count(), 30);

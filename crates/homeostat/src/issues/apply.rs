@@ -118,8 +118,9 @@ pub async fn apply(
     let (merged, fresh) = with_held(groups, held_groups(ledger, limits.held_since)?, &index);
     let steps = plan(&merged, &index, limits);
     let mut outcomes = Vec::with_capacity(merged.len());
+    let mut counted: Vec<(u64, &Group)> = Vec::new(); // the issues counted on, with the group
+    let now = limits.now.to_string();
     for ((g, fresh), step) in merged.iter().zip(fresh).zip(steps) {
-        let now = limits.now.to_string();
         let outcome = |action: Action, issue: Option<&Issue>, reason: Option<String>| Outcome {
             fingerprint: g.fingerprint.clone(),
             action,
@@ -151,8 +152,12 @@ pub async fn apply(
             }
             Step::Comment(n) | Step::Count(n, _) | Step::Reopen(n) => {
                 let Some(issue) = known(n) else { continue };
-                let (action, updated) = update_known(forge, ledger, writer, g, issue, &step, &now).await?;
+                let (action, updated, wrote) = update_known(forge, ledger, writer, g, issue, &step, &now).await?;
+                if wrote {
+                    counted.push((n, g));
+                }
                 let reason = match step {
+                    _ if !wrote => Some("another run counted this batch already".to_string()),
                     Step::Count(_, why) => Some(why.to_string()),
                     _ => None,
                 };
@@ -173,12 +178,66 @@ pub async fn apply(
             }
         }
     }
-    // Best effort: the filing is done; a failure here leaves what was there before it.
-    let now = limits.now.to_string();
-    if let Err(e) = settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &now).await {
-        tracing::warn!("reading the issues again after filing failed: {e}");
-    }
+    // Best effort from here: the filing is done; a failure leaves what was there before it.
+    let kept = settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &now).await;
+    counted.extend(kept.unwrap_or_else(|e| warned("reading the issues again after filing", e)));
+    let recount = recount_replaced(forge, writer, &counted, config.settle.as_std()).await;
+    recount.unwrap_or_else(|e| warned("reading the counted issues again", e));
     Ok(outcomes)
+}
+
+/// Logs a best-effort step's failure; the run goes on as if it had found nothing.
+fn warned<T: Default>(what: &str, e: crate::error::Error) -> T {
+    tracing::warn!("{what} failed: {e}");
+    T::default()
+}
+
+/// How often a run reads its counted issues again: runs repairing at the same moment can
+/// replace each other's repair, and each round settles at least one of them.
+const RECOUNT_ROUNDS: usize = 4;
+
+/// GitHub has no conditional write: a run that read an issue before another run's count
+/// landed replaces that count with its own. So a run waits `settle` after counting (longer
+/// than another run's read and write take), reads each issue it counted on again, and
+/// counts once more where its batch is no longer among the applied ones.
+async fn recount_replaced(
+    forge: &dyn Forge,
+    writer: &Writer<'_>,
+    counted: &[(u64, &Group)],
+    settle: std::time::Duration,
+) -> Result<()> {
+    let mut pending = counted.to_vec();
+    for _ in 0..RECOUNT_ROUNDS {
+        if pending.is_empty() || settle.is_zero() || forge.is_dry_run() {
+            break;
+        }
+        tokio::time::sleep(settle).await;
+        // One listing reads them all (the index's), rather than one read per issue.
+        let index = Index::load(forge).await?;
+        let mut replaced = Vec::new();
+        for (n, g) in pending {
+            let issue = match index.get(&g.fingerprint).filter(|i| i.number == n) {
+                Some(issue) => issue.clone(),
+                None => forge.get_issue(n).await?,
+            };
+            if parse_state(&issue.body).applied.contains(&g.key) {
+                continue;
+            }
+            tracing::warn!(
+                "#{n}: another run's count replaced this run's {} occurrences: counting them again",
+                g.count
+            );
+            let state = merge_state(parse_state(&issue.body), g);
+            let body = writer.body(g, &state, &markers(&issue.body))?;
+            forge.update_issue(n, &IssueUpdate { body: Some(body), ..Default::default() }).await?;
+            replaced.push((n, g));
+        }
+        pending = replaced;
+    }
+    if !pending.is_empty() {
+        tracing::warn!("{} issue(s) still changing under other runs: their counts may be short", pending.len());
+    }
+    Ok(())
 }
 
 /// GitHub starts one run per dispatch, with no queue, so two runs at once can each find a
@@ -186,16 +245,17 @@ pub async fn apply(
 /// older issue carries a fingerprint this run filed, this run's issue is closed with a
 /// comment naming the older one, and its occurrences are counted there. Whichever run
 /// reads last, the oldest issue is the one that stays (a run never closes the oldest).
-async fn settle_double_filings(
+async fn settle_double_filings<'g>(
     forge: &dyn Forge,
     ledger: &Ledger,
     writer: &Writer<'_>,
-    groups: &[Group],
+    groups: &'g [Group],
     outcomes: &mut [Outcome],
     now: &str,
-) -> Result<()> {
+) -> Result<Vec<(u64, &'g Group)>> {
+    let mut counted = Vec::new();
     if !outcomes.iter().any(|o| o.action == Action::Created) {
-        return Ok(());
+        return Ok(counted);
     }
     let index = Index::load(forge).await?;
     for outcome in outcomes.iter_mut().filter(|o| o.action == Action::Created) {
@@ -217,11 +277,11 @@ async fn settle_double_filings(
         // Both runs may have carried the same batch (a resent dispatch, the same held
         // fingerprint): then the older issue counted it already.
         let why = "filed at the same time by another run; counted on the older issue";
-        let updated = if parse_state(&kept.body).applied.contains(&g.key) {
-            kept.clone()
-        } else {
-            update_known(forge, ledger, writer, g, kept, &Step::Count(kept.number, why), now).await?.1
-        };
+        let (_, updated, wrote) =
+            update_known(forge, ledger, writer, g, kept, &Step::Count(kept.number, why), now).await?;
+        if wrote {
+            counted.push((updated.number, g));
+        }
         let data = serde_json::json!({"issue": mine, "kept": kept.number, "occurrences": g.count});
         record(forge, ledger, crate::ledger::kinds::ISSUE_FILED_TWICE, &g.fingerprint, data)?;
         outcome.action = Action::Skipped;
@@ -229,7 +289,7 @@ async fn settle_double_filings(
         outcome.url = Some(updated.url.clone()).filter(|u| !u.is_empty());
         outcome.reason = Some(why.to_string());
     }
-    Ok(())
+    Ok(counted)
 }
 
 /// Counts a known issue's new occurrences: a comment when due (the regression comment on
@@ -237,20 +297,27 @@ async fn settle_double_filings(
 /// set — at most two writes. The comment goes first: if the PATCH fails, the batch is not
 /// marked counted and a re-run posts and counts it again; the other order would lose the
 /// comment for good. The ledger line (`issue.seen` or `issue.reopened`) follows the PATCH,
-/// so a failed run records nothing it did not count.
+/// so a failed run records nothing it did not count. The issue is read again right before
+/// (the listing may be seconds old, and another run may have counted since): a batch
+/// another run counted already is left alone. Returns whether it wrote.
 async fn update_known(
     forge: &dyn Forge,
     ledger: &Ledger,
     writer: &Writer<'_>,
     g: &Group,
-    issue: &Issue,
+    listed: &Issue,
     step: &Step,
     now: &str,
-) -> Result<(Action, Issue)> {
-    let n = issue.number;
+) -> Result<(Action, Issue, bool)> {
+    let n = listed.number;
+    let issue = &forge.get_issue(n).await?;
     let old_state = parse_state(&issue.body);
+    if old_state.applied.contains(&g.key) {
+        return Ok((Action::Skipped, issue.clone(), false));
+    }
     let mut state = merge_state(old_state.clone(), g);
-    let reopen = matches!(step, Step::Reopen(_));
+    // Another run may have reopened it since the listing: then this run only counts.
+    let reopen = matches!(step, Step::Reopen(_)) && issue.state == State::Closed;
     let comment = matches!(step, Step::Comment(_)) || reopen;
     if comment {
         state.last_comment_at = Some(now.to_string());
@@ -273,7 +340,7 @@ async fn update_known(
     let kind = if reopen { LEDGER_REOPENED } else { LEDGER_SEEN };
     let data = serde_json::json!({"issue": n, "occurrences": g.count, "fingerprint": g.fingerprint});
     record(forge, ledger, kind, &n.to_string(), data)?;
-    Ok((action, updated))
+    Ok((action, updated, true))
 }
 
 /// This run's groups, each new fingerprint with the occurrences held back before added,

@@ -366,7 +366,9 @@ mod tests {
         let prompts = Prompts::builtin().unwrap();
         let scrub = |t: &str| t.replace("secret", "[redacted]");
         let writer = Writer { prompts: &prompts, scrub: &scrub };
-        let config = IssuesConfig::default();
+        // The second look after counting, soon: with no other run it finds every count.
+        let settle = crate::settings::Duration(std::time::Duration::from_millis(10));
+        let config = IssuesConfig { settle, ..IssuesConfig::default() };
         let fp = "eeeeeeeeeeeeeeee";
         let mut first = occ(fp, "1", Some("1.0.0"));
         first.message = "boom with secret `x` @someone".into();

@@ -129,6 +129,12 @@ pub struct IssuesConfig {
     /// for `hold_for`, filed first by later runs.
     #[serde(default = "defaults::feedback_per_day")]
     pub feedback_per_day: u32,
+    /// GitHub has no conditional write, so two runs counting on one issue at the same
+    /// moment can replace each other's count. A run that counted on known issues waits
+    /// this long (longer than a read and a write take), reads them again and counts once
+    /// more where its occurrences are gone. `0s` when only one run at a time files errors.
+    #[serde(default = "defaults::settle")]
+    pub settle: Duration,
 }
 
 impl Default for IssuesConfig {
@@ -140,6 +146,7 @@ impl Default for IssuesConfig {
             max_comments_per_run: defaults::max_comments_per_run(),
             dedup_window: defaults::dedup_window(),
             reopen_on_regression: true,
+            settle: defaults::settle(),
             hold_for: defaults::hold_for(),
             feedback_per_day: defaults::feedback_per_day(),
         }
@@ -181,6 +188,9 @@ mod defaults {
     }
     pub fn dedup_window() -> Duration {
         Duration::from_secs(0)
+    }
+    pub fn settle() -> Duration {
+        Duration::from_secs(5)
     }
     pub fn hold_for() -> Duration {
         Duration::from_secs(7 * 24 * 3600)
