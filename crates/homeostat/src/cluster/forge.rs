@@ -23,7 +23,7 @@ pub const LINKED: &str = "cluster.linked";
 pub const REACTION: &str = "cluster.reaction";
 
 /// Borderline pairs this far below the threshold go to the model when configured.
-const BORDER: f32 = 0.08;
+pub const BORDER: f32 = 0.08;
 
 /// What the run needs besides the forge.
 pub struct Deps<'a> {
