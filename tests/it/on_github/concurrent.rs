@@ -6,12 +6,12 @@ use github_standin::{Fault, FaultKind, Standin};
 
 use crate::support::bins::{Job, stderr};
 
-/// Two hs-issue runs at once, each with its own checkout and `args` (a job's file written
-/// from `input`); both creates answered 3 s late, so each run has read the issues before
-/// either create lands — as when GitHub starts two report-errors runs for one burst.
-/// Returns the two runs' ledgers.
-fn two_runs_at_once(gh: &Standin, inputs: [(&str, String); 2], args: &[&str]) -> Vec<String> {
-    gh.fault(Fault::new("POST", "/issues$", FaultKind::Slow { ms: 3000 }).times(2));
+/// hs-issue runs at once, each with its own checkout and `args` (a job's file written from
+/// `input`); every create answered 3 s late, so each run has read the issues before any
+/// create lands — as when GitHub starts several report-errors runs for one burst. Returns
+/// the runs' ledgers.
+fn runs_at_once<const N: usize>(gh: &Standin, inputs: [(&str, String); N], args: &[&str]) -> Vec<String> {
+    gh.fault(Fault::new("POST", "/issues$", FaultKind::Slow { ms: 3000 }).times(N as u32));
     let runs: Vec<_> = inputs
         .into_iter()
         .map(|(name, text)| {
@@ -33,11 +33,11 @@ fn two_runs_at_once(gh: &Standin, inputs: [(&str, String); 2], args: &[&str]) ->
         assert!(out.status.success(), "{}", stderr(&out));
         ledgers.push(std::fs::read_to_string(job.path("ledger.jsonl")).unwrap_or_default());
     }
-    assert_eq!(gh.count("POST", "/issues$"), 2, "the race happened: both runs filed");
+    assert_eq!(gh.count("POST", "/issues$"), N, "the race happened: every run filed");
     ledgers
 }
 
-/// The issues labelled `label`: the one left open, the closed one and the closing note.
+/// The issues labelled `label`: the one left open, a closed one and its closing note.
 fn kept_and_closed(gh: &Standin, label: &str) -> (github_standin::state::Issue, u64, String) {
     let state = gh.state();
     let issues: Vec<_> = state.plain_issues().filter(|i| i.labels.iter().any(|l| l == label)).collect();
@@ -45,7 +45,7 @@ fn kept_and_closed(gh: &Standin, label: &str) -> (github_standin::state::Issue, 
     assert_eq!(open.len(), 1, "one issue keeps it: {issues:#?}");
     let kept = (*open[0]).clone();
     assert_eq!(kept.number, issues.iter().map(|i| i.number).min().unwrap(), "the older one");
-    let closed = issues.iter().find(|i| i.state == "closed").expect("the later one is closed").number;
+    let closed = issues.iter().find(|i| i.state == "closed").expect("a later one is closed").number;
     let note = state.comments.values().find(|c| c.issue == closed).expect("with a note").body.clone();
     assert!(note.contains(&format!("#{}", kept.number)), "the note names the kept issue: {note}");
     (kept, closed, note)
@@ -62,7 +62,7 @@ fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() 
             + "\n"
     };
     let jsonl = |ids: std::ops::Range<usize>| ids.map(event).collect::<String>();
-    let ledgers = two_runs_at_once(&gh, [("errors.jsonl", jsonl(0..3)), ("errors.jsonl", jsonl(3..5))], &[]);
+    let ledgers = runs_at_once(&gh, [("errors.jsonl", jsonl(0..3)), ("errors.jsonl", jsonl(3..5))], &[]);
     let (kept, closed, _) = kept_and_closed(&gh, "homeostat:error");
     // The run that closed its issue says so in its ledger, so reports count one bug.
     let said: Vec<&String> = ledgers.iter().filter(|l| l.contains("\"issue.filed_twice\"")).collect();
@@ -70,6 +70,30 @@ fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() 
     assert!(said[0].contains(&format!("\"issue\":{closed}")), "{}", said[0]);
     let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
     assert_eq!(count, 5, "the 3 and the 2 occurrences counted once each, on the kept issue");
+    gh.assert_clean();
+}
+
+#[test]
+fn three_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() {
+    let gh = Standin::start();
+    let event = |id: usize| {
+        serde_json::json!({"event_id": format!("{id:032x}"), "type": "RangeError",
+            "message": "Invalid time value", "platform": "javascript", "release": "2.4.0",
+            "stack": "RangeError: Invalid time value\n    at formatDue (https://app.example.com/assets/app.js:88:3)"})
+        .to_string()
+            + "\n"
+    };
+    let jsonl = |ids: std::ops::Range<usize>| ids.map(event).collect::<String>();
+    let inputs = [("errors.jsonl", jsonl(0..2)), ("errors.jsonl", jsonl(2..5)), ("errors.jsonl", jsonl(5..9))];
+    let ledgers = runs_at_once(&gh, inputs, &[]);
+    let (kept, _, _) = kept_and_closed(&gh, "homeostat:error");
+    let state = gh.state();
+    let closed = state.plain_issues().filter(|i| i.state == "closed").count();
+    assert_eq!(closed, 2, "the two later issues closed, each with a note");
+    assert_eq!(ledgers.iter().filter(|l| l.contains("\"issue.filed_twice\"")).count(), 2, "{ledgers:#?}");
+    // The two runs that closed theirs count on the oldest at the same moment.
+    let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
+    assert_eq!(count, 9, "2 + 3 + 4 occurrences, each counted once, on the kept issue");
     gh.assert_clean();
 }
 
@@ -85,7 +109,7 @@ fn the_same_batch_handled_by_two_runs_at_once_is_counted_once() {
             + "\n"
     };
     let batch: String = (0..3).map(event).collect();
-    let ledgers = two_runs_at_once(&gh, [("errors.jsonl", batch.clone()), ("errors.jsonl", batch)], &[]);
+    let ledgers = runs_at_once(&gh, [("errors.jsonl", batch.clone()), ("errors.jsonl", batch)], &[]);
     let (kept, _, _) = kept_and_closed(&gh, "homeostat:error");
     let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
     assert_eq!(count, 3, "the batch both runs carried counted once");
@@ -100,7 +124,7 @@ fn a_feedback_dispatch_handled_by_two_runs_at_once_leaves_one_open_issue() {
     let piece = serde_json::json!({"id": format!("{:032x}", 7), "message": "Export does nothing on Safari"});
     let payload =
         serde_json::json!({"action": "user-feedback", "client_payload": {"feedback": [piece], "batch": "g0-0-1"}});
-    let ledgers = two_runs_at_once(
+    let ledgers = runs_at_once(
         &gh,
         [("event.json", payload.to_string()), ("event.json", payload.to_string())],
         &["--from-event"],

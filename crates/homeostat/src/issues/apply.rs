@@ -141,13 +141,8 @@ pub async fn apply(
                     labels: labels_for(g, config),
                 };
                 let issue = forge.create_issue(&new).await?;
-                record(
-                    forge,
-                    ledger,
-                    LEDGER_CREATED,
-                    &g.fingerprint,
-                    serde_json::json!({"issue": issue.number, "occurrences": g.count}),
-                )?;
+                let data = serde_json::json!({"issue": issue.number, "occurrences": g.count});
+                record(forge, ledger, LEDGER_CREATED, &g.fingerprint, data)?;
                 outcomes.push(outcome(Action::Created, Some(&issue), None));
             }
             Step::Comment(n) | Step::Count(n, _) | Step::Reopen(n) => {
