@@ -107,10 +107,30 @@ impl Set {
         pairwise(&cluster_features(&self.features, opts), &self.truth)
     }
 
-    /// The most a model confirming pairs could add: every pair scoring from `from` up to
-    /// the threshold judged rightly (a duplicate raised to the threshold, any other pair
-    /// dropped), then clustered as usual. An upper bound: forge mode asks about one pair
-    /// per new item, and a real model errs.
+    /// About the most a model confirming pairs could add: every pair scoring from `from`
+    /// up to the threshold judged rightly (a duplicate raised to the threshold, any other
+    /// pair dropped), then the whole set clustered as usual. Approximate: forge mode asks
+    /// about one pair per new item, fitted per repository, a real model errs, and average
+    /// linkage is not monotonic (a dropped pair changes the averages around it).
+    /// The duplicate pairs (same group, same repository) by their similarity: below 0.30,
+    /// from 0.30 to forge mode's band, in the band, at or above the threshold.
+    fn duplicate_pairs_by_score(&self) -> [usize; 4] {
+        let opts = Options::default();
+        let band = opts.threshold - homeostat::cluster::forge::BORDER;
+        let (model, vectors) = Model::fit_features(&self.features, opts);
+        let mut by = [0; 4];
+        for i in 0..vectors.len() {
+            for j in i + 1..vectors.len() {
+                if self.truth[i] != self.truth[j] || self.features[i].repo != self.features[j].repo {
+                    continue;
+                }
+                let s = model.similarity(&vectors[i], &vectors[j]);
+                by[[0.3, band, opts.threshold].iter().filter(|&&t| s >= t).count()] += 1;
+            }
+        }
+        by
+    }
+
     fn score_with_a_perfect_model(&self, from: f32) -> PairScores {
         use homeostat::cluster::engine::{average_linkage, weighted_edges};
         let opts = Options::default();
@@ -236,6 +256,11 @@ fn scores_table(name: &str, set: &Set) -> [PairScores; 4] {
     eprintln!("{}", row(&format!("a perfect model asked from @{band:.2}"), &confirmed));
     let wide = set.score_with_a_perfect_model(0.3);
     eprintln!("{}", row("a perfect model asked from @0.30", &wide));
+    let [low, middle, border, linked] = set.duplicate_pairs_by_score();
+    eprintln!(
+        "(duplicate pairs by similarity: {low} below 0.30, {middle} from 0.30 to {band:.2}, {border} in the band, {linked} at {} or more)",
+        d.threshold
+    );
     eprintln!("({} pairs belong together in the {name} corpus)", full.actual_pairs);
     [full, ablations[7].1, base, confirmed]
 }

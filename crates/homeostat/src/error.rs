@@ -17,6 +17,10 @@ pub enum ForgeError {
     Transport { forge: &'static str, what: String, message: String },
     #[error("{forge}: {what}: not found")]
     NotFound { forge: &'static str, what: String },
+    /// A write built from a read failed in a way worth another try, after the wait the
+    /// forge asked for: read again, then write again (never the same write resent).
+    #[error("{forge}: {what}: {message} (to be read again and written again)")]
+    ReadAgain { forge: &'static str, what: String, message: String },
     #[error("local forge {}: {message}", path.display())]
     Local { path: PathBuf, message: String },
     #[error("{0}")]

@@ -2,39 +2,71 @@
 //! runs filing one new error or one piece of feedback, one batch carried by two runs, and
 //! several runs counting on one known issue.
 
+use std::process::{Child, Stdio};
+
 use github_standin::{Fault, FaultKind, Standin};
 
 use crate::support::bins::{Job, stderr};
 
-/// hs-issue runs at once, each with its own checkout and `args` (a job's file written from
-/// `input`); every create answered 3 s late, so each run has read the issues before any
-/// create lands — as when GitHub starts several report-errors runs for one burst. Returns
-/// the runs' ledgers.
+/// The tests' pace: every rule of GitHub's, waits of milliseconds.
+const FAST: &str = "fast";
+
+/// An hs-issue run started in its own checkout (a job folder, with `config` as its
+/// homeostat.yml when given) on `text`: a JSONL file, or a repository_dispatch payload when
+/// `name` is not `.jsonl`. `pace`: `HOMEOSTAT_GITHUB_RETRY` (the tests' `fast` by default).
+fn start(gh: &Standin, config: Option<&str>, (name, text): (&str, String), args: &[&str], pace: &str) -> (Job, Child) {
+    let job = Job::new(gh);
+    if let Some(config) = config {
+        job.write("homeostat.yml", config);
+    }
+    let file = job.write(name, &text);
+    let mut cmd = job.command("hs-issue", args);
+    cmd.env("HOMEOSTAT_GITHUB_RETRY", pace);
+    if name.ends_with(".jsonl") {
+        cmd.arg(&file);
+    } else {
+        cmd.env("GITHUB_EVENT_PATH", &file).env("GITHUB_EVENT_NAME", "repository_dispatch");
+    }
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    (job, child)
+}
+
+/// Waits for the runs, each of which must succeed; returns their ledgers.
+fn finish(runs: Vec<(Job, Child)>) -> Vec<String> {
+    runs.into_iter()
+        .map(|(job, child)| {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", stderr(&out));
+            std::fs::read_to_string(job.path("ledger.jsonl")).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// hs-issue runs at once, each with its own checkout and `args`; every create answered
+/// 3 s late, so each run has read the issues before any create lands — as when GitHub
+/// starts several report-errors runs for one burst. Returns the runs' ledgers.
 fn runs_at_once<const N: usize>(gh: &Standin, inputs: [(&str, String); N], args: &[&str]) -> Vec<String> {
     gh.fault(Fault::new("POST", "/issues$", FaultKind::Slow { ms: 3000 }).times(N as u32));
-    let runs: Vec<_> = inputs
-        .into_iter()
-        .map(|(name, text)| {
-            let job = Job::new(gh);
-            let file = job.write(name, &text);
-            let mut cmd = job.command("hs-issue", args);
-            if name.ends_with(".jsonl") {
-                cmd.arg(&file);
-            } else {
-                cmd.env("GITHUB_EVENT_PATH", &file).env("GITHUB_EVENT_NAME", "repository_dispatch");
-            }
-            let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-            (job, child)
-        })
-        .collect();
-    let mut ledgers = Vec::new();
-    for (job, child) in runs {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        ledgers.push(std::fs::read_to_string(job.path("ledger.jsonl")).unwrap_or_default());
-    }
+    let ledgers = finish(inputs.into_iter().map(|input| start(gh, None, input, args, FAST)).collect());
     assert_eq!(gh.count("POST", "/issues$"), N, "the race happened: every run filed");
     ledgers
+}
+
+/// The count an issue's hidden state holds.
+fn count_of(issue: &github_standin::state::Issue) -> u64 {
+    homeostat::issues::parse_state(issue.body.as_deref().unwrap_or("")).count
+}
+
+/// JSONL of `ids`' events, one error (`KeyError: 'cart'`) each.
+fn cart_errors(ids: std::ops::Range<usize>) -> String {
+    ids.map(|id| {
+        serde_json::json!({"event_id": format!("{id:032x}"), "type": "KeyError", "message": "'cart'",
+            "platform": "python", "release": "3.1.0",
+            "stack": "Traceback (most recent call last):\n  File \"shop/cart.py\", line 40, in total\nKeyError: 'cart'"})
+        .to_string()
+            + "\n"
+    })
+    .collect()
 }
 
 /// The issues labelled `label`: the one left open, a closed one and its closing note.
@@ -85,15 +117,17 @@ fn three_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence(
     };
     let jsonl = |ids: std::ops::Range<usize>| ids.map(event).collect::<String>();
     let inputs = [("errors.jsonl", jsonl(0..2)), ("errors.jsonl", jsonl(2..5)), ("errors.jsonl", jsonl(5..9))];
+    // The two later runs count on the oldest, #1, their writes landing 2.5 s late: each
+    // reads #1 before the other's count lands, and one replaces the other's.
+    gh.fault(Fault::new("PATCH", "/issues/1$", FaultKind::Slow { ms: 2500 }).times(2));
     let ledgers = runs_at_once(&gh, inputs, &[]);
     let (kept, _, _) = kept_and_closed(&gh, "homeostat:error");
     let state = gh.state();
     let closed = state.plain_issues().filter(|i| i.state == "closed").count();
     assert_eq!(closed, 2, "the two later issues closed, each with a note");
     assert_eq!(ledgers.iter().filter(|l| l.contains("\"issue.filed_twice\"")).count(), 2, "{ledgers:#?}");
-    // The two runs that closed theirs count on the oldest at the same moment.
-    let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
-    assert_eq!(count, 9, "2 + 3 + 4 occurrences, each counted once, on the kept issue");
+    assert_eq!(count_of(&kept), 9, "2 + 3 + 4 occurrences, each counted once, on the kept issue");
+    assert_eq!(gh.count("PATCH", "/issues/1$"), 3, "the replaced count was written again, once");
     gh.assert_clean();
 }
 
@@ -139,49 +173,45 @@ fn a_feedback_dispatch_handled_by_two_runs_at_once_leaves_one_open_issue() {
 
 /// Three runs at once counting new occurrences on one known issue, every count's PATCH
 /// answered 2.5 s late: each run reads the issue before any other run's write lands, so
-/// each write replaces the others' counts. The runs read the issue again after they
-/// counted and count once more where their batch is gone.
+/// each write replaces the others' counts. `issues.settle` (5 s) later, each run looks
+/// at the issue again and counts once more where its batch is gone. (With `settle: 0s`
+/// the issue ends with 3 to 6 of the 10: whichever write lands last.)
 #[test]
 fn three_runs_at_once_on_a_known_error_lose_no_occurrence() {
     let gh = Standin::start();
-    let event = |id: usize| {
-        serde_json::json!({"event_id": format!("{id:032x}"), "type": "KeyError", "message": "'cart'",
-            "platform": "python", "release": "3.1.0",
-            "stack": "Traceback (most recent call last):\n  File \"shop/cart.py\", line 40, in total\nKeyError: 'cart'"})
-        .to_string()
-            + "\n"
-    };
-    let batch = |ids: std::ops::Range<usize>| ids.map(event).collect::<String>();
-    let config = "issues:\n  settle: 3s\nledger:\n  path: ledger.jsonl\n";
-    let first = Job::new(&gh);
-    first.write("homeostat.yml", config);
-    let out = first.run("hs-issue", &[first.write("errors.jsonl", &batch(0..2)).to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    finish(vec![start(&gh, None, ("errors.jsonl", cart_errors(0..2)), &[], FAST)]);
     gh.fault(Fault::new("PATCH", "/issues/1$", FaultKind::Slow { ms: 2500 }).times(3));
-    let runs: Vec<_> = [2..5, 5..9, 9..10]
-        .into_iter()
-        .map(|ids| {
-            let job = Job::new(&gh);
-            job.write("homeostat.yml", config);
-            let file = job.write("errors.jsonl", &batch(ids));
-            let child = job
-                .command("hs-issue", &[file.to_str().unwrap()])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            (job, child)
-        })
-        .collect();
-    for (_job, child) in runs {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
+    let runs = [2..5, 5..9, 9..10].map(|ids| start(&gh, None, ("errors.jsonl", cart_errors(ids)), &[], FAST));
+    finish(runs.into());
     let state = gh.state();
     let issues: Vec<_> = state.plain_issues().collect();
     assert_eq!(issues.len(), 1, "one issue: {issues:#?}");
-    let count = homeostat::issues::parse_state(issues[0].body.as_deref().unwrap_or("")).count;
-    assert_eq!(count, 10, "2 + 3 + 4 + 1 occurrences, each counted once");
+    assert_eq!(count_of(issues[0]), 10, "2 + 3 + 4 + 1 occurrences, each counted once");
     assert!(gh.count("PATCH", "/issues/1$") > 3, "the race happened: a count was written again");
+    gh.assert_clean();
+}
+
+/// A count is a body built from a read; GitHub's secondary limit refuses one run's write
+/// and asks it to wait 4 s, and meanwhile another run counts. Resent as it was after the
+/// wait, the write would replace that count; it is rebuilt from a new read instead. With
+/// `issues.settle: 0s`, so only the re-read can keep the count.
+#[test]
+fn a_count_refused_by_a_rate_limit_is_read_again_before_it_is_written_again() {
+    let gh = Standin::start();
+    let no_settle = "issues:\n  settle: 0s\nledger:\n  path: ledger.jsonl\n";
+    finish(vec![start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(0..2)), &[], FAST)]);
+    gh.fault(Fault::new("PATCH", "/issues/1$", FaultKind::Secondary { retry_after: Some(4) }));
+    // GitHub's own pace for the refused run, so it waits the 4 s asked.
+    let refused = start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(2..5)), &[], "github");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while gh.count("PATCH", "/issues/1$") < 1 {
+        assert!(std::time::Instant::now() < deadline, "the first run never wrote its count");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let other = start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(5..9)), &[], FAST);
+    finish(vec![other, refused]);
+    let state = gh.state();
+    let issue = state.plain_issues().next().expect("the issue");
+    assert_eq!(count_of(issue), 9, "2 + 3 + 4: the other run's count kept");
     gh.assert_clean();
 }

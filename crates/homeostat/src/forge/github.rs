@@ -129,18 +129,13 @@ impl Forge for GithubForge {
     }
 
     async fn update_issue(&self, number: u64, update: &IssueUpdate) -> ForgeResult<Issue> {
-        let mut body = serde_json::to_value(update).map_err(|e| bad_json("update issue", e))?;
-        if let Some(title) = &update.title {
-            body["title"] = json!(limits::truncate_chars(title, limits::TITLE_MAX_CHARS));
-        }
-        if let Some(text) = &update.body {
-            body["body"] = json!(limits::truncate_body(text, ""));
-        }
-        if let Some(labels) = &update.labels {
-            self.ensure_labels(labels).await;
-            body["labels"] = json!(labels.iter().map(|l| limits::label(l)).collect::<Vec<_>>());
-        }
+        let body = self.issue_update_body(update).await?;
         self.patch(&format!("update issue #{number}"), &format!("/issues/{number}"), &body, parse_issue).await
+    }
+
+    async fn update_issue_from_read(&self, number: u64, update: &IssueUpdate) -> ForgeResult<Issue> {
+        let body = self.issue_update_body(update).await?;
+        self.patch_from_read(&format!("update issue #{number}"), &format!("/issues/{number}"), &body, parse_issue).await
     }
 
     async fn add_labels(&self, number: u64, labels: &[String]) -> ForgeResult<()> {
@@ -377,5 +372,24 @@ mod tests {
         );
         assert_eq!(next_link(&h).unwrap(), "https://api.github.com/repositories/1000/issues?per_page=3&page=3");
         assert_eq!(next_link(&HeaderMap::new()), None);
+    }
+}
+
+impl GithubForge {
+    /// An issue update as GitHub takes it: title, body and labels within GitHub's limits,
+    /// the labels made first where missing.
+    async fn issue_update_body(&self, update: &IssueUpdate) -> ForgeResult<serde_json::Value> {
+        let mut body = serde_json::to_value(update).map_err(|e| bad_json("update issue", e))?;
+        if let Some(title) = &update.title {
+            body["title"] = json!(limits::truncate_chars(title, limits::TITLE_MAX_CHARS));
+        }
+        if let Some(text) = &update.body {
+            body["body"] = json!(limits::truncate_body(text, ""));
+        }
+        if let Some(labels) = &update.labels {
+            self.ensure_labels(labels).await;
+            body["labels"] = json!(labels.iter().map(|l| limits::label(l)).collect::<Vec<_>>());
+        }
+        Ok(body)
     }
 }

@@ -207,6 +207,13 @@ pub trait Forge: Send + Sync {
     async fn get_issue(&self, number: u64) -> ForgeResult<Issue>;
     async fn create_issue(&self, new: &NewIssue) -> ForgeResult<Issue>;
     async fn update_issue(&self, number: u64, update: &IssueUpdate) -> ForgeResult<Issue>;
+    /// [`Forge::update_issue`] for a write built from a read of the issue (a body with a
+    /// counter): sent once, since resent later as it was it would replace what others
+    /// wrote meanwhile. [`ForgeError::ReadAgain`] says it failed in a way worth another
+    /// try, after the wait the forge asked for: read the issue again and rebuild the write.
+    async fn update_issue_from_read(&self, number: u64, update: &IssueUpdate) -> ForgeResult<Issue> {
+        self.update_issue(number, update).await
+    }
     async fn add_labels(&self, number: u64, labels: &[String]) -> ForgeResult<()>;
     async fn remove_label(&self, number: u64, label: &str) -> ForgeResult<()>;
     async fn list_comments(&self, number: u64) -> ForgeResult<Vec<Comment>>;

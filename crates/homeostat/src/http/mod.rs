@@ -10,7 +10,7 @@ mod retry;
 use std::time::Duration;
 
 pub use reqwest::header::HeaderMap;
-pub use retry::{Attempts, Idempotent, Retry, RetryPolicy, TooLongWait};
+pub use retry::{Attempts, Idempotent, Reread, Retry, RetryPolicy, TooLongWait, Waited};
 
 /// The client every adapter sends through.
 pub type Client = reqwest_middleware::ClientWithMiddleware;

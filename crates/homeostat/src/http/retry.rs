@@ -10,7 +10,10 @@
 //!   [`Idempotent`] (a GraphQL query, a model completion). Any other POST goes back to the
 //!   caller at once — the server may have acted on it, and only the caller can look;
 //! - a wait longer than [`RetryPolicy::max_wait`] fails the request instead of stalling
-//!   the run ([`TooLongWait`]).
+//!   the run ([`TooLongWait`]);
+//! - a write marked [`Reread`] (built from a read) is never sent twice: after a failure
+//!   worth another try the layer waits as it would, then hands the failure back, and the
+//!   caller reads again before it writes again.
 
 use std::time::Duration;
 
@@ -69,6 +72,16 @@ impl RetryPolicy {
 #[derive(Debug, Clone, Copy)]
 pub struct Idempotent;
 
+/// Marks a write built from what a read returned (an issue body with a counter): resent
+/// later as it was, it would replace whatever other runs wrote meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub struct Reread;
+
+/// On a [`Reread`] write's failed response: the layer has waited what the server asked,
+/// and the caller may read again and write again now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waited;
+
 /// How many times the layer sent a request, in the response's extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempts(pub u32);
@@ -121,6 +134,7 @@ impl Middleware for Retry {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let marked = extensions.get::<Idempotent>().is_some();
+        let reread = extensions.get::<Reread>().is_some();
         let method = req.method().clone();
         let read = marked || matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
         let repeatable = read || matches!(method, Method::PUT | Method::PATCH | Method::DELETE);
@@ -152,6 +166,14 @@ impl Middleware for Retry {
                     wait,
                     max: self.policy.max_wait,
                 }));
+            }
+            if reread {
+                tracing::warn!("{method} {host}{path}: {why}; reading again in {:.1}s", wait.as_secs_f64());
+                tokio::time::sleep(wait).await;
+                return with_attempts(outcome, attempt).map(|mut response| {
+                    response.extensions_mut().insert(Waited);
+                    response
+                });
             }
             tracing::warn!(
                 "{method} {host}{path}: {why}; retrying in {:.1}s (attempt {attempt} of {})",
@@ -351,6 +373,27 @@ mod tests {
         let s = server(vec![ResponseTemplate::new(502), ResponseTemplate::new(200)]).await;
         let r = on_paused_clock(policy()).post(s.uri()).with_extension(Idempotent).body("{}").send().await.unwrap();
         assert_eq!((r.status().as_u16(), sent(&s).await), (200, 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_built_from_a_read_is_handed_back_after_the_wait_never_resent() {
+        let message = r#"{"message":"You have exceeded a secondary rate limit."}"#;
+        let s = server(vec![ResponseTemplate::new(403).set_body_string(message), ResponseTemplate::new(200)]).await;
+        let start = Instant::now();
+        let r = on_paused_clock(policy()).patch(s.uri()).with_extension(Reread).body("{}").send().await.unwrap();
+        assert_eq!((r.status().as_u16(), sent(&s).await), (403, 1), "sent once");
+        assert_eq!(r.extensions().get::<Waited>(), Some(&Waited), "and the caller told it may read again");
+        assert!(start.elapsed() >= Duration::from_secs(60), "after the wait GitHub asks for");
+
+        let s = server(vec![ResponseTemplate::new(502), ResponseTemplate::new(200)]).await;
+        let r = on_paused_clock(policy()).patch(s.uri()).with_extension(Reread).body("{}").send().await.unwrap();
+        assert_eq!((r.status().as_u16(), sent(&s).await), (502, 1));
+        assert!(r.extensions().get::<Waited>().is_some());
+
+        // A refusal not worth another try comes back at once, not marked.
+        let s = server(vec![ResponseTemplate::new(422)]).await;
+        let r = on_paused_clock(policy()).patch(s.uri()).with_extension(Reread).body("{}").send().await.unwrap();
+        assert_eq!((r.status().as_u16(), r.extensions().get::<Waited>()), (422, None));
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,11 +5,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use super::count::{self, Count};
 use super::plan::{Step, newest, plan};
 use super::state::{fingerprint_marker, merge_state};
 use super::{
     Action, Group, Index, IssueState, LABEL, LEDGER_CREATED, LEDGER_HELD, LEDGER_REOPENED, LEDGER_SEEN, PlanLimits,
-    REGRESSION_LABEL, held_groups, markers, parse_state,
+    REGRESSION_LABEL, held_groups, parse_state,
 };
 use crate::error::Result;
 use crate::forge::{Forge, Issue, IssueUpdate, NewIssue, State, limits};
@@ -45,7 +46,7 @@ impl Writer<'_> {
         limits::truncate_chars(&(self.scrub)(&g.title), limits::TITLE_MAX_CHARS)
     }
 
-    fn body(&self, g: &Group, state: &IssueState, old_markers: &[(String, String)]) -> Result<String> {
+    pub(super) fn body(&self, g: &Group, state: &IssueState, old_markers: &[(String, String)]) -> Result<String> {
         let context = serde_json::json!({
             "title": g.title, "culprit": g.culprit, "platform": g.platform, "message": g.message,
             "frames": g.frames, "sample_stack": g.sample_stack, "fingerprint": g.fingerprint,
@@ -103,7 +104,8 @@ fn regression_labels(issue: &Issue) -> Vec<String> {
 }
 
 /// Plans and makes the writes for a run's groups, one at a time. A write that fails
-/// stops the run (the next run picks up where it stopped: nothing is counted twice).
+/// stops the run (the next run picks up where it stopped: nothing is counted twice);
+/// what it counted before is still looked at again ([`count::recount_replaced`]).
 pub async fn apply(
     forge: &dyn Forge,
     ledger: &Ledger,
@@ -120,119 +122,81 @@ pub async fn apply(
     let mut outcomes = Vec::with_capacity(merged.len());
     let mut counted: Vec<(u64, &Group)> = Vec::new(); // the issues counted on, with the group
     let now = limits.now.to_string();
-    for ((g, fresh), step) in merged.iter().zip(fresh).zip(steps) {
-        let outcome = |action: Action, issue: Option<&Issue>, reason: Option<String>| Outcome {
-            fingerprint: g.fingerprint.clone(),
-            action,
-            issue: issue.map(|i| i.number).filter(|&n| n > 0),
-            url: issue.map(|i| i.url.clone()).filter(|u| !u.is_empty()),
-            occurrences: g.count,
-            reason,
-            title: g.title.clone(),
-        };
-        let known = |n: u64| index.get(&g.fingerprint).filter(|i| i.number == n);
-        match step {
-            Step::Create => {
-                let mut state = merge_state(IssueState::default(), g);
-                state.last_comment_at = Some(now.clone());
-                let new = NewIssue {
-                    title: writer.title(g),
-                    body: writer.body(g, &state, &[])?,
-                    labels: labels_for(g, config),
-                };
-                let issue = forge.create_issue(&new).await?;
-                let data = serde_json::json!({"issue": issue.number, "occurrences": g.count});
-                record(forge, ledger, LEDGER_CREATED, &g.fingerprint, data)?;
-                outcomes.push(outcome(Action::Created, Some(&issue), None));
-            }
-            Step::Comment(n) | Step::Count(n, _) | Step::Reopen(n) => {
-                let Some(issue) = known(n) else { continue };
-                let (action, updated, wrote) = update_known(forge, ledger, writer, g, issue, &step, &now).await?;
-                if wrote {
-                    counted.push((n, g));
-                }
-                let reason = match step {
-                    _ if !wrote => Some("another run counted this batch already".to_string()),
-                    Step::Count(_, why) => Some(why.to_string()),
-                    _ => None,
-                };
-                outcomes.push(outcome(action, Some(&updated), reason));
-            }
-            Step::Nothing(n) => {
-                outcomes.push(outcome(Action::Skipped, known(n), Some("this batch was counted already".into())));
-            }
-            Step::Hold(reason) => {
-                // Only what this run saw: what was held before is in the ledger already.
-                if let Some(fresh) = fresh {
-                    let data = serde_json::json!({
-                        "title": writer.title(fresh), "occurrences": fresh.count, "reason": reason, "group": fresh,
-                    });
-                    record(forge, ledger, LEDGER_HELD, &g.fingerprint, data)?;
-                }
-                outcomes.push(outcome(Action::Held, None, Some(reason)));
-            }
-        }
-    }
-    // Best effort from here: the filing is done; a failure leaves what was there before it.
-    let kept = settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &now).await;
-    counted.extend(kept.unwrap_or_else(|e| warned("reading the issues again after filing", e)));
-    let recount = recount_replaced(forge, writer, &counted, config.settle.as_std()).await;
-    recount.unwrap_or_else(|e| warned("reading the counted issues again", e));
-    Ok(outcomes)
-}
-
-/// Logs a best-effort step's failure; the run goes on as if it had found nothing.
-fn warned<T: Default>(what: &str, e: crate::error::Error) -> T {
-    tracing::warn!("{what} failed: {e}");
-    T::default()
-}
-
-/// How often a run reads its counted issues again: runs repairing at the same moment can
-/// replace each other's repair, and each round settles at least one of them.
-const RECOUNT_ROUNDS: usize = 4;
-
-/// GitHub has no conditional write: a run that read an issue before another run's count
-/// landed replaces that count with its own. So a run waits `settle` after counting (longer
-/// than another run's read and write take), reads each issue it counted on again, and
-/// counts once more where its batch is no longer among the applied ones.
-async fn recount_replaced(
-    forge: &dyn Forge,
-    writer: &Writer<'_>,
-    counted: &[(u64, &Group)],
-    settle: std::time::Duration,
-) -> Result<()> {
-    let mut pending = counted.to_vec();
-    for _ in 0..RECOUNT_ROUNDS {
-        if pending.is_empty() || settle.is_zero() || forge.is_dry_run() {
-            break;
-        }
-        tokio::time::sleep(settle).await;
-        // One listing reads them all (the index's), rather than one read per issue.
-        let index = Index::load(forge).await?;
-        let mut replaced = Vec::new();
-        for (n, g) in pending {
-            let issue = match index.get(&g.fingerprint).filter(|i| i.number == n) {
-                Some(issue) => issue.clone(),
-                None => forge.get_issue(n).await?,
+    let written: Result<()> = async {
+        for ((g, fresh), step) in merged.iter().zip(fresh).zip(steps) {
+            let outcome = |action: Action, issue: Option<&Issue>, reason: Option<String>| Outcome {
+                fingerprint: g.fingerprint.clone(),
+                action,
+                issue: issue.map(|i| i.number).filter(|&n| n > 0),
+                url: issue.map(|i| i.url.clone()).filter(|u| !u.is_empty()),
+                occurrences: g.count,
+                reason,
+                title: g.title.clone(),
             };
-            if parse_state(&issue.body).applied.contains(&g.key) {
-                continue;
+            let known = |n: u64| index.get(&g.fingerprint).filter(|i| i.number == n);
+            match step {
+                Step::Create => {
+                    let issue = create(forge, ledger, config, writer, g, &now).await?;
+                    outcomes.push(outcome(Action::Created, Some(&issue), None));
+                }
+                Step::Comment(n) | Step::Count(n, _) | Step::Reopen(n) => {
+                    let Some(issue) = known(n) else { continue };
+                    let (action, updated, wrote) = update_known(forge, ledger, writer, g, issue, &step, &now).await?;
+                    if wrote {
+                        counted.push((n, g));
+                    }
+                    let reason = match step {
+                        _ if !wrote => Some("another run counted this batch already".to_string()),
+                        Step::Count(_, why) => Some(why.to_string()),
+                        Step::Reopen(_) if action != Action::Reopened => Some("another run reopened it".to_string()),
+                        _ => None,
+                    };
+                    outcomes.push(outcome(action, Some(&updated), reason));
+                }
+                Step::Nothing(n) => {
+                    outcomes.push(outcome(Action::Skipped, known(n), Some("this batch was counted already".into())));
+                }
+                Step::Hold(reason) => {
+                    // Only what this run saw: what was held before is in the ledger already.
+                    if let Some(fresh) = fresh {
+                        let data = serde_json::json!({
+                            "title": writer.title(fresh), "occurrences": fresh.count, "reason": reason, "group": fresh,
+                        });
+                        record(forge, ledger, LEDGER_HELD, &g.fingerprint, data)?;
+                    }
+                    outcomes.push(outcome(Action::Held, None, Some(reason)));
+                }
             }
-            tracing::warn!(
-                "#{n}: another run's count replaced this run's {} occurrences: counting them again",
-                g.count
-            );
-            let state = merge_state(parse_state(&issue.body), g);
-            let body = writer.body(g, &state, &markers(&issue.body))?;
-            forge.update_issue(n, &IssueUpdate { body: Some(body), ..Default::default() }).await?;
-            replaced.push((n, g));
         }
-        pending = replaced;
+        Ok(())
     }
-    if !pending.is_empty() {
-        tracing::warn!("{} issue(s) still changing under other runs: their counts may be short", pending.len());
+    .await;
+    // Best effort from here: a failure leaves what was there before it.
+    let settled = settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &mut counted, &now).await;
+    if let Err(e) = settled {
+        tracing::warn!("reading the issues again after filing failed: {e}");
     }
-    Ok(())
+    let listing = index.len().div_ceil(100).max(1);
+    count::recount_replaced(forge, writer, &counted, config.settle.as_std(), listing).await;
+    written.map(|()| outcomes)
+}
+
+/// Files a new fingerprint's issue and records it.
+async fn create(
+    forge: &dyn Forge,
+    ledger: &Ledger,
+    config: &IssuesConfig,
+    writer: &Writer<'_>,
+    g: &Group,
+    now: &str,
+) -> Result<Issue> {
+    let mut state = merge_state(IssueState::default(), g);
+    state.last_comment_at = Some(now.to_string());
+    let new = NewIssue { title: writer.title(g), body: writer.body(g, &state, &[])?, labels: labels_for(g, config) };
+    let issue = forge.create_issue(&new).await?;
+    let data = serde_json::json!({"issue": issue.number, "occurrences": g.count});
+    record(forge, ledger, LEDGER_CREATED, &g.fingerprint, data)?;
+    Ok(issue)
 }
 
 /// GitHub starts one run per dispatch, with no queue, so two runs at once can each find a
@@ -246,11 +210,11 @@ async fn settle_double_filings<'g>(
     writer: &Writer<'_>,
     groups: &'g [Group],
     outcomes: &mut [Outcome],
+    counted: &mut Vec<(u64, &'g Group)>,
     now: &str,
-) -> Result<Vec<(u64, &'g Group)>> {
-    let mut counted = Vec::new();
+) -> Result<()> {
     if !outcomes.iter().any(|o| o.action == Action::Created) {
-        return Ok(counted);
+        return Ok(());
     }
     let index = Index::load(forge).await?;
     for outcome in outcomes.iter_mut().filter(|o| o.action == Action::Created) {
@@ -284,7 +248,7 @@ async fn settle_double_filings<'g>(
         outcome.url = Some(updated.url.clone()).filter(|u| !u.is_empty());
         outcome.reason = Some(why.to_string());
     }
-    Ok(counted)
+    Ok(())
 }
 
 /// Counts a known issue's new occurrences: a comment when due (the regression comment on
@@ -294,7 +258,7 @@ async fn settle_double_filings<'g>(
 /// comment for good. The ledger line (`issue.seen` or `issue.reopened`) follows the PATCH,
 /// so a failed run records nothing it did not count. The issue is read again right before
 /// (the listing may be seconds old, and another run may have counted since): a batch
-/// another run counted already is left alone. Returns whether it wrote.
+/// counted there already is left alone. Returns whether it wrote.
 async fn update_known(
     forge: &dyn Forge,
     ledger: &Ledger,
@@ -305,21 +269,18 @@ async fn update_known(
     now: &str,
 ) -> Result<(Action, Issue, bool)> {
     let n = listed.number;
-    let issue = &forge.get_issue(n).await?;
-    let old_state = parse_state(&issue.body);
-    if old_state.applied.contains(&g.key) {
-        return Ok((Action::Skipped, issue.clone(), false));
-    }
-    let mut state = merge_state(old_state.clone(), g);
+    let issue = forge.get_issue(n).await?;
     // Another run may have reopened it since the listing: then this run only counts.
     let reopen = matches!(step, Step::Reopen(_)) && issue.state == State::Closed;
     let comment = matches!(step, Step::Comment(_)) || reopen;
-    if comment {
-        state.last_comment_at = Some(now.to_string());
-    }
-    let body = writer.body(g, &state, &markers(&issue.body))?;
+    let labels = reopen.then(|| regression_labels(&issue));
+    let count = Count { commented_at: comment.then_some(now), labels: labels.as_deref() };
+    let Some((_, state)) = count::update_for(writer, g, &issue, count)? else {
+        return Ok((Action::Skipped, issue, false));
+    };
     let action = if reopen {
-        let fixed = newest(old_state.releases.iter().map(String::as_str));
+        let before = parse_state(&issue.body);
+        let fixed = newest(before.releases.iter().map(String::as_str));
         let extra = serde_json::json!({"release": g.newest_release(), "fixed_release": fixed});
         forge.create_comment(n, &writer.comment("issue-regression.md.j2", g, &state, extra)?).await?;
         Action::Reopened
@@ -329,9 +290,10 @@ async fn update_known(
     } else {
         Action::Skipped
     };
-    let labels = reopen.then(|| regression_labels(issue));
-    let update = IssueUpdate { body: Some(body), state: reopen.then_some(State::Open), labels, ..Default::default() };
-    let updated = forge.update_issue(n, &update).await?;
+    let Some(updated) = count::write(forge, writer, g, n, Some(issue.clone()), count).await? else {
+        // Another run carrying the same batch counted it in between: it recorded it.
+        return Ok((action, issue, false));
+    };
     let kind = if reopen { LEDGER_REOPENED } else { LEDGER_SEEN };
     let data = serde_json::json!({"issue": n, "occurrences": g.count, "fingerprint": g.fingerprint});
     record(forge, ledger, kind, &n.to_string(), data)?;

@@ -9,6 +9,7 @@
 //! killed half-way counts nothing twice and never opens a second issue.
 
 mod apply;
+mod count;
 pub mod feedback;
 mod group;
 mod plan;
@@ -205,6 +206,15 @@ mod tests {
         // Filed, it remembers both batches: neither counts again.
         let state = merge_state(IssueState::default(), g);
         assert!(state.applied.contains(&first.key) && state.applied.contains(&second.key));
+    }
+
+    #[test]
+    fn a_batch_with_more_held_keys_than_are_kept_still_finds_its_own() {
+        let mut g = group([occ("a", "1", None)]).remove(0);
+        g.held_keys = (0..APPLIED_KEYS_KEPT + 10).map(|i| format!("held-{i}")).collect();
+        let state = merge_state(IssueState::default(), &g);
+        assert_eq!(state.applied.len(), APPLIED_KEYS_KEPT);
+        assert!(state.applied.contains(&g.key), "the batch's own key outlives its held ones");
     }
 
     fn issue(n: u64, body: &str, state: State) -> Issue {

@@ -63,8 +63,10 @@ pub(super) fn merge_state(mut state: IssueState, g: &Group) -> IssueState {
     state.environments.sort();
     merge_sorted(&mut state.surfaces, &g.surfaces);
     merge_sorted(&mut state.tags, &g.tags);
-    state.applied.push(g.key.clone());
+    // The group's own key last, so the oldest keys go first and never it: a run that
+    // looks for its batch again (`count::recount_replaced`) finds it.
     state.applied.extend(g.held_keys.iter().cloned());
+    state.applied.push(g.key.clone());
     let excess = state.applied.len().saturating_sub(APPLIED_KEYS_KEPT);
     state.applied.drain(..excess);
     state

@@ -9,6 +9,19 @@ pub(super) struct Reply {
     pub(super) status: StatusCode,
     pub(super) headers: HeaderMap,
     pub(super) body: String,
+    /// A failed write built from a read, handed back after the wait ([`crate::http::Waited`]).
+    pub(super) waited: bool,
+}
+
+/// How the retry layer may repeat a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Repeat {
+    /// As its method allows, and a POST after a 5xx too (it changes nothing twice).
+    Freely,
+    /// As its method allows (a POST only after a rate limit).
+    ByMethod,
+    /// Never: a write built from a read ([`crate::http::Reread`]).
+    Never,
 }
 
 impl GithubForge {
@@ -59,26 +72,29 @@ impl GithubForge {
         method: Method,
         url: &str,
         body: Option<&Value>,
-        idempotent: bool,
+        repeat: Repeat,
     ) -> ForgeResult<Reply> {
         let mut request = self.client.request(method, url);
         if let Some(body) = body {
             request = request.json(body);
         }
-        if idempotent {
-            request = request.with_extension(crate::http::Idempotent);
+        match repeat {
+            Repeat::Freely => request = request.with_extension(crate::http::Idempotent),
+            Repeat::Never => request = request.with_extension(crate::http::Reread),
+            Repeat::ByMethod => {}
         }
         let transport = |message: String| ForgeError::Transport { forge: FORGE, what: what.into(), message };
         let response = request.send().await.map_err(|e| transport(crate::http::describe(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
+        let waited = response.extensions().get::<crate::http::Waited>().is_some();
         let body = response.text().await.map_err(|e| transport(crate::http::describe_reqwest(&e)))?;
-        Ok(Reply { status, headers, body })
+        Ok(Reply { status, headers, body, waited })
     }
 
     /// A read: repeated freely, it changes nothing.
     pub(super) async fn read(&self, what: &str, url: &str) -> ForgeResult<Reply> {
-        self.send(what, Method::GET, url, None, true).await
+        self.send(what, Method::GET, url, None, Repeat::Freely).await
     }
 
     /// A read sent with another method (a GraphQL query is a POST): repeated like [`Self::read`].
@@ -89,7 +105,7 @@ impl GithubForge {
         url: &str,
         body: Option<&Value>,
     ) -> ForgeResult<Reply> {
-        self.send(what, method.clone(), url, body, true).await
+        self.send(what, method.clone(), url, body, Repeat::Freely).await
     }
 
     /// A write that is safe to repeat (PATCH, PUT, DELETE, adding labels, creating a
@@ -101,7 +117,7 @@ impl GithubForge {
         url: &str,
         body: Option<&Value>,
     ) -> ForgeResult<Reply> {
-        self.send(what, method, url, body, true).await
+        self.send(what, method, url, body, Repeat::Freely).await
     }
 
     /// An update (PATCH) of the resource at `path`, parsed from GitHub's reply.
@@ -117,6 +133,29 @@ impl GithubForge {
             return Err(api_error(what, &reply));
         }
         parse(&reply.body)
+    }
+
+    /// An update (PATCH) built from a read of the resource: sent once; a failure worth
+    /// another try comes back, after the wait, as [`ForgeError::ReadAgain`].
+    pub(super) async fn patch_from_read<T>(
+        &self,
+        what: &str,
+        path: &str,
+        body: &Value,
+        parse: fn(&str) -> ForgeResult<T>,
+    ) -> ForgeResult<T> {
+        let again = |message: String| ForgeError::ReadAgain { forge: FORGE, what: what.into(), message };
+        let reply = match self.send(what, Method::PATCH, &self.url(path), Some(body), Repeat::Never).await {
+            Ok(reply) => reply,
+            // The layer waited its backoff: the write may or may not have landed.
+            Err(ForgeError::Transport { message, .. }) => return Err(again(message)),
+            Err(e) => return Err(e),
+        };
+        match reply.status {
+            s if s.is_success() => parse(&reply.body),
+            s if reply.waited => Err(again(format!("HTTP {}: {}", s.as_u16(), api_message(&reply.body)))),
+            _ => Err(api_error(what, &reply)),
+        }
     }
 
     /// A create (POST): the retry layer sends it once (more only when GitHub refused it
@@ -143,7 +182,7 @@ impl GithubForge {
                 tracing::info!("{what}: the earlier attempt did land; not writing it again");
                 return Ok(found);
             }
-            let failure = match self.send(what, Method::POST, url, Some(body), false).await {
+            let failure = match self.send(what, Method::POST, url, Some(body), Repeat::ByMethod).await {
                 Ok(reply) if reply.status.is_success() => return parse(&reply.body),
                 Ok(reply) if reply.status.is_server_error() => api_error(what, &reply),
                 Ok(reply) => return Err(api_error(what, &reply)),
@@ -167,7 +206,7 @@ impl GithubForge {
     /// A POST that must not be repeated once GitHub may have acted on it: the retry layer
     /// sends it again only after a rate limit (refused before anything happened).
     pub(super) async fn refused_only_write(&self, what: &str, url: &str, body: &Value) -> ForgeResult<Reply> {
-        self.send(what, Method::POST, url, Some(body), false).await
+        self.send(what, Method::POST, url, Some(body), Repeat::ByMethod).await
     }
 
     /// Every item of a paginated listing, following `link: rel="next"`.
