@@ -19,8 +19,10 @@ pub enum ForgeError {
     NotFound { forge: &'static str, what: String },
     /// A write built from a read failed in a way worth another try, after the wait the
     /// forge asked for: read again, then write again (never the same write resent).
-    #[error("{forge}: {what}: {message} (to be read again and written again)")]
-    ReadAgain { forge: &'static str, what: String, message: String },
+    /// `may_have_landed`: a 5xx or a dropped connection, after which the write may have
+    /// been made; not after a rate limit, which refuses before anything happens.
+    #[error("{forge}: {what}: {message}")]
+    ReadAgain { forge: &'static str, what: String, message: String, may_have_landed: bool },
     #[error("local forge {}: {message}", path.display())]
     Local { path: PathBuf, message: String },
     #[error("{0}")]

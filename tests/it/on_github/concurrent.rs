@@ -100,8 +100,7 @@ fn two_runs_at_once_on_a_new_error_leave_one_open_issue_with_every_occurrence() 
     let said: Vec<&String> = ledgers.iter().filter(|l| l.contains("\"issue.filed_twice\"")).collect();
     assert_eq!(said.len(), 1, "{ledgers:#?}");
     assert!(said[0].contains(&format!("\"issue\":{closed}")), "{}", said[0]);
-    let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
-    assert_eq!(count, 5, "the 3 and the 2 occurrences counted once each, on the kept issue");
+    assert_eq!(count_of(&kept), 5, "the 3 and the 2 occurrences counted once each, on the kept issue");
     gh.assert_clean();
 }
 
@@ -145,8 +144,7 @@ fn the_same_batch_handled_by_two_runs_at_once_is_counted_once() {
     let batch: String = (0..3).map(event).collect();
     let ledgers = runs_at_once(&gh, [("errors.jsonl", batch.clone()), ("errors.jsonl", batch)], &[]);
     let (kept, _, _) = kept_and_closed(&gh, "homeostat:error");
-    let count = homeostat::issues::parse_state(kept.body.as_deref().unwrap_or("")).count;
-    assert_eq!(count, 3, "the batch both runs carried counted once");
+    assert_eq!(count_of(&kept), 3, "the batch both runs carried counted once");
     assert_eq!(ledgers.iter().filter(|l| l.contains("\"issue.filed_twice\"")).count(), 1);
     gh.assert_clean();
 }
@@ -208,10 +206,30 @@ fn a_count_refused_by_a_rate_limit_is_read_again_before_it_is_written_again() {
         assert!(std::time::Instant::now() < deadline, "the first run never wrote its count");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    let mut refused = refused;
     let other = start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(5..9)), &[], FAST);
-    finish(vec![other, refused]);
+    finish(vec![other]);
+    // The other run counted while the refused one still waited: the order the test is about.
+    assert!(refused.1.try_wait().unwrap().is_none(), "the refused run still waits");
+    finish(vec![refused]);
     let state = gh.state();
     let issue = state.plain_issues().next().expect("the issue");
     assert_eq!(count_of(issue), 9, "2 + 3 + 4: the other run's count kept");
+    gh.assert_clean();
+}
+
+/// A count that landed but whose answer GitHub lost (a 502): the re-read finds the batch
+/// counted and takes the write as made — not written again, recorded once.
+#[test]
+fn a_count_that_landed_behind_a_502_is_recorded_once_and_not_written_again() {
+    let gh = Standin::start();
+    let no_settle = "issues:\n  settle: 0s\nledger:\n  path: ledger.jsonl\n";
+    finish(vec![start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(0..2)), &[], FAST)]);
+    gh.fault(Fault::new("PATCH", "/issues/1$", FaultKind::LandedThen502));
+    let ledgers = finish(vec![start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(2..5)), &[], FAST)]);
+    let state = gh.state();
+    assert_eq!(count_of(state.plain_issues().next().expect("the issue")), 5);
+    assert_eq!(gh.count("PATCH", "/issues/1$"), 1, "not written again");
+    assert_eq!(ledgers[0].matches("\"issue.seen\"").count(), 1, "recorded once: {}", ledgers[0]);
     gh.assert_clean();
 }

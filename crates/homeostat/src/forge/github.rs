@@ -357,24 +357,6 @@ impl Forge for GithubForge {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_link_is_found_among_rels() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "link",
-            "<https://api.github.com/repositories/1000/issues?per_page=3&page=1>; rel=\"prev\", <https://api.github.com/repositories/1000/issues?per_page=3&page=3>; rel=\"next\""
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(next_link(&h).unwrap(), "https://api.github.com/repositories/1000/issues?per_page=3&page=3");
-        assert_eq!(next_link(&HeaderMap::new()), None);
-    }
-}
-
 impl GithubForge {
     /// An issue update as GitHub takes it: title, body and labels within GitHub's limits,
     /// the labels made first where missing.
@@ -391,5 +373,23 @@ impl GithubForge {
             body["labels"] = json!(labels.iter().map(|l| limits::label(l)).collect::<Vec<_>>());
         }
         Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_is_found_among_rels() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            "<https://api.github.com/repositories/1000/issues?per_page=3&page=1>; rel=\"prev\", <https://api.github.com/repositories/1000/issues?per_page=3&page=3>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(next_link(&h).unwrap(), "https://api.github.com/repositories/1000/issues?per_page=3&page=3");
+        assert_eq!(next_link(&HeaderMap::new()), None);
     }
 }

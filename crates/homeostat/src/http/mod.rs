@@ -2,8 +2,9 @@
 //! canary sources, runbook operations and notifications. Every client is built by
 //! [`client`] — rustls, homeostat's user agent, timeouts — and wrapped in one retry layer,
 //! [`Retry`], whose [`RetryPolicy`] each adapter picks. Adapters never loop on a request
-//! themselves; the only retry left outside this module is the forge's re-read before a
-//! create is tried again, which needs to know what was being created.
+//! themselves; the retries left outside this module both follow a re-read, which needs to
+//! know what was being written: a create tried again only when it did not land, and a
+//! write built from a read ([`Reread`], an issue's counter) rebuilt from a new read.
 
 mod retry;
 

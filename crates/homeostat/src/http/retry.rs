@@ -390,6 +390,13 @@ mod tests {
         assert_eq!((r.status().as_u16(), sent(&s).await), (502, 1));
         assert!(r.extensions().get::<Waited>().is_some());
 
+        // A wait past the limit fails at once, as for any request.
+        let s = server(vec![ResponseTemplate::new(429).insert_header("retry-after", "3600")]).await;
+        let start = Instant::now();
+        let e = on_paused_clock(policy()).patch(s.uri()).with_extension(Reread).body("{}").send().await.unwrap_err();
+        assert!(e.to_string().contains("more than the 900s allowed"), "{e}");
+        assert!(start.elapsed() < Duration::from_secs(1));
+
         // A refusal not worth another try comes back at once, not marked.
         let s = server(vec![ResponseTemplate::new(422)]).await;
         let r = on_paused_clock(policy()).patch(s.uri()).with_extension(Reread).body("{}").send().await.unwrap();

@@ -275,7 +275,7 @@ async fn update_known(
     let comment = matches!(step, Step::Comment(_)) || reopen;
     let labels = reopen.then(|| regression_labels(&issue));
     let count = Count { commented_at: comment.then_some(now), labels: labels.as_deref() };
-    let Some((_, state)) = count::update_for(writer, g, &issue, count)? else {
+    let Some((update, state)) = count::update_for(writer, g, &issue, count)? else {
         return Ok((Action::Skipped, issue, false));
     };
     let action = if reopen {
@@ -290,8 +290,9 @@ async fn update_known(
     } else {
         Action::Skipped
     };
-    let Some(updated) = count::write(forge, writer, g, n, Some(issue.clone()), count).await? else {
-        // Another run carrying the same batch counted it in between: it recorded it.
+    let Some(updated) = count::write(forge, writer, g, n, Some(update), count).await? else {
+        // A rate limit refused the write, and meanwhile another run carrying the same
+        // batch counted it: that run recorded it.
         return Ok((action, issue, false));
     };
     let kind = if reopen { LEDGER_REOPENED } else { LEDGER_SEEN };

@@ -51,32 +51,37 @@ pub(super) fn update_for(
     Ok(Some((update, state)))
 }
 
-/// Writes `g`'s count on issue `n`, built from `read` (the issue as just read) or from a
-/// new read. A write that fails in a way worth another try is rebuilt from a new read;
-/// when that read shows the batch counted, the failed write landed after all (GitHub lost
-/// the answer), and the issue is returned as written. `None`: the batch was counted there
-/// before this run wrote anything.
+/// Writes `g`'s count on issue `n`: `built`, the update made from a read just before, or
+/// one made from a new read. A write that fails in a way worth another try is rebuilt
+/// from a new read, never resent as it was. When that read shows the batch counted after
+/// a write that may have landed (a 5xx, a dropped connection), it did: the issue is
+/// returned as written. `None`: another run counted the batch (the first read, or after
+/// a rate limit refused this run's write).
 pub(super) async fn write(
     forge: &dyn Forge,
     writer: &Writer<'_>,
     g: &Group,
     n: u64,
-    mut read: Option<Issue>,
+    mut built: Option<IssueUpdate>,
     count: Count<'_>,
 ) -> Result<Option<Issue>> {
-    let mut attempt = 1;
+    let (mut attempt, mut maybe_landed) = (1, false);
     loop {
-        let issue = match read.take() {
-            Some(issue) => issue,
-            None => forge.get_issue(n).await?,
-        };
-        let Some((update, _)) = update_for(writer, g, &issue, count)? else {
-            return Ok((attempt > 1).then_some(issue));
+        let update = match built.take() {
+            Some(update) => update,
+            None => {
+                let issue = forge.get_issue(n).await?;
+                match update_for(writer, g, &issue, count)? {
+                    Some((update, _)) => update,
+                    None => return Ok(maybe_landed.then_some(issue)),
+                }
+            }
         };
         match forge.update_issue_from_read(n, &update).await {
             Ok(updated) => return Ok(Some(updated)),
-            Err(e @ ForgeError::ReadAgain { .. }) if attempt < WRITE_ATTEMPTS => {
-                tracing::warn!("{e}");
+            Err(ForgeError::ReadAgain { message, may_have_landed, .. }) if attempt < WRITE_ATTEMPTS => {
+                tracing::warn!("#{n}: writing the count failed ({message}): reading the issue again");
+                maybe_landed |= may_have_landed;
                 attempt += 1;
             }
             Err(e) => return Err(e.into()),
@@ -112,10 +117,10 @@ pub(super) async fn recount_replaced(
         };
         let mut replaced = Vec::new();
         for (n, g) in pending {
-            let read = index.as_ref().and_then(|i| i.get(&g.fingerprint)).filter(|i| i.number == n).cloned();
-            match write(forge, writer, g, n, read, Count::default()).await {
-                Ok(None) => {}
-                Ok(Some(_)) => {
+            let listed = index.as_ref().and_then(|i| i.get(&g.fingerprint)).filter(|i| i.number == n);
+            match look_again(forge, writer, g, n, listed).await {
+                Ok(false) => {}
+                Ok(true) => {
                     tracing::warn!(
                         "#{n}: another run's write replaced this run's {} occurrences: counted again",
                         g.count
@@ -130,4 +135,17 @@ pub(super) async fn recount_replaced(
     if !pending.is_empty() {
         tracing::warn!("{} issue(s) counted again in the last round, not looked at since", pending.len());
     }
+}
+
+/// Looks at `g`'s batch on issue `n` (as `listed`, or read now) and counts it again when
+/// it is gone; true when it wrote.
+async fn look_again(forge: &dyn Forge, writer: &Writer<'_>, g: &Group, n: u64, listed: Option<&Issue>) -> Result<bool> {
+    let built = match listed {
+        Some(issue) => match update_for(writer, g, issue, Count::default())? {
+            Some((update, _)) => Some(update),
+            None => return Ok(false),
+        },
+        None => None,
+    };
+    Ok(write(forge, writer, g, n, built, Count::default()).await?.is_some())
 }

@@ -84,7 +84,16 @@ impl GithubForge {
             Repeat::ByMethod => {}
         }
         let transport = |message: String| ForgeError::Transport { forge: FORGE, what: what.into(), message };
-        let response = request.send().await.map_err(|e| transport(crate::http::describe(&e)))?;
+        let response = request.send().await.map_err(|e| {
+            let message = crate::http::describe(&e);
+            let too_long = matches!(&e, reqwest_middleware::Error::Middleware(m) if m.is::<crate::http::TooLongWait>());
+            if repeat == Repeat::Never && !too_long {
+                // The layer waited its backoff; the write may or may not have landed.
+                ForgeError::ReadAgain { forge: FORGE, what: what.into(), message, may_have_landed: true }
+            } else {
+                transport(message)
+            }
+        })?;
         let status = response.status();
         let headers = response.headers().clone();
         let waited = response.extensions().get::<crate::http::Waited>().is_some();
@@ -144,16 +153,15 @@ impl GithubForge {
         body: &Value,
         parse: fn(&str) -> ForgeResult<T>,
     ) -> ForgeResult<T> {
-        let again = |message: String| ForgeError::ReadAgain { forge: FORGE, what: what.into(), message };
-        let reply = match self.send(what, Method::PATCH, &self.url(path), Some(body), Repeat::Never).await {
-            Ok(reply) => reply,
-            // The layer waited its backoff: the write may or may not have landed.
-            Err(ForgeError::Transport { message, .. }) => return Err(again(message)),
-            Err(e) => return Err(e),
-        };
+        let reply = self.send(what, Method::PATCH, &self.url(path), Some(body), Repeat::Never).await?;
         match reply.status {
             s if s.is_success() => parse(&reply.body),
-            s if reply.waited => Err(again(format!("HTTP {}: {}", s.as_u16(), api_message(&reply.body)))),
+            s if reply.waited => Err(ForgeError::ReadAgain {
+                forge: FORGE,
+                what: what.into(),
+                message: format!("HTTP {}: {}", s.as_u16(), api_message(&reply.body)),
+                may_have_landed: s.is_server_error(),
+            }),
             _ => Err(api_error(what, &reply)),
         }
     }
