@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::count::{self, Count};
-use super::plan::{Step, newest, plan};
+use super::plan::{Step, newest, plan, replan};
 use super::state::{fingerprint_marker, merge_state};
 use super::{
     Action, Group, Index, IssueState, LABEL, LEDGER_CREATED, LEDGER_HELD, LEDGER_REOPENED, LEDGER_SEEN, PlanLimits,
@@ -141,17 +141,11 @@ pub async fn apply(
                 }
                 Step::Comment(n) | Step::Count(n, _) | Step::Reopen(n) => {
                     let Some(issue) = known(n) else { continue };
-                    let (action, updated, wrote) = update_known(forge, ledger, writer, g, issue, &step, &now).await?;
-                    if wrote {
+                    let done = update_known(forge, ledger, writer, g, issue, &step, limits).await?;
+                    if done.wrote {
                         counted.push((n, g));
                     }
-                    let reason = match step {
-                        _ if !wrote => Some("another run counted this batch already".to_string()),
-                        Step::Count(_, why) => Some(why.to_string()),
-                        Step::Reopen(_) if action != Action::Reopened => Some("another run reopened it".to_string()),
-                        _ => None,
-                    };
-                    outcomes.push(outcome(action, Some(&updated), reason));
+                    outcomes.push(outcome(done.action, Some(&done.issue), done.reason));
                 }
                 Step::Nothing(n) => {
                     outcomes.push(outcome(Action::Skipped, known(n), Some("this batch was counted already".into())));
@@ -172,7 +166,7 @@ pub async fn apply(
     }
     .await;
     // Best effort from here: a failure leaves what was there before it.
-    let settled = settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &mut counted, &now).await;
+    let settled = settle_double_filings(forge, ledger, writer, &merged, &mut outcomes, &mut counted, limits).await;
     if let Err(e) = settled {
         tracing::warn!("reading the issues again after filing failed: {e}");
     }
@@ -211,7 +205,7 @@ async fn settle_double_filings<'g>(
     groups: &'g [Group],
     outcomes: &mut [Outcome],
     counted: &mut Vec<(u64, &'g Group)>,
-    now: &str,
+    limits: &PlanLimits,
 ) -> Result<()> {
     if !outcomes.iter().any(|o| o.action == Action::Created) {
         return Ok(());
@@ -236,11 +230,11 @@ async fn settle_double_filings<'g>(
         // Both runs may have carried the same batch (a resent dispatch, the same held
         // fingerprint): then the older issue counted it already.
         let why = "filed at the same time by another run; counted on the older issue";
-        let (_, updated, wrote) =
-            update_known(forge, ledger, writer, g, kept, &Step::Count(kept.number, why), now).await?;
-        if wrote {
-            counted.push((updated.number, g));
+        let done = update_known(forge, ledger, writer, g, kept, &Step::Count(kept.number, why), limits).await?;
+        if done.wrote {
+            counted.push((done.issue.number, g));
         }
+        let updated = done.issue;
         let data = serde_json::json!({"issue": mine, "kept": kept.number, "occurrences": g.count});
         record(forge, ledger, crate::ledger::kinds::ISSUE_FILED_TWICE, &g.fingerprint, data)?;
         outcome.action = Action::Skipped;
@@ -251,32 +245,48 @@ async fn settle_double_filings<'g>(
     Ok(())
 }
 
+/// What counting on a known issue came to.
+struct Known {
+    action: Action,
+    /// The issue as written (or as read, when nothing was written).
+    issue: Issue,
+    /// This run counted the batch there.
+    wrote: bool,
+    reason: Option<String>,
+}
+
 /// Counts a known issue's new occurrences: a comment when due (the regression comment on
 /// a reopen), then one PATCH with the counter, the state and (on a reopen) the whole label
 /// set — at most two writes. The comment goes first: if the PATCH fails, the batch is not
 /// marked counted and a re-run posts and counts it again; the other order would lose the
 /// comment for good. The ledger line (`issue.seen` or `issue.reopened`) follows the PATCH,
 /// so a failed run records nothing it did not count. The issue is read again right before
-/// (the listing may be seconds old, and another run may have counted since): a batch
-/// counted there already is left alone. Returns whether it wrote.
+/// and the step decided on what it says now ([`replan`]: the listing may be seconds old,
+/// and another run or a maintainer may have changed it since).
 async fn update_known(
     forge: &dyn Forge,
     ledger: &Ledger,
     writer: &Writer<'_>,
     g: &Group,
     listed: &Issue,
-    step: &Step,
-    now: &str,
-) -> Result<(Action, Issue, bool)> {
+    planned: &Step,
+    limits: &PlanLimits,
+) -> Result<Known> {
     let n = listed.number;
     let issue = forge.get_issue(n).await?;
-    // Another run may have reopened it since the listing: then this run only counts.
-    let reopen = matches!(step, Step::Reopen(_)) && issue.state == State::Closed;
-    let comment = matches!(step, Step::Comment(_)) || reopen;
+    let step = replan(planned, g, &issue, limits);
+    let skipped = |issue: Issue| Known {
+        action: Action::Skipped,
+        issue,
+        wrote: false,
+        reason: Some("another run counted this batch already".into()),
+    };
+    let (reopen, comment) = (matches!(step, Step::Reopen(_)), matches!(step, Step::Comment(_) | Step::Reopen(_)));
     let labels = reopen.then(|| regression_labels(&issue));
-    let count = Count { commented_at: comment.then_some(now), labels: labels.as_deref() };
+    let now = limits.now.to_string();
+    let count = Count { commented_at: comment.then_some(now.as_str()), labels: labels.as_deref() };
     let Some((update, state)) = count::update_for(writer, g, &issue, count)? else {
-        return Ok((Action::Skipped, issue, false));
+        return Ok(skipped(issue));
     };
     let action = if reopen {
         let before = parse_state(&issue.body);
@@ -293,12 +303,16 @@ async fn update_known(
     let Some(updated) = count::write(forge, writer, g, n, Some(update), count).await? else {
         // A rate limit refused the write, and meanwhile another run carrying the same
         // batch counted it: that run recorded it.
-        return Ok((action, issue, false));
+        return Ok(skipped(issue));
     };
     let kind = if reopen { LEDGER_REOPENED } else { LEDGER_SEEN };
     let data = serde_json::json!({"issue": n, "occurrences": g.count, "fingerprint": g.fingerprint});
     record(forge, ledger, kind, &n.to_string(), data)?;
-    Ok((action, updated, true))
+    let reason = match step {
+        Step::Count(_, why) => Some(why.to_string()),
+        _ => None,
+    };
+    Ok(Known { action, issue: updated, wrote: true, reason })
 }
 
 /// This run's groups, each new fingerprint with the occurrences held back before added,

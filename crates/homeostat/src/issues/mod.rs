@@ -137,7 +137,7 @@ pub fn emit(outcomes: &[Outcome], format: OutputFormat, actions: &Actions) -> Re
 mod tests {
     use std::cmp::Ordering;
 
-    use super::plan::{Step, newest, plan};
+    use super::plan::{Step, newest, plan, replan};
     use super::state::{merge_state, state_comment};
     use super::*;
     use crate::event::ErrorEvent;
@@ -239,6 +239,33 @@ mod tests {
         assert_eq!(groups[0].key, again[0].key);
         let other = group([occ("a", "1", None), occ("a", "4", None)]);
         assert_ne!(groups[0].key, other[0].key);
+    }
+
+    #[test]
+    fn a_known_issue_read_again_decides_the_step_on_what_it_says_now() {
+        const FP: &str = "aaaaaaaaaaaaaaaa";
+        let g = &group([occ(FP, "1", None)])[0];
+        let budget = Step::Count(7, "the comment budget is spent");
+        let open = issue(7, &marker(FP, "v1"), State::Open);
+        assert_eq!(replan(&Step::Comment(7), g, &open, &limits(1)), Step::Comment(7));
+        assert_eq!(replan(&budget, g, &open, &limits(1)), budget, "a planned count stays a count");
+        // A maintainer closed it since the listing, and the error is from no newer
+        // release than it was seen in: counted silently; from a newer one: reopened.
+        let seen = IssueState { releases: vec!["1.0.0".into()], ..IssueState::default() };
+        let closed = issue(7, &format!("x\n{}\n{}", state_comment(&seen), marker(FP, "v1")), State::Closed);
+        let old = &group([occ(FP, "2", Some("1.0.0"))])[0];
+        assert!(matches!(replan(&Step::Comment(7), old, &closed, &limits(1)), Step::Count(7, _)));
+        let newer = &group([occ(FP, "3", Some("1.1.0"))])[0];
+        assert_eq!(replan(&Step::Comment(7), newer, &closed, &limits(1)), Step::Reopen(7));
+        // Another run commented a minute ago, inside a day's dedup window: only counted.
+        let state = IssueState { last_comment_at: Some("2026-01-21T23:59:00Z".into()), ..IssueState::default() };
+        let commented = issue(7, &format!("x\n{}\n{}", state_comment(&state), marker(FP, "v1")), State::Open);
+        let windowed = PlanLimits { dedup_window: std::time::Duration::from_secs(86_400), ..limits(1) };
+        assert!(matches!(replan(&Step::Comment(7), g, &commented, &windowed), Step::Count(7, _)));
+        // Another run counted this very batch: nothing to do, whatever was planned.
+        let counted = merge_state(IssueState::default(), g);
+        let done = issue(7, &format!("x\n{}\n{}", state_comment(&counted), marker(FP, "v1")), State::Open);
+        assert_eq!(replan(&budget, g, &done, &limits(1)), Step::Nothing(7));
     }
 
     #[test]

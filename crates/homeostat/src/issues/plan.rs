@@ -186,6 +186,17 @@ pub(super) fn plan(groups: &[Group], index: &Index, limits: &PlanLimits) -> Vec<
     steps
 }
 
+/// The step for a known issue read again right before its write (another run, or a
+/// maintainer, may have changed it since the listing): what it says now, except that a
+/// planned count stays a count (past the comment budget, or on an issue filed twice).
+pub(super) fn replan(planned: &Step, g: &Group, issue: &Issue, limits: &PlanLimits) -> Step {
+    match (planned, plan_known(g, issue, limits)) {
+        (_, Step::Nothing(n)) => Step::Nothing(n),
+        (Step::Count(_, why), fresh) if !matches!(fresh, Step::Count(..)) => Step::Count(issue.number, why),
+        (_, fresh) => fresh,
+    }
+}
+
 fn plan_known(g: &Group, issue: &Issue, limits: &PlanLimits) -> Step {
     let state = parse_state(&issue.body);
     if state.applied.contains(&g.key) {
