@@ -11,6 +11,9 @@ use crate::support::bins::{Job, stderr};
 /// The tests' pace: every rule of GitHub's, waits of milliseconds.
 const FAST: &str = "fast";
 
+/// A config without the second look after counting, so only what a test is about keeps a count.
+const NO_SETTLE: &str = "issues:\n  settle: 0s\nledger:\n  path: ledger.jsonl\n";
+
 /// An hs-issue run started in its own checkout (a job folder, with `config` as its
 /// homeostat.yml when given) on `text`: a JSONL file, or a repository_dispatch payload when
 /// `name` is not `.jsonl`. `pace`: `HOMEOSTAT_GITHUB_RETRY` (the tests' `fast` by default).
@@ -55,6 +58,11 @@ fn runs_at_once<const N: usize>(gh: &Standin, inputs: [(&str, String); N], args:
 /// The count an issue's hidden state holds.
 fn count_of(issue: &github_standin::state::Issue) -> u64 {
     homeostat::issues::parse_state(issue.body.as_deref().unwrap_or("")).count
+}
+
+/// Files the known issue the count tests start from: #1, two occurrences of `cart_errors`.
+fn known_issue(gh: &Standin, config: Option<&str>) {
+    finish(vec![start(gh, config, ("errors.jsonl", cart_errors(0..2)), &[], FAST)]);
 }
 
 /// JSONL of `ids`' events, one error (`KeyError: 'cart'`) each.
@@ -177,7 +185,7 @@ fn a_feedback_dispatch_handled_by_two_runs_at_once_leaves_one_open_issue() {
 #[test]
 fn three_runs_at_once_on_a_known_error_lose_no_occurrence() {
     let gh = Standin::start();
-    finish(vec![start(&gh, None, ("errors.jsonl", cart_errors(0..2)), &[], FAST)]);
+    known_issue(&gh, None);
     gh.fault(Fault::new("PATCH", "/issues/1$", FaultKind::Slow { ms: 2500 }).times(3));
     let runs = [2..5, 5..9, 9..10].map(|ids| start(&gh, None, ("errors.jsonl", cart_errors(ids)), &[], FAST));
     finish(runs.into());
@@ -196,18 +204,16 @@ fn three_runs_at_once_on_a_known_error_lose_no_occurrence() {
 #[test]
 fn a_count_refused_by_a_rate_limit_is_read_again_before_it_is_written_again() {
     let gh = Standin::start();
-    let no_settle = "issues:\n  settle: 0s\nledger:\n  path: ledger.jsonl\n";
-    finish(vec![start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(0..2)), &[], FAST)]);
+    known_issue(&gh, Some(NO_SETTLE));
     gh.fault(Fault::new("PATCH", "/issues/1$", FaultKind::Secondary { retry_after: Some(4) }));
     // GitHub's own pace for the refused run, so it waits the 4 s asked.
-    let refused = start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(2..5)), &[], "github");
+    let mut refused = start(&gh, Some(NO_SETTLE), ("errors.jsonl", cart_errors(2..5)), &[], "github");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while gh.count("PATCH", "/issues/1$") < 1 {
         assert!(std::time::Instant::now() < deadline, "the first run never wrote its count");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let mut refused = refused;
-    let other = start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(5..9)), &[], FAST);
+    let other = start(&gh, Some(NO_SETTLE), ("errors.jsonl", cart_errors(5..9)), &[], FAST);
     finish(vec![other]);
     // The other run counted while the refused one still waited: the order the test is about.
     assert!(refused.1.try_wait().unwrap().is_none(), "the refused run still waits");
@@ -223,10 +229,9 @@ fn a_count_refused_by_a_rate_limit_is_read_again_before_it_is_written_again() {
 #[test]
 fn a_count_that_landed_behind_a_502_is_recorded_once_and_not_written_again() {
     let gh = Standin::start();
-    let no_settle = "issues:\n  settle: 0s\nledger:\n  path: ledger.jsonl\n";
-    finish(vec![start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(0..2)), &[], FAST)]);
+    known_issue(&gh, Some(NO_SETTLE));
     gh.fault(Fault::new("PATCH", "/issues/1$", FaultKind::LandedThen502));
-    let ledgers = finish(vec![start(&gh, Some(no_settle), ("errors.jsonl", cart_errors(2..5)), &[], FAST)]);
+    let ledgers = finish(vec![start(&gh, Some(NO_SETTLE), ("errors.jsonl", cart_errors(2..5)), &[], FAST)]);
     let state = gh.state();
     assert_eq!(count_of(state.plain_issues().next().expect("the issue")), 5);
     assert_eq!(gh.count("PATCH", "/issues/1$"), 1, "not written again");

@@ -129,13 +129,11 @@ impl Forge for GithubForge {
     }
 
     async fn update_issue(&self, number: u64, update: &IssueUpdate) -> ForgeResult<Issue> {
-        let body = self.issue_update_body(update).await?;
-        self.patch(&format!("update issue #{number}"), &format!("/issues/{number}"), &body, parse_issue).await
+        self.update_issue_as(number, update, Repeat::Freely).await
     }
 
     async fn update_issue_from_read(&self, number: u64, update: &IssueUpdate) -> ForgeResult<Issue> {
-        let body = self.issue_update_body(update).await?;
-        self.patch_from_read(&format!("update issue #{number}"), &format!("/issues/{number}"), &body, parse_issue).await
+        self.update_issue_as(number, update, Repeat::Never).await
     }
 
     async fn add_labels(&self, number: u64, labels: &[String]) -> ForgeResult<()> {
@@ -191,7 +189,7 @@ impl Forge for GithubForge {
     async fn update_comment(&self, number: u64, comment_id: u64, body: &str) -> ForgeResult<Comment> {
         let payload = json!({"body": limits::truncate_body(body, "")});
         let path = format!("/issues/comments/{comment_id}");
-        self.patch(&format!("update comment on #{number}"), &path, &payload, parse_comment).await
+        self.patch(&format!("update comment on #{number}"), &path, &payload, Repeat::Freely, parse_comment).await
     }
 
     async fn list_pulls(&self, state: StateFilter) -> ForgeResult<Vec<PullRequest>> {
@@ -267,7 +265,14 @@ impl Forge for GithubForge {
         if let Some(body) = &update.body {
             payload["body"] = json!(limits::truncate_body(body, ""));
         }
-        self.patch(&format!("update pull request #{number}"), &format!("/pulls/{number}"), &payload, parse_pull).await
+        self.patch(
+            &format!("update pull request #{number}"),
+            &format!("/pulls/{number}"),
+            &payload,
+            Repeat::Freely,
+            parse_pull,
+        )
+        .await
     }
 
     async fn permission(&self, login: &str) -> ForgeResult<Permission> {
@@ -358,9 +363,9 @@ impl Forge for GithubForge {
 }
 
 impl GithubForge {
-    /// An issue update as GitHub takes it: title, body and labels within GitHub's limits,
-    /// the labels made first where missing.
-    async fn issue_update_body(&self, update: &IssueUpdate) -> ForgeResult<serde_json::Value> {
+    /// An issue update as GitHub takes it (title, body and labels within GitHub's limits,
+    /// the labels made first where missing), sent as `repeat` allows.
+    async fn update_issue_as(&self, number: u64, update: &IssueUpdate, repeat: Repeat) -> ForgeResult<Issue> {
         let mut body = serde_json::to_value(update).map_err(|e| bad_json("update issue", e))?;
         if let Some(title) = &update.title {
             body["title"] = json!(limits::truncate_chars(title, limits::TITLE_MAX_CHARS));
@@ -372,7 +377,8 @@ impl GithubForge {
             self.ensure_labels(labels).await;
             body["labels"] = json!(labels.iter().map(|l| limits::label(l)).collect::<Vec<_>>());
         }
-        Ok(body)
+        let (what, path) = (format!("update issue #{number}"), format!("/issues/{number}"));
+        self.patch(&what, &path, &body, repeat, parse_issue).await
     }
 }
 

@@ -129,31 +129,18 @@ impl GithubForge {
         self.send(what, method, url, body, Repeat::Freely).await
     }
 
-    /// An update (PATCH) of the resource at `path`, parsed from GitHub's reply.
+    /// An update (PATCH) of the resource at `path`, parsed from GitHub's reply. Built from
+    /// a read of it (`Repeat::Never`), it is sent once, and a failure worth another try
+    /// comes back, after the wait, as [`ForgeError::ReadAgain`].
     pub(super) async fn patch<T>(
         &self,
         what: &str,
         path: &str,
         body: &Value,
+        repeat: Repeat,
         parse: fn(&str) -> ForgeResult<T>,
     ) -> ForgeResult<T> {
-        let reply = self.idempotent_write(Method::PATCH, what, &self.url(path), Some(body)).await?;
-        if !reply.status.is_success() {
-            return Err(api_error(what, &reply));
-        }
-        parse(&reply.body)
-    }
-
-    /// An update (PATCH) built from a read of the resource: sent once; a failure worth
-    /// another try comes back, after the wait, as [`ForgeError::ReadAgain`].
-    pub(super) async fn patch_from_read<T>(
-        &self,
-        what: &str,
-        path: &str,
-        body: &Value,
-        parse: fn(&str) -> ForgeResult<T>,
-    ) -> ForgeResult<T> {
-        let reply = self.send(what, Method::PATCH, &self.url(path), Some(body), Repeat::Never).await?;
+        let reply = self.send(what, Method::PATCH, &self.url(path), Some(body), repeat).await?;
         match reply.status {
             s if s.is_success() => parse(&reply.body),
             s if reply.waited => Err(ForgeError::ReadAgain {
