@@ -438,7 +438,7 @@ fn a_new_item_joins_the_cluster_of_its_duplicates_and_a_lookalike_does_not() {
     assert!(out[1].cluster.starts_with('n'), "the 401 look-alike starts its own: {:?}", out[1]);
 }
 
-mod forge_mode {
+pub(crate) mod forge_mode {
     use super::*;
     use homeostat::cluster::forge::{self, Deps};
     use homeostat::cluster::{ClusterConfig, MARKER};
@@ -447,7 +447,8 @@ mod forge_mode {
     use homeostat::ledger::Ledger;
     use homeostat::prompt::Prompts;
 
-    pub(super) const REPORTS: [(&str, &str); 4] = [
+    /// Three differently worded reports of one crash and a look-alike (another subject).
+    pub(crate) const REPORTS: [(&str, &str); 4] = [
         (
             "Popup crashes: TypeError: Cannot read properties of undefined (reading 'id')",
             "Opening the popup after login shows a blank panel.\nTypeError: Cannot read properties of undefined (reading 'id')\n    at renderNote (chrome-extension://abc/popup.js:10:15)\n    at loadNotes (chrome-extension://abc/popup.js:22:3)",

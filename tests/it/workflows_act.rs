@@ -7,7 +7,8 @@
 //! Needs `act` and the built binaries (`cargo build --bins`); skipped with a notice
 //! without act, failed when CI=true.
 
-use act::{Bench, have_act, issue_labeled, pull_comment, repository_dispatch, repository_dispatch_of};
+use act::{Bench, have_act, issue_labeled, issue_opened, pull_comment, repository_dispatch, repository_dispatch_of};
+use homeostat::ledger::Entry;
 use serde_json::{Value, json};
 
 use crate::support::{act, git};
@@ -260,4 +261,58 @@ fn the_merge_sweep_leaves_a_strangers_pr_on_a_fix_branch_alone() {
     assert!(p.state == "open" && !p.pull.as_ref().unwrap().merged && p.labels.is_empty(), "{p:#?}\n{log}");
     assert_eq!(state.issues[&issue].state, "open");
     b.gh.assert_clean();
+}
+
+/// The ledger kept on the `homeostat-ledger` branch: its lines of `kind`.
+fn ledger_lines(b: &Bench, kind: &str) -> Vec<Entry> {
+    let text = git::git(&b.origin, &["show", "homeostat-ledger:ledger.jsonl"]);
+    text.lines().map(|l| serde_json::from_str::<Entry>(l).unwrap()).filter(|e| e.kind == kind).collect()
+}
+
+#[test]
+fn cluster_links_the_later_duplicates_of_a_report_and_keeps_the_maintainers_reactions() {
+    if !have_act() {
+        return;
+    }
+    // No homeostat.yml: a repository that copied cluster.yml and nothing else.
+    let mut b = Bench::new(&["cluster.yml"], &[]);
+    let reports = crate::cluster::forge_mode::REPORTS;
+    let numbers: Vec<u64> =
+        b.gh.with_state(|s| reports.iter().map(|(title, body)| s.seed_issue(title, body, &[], "reporter")).collect());
+    let marked = |b: &Bench| -> Vec<usize> {
+        let state = b.gh.state();
+        numbers
+            .iter()
+            .map(|&n| state.comments_on(n).filter(|c| c.body.contains(homeostat::cluster::MARKER)).count())
+            .collect()
+    };
+    // Someone opens the look-alike: the run links the two later duplicates of the first report.
+    b.act("issues", "cluster.yml", &issue_opened(&b.gh, numbers[3]));
+    assert_eq!(marked(&b), [0, 1, 1, 0], "marked comments per report");
+    for (i, &n) in numbers.iter().enumerate() {
+        let labelled = b.labels(n).iter().any(|l| l == "possible-duplicate");
+        assert_eq!(labelled, i == 1 || i == 2, "label on #{n}");
+        assert_eq!(b.gh.state().issues[&n].state, "open", "nothing is closed");
+    }
+    let linked: Vec<Value> = ledger_lines(&b, "cluster.linked").iter().map(|e| e.data["issue"].clone()).collect();
+    assert_eq!(linked, [json!(numbers[1]), json!(numbers[2])], "the links are kept on the ledger branch");
+
+    // The maintainer closes one as a duplicate and takes the label off the other; the
+    // morning run posts nothing new and records both reactions on the branch.
+    b.gh.with_state(|s| {
+        let closed = s.issues.get_mut(&numbers[1]).unwrap();
+        closed.state = "closed".into();
+        closed.state_reason = Some("duplicate".into());
+        s.issues.get_mut(&numbers[2]).unwrap().labels.retain(|l| l != "possible-duplicate");
+    });
+    b.act("schedule", "cluster.yml", &json!({"schedule": "41 5 * * *"}));
+    assert_eq!(marked(&b), [0, 1, 1, 0], "the second run posts nothing new");
+    assert_eq!(b.gh.state().comments.len(), 2);
+    let reactions: Vec<(Value, Value)> = ledger_lines(&b, "cluster.reaction")
+        .iter()
+        .map(|e| (e.data["issue"].clone(), e.data["reaction"].clone()))
+        .collect();
+    assert_eq!(reactions, [(json!(numbers[1]), json!("confirmed")), (json!(numbers[2]), json!("rejected"))]);
+    b.gh.assert_clean();
+    eprintln!("{}", b.timings());
 }

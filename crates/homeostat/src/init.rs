@@ -23,6 +23,7 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
     ("canary.yml", include_str!("../../../examples/workflows/canary.yml")),
     ("ops.yml", include_str!("../../../examples/workflows/ops.yml")),
     ("content.yml", include_str!("../../../examples/workflows/content.yml")),
+    ("cluster.yml", include_str!("../../../examples/workflows/cluster.yml")),
 ];
 const CONFIG: &str = include_str!("../../../examples/homeostat.yml");
 const POLICY: &str = include_str!("../../../policies/default.yml");

@@ -86,17 +86,30 @@ pub fn workflow_dispatch(branch: &str, inputs: &Value) -> Value {
     adapt(p, "github-actions[bot]")
 }
 
-/// `issues` `labeled`: a maintainer put `label` on issue `number`.
-pub fn issue_labeled(gh: &Standin, number: u64, label: &str) -> Value {
-    let mut p = example("issues", |e| e["action"] == "labeled");
+/// `issues` `action` on issue `number` as the stand-in holds it, sent by `sender`.
+fn issue_event(gh: &Standin, action: &str, number: u64, sender: &str) -> Value {
+    let mut p = example("issues", |e| e["action"] == action);
     let state = gh.state();
     let issue = &state.issues[&number];
     p["issue"]["number"] = json!(number);
     p["issue"]["title"] = json!(issue.title);
     p["issue"]["body"] = json!(issue.body);
     p["issue"]["labels"] = json!(issue.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>());
+    p["issue"]["user"]["login"] = json!(issue.author);
+    adapt(p, sender)
+}
+
+/// `issues` `labeled`: a maintainer put `label` on issue `number`.
+pub fn issue_labeled(gh: &Standin, number: u64, label: &str) -> Value {
+    let mut p = issue_event(gh, "labeled", number, MAINTAINER);
     p["label"] = json!({"name": label, "color": "0e8a16"});
-    adapt(p, MAINTAINER)
+    p
+}
+
+/// `issues` `opened`: issue `number`'s author opened it.
+pub fn issue_opened(gh: &Standin, number: u64) -> Value {
+    let author = gh.state().issues[&number].author.clone();
+    issue_event(gh, "opened", number, &author)
 }
 
 /// `issue_comment` `created` by the maintainer on pull request `number`.
