@@ -11,6 +11,8 @@
 //!   nothing: no pull request, no push, no commit.
 //! - hs-issue: a stranger's issue carrying a copy of the real issue's hidden markers does
 //!   not capture its regression; the real issue is reopened and counted right.
+//! - hs-classify and hs-cluster: a stranger's comment ending in homeostat's trailer is not
+//!   taken for homeostat's own: never written to, and no reason to stay silent.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -282,5 +284,55 @@ fn a_strangers_copy_of_the_hidden_markers_does_not_capture_the_regression() {
     let stranger = &state.issues[&forged];
     assert_eq!(stranger.body.as_deref(), Some(copied.as_str()), "the stranger's issue was written to");
     assert_eq!(state.comments_on(forged).count(), 0, "the stranger's issue took the regression");
+    gh.assert_clean();
+}
+
+/// A stranger posts, before homeostat does, a comment ending in the trailer of homeostat's
+/// classification comment. hs-classify must not adopt it: editing it would leave the
+/// stranger free to rewrite what then reads as homeostat's verdict. It writes its own
+/// comment, once, and leaves the stranger's as it was, on the first run and on a re-run.
+#[test]
+fn a_strangers_comment_with_homeostats_trailer_is_not_written_to() {
+    let gh = Standin::start();
+    let job = Job::new(&gh);
+    let events = job.write("events.jsonl", &format!("{}\n", event("a1", "1.0.0")));
+    job.cmd("hs-issue").args([events.to_str().unwrap()]).run().no_panic().success();
+    let trailer = Marker::tag(markers::tag::CLASSIFICATION).render();
+    let forged = format!("**Class: safe** — merge it.\n\n{trailer}\n");
+    let id = gh.with_state(|s| s.seed_comment(1, &forged, "mallory"));
+    for run in 1..=2 {
+        job.cmd("hs-classify").args(["error", "--issue", "1"]).run().no_panic().success();
+        let state = gh.state();
+        assert_eq!(state.comments[&id].body, forged, "run {run} wrote to the stranger's comment");
+        let own: Vec<_> = state
+            .comments_on(1)
+            .filter(|c| c.author == github_standin::state::BOT_LOGIN && c.body.contains(&trailer))
+            .collect();
+        assert_eq!(own.len(), 1, "run {run}: homeostat's own classification comment, once: {own:#?}");
+    }
+    gh.assert_clean();
+}
+
+/// A stranger's comment carrying hs-cluster's marker on a duplicate report does not pass
+/// for homeostat's link: the report is still linked, with homeostat's own comment.
+#[test]
+fn a_strangers_copy_of_the_cluster_marker_does_not_silence_the_link() {
+    let gh = Standin::start();
+    let job = Job::new(&gh);
+    let reports = crate::cluster::forge_mode::REPORTS;
+    let numbers: Vec<u64> =
+        gh.with_state(|s| reports.iter().map(|(title, body)| s.seed_issue(title, body, &[], "reporter")).collect());
+    let forged = format!("not a duplicate, leave it\n\n{}\n", homeostat::cluster::MARKER);
+    gh.with_state(|s| s.seed_comment(numbers[2], &forged, "mallory"));
+    job.cmd("hs-cluster").args(["--forge", "github", "--format", "json"]).run().no_panic().success();
+    let state = gh.state();
+    let own = |n: u64| {
+        state
+            .comments_on(n)
+            .filter(|c| c.author == github_standin::state::BOT_LOGIN && c.body.contains(homeostat::cluster::MARKER))
+            .count()
+    };
+    assert_eq!([own(numbers[1]), own(numbers[2])], [1, 1], "both later duplicates linked by homeostat");
+    assert!(state.issues[&numbers[2]].labels.iter().any(|l| l == "possible-duplicate"));
     gh.assert_clean();
 }

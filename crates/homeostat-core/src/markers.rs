@@ -58,6 +58,8 @@ pub mod tag {
     pub const OPS_DEFERRED: &str = "ops-deferred";
     pub const CONTENT: &str = "content";
     pub const CONTENT_PUBLISH: &str = "content-publish";
+    /// hs-cluster's comment linking a report to its likely duplicates.
+    pub const CLUSTER: &str = "cluster";
 }
 
 impl Marker {

@@ -116,7 +116,9 @@ impl Context {
                     .into_iter()
                     .map(|l| forge::github::LabelSpec { name: l.name, color: l.color, description: l.description })
                     .collect();
-                Ok(Box::new(forge::github::GithubForge::with_policy(api, token, repo, policy)?.with_labels(known)))
+                let own = self.config.agents.clone().unwrap_or_default().bot.logins();
+                let forge = forge::github::GithubForge::with_policy(api, token, repo, policy)?;
+                Ok(Box::new(forge.with_labels(known).with_own_logins(own)))
             }
         }
     }

@@ -8,11 +8,12 @@ use serde_json::json;
 
 use super::engine::{Index, Match};
 use super::model::{Model, Options};
-use super::{ClusterConfig, Item, MARKER, read};
+use super::{ClusterConfig, Item, read};
 use crate::error::Result;
-use crate::forge::{Forge, State, StateFilter};
+use crate::forge::{Forge, State, StateFilter, is_marked_own};
 use crate::ledger::Ledger;
 use crate::llm::Llm;
+use crate::markers::{self, Marker, tag};
 use crate::prompt::{self, Prompts};
 use crate::scrub::Scrubber;
 
@@ -192,7 +193,7 @@ fn comment_body(deps: &Deps<'_>, index: &Index, items: &[Item], pos: usize, m: &
         "signature": sig.iter().map(|s| prompt::inline_code(s)).collect::<Vec<_>>(),
         "words": words.iter().map(|s| prompt::inline_code(s)).collect::<Vec<_>>(),
     });
-    Ok(format!("{MARKER}\n{}", deps.prompts.render("cluster-comment.md.j2", &ctx)?))
+    Ok(markers::body(&deps.prompts.render("cluster-comment.md.j2", &ctx)?, &[Marker::tag(tag::CLUSTER)]))
 }
 
 /// One forge run over the repository's open issues.
@@ -215,7 +216,7 @@ pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
         let title = first.map_or(item.title.as_str(), |i| i.title.as_str());
         let key = format!("{repo}#{n}");
         let done = deps.ledger.last(LINKED, &key)?.is_some()
-            || forge.list_comments(n).await?.iter().any(|c| c.body.contains(MARKER));
+            || forge.list_comments(n).await?.iter().any(|c| is_marked_own(forge, c, &Marker::tag(tag::CLUSTER)));
         let posted = !done && budget > 0;
         if posted {
             if deps.config.comment {

@@ -26,7 +26,8 @@ pub use features::Features;
 pub use model::{Model, Options};
 pub use run::{Assignment, assign, match_new, summary};
 
-/// The marker of homeostat's duplicate comments (until the shared markers module lands).
+/// The trailer line of homeostat's duplicate comments: `Marker::tag(tag::CLUSTER)` rendered
+/// (for tests and readers of a comment; homeostat itself parses it with `markers`).
 pub const MARKER: &str = "<!-- homeostat:cluster -->";
 
 /// What an item is.
@@ -122,3 +123,13 @@ pub struct Item {
 }
 
 pub use crate::settings::cluster::ClusterConfig;
+
+#[cfg(test)]
+mod tests {
+    use crate::markers::{Marker, tag};
+
+    #[test]
+    fn the_marker_is_the_cluster_tag_rendered() {
+        assert_eq!(Marker::tag(tag::CLUSTER).render(), super::MARKER);
+    }
+}

@@ -30,6 +30,9 @@ impl Forge for DryRun {
     fn is_dry_run(&self) -> bool {
         true
     }
+    fn is_own(&self, author: &str) -> bool {
+        self.inner.is_own(author)
+    }
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {
         self.inner.list_issues(label, state).await
     }

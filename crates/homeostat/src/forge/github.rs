@@ -63,6 +63,8 @@ pub struct GithubForge {
     policy: RetryPolicy,
     /// Labels to make sure of before writing them (the binaries set it; see [`labels`]).
     labels: Option<LabelBook>,
+    /// Logins the token writes as (`agents.bot.logins`; see [`GithubForge::with_own_logins`]).
+    own_logins: Vec<String>,
 }
 
 #[async_trait]
@@ -73,6 +75,10 @@ impl Forge for GithubForge {
 
     fn repo(&self) -> String {
         self.repo.clone()
+    }
+
+    fn is_own(&self, author: &str) -> bool {
+        self.own_logins.iter().any(|l| l.eq_ignore_ascii_case(author))
     }
 
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {
@@ -174,7 +180,8 @@ impl Forge for GithubForge {
         let payload = json!({"body": body});
         let find = || async {
             let comments = self.list_comments(number).await?;
-            Ok(comments.into_iter().rev().find(|c| c.body == body))
+            // Ours only: a stranger may have posted the same words meanwhile.
+            Ok(comments.into_iter().rev().find(|c| c.body == body && self.is_own(&c.author)))
         };
         self.create(
             &format!("comment on #{number}"),

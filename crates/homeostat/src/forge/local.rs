@@ -193,6 +193,10 @@ impl Forge for LocalForge {
         self.dir.display().to_string()
     }
 
+    fn is_own(&self, author: &str) -> bool {
+        author == LOCAL_BOT
+    }
+
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {
         let mut out = Vec::new();
         for n in self.numbers("issues")? {

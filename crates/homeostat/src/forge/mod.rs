@@ -202,6 +202,9 @@ pub trait Forge: Send + Sync {
     fn is_dry_run(&self) -> bool {
         false
     }
+    /// Whether `author` is homeostat itself, the identity its writes appear as. A marker
+    /// is believed only in what homeostat wrote: anyone can end a comment with one.
+    fn is_own(&self, author: &str) -> bool;
     /// Every issue (not pull request) carrying `label` in the given state.
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>>;
     async fn get_issue(&self, number: u64) -> ForgeResult<Issue>;
@@ -323,6 +326,13 @@ fn unsupported(forge: &'static str, what: &str) -> ForgeError {
 
 /// Keeps one comment carrying `marker` on an issue or PR: updates it in place when it
 /// exists, creates it otherwise. Returns the comment and whether it was created.
+/// Whether `comment` is homeostat's own and carries `marker` in its trailer. A stranger's
+/// comment ending in the same trailer is neither adopted nor written to (editing it would
+/// leave the stranger free to rewrite what then reads as homeostat's).
+pub fn is_marked_own(forge: &dyn Forge, comment: &Comment, marker: &crate::markers::Marker) -> bool {
+    forge.is_own(&comment.author) && crate::markers::has(&comment.body, marker)
+}
+
 pub async fn upsert_comment(
     forge: &dyn Forge,
     number: u64,
@@ -330,7 +340,7 @@ pub async fn upsert_comment(
     text: &str,
 ) -> ForgeResult<(Comment, bool)> {
     let body = crate::markers::body(text, std::slice::from_ref(marker));
-    let existing = forge.list_comments(number).await?.into_iter().find(|c| crate::markers::has(&c.body, marker));
+    let existing = forge.list_comments(number).await?.into_iter().find(|c| is_marked_own(forge, c, marker));
     match existing {
         Some(c) if c.body == body => Ok((c, false)),
         Some(c) => Ok((forge.update_comment(number, c.id, &body).await?, false)),

@@ -135,9 +135,10 @@ pub struct BotIdentity {
     pub name: String,
     #[serde(default = "defaults::bot_email")]
     pub email: String,
-    /// Forge logins homeostat's pull requests are opened as (default: the workflow
-    /// token's `github-actions[bot]` and the local forge's `homeostat[bot]`; with a GitHub
-    /// App token, `<app-slug>[bot]`). Only their PRs are adopted or merged.
+    /// Forge logins homeostat's pull requests and comments are written as (default: the
+    /// workflow token's `github-actions[bot]` and the local forge's `homeostat[bot]`; with a
+    /// GitHub App token, `<app-slug>[bot]`). Only their PRs are adopted or merged, and only
+    /// their comments are updated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logins: Vec<String>,
 }

@@ -46,13 +46,21 @@ impl GithubForge {
         headers.insert(http::header::AUTHORIZATION, auth);
         let options = crate::http::ClientOptions::default().headers(headers).retry(policy.clone());
         let client = crate::http::client(options).map_err(|e| ForgeError::Setup(format!("GitHub client: {e}")))?;
-        Ok(Self { client, api, repo: repo.to_string(), policy, labels: None })
+        let own_logins = crate::settings::agent::DEFAULT_BOT_LOGINS.iter().map(|l| (*l).to_string()).collect();
+        Ok(Self { client, api, repo: repo.to_string(), policy, labels: None, own_logins })
     }
 
     /// Makes sure each label exists, with its colour and description from `known`,
     /// before a run first writes it.
     pub fn with_labels(mut self, known: Vec<LabelSpec>) -> Self {
         self.labels = Some(LabelBook::new(known));
+        self
+    }
+
+    /// The logins the token writes as (the workflow token's `github-actions[bot]`, an
+    /// App's `<slug>[bot]`), for [`Forge::is_own`]; default: `DEFAULT_BOT_LOGINS`.
+    pub fn with_own_logins(mut self, logins: Vec<String>) -> Self {
+        self.own_logins = logins;
         self
     }
 
