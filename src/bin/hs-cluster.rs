@@ -49,8 +49,9 @@ fn main() -> ExitCode {
         }
         let forge = ctx.open_forge(&args.forge.choice())?;
         let session = ctx.ledger(Path::new("."));
-        let outcome =
-            ctx.block_on(cluster::forge::run_with_config(forge.as_ref(), &ctx.config, &session.ledger, &ctx.env));
+        let now = ctx.clock.now();
+        let run = cluster::forge::run_with_config(forge.as_ref(), &ctx.config, &session.ledger, &ctx.env, now);
+        let outcome = ctx.block_on(run);
         ctx.finish_ledger(&session);
         print_json(args.format.get(), &outcome?)?;
         Ok(ExitCode::SUCCESS)

@@ -483,8 +483,14 @@ pub(crate) mod forge_mode {
         let config = ClusterConfig::default();
         let ledger = Ledger::open(dir.path().join("ledger.jsonl"));
         let prompts = Prompts::builtin().unwrap();
-        let deps =
-            Deps { config: &config, ledger: &ledger, scrubber: Scrubber::builtin(), prompts: &prompts, llm: None };
+        let deps = Deps {
+            config: &config,
+            ledger: &ledger,
+            scrubber: Scrubber::builtin(),
+            prompts: &prompts,
+            llm: None,
+            now: jiff::Timestamp::now(),
+        };
 
         let first = forge::run(&forge, &deps).await.unwrap();
         let counts: Vec<usize> = futures_counts(&forge, &numbers).await;
@@ -529,8 +535,14 @@ pub(crate) mod forge_mode {
         let config = ClusterConfig::default();
         let ledger = Ledger::open(dir.path().join("ledger.jsonl"));
         let prompts = Prompts::builtin().unwrap();
-        let deps =
-            Deps { config: &config, ledger: &ledger, scrubber: Scrubber::builtin(), prompts: &prompts, llm: None };
+        let deps = Deps {
+            config: &config,
+            ledger: &ledger,
+            scrubber: Scrubber::builtin(),
+            prompts: &prompts,
+            llm: None,
+            now: jiff::Timestamp::now(),
+        };
         let first = forge::run(&forge, &deps).await.unwrap();
         let linked = first.linked.first().expect("the second report is linked");
         forge.remove_label(linked.issue, &config.label).await.unwrap();
@@ -598,6 +610,52 @@ mod on_the_github_standin {
             serde_json::json!({"linked": 2, "confirmed": 1, "rejected": 1, "confirmed_share": 0.5, "clusters": [cluster]}),
             "{report}"
         );
+        gh.assert_clean();
+    }
+
+    /// A report closed as fixed ten days ago is a report to link to: the third wording of
+    /// its problem, opened now, is linked to it (marked closed), the closed one gets no
+    /// comment, and the same problem closed 200 days ago (past `closed_within`, 90 days)
+    /// is not read.
+    #[test]
+    fn a_new_report_of_a_problem_closed_last_week_is_linked_to_it() {
+        let gh = Standin::start();
+        let reports = super::forge_mode::REPORTS;
+        let closed_at = |days: i64| {
+            let t = "2026-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap()
+                - jiff::SignedDuration::from_hours(24 * days);
+            t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+        };
+        let numbers: Vec<u64> = gh.with_state(|s| {
+            let numbers: Vec<u64> = reports.iter().map(|(t, b)| s.seed_issue(t, b, &[], "reporter")).collect();
+            for (n, days) in [(numbers[0], 200), (numbers[1], 10)] {
+                let issue = s.issues.get_mut(&n).unwrap();
+                issue.state = "closed".into();
+                issue.state_reason = Some("completed".into());
+                issue.closed_at = Some(closed_at(days));
+                issue.updated_at = closed_at(days);
+            }
+            numbers
+        });
+        let job = Job::new(&gh);
+        job.write("homeostat.yml", "ledger:\n  path: ledger.jsonl\n");
+        let out = job
+            .cmd("hs-cluster")
+            .args(["--forge", "github", "--format", "json"])
+            .env("HOMEOSTAT_NOW", "2026-01-01T00:10:00Z")
+            .run()
+            .no_panic()
+            .success()
+            .json();
+        assert_eq!(out["items"], 3, "two open reports and the one closed ten days ago: {out}");
+        let counts: Vec<usize> = numbers.iter().map(|&n| marked(&gh, n)).collect();
+        assert_eq!(counts, [0, 0, 1, 0], "a comment on the new report only");
+        let state = gh.state();
+        let body = &state.comments_on(numbers[2]).next().unwrap().body;
+        assert!(body.contains(&format!("#{} ", numbers[1])) && body.contains("(closed)"), "{body}");
+        assert!(!body.contains(&format!("#{} ", numbers[0])), "the report closed 200 days ago is linked: {body}");
+        assert_eq!(state.issues[&numbers[1]].labels, Vec::<String>::new(), "the closed report is left alone");
+        drop(state);
         gh.assert_clean();
     }
 }

@@ -132,6 +132,8 @@ fn list_issues(s: &State, r: &Req, u: &Urls) -> Answer {
         .values()
         .filter(|i| state == "all" || i.state == state)
         .filter(|i| wanted.iter().all(|w| i.labels.iter().any(|l| l.to_lowercase() == *w)))
+        // `since`: updated at or after (both RFC 3339 in UTC, so they compare as text).
+        .filter(|i| r.q("since").is_none_or(|since| i.updated_at.as_str() >= since))
         .collect();
     // GitHub's default order: newest first.
     let asc = r.q("direction") == Some("asc");

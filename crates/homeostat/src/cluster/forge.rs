@@ -1,7 +1,10 @@
-//! Forge mode: for each open issue in order, its nearest earlier cluster; above the
+//! Forge mode: for each open issue in order, its nearest earlier cluster (issues closed
+//! within `closed_within` count as reports to link to, never to comment on); above the
 //! repository's threshold, one comment linking the likely duplicates with the evidence
 //! and a label — never a close. Maintainers' reactions (closed as duplicate, label
 //! removed) go to the ledger and tune the threshold per repository.
+
+use std::collections::HashSet;
 
 use serde::Serialize;
 use serde_json::json;
@@ -33,6 +36,8 @@ pub struct Deps<'a> {
     pub scrubber: &'a Scrubber,
     pub prompts: &'a Prompts,
     pub llm: Option<&'a Llm>,
+    /// The run's clock reading (how far back `closed_within` reaches).
+    pub now: jiff::Timestamp,
 }
 
 /// One likely duplicate found.
@@ -121,15 +126,24 @@ async fn record_reactions(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Res
     Ok(out)
 }
 
-async fn read_items(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Result<Vec<Item>> {
+/// The items to match: discussions first, then the open issues and those closed within
+/// `closed_within`, in number order; and the numbers of the closed ones.
+async fn read_items(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Result<(Vec<Item>, HashSet<u64>)> {
     let labels: Vec<&str> =
         if deps.config.labels.is_empty() { vec![""] } else { deps.config.labels.iter().map(String::as_str).collect() };
+    let window =
+        jiff::SignedDuration::try_from(deps.config.closed_within.as_std()).unwrap_or(jiff::SignedDuration::MAX);
+    let since = (!window.is_zero()).then(|| deps.now.checked_sub(window).unwrap_or(jiff::Timestamp::MIN));
     let mut issues = Vec::new();
     for label in labels {
         issues.extend(forge.list_issues(label, StateFilter::Open).await?);
+        if let Some(since) = since {
+            issues.extend(forge.list_closed_since(label, since).await?);
+        }
     }
     issues.sort_by_key(|i| i.number);
     issues.dedup_by_key(|i| i.number);
+    let closed = issues.iter().filter(|i| i.state == State::Closed).map(|i| i.number).collect();
     let mut items: Vec<Item> = Vec::new();
     if let Some(label) = &deps.config.discussions {
         for d in forge.list_discussions(label).await? {
@@ -137,7 +151,7 @@ async fn read_items(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Result<Ve
         }
     }
     items.extend(issues.iter().map(|i| read::from_issue(repo, i, deps.scrubber)));
-    Ok(items)
+    Ok((items, closed))
 }
 
 fn confirm_context(a: &Item, b: &Item) -> serde_json::Value {
@@ -179,14 +193,24 @@ async fn matches(deps: &Deps<'_>, items: &[Item], threshold: f32) -> (Index, Vec
     (index, out)
 }
 
-fn comment_body(deps: &Deps<'_>, index: &Index, items: &[Item], pos: usize, m: &Match) -> Result<String> {
+fn comment_body(
+    deps: &Deps<'_>,
+    index: &Index,
+    items: &[Item],
+    closed: &HashSet<u64>,
+    pos: usize,
+    m: &Match,
+) -> Result<String> {
     let best = m.members[0].0 as usize;
     let (sig, words) = index.model.shared_evidence(&index.vectors[pos], &index.vectors[best], 6);
     let dups: Vec<_> = m
         .members
         .iter()
         .filter_map(|&(p, s)| issue_number(&items[p as usize]).map(|n| (n, &items[p as usize].title, s)))
-        .map(|(n, t, s)| json!({"number": n, "title": prompt::inline_code(t), "similarity": format!("{s:.2}")}))
+        .map(|(n, t, s)| {
+            let title = prompt::inline_code(t);
+            json!({"number": n, "title": title, "similarity": format!("{s:.2}"), "closed": closed.contains(&n)})
+        })
         .collect();
     let ctx = json!({
         "duplicates": dups, "similarity": format!("{:.2}", m.similarity), "label": deps.config.label,
@@ -201,13 +225,13 @@ pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
     let repo = forge.repo();
     let reactions = record_reactions(forge, deps, &repo).await?;
     let threshold = tuned_threshold(deps.config, &repo, deps.ledger)?;
-    let items = read_items(forge, deps, &repo).await?;
+    let (items, closed) = read_items(forge, deps, &repo).await?;
     let (index, found) = matches(deps, &items, threshold as f32).await;
     let mut out = Outcome { repo: repo.clone(), items: items.len(), threshold, reactions, linked: Vec::new() };
     let mut budget = deps.config.max_comments_per_run;
     for (pos, (item, m)) in items.iter().zip(&found).enumerate() {
         let (Some((m, by_model)), Some(n)) = (m, issue_number(item)) else { continue };
-        if item.source == "github-discussion" {
+        if item.source == "github-discussion" || closed.contains(&n) {
             continue;
         }
         let duplicates: Vec<u64> = m.members.iter().filter_map(|&(p, _)| issue_number(&items[p as usize])).collect();
@@ -220,7 +244,7 @@ pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
         let posted = !done && budget > 0;
         if posted {
             if deps.config.comment {
-                forge.create_comment(n, &comment_body(deps, &index, &items, pos, m)?).await?;
+                forge.create_comment(n, &comment_body(deps, &index, &items, &closed, pos, m)?).await?;
             }
             forge.add_labels(n, std::slice::from_ref(&deps.config.label)).await?;
             let data = json!({"repo": repo, "issue": n, "duplicates": duplicates, "similarity": m.similarity,
@@ -247,6 +271,7 @@ pub async fn run_with_config(
     config: &crate::settings::Config,
     ledger: &Ledger,
     env: &crate::gha::Env,
+    now: jiff::Timestamp,
 ) -> Result<Outcome> {
     let cluster = config.cluster.clone().unwrap_or_default();
     let prompts = Prompts::builtin()?;
@@ -255,6 +280,6 @@ pub async fn run_with_config(
         _ => None,
     };
     let scrubber = crate::scrub::config_scrubber(config)?;
-    let deps = Deps { config: &cluster, ledger, scrubber: &scrubber, prompts: &prompts, llm: llm.as_ref() };
+    let deps = Deps { config: &cluster, ledger, scrubber: &scrubber, prompts: &prompts, llm: llm.as_ref(), now };
     run(forge, &deps).await
 }

@@ -33,6 +33,9 @@ impl Forge for DryRun {
     fn is_own(&self, author: &str) -> bool {
         self.inner.is_own(author)
     }
+    async fn list_closed_since(&self, label: &str, since: jiff::Timestamp) -> ForgeResult<Vec<Issue>> {
+        self.inner.list_closed_since(label, since).await
+    }
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {
         self.inner.list_issues(label, state).await
     }

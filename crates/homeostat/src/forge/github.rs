@@ -82,19 +82,14 @@ impl Forge for GithubForge {
     }
 
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {
-        let mut url = self.url(&format!("/issues?state={}&per_page=100", state.as_str()));
-        if !label.is_empty() {
-            url.push_str(&format!("&labels={}", encode(label)));
-        }
-        let items = self.list_all("list issues", url).await?;
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let issue: GhIssue = serde_json::from_value(item).map_err(|e| bad_json("list issues", e))?;
-            if issue.pull_request.is_none() {
-                out.push(issue.into());
-            }
-        }
-        Ok(out)
+        self.list_issues_query(label, &format!("state={}", state.as_str())).await
+    }
+
+    async fn list_closed_since(&self, label: &str, since: jiff::Timestamp) -> ForgeResult<Vec<Issue>> {
+        // `since` is "updated at or after": closing an issue updates it.
+        let query = format!("state=closed&since={}", since.strftime("%Y-%m-%dT%H:%M:%SZ"));
+        let updated = self.list_issues_query(label, &query).await?;
+        Ok(updated.into_iter().filter(|i| super::closed_since(i, since)).collect())
     }
 
     async fn get_issue(&self, number: u64) -> ForgeResult<Issue> {
@@ -386,6 +381,23 @@ impl GithubForge {
         }
         let (what, path) = (format!("update issue #{number}"), format!("/issues/{number}"));
         self.patch(&what, &path, &body, repeat, parse_issue).await
+    }
+
+    /// Every issue (not pull request) the issues listing returns for `query` (and `label`).
+    async fn list_issues_query(&self, label: &str, query: &str) -> ForgeResult<Vec<Issue>> {
+        let mut url = self.url(&format!("/issues?{query}&per_page=100"));
+        if !label.is_empty() {
+            url.push_str(&format!("&labels={}", encode(label)));
+        }
+        let items = self.list_all("list issues", url).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let issue: GhIssue = serde_json::from_value(item).map_err(|e| bad_json("list issues", e))?;
+            if issue.pull_request.is_none() {
+                out.push(issue.into());
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -207,6 +207,13 @@ pub trait Forge: Send + Sync {
     fn is_own(&self, author: &str) -> bool;
     /// Every issue (not pull request) carrying `label` in the given state.
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>>;
+    /// Every issue (not pull request) carrying `label` (empty: any) closed at or after
+    /// `since`. The default reads every closed issue; GitHub's asks only for those updated
+    /// since (a closed issue was updated when it was closed).
+    async fn list_closed_since(&self, label: &str, since: jiff::Timestamp) -> ForgeResult<Vec<Issue>> {
+        let closed = self.list_issues(label, StateFilter::Closed).await?;
+        Ok(closed.into_iter().filter(|i| closed_since(i, since)).collect())
+    }
     async fn get_issue(&self, number: u64) -> ForgeResult<Issue>;
     async fn create_issue(&self, new: &NewIssue) -> ForgeResult<Issue>;
     async fn update_issue(&self, number: u64, update: &IssueUpdate) -> ForgeResult<Issue>;
@@ -326,6 +333,12 @@ fn unsupported(forge: &'static str, what: &str) -> ForgeError {
 
 /// Keeps one comment carrying `marker` on an issue or PR: updates it in place when it
 /// exists, creates it otherwise. Returns the comment and whether it was created.
+/// Whether `issue` was closed at or after `since` (an unreadable `closed_at`: no).
+pub fn closed_since(issue: &Issue, since: jiff::Timestamp) -> bool {
+    let closed = issue.closed_at.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    issue.state == State::Closed && closed.is_some_and(|t| t >= since)
+}
+
 /// Whether `comment` is homeostat's own and carries `marker` in its trailer. A stranger's
 /// comment ending in the same trailer is neither adopted nor written to (editing it would
 /// leave the stranger free to rewrite what then reads as homeostat's).

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::Duration;
+
 /// The `cluster:` section of homeostat.yml.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +21,10 @@ pub struct ClusterConfig {
     /// Issue labels to read (empty: every open issue).
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Issues closed this recently are read too, as reports to link to (a new report of a
+    /// problem just fixed), never commented on. `0s`: open issues only.
+    #[serde(default = "defaults::closed_within")]
+    pub closed_within: Duration,
     /// Also read discussions with this label (e.g. `feedback`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discussions: Option<String>,
@@ -48,6 +54,7 @@ impl Default for ClusterConfig {
             threshold: defaults::threshold(),
             thresholds: BTreeMap::new(),
             labels: Vec::new(),
+            closed_within: defaults::closed_within(),
             discussions: None,
             label: defaults::label(),
             comment: true,
@@ -60,6 +67,11 @@ impl Default for ClusterConfig {
 }
 
 mod defaults {
+    use super::Duration;
+
+    pub fn closed_within() -> Duration {
+        Duration::from_secs(90 * 24 * 3600)
+    }
     pub fn threshold() -> f64 {
         0.62
     }
