@@ -467,6 +467,11 @@ pub(crate) mod forge_mode {
         ),
     ];
 
+    /// A run's dependencies without a model, on the system clock.
+    fn deps<'a>(config: &'a ClusterConfig, ledger: &'a Ledger, prompts: &'a Prompts) -> Deps<'a> {
+        Deps { config, ledger, scrubber: Scrubber::builtin(), prompts, llm: None, now: jiff::Timestamp::now() }
+    }
+
     async fn comments_with_marker(forge: &dyn Forge, n: u64) -> usize {
         forge.list_comments(n).await.unwrap().iter().filter(|c| c.body.contains(MARKER)).count()
     }
@@ -483,14 +488,7 @@ pub(crate) mod forge_mode {
         let config = ClusterConfig::default();
         let ledger = Ledger::open(dir.path().join("ledger.jsonl"));
         let prompts = Prompts::builtin().unwrap();
-        let deps = Deps {
-            config: &config,
-            ledger: &ledger,
-            scrubber: Scrubber::builtin(),
-            prompts: &prompts,
-            llm: None,
-            now: jiff::Timestamp::now(),
-        };
+        let deps = deps(&config, &ledger, &prompts);
 
         let first = forge::run(&forge, &deps).await.unwrap();
         let counts: Vec<usize> = futures_counts(&forge, &numbers).await;
@@ -535,14 +533,7 @@ pub(crate) mod forge_mode {
         let config = ClusterConfig::default();
         let ledger = Ledger::open(dir.path().join("ledger.jsonl"));
         let prompts = Prompts::builtin().unwrap();
-        let deps = Deps {
-            config: &config,
-            ledger: &ledger,
-            scrubber: Scrubber::builtin(),
-            prompts: &prompts,
-            llm: None,
-            now: jiff::Timestamp::now(),
-        };
+        let deps = deps(&config, &ledger, &prompts);
         let first = forge::run(&forge, &deps).await.unwrap();
         let linked = first.linked.first().expect("the second report is linked");
         forge.remove_label(linked.issue, &config.label).await.unwrap();
