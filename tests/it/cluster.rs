@@ -165,6 +165,54 @@ impl Set {
     }
 }
 
+/// Forge mode's links over a set as its repositories lived it: each repository's reports
+/// in number order, each matched against the clusters of those before it, the maintainer
+/// answering every link by the ground truth (a right one closed as a duplicate, the label
+/// taken off a wrong one) and the threshold tuned from those answers as forge mode tunes
+/// it (`tune`), or left at the default. Right means the report and the cluster's closest
+/// member are one group. Approximate: the repository is fitted once, on all its reports.
+struct Links {
+    right: usize,
+    made: usize,
+    /// Reports with an earlier report of their group in the repository.
+    could: usize,
+}
+
+impl Set {
+    fn links_answered_by_maintainers(&self, tune: bool) -> Links {
+        use homeostat::cluster::engine::Index;
+        use homeostat::cluster::forge::{REACTION, tuned_threshold};
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = homeostat::ledger::Ledger::open(dir.path().join("ledger.jsonl"));
+        let config = homeostat::cluster::ClusterConfig { tune, ..Default::default() };
+        let mut links = Links { right: 0, made: 0, could: 0 };
+        let repos: BTreeSet<&str> = self.features.iter().map(|f| f.repo.as_str()).collect();
+        for repo in repos {
+            let mut at: Vec<usize> = (0..self.features.len()).filter(|&i| self.features[i].repo == repo).collect();
+            at.sort_by_key(|&i| self.features[i].number);
+            let own: Vec<Features> = at.iter().map(|&i| self.features[i].clone()).collect();
+            let (model, vectors) = Model::fit_features(&own, Options::default());
+            let mut index = Index::new(model);
+            for (k, v) in vectors.into_iter().enumerate() {
+                links.could += usize::from(at[..k].iter().any(|&j| self.truth[j] == self.truth[at[k]]));
+                let threshold = tuned_threshold(&config, repo, &ledger).unwrap() as f32;
+                let found = index.nearest(&v).filter(|m| m.similarity >= threshold);
+                if let Some(m) = &found {
+                    let right = self.truth[at[m.members[0].0 as usize]] == self.truth[at[k]];
+                    links.made += 1;
+                    links.right += usize::from(right);
+                    let reaction = if right { "confirmed" } else { "rejected" };
+                    let data =
+                        serde_json::json!({"repo": repo, "issue": k, "reaction": reaction, "similarity": m.similarity});
+                    ledger.append(REACTION, &format!("{repo}#{k}"), data).unwrap();
+                }
+                index.insert(v, found.map(|m| m.cluster));
+            }
+        }
+        links
+    }
+}
+
 fn row(name: &str, s: &PairScores) -> String {
     format!(
         "| {name:<40} | {:>9.3} | {:>6.3} | {:>5.3} | {:>5} / {:>5} |",
@@ -261,6 +309,17 @@ fn scores_table(name: &str, set: &Set) -> [PairScores; 4] {
         "(duplicate pairs by similarity: {low} below 0.30, {middle} from 0.30 to {band:.2}, {border} in the band, {linked} at {} or more)",
         d.threshold
     );
+    for tune in [false, true] {
+        let l = set.links_answered_by_maintainers(tune);
+        eprintln!(
+            "(forge mode's links in number order, threshold {}: {} of {} right, {} of {} reports with an earlier duplicate linked to it)",
+            if tune { "tuned by the maintainers' answers" } else { "fixed" },
+            l.right,
+            l.made,
+            l.right,
+            l.could
+        );
+    }
     eprintln!("({} pairs belong together in the {name} corpus)", full.actual_pairs);
     [full, ablations[7].1, base, confirmed]
 }
@@ -306,6 +365,14 @@ fn corpus_pairwise_scores_with_baseline_and_ablation() {
         }
         let [full, per_repository, base, confirmed] = scores_table(name, &set);
         hashed_set_figures(file, [full, per_repository, base, confirmed]);
+        // What maintainers see: forge mode's comments, right or wrong, with the threshold
+        // fixed and tuned by their answers.
+        let links = [false, true].map(|tune| {
+            let l = set.links_answered_by_maintainers(tune);
+            (l.right, l.made, l.could)
+        });
+        let expected = if *file == "hashed.jsonl" { [(10, 12, 69); 2] } else { [(5, 5, 85); 2] };
+        assert_eq!(links, expected, "{file}: forge mode's links (right, made, could be made), fixed and tuned");
         pooled.push((name, full));
         with_model.push(confirmed);
     }
