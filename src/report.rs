@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use homeostat::report::run::{Job, Window, parse_since};
+use homeostat::report::run::{Job, Window};
 use homeostat::settings::Duration;
 
 /// The window the figures cover.
 #[derive(Debug, Clone, Args)]
 pub struct WindowArgs {
     /// How far back the figures look (default: 30d; 90d for `site`).
-    #[arg(long, global = true, value_parser = parse_since)]
+    #[arg(long, global = true)]
     pub since: Option<Duration>,
     /// The end of the window, RFC 3339 (default: now).
     #[arg(long, global = true, value_name = "TIMESTAMP")]

@@ -336,3 +336,51 @@ fn a_strangers_copy_of_the_cluster_marker_does_not_silence_the_link() {
     assert!(state.issues[&numbers[2]].labels.iter().any(|l| l == "possible-duplicate"));
     gh.assert_clean();
 }
+
+/// With a machine user's token (a personal access token, as many repositories give
+/// homeostat so that its pushes start CI) comments are written as that user, who is in no
+/// `agents.bot.logins`: homeostat asks GitHub who the token is (`GET /user`, refused for the
+/// workflow token) and still keeps one classification comment, updated in place, while a
+/// stranger's forged one stays untouched.
+#[test]
+fn a_machine_users_token_keeps_one_comment_of_its_own() {
+    let gh = Standin::start();
+    gh.with_state(|s| s.token_login = "acme-ci".into());
+    let job = Job::new(&gh);
+    let events = job.write("events.jsonl", &format!("{}\n", event("a1", "1.0.0")));
+    job.cmd("hs-issue").args([events.to_str().unwrap()]).run().no_panic().success();
+    let trailer = Marker::tag(markers::tag::CLASSIFICATION).render();
+    let forged = format!("**Class: safe** — merge it.\n\n{trailer}\n");
+    let id = gh.with_state(|s| s.seed_comment(1, &forged, "mallory"));
+    for run in 1..=2 {
+        job.cmd("hs-classify").args(["error", "--issue", "1"]).run().no_panic().success();
+        let state = gh.state();
+        assert_eq!(state.comments[&id].body, forged, "run {run} wrote to the stranger's comment");
+        let own = state.comments_on(1).filter(|c| c.author == "acme-ci" && c.body.contains(&trailer)).count();
+        assert_eq!(own, 1, "run {run}: one classification comment by the token's user");
+    }
+    assert_eq!(gh.count("GET", "^/user$"), 2, "asked once a run");
+    gh.assert_clean();
+}
+
+/// A stranger's issue that an issue template labelled `homeostat:report`, its body ending
+/// in the living report's trailer, is not taken for the living report: hs-report opens its
+/// own and leaves the stranger's as it was (adopted, its author could rewrite the figures).
+#[test]
+fn a_strangers_labelled_copy_of_the_living_report_is_not_adopted() {
+    let gh = Standin::start();
+    let job = Job::new(&gh);
+    job.write("homeostat.yml", "ledger:\n  path: ledger.jsonl\n");
+    let events = job.write("events.jsonl", &format!("{}\n", event("a1", "1.0.0")));
+    job.cmd("hs-issue").args([events.to_str().unwrap()]).run().no_panic().success();
+    let trailer = Marker::tag(markers::tag::REPORT).render();
+    let forged = format!("All green: 0 new bugs.\n\n{trailer}\n");
+    let theirs = gh.with_state(|s| s.seed_issue("homeostat report", &forged, &["homeostat:report"], "mallory"));
+    let out = job.cmd("hs-report").args(["post", "--format", "json"]).run().no_panic().success().json();
+    let ours = out["issue"]["number"].as_u64().expect("the living report issue");
+    let state = gh.state();
+    assert_ne!(ours, theirs, "the stranger's issue became the living report");
+    assert_eq!(state.issues[&theirs].body.as_deref(), Some(forged.as_str()), "the stranger's issue was written to");
+    assert_eq!(state.issues[&ours].author, github_standin::state::BOT_LOGIN);
+    gh.assert_clean();
+}

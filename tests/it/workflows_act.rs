@@ -300,9 +300,8 @@ fn cluster_links_the_later_duplicates_of_a_report_and_keeps_the_maintainers_reac
     // The maintainer closes one as a duplicate and takes the label off the other; the
     // morning run posts nothing new and records both reactions on the branch.
     b.gh.with_state(|s| {
-        let closed = s.issues.get_mut(&numbers[1]).unwrap();
-        closed.state = "closed".into();
-        closed.state_reason = Some("duplicate".into());
+        s.close(numbers[1]);
+        s.issues.get_mut(&numbers[1]).unwrap().state_reason = Some("duplicate".into());
         s.issues.get_mut(&numbers[2]).unwrap().labels.retain(|l| l != "possible-duplicate");
     });
     b.act("schedule", "cluster.yml", &json!({"schedule": "41 5 * * *"}));

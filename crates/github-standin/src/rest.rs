@@ -11,6 +11,9 @@ pub use crate::request::{Answer, Req};
 /// Routes one request. `None`: no such route in the stand-in (answered 404).
 pub fn route(s: &mut State, r: &Req) -> Answer {
     let seg: Vec<&str> = r.segments.iter().map(String::as_str).collect();
+    if (r.method, seg.as_slice()) == ("GET", ["user"].as_slice()) {
+        return token_user(s, &Urls { api: r.api });
+    }
     if seg.len() < 3 || seg[0] != "repos" || format!("{}/{}", seg[1], seg[2]) != s.full_name() {
         return Answer::not_found();
     }
@@ -123,6 +126,12 @@ pub fn page(r: &Req, items: Vec<Value>) -> Answer {
 
 fn list_issues(s: &State, r: &Req, u: &Urls) -> Answer {
     let state = r.q("state").unwrap_or("open");
+    // `since`: updated at or after; GitHub refuses what is not an ISO 8601 timestamp.
+    let since = match r.q("since").map(str::parse::<jiff::Timestamp>) {
+        Some(Err(_)) => return Answer::error(422, "Validation Failed: since"),
+        Some(Ok(t)) => Some(t),
+        None => None,
+    };
     let wanted: Vec<String> = r
         .q("labels")
         .map(|l| l.split(',').map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).collect())
@@ -132,8 +141,7 @@ fn list_issues(s: &State, r: &Req, u: &Urls) -> Answer {
         .values()
         .filter(|i| state == "all" || i.state == state)
         .filter(|i| wanted.iter().all(|w| i.labels.iter().any(|l| l.to_lowercase() == *w)))
-        // `since`: updated at or after (both RFC 3339 in UTC, so they compare as text).
-        .filter(|i| r.q("since").is_none_or(|since| i.updated_at.as_str() >= since))
+        .filter(|i| since.is_none_or(|since| i.updated_at.parse::<jiff::Timestamp>().is_ok_and(|t| t >= since)))
         .collect();
     // GitHub's default order: newest first.
     let asc = r.q("direction") == Some("asc");
@@ -240,6 +248,20 @@ fn update_comment(s: &mut State, r: &Req, u: &Urls, id: &str) -> Answer {
     c.updated_at = now;
     let c = c.clone();
     Answer::json(200, render::comment(u, s, &c))
+}
+
+/// `GET /user`: who the token is. An installation token (the workflow token, an App's) is
+/// refused, as GitHub refuses it; a person's or a machine user's token gets its user.
+fn token_user(s: &State, u: &Urls) -> Answer {
+    if s.token_login.ends_with("[bot]") {
+        return Answer::error(403, "Resource not accessible by integration");
+    }
+    let mut user = render::user(u, &s.token_login);
+    let extra = json!({"user_view_type": "public", "name": null, "company": null, "blog": "", "location": null,
+        "email": null, "hireable": null, "bio": null, "public_repos": 0, "public_gists": 0, "followers": 0,
+        "following": 0, "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z"});
+    user.as_object_mut().into_iter().for_each(|o| o.extend(extra.as_object().cloned().unwrap_or_default()));
+    Answer::json(200, user)
 }
 
 fn issue_labels(u: &Urls, s: &State, i: &Issue) -> Vec<Value> {

@@ -21,6 +21,8 @@ use crate::{Shared, graphql, openapi};
 pub struct Logged {
     pub method: String,
     pub path: String,
+    /// The query's pairs, decoded, in the order sent.
+    pub query: Vec<(String, String)>,
     pub operation: Option<String>,
     /// 0 when the connection was dropped.
     pub status: u16,
@@ -104,6 +106,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     let mut log = Logged {
         method: method.clone(),
         path: path.clone(),
+        query: query.clone(),
         operation: None,
         status: 0,
         fault: None,

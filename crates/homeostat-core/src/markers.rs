@@ -60,6 +60,10 @@ pub mod tag {
     pub const CONTENT_PUBLISH: &str = "content-publish";
     /// hs-cluster's comment linking a report to its likely duplicates.
     pub const CLUSTER: &str = "cluster";
+    /// hs-report's living report issue.
+    pub const REPORT: &str = "report";
+    /// hs-ops's daily report issue.
+    pub const OPS_REPORT: &str = "ops-report";
 }
 
 impl Marker {

@@ -9,6 +9,9 @@ fn marked(gh: &Standin, n: u64) -> usize {
     gh.state().comments_on(n).filter(|c| c.body.contains(MARKER)).count()
 }
 
+/// The runs' clock, a day after the stand-in's: issues it closes lie within `closed_within`.
+const NOW: &str = "2026-01-02T00:00:00Z";
+
 #[test]
 fn hs_cluster_comments_on_the_two_later_duplicates_only_and_a_rerun_posts_nothing() {
     let gh = Standin::start();
@@ -16,8 +19,9 @@ fn hs_cluster_comments_on_the_two_later_duplicates_only_and_a_rerun_posts_nothin
         .with_state(|s| super::forge_mode::REPORTS.iter().map(|(t, b)| s.seed_issue(t, b, &[], "reporter")).collect());
     let job = Job::new(&gh);
     job.write("homeostat.yml", "ledger:\n  path: ledger.jsonl\ncluster:\n  threshold: 0.62\n");
+    let hs_cluster = || job.cmd("hs-cluster").args(["--forge", "github", "--format", "json"]).env("HOMEOSTAT_NOW", NOW);
     for run in 1..=2 {
-        job.cmd("hs-cluster").args(["--forge", "github", "--format", "json"]).run().no_panic().success();
+        hs_cluster().run().no_panic().success();
         let counts: Vec<usize> = numbers.iter().map(|&n| marked(&gh, n)).collect();
         assert_eq!(counts, [0, 1, 1, 0], "marked comments per issue after run {run}");
     }
@@ -35,21 +39,32 @@ fn hs_cluster_comments_on_the_two_later_duplicates_only_and_a_rerun_posts_nothin
     drop(state);
 
     // The maintainer closes one linked report as a duplicate and takes the label off
-    // the other; the next run records both reactions, and hs-report counts them.
+    // the other; the next run records both reactions (the closed one is read again, as a
+    // report to link to), and hs-report counts them.
     gh.with_state(|s| {
-        let closed = s.issues.get_mut(&numbers[1]).unwrap();
-        closed.state = "closed".into();
-        closed.state_reason = Some("duplicate".into());
+        s.close(numbers[1]);
+        s.issues.get_mut(&numbers[1]).unwrap().state_reason = Some("duplicate".into());
         s.issues.get_mut(&numbers[2]).unwrap().labels.retain(|l| l != "possible-duplicate");
     });
-    job.cmd("hs-cluster").args(["--forge", "github", "--format", "json"]).run().no_panic().success();
-    let report = job.cmd("hs-report").args(["--since", "1d", "--format", "json"]).run().success().json();
+    let third = hs_cluster().run().no_panic().success().json();
+    assert_eq!(third["items"], 4, "the three open reports and the one closed a day ago: {third}");
+    assert_eq!(gh.state().comments.len(), 2, "nothing new after the reactions");
+    // An hour after the runs (each pinned clock ticks from NOW).
+    let report =
+        job.cmd("hs-report").args(["--since", "1d", "--format", "json"]).env("HOMEOSTAT_NOW", "2026-01-02T01:00:00Z");
+    let report = report.run().success().json();
     let cluster = serde_json::json!({"repo": "octo-org/app", "title": super::forge_mode::REPORTS[0].0, "issues": numbers[..3], "reports": 3});
     assert_eq!(
         report["duplicates"],
         serde_json::json!({"linked": 2, "confirmed": 1, "rejected": 1, "confirmed_share": 0.5, "clusters": [cluster]}),
         "{report}"
     );
+    // Without the ledger (a lost branch), homeostat's own marked comments still say the
+    // links were made: nothing is posted again, the label taken off stays off.
+    std::fs::remove_file(job.path("ledger.jsonl")).unwrap();
+    hs_cluster().run().no_panic().success();
+    assert_eq!(gh.state().comments.len(), 2, "a run without the ledger posted again");
+    assert!(!gh.state().issues[&numbers[2]].labels.iter().any(|l| l == "possible-duplicate"));
     gh.assert_clean();
 }
 
@@ -88,6 +103,10 @@ fn a_new_report_of_a_problem_closed_last_week_is_linked_to_it() {
         .success()
         .json();
     assert_eq!(out["items"], 3, "two open reports and the one closed ten days ago: {out}");
+    // GitHub is asked only for what changed in the last 90 days.
+    let since: Vec<(String, String)> =
+        gh.requests().into_iter().filter_map(|r| r.query.into_iter().find(|(k, _)| k == "since")).collect();
+    assert_eq!(since, [("since".to_string(), "2025-10-03T00:10:00Z".to_string())]);
     let counts: Vec<usize> = numbers.iter().map(|&n| marked(&gh, n)).collect();
     assert_eq!(counts, [0, 0, 1, 0], "a comment on the new report only");
     let state = gh.state();

@@ -13,7 +13,7 @@ use super::engine::{Index, Match};
 use super::model::{Model, Options};
 use super::{ClusterConfig, Item, read};
 use crate::error::Result;
-use crate::forge::{Forge, State, StateFilter, is_marked_own};
+use crate::forge::{Forge, State, StateFilter, find_marked_own};
 use crate::ledger::Ledger;
 use crate::llm::Llm;
 use crate::markers::{self, Marker, tag};
@@ -133,7 +133,9 @@ async fn read_items(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Result<(V
         if deps.config.labels.is_empty() { vec![""] } else { deps.config.labels.iter().map(String::as_str).collect() };
     let window =
         jiff::SignedDuration::try_from(deps.config.closed_within.as_std()).unwrap_or(jiff::SignedDuration::MAX);
-    let since = (!window.is_zero()).then(|| deps.now.checked_sub(window).unwrap_or(jiff::Timestamp::MIN));
+    // Not before 1970: GitHub takes no earlier `since`, and has no issue from then.
+    let since = (!window.is_zero())
+        .then(|| deps.now.checked_sub(window).unwrap_or(jiff::Timestamp::UNIX_EPOCH).max(jiff::Timestamp::UNIX_EPOCH));
     let mut issues = Vec::new();
     for label in labels {
         issues.extend(forge.list_issues(label, StateFilter::Open).await?);
@@ -172,8 +174,14 @@ async fn model_says_duplicate(llm: &Llm, a: &Item, b: &Item) -> bool {
     }
 }
 
-/// Matches each item against the clusters of the items before it.
-async fn matches(deps: &Deps<'_>, items: &[Item], threshold: f32) -> (Index, Vec<Option<(Match, bool)>>) {
+/// Matches each item against the clusters of the items before it. The model is asked only
+/// about items a comment could follow (not closed issues).
+async fn matches(
+    deps: &Deps<'_>,
+    items: &[Item],
+    closed: &HashSet<u64>,
+    threshold: f32,
+) -> (Index, Vec<Option<(Match, bool)>>) {
     let opts = Options { threshold, across_repos: deps.config.across_repos, ..Options::default() };
     let (model, vectors) = Model::fit(items, opts);
     let mut index = Index::new(model);
@@ -181,7 +189,9 @@ async fn matches(deps: &Deps<'_>, items: &[Item], threshold: f32) -> (Index, Vec
     for (i, v) in vectors.into_iter().enumerate() {
         let near = index.nearest(&v);
         let mut found = near.clone().filter(|m| m.similarity >= threshold).map(|m| (m, false));
-        if let (None, Some(m), Some(llm)) = (&found, near, deps.llm.filter(|_| deps.config.llm_confirm)) {
+        let may_comment = issue_number(&items[i]).is_none_or(|n| !closed.contains(&n));
+        let llm = deps.llm.filter(|_| deps.config.llm_confirm && may_comment);
+        if let (None, Some(m), Some(llm)) = (&found, near, llm) {
             let best = &items[m.members[0].0 as usize];
             if m.similarity >= threshold - BORDER && model_says_duplicate(llm, &items[i], best).await {
                 found = Some((m, true));
@@ -220,13 +230,14 @@ fn comment_body(
     Ok(markers::body(&deps.prompts.render("cluster-comment.md.j2", &ctx)?, &[Marker::tag(tag::CLUSTER)]))
 }
 
-/// One forge run over the repository's open issues.
+/// One forge run over the repository's open issues (and those closed within
+/// `closed_within`, as reports to link to).
 pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
     let repo = forge.repo();
     let reactions = record_reactions(forge, deps, &repo).await?;
     let threshold = tuned_threshold(deps.config, &repo, deps.ledger)?;
     let (items, closed) = read_items(forge, deps, &repo).await?;
-    let (index, found) = matches(deps, &items, threshold as f32).await;
+    let (index, found) = matches(deps, &items, &closed, threshold as f32).await;
     let mut out = Outcome { repo: repo.clone(), items: items.len(), threshold, reactions, linked: Vec::new() };
     let mut budget = deps.config.max_comments_per_run;
     for (pos, (item, m)) in items.iter().zip(&found).enumerate() {
@@ -240,7 +251,7 @@ pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
         let title = first.map_or(item.title.as_str(), |i| i.title.as_str());
         let key = format!("{repo}#{n}");
         let done = deps.ledger.last(LINKED, &key)?.is_some()
-            || forge.list_comments(n).await?.iter().any(|c| is_marked_own(forge, c, &Marker::tag(tag::CLUSTER)));
+            || find_marked_own(forge, forge.list_comments(n).await?, &Marker::tag(tag::CLUSTER)).await?.is_some();
         let posted = !done && budget > 0;
         if posted {
             if deps.config.comment {

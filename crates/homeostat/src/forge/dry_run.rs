@@ -30,8 +30,8 @@ impl Forge for DryRun {
     fn is_dry_run(&self) -> bool {
         true
     }
-    fn is_own(&self, author: &str) -> bool {
-        self.inner.is_own(author)
+    async fn is_own(&self, author: &str) -> ForgeResult<bool> {
+        self.inner.is_own(author).await
     }
     async fn list_closed_since(&self, label: &str, since: jiff::Timestamp) -> ForgeResult<Vec<Issue>> {
         self.inner.list_closed_since(label, since).await

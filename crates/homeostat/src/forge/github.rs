@@ -65,6 +65,9 @@ pub struct GithubForge {
     labels: Option<LabelBook>,
     /// Logins the token writes as (`agents.bot.logins`; see [`GithubForge::with_own_logins`]).
     own_logins: Vec<String>,
+    /// The token's own login when GitHub tells it (a person's or machine user's token),
+    /// asked once, the first time an author is none of `own_logins`.
+    token_login: tokio::sync::OnceCell<Option<String>>,
 }
 
 #[async_trait]
@@ -77,8 +80,11 @@ impl Forge for GithubForge {
         self.repo.clone()
     }
 
-    fn is_own(&self, author: &str) -> bool {
-        self.own_logins.iter().any(|l| l.eq_ignore_ascii_case(author))
+    async fn is_own(&self, author: &str) -> ForgeResult<bool> {
+        if self.own_logins.iter().any(|l| l.eq_ignore_ascii_case(author)) {
+            return Ok(true);
+        }
+        Ok(self.token_login().await?.is_some_and(|l| l.eq_ignore_ascii_case(author)))
     }
 
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {
@@ -176,7 +182,13 @@ impl Forge for GithubForge {
         let find = || async {
             let comments = self.list_comments(number).await?;
             // Ours only: a stranger may have posted the same words meanwhile.
-            Ok(comments.into_iter().rev().find(|c| c.body == body && self.is_own(&c.author)))
+            let same: Vec<Comment> = comments.into_iter().rev().filter(|c| c.body == body).collect();
+            for c in same {
+                if self.is_own(&c.author).await? {
+                    return Ok(Some(c));
+                }
+            }
+            Ok(None)
         };
         self.create(
             &format!("comment on #{number}"),

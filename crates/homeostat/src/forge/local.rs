@@ -193,8 +193,8 @@ impl Forge for LocalForge {
         self.dir.display().to_string()
     }
 
-    fn is_own(&self, author: &str) -> bool {
-        author == LOCAL_BOT
+    async fn is_own(&self, author: &str) -> ForgeResult<bool> {
+        Ok(author == LOCAL_BOT)
     }
 
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>> {

@@ -204,7 +204,7 @@ pub trait Forge: Send + Sync {
     }
     /// Whether `author` is homeostat itself, the identity its writes appear as. A marker
     /// is believed only in what homeostat wrote: anyone can end a comment with one.
-    fn is_own(&self, author: &str) -> bool;
+    async fn is_own(&self, author: &str) -> ForgeResult<bool>;
     /// Every issue (not pull request) carrying `label` in the given state.
     async fn list_issues(&self, label: &str, state: StateFilter) -> ForgeResult<Vec<Issue>>;
     /// Every issue (not pull request) carrying `label` (empty: any) closed at or after
@@ -331,8 +331,6 @@ fn unsupported(forge: &'static str, what: &str) -> ForgeError {
     ForgeError::Transport { forge, what: what.to_string(), message: "not supported by this forge".into() }
 }
 
-/// Keeps one comment carrying `marker` on an issue or PR: updates it in place when it
-/// exists, creates it otherwise. Returns the comment and whether it was created.
 /// Whether `issue` was closed at or after `since` (an unreadable `closed_at`: no).
 pub fn closed_since(issue: &Issue, since: jiff::Timestamp) -> bool {
     let closed = issue.closed_at.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
@@ -342,10 +340,26 @@ pub fn closed_since(issue: &Issue, since: jiff::Timestamp) -> bool {
 /// Whether `comment` is homeostat's own and carries `marker` in its trailer. A stranger's
 /// comment ending in the same trailer is neither adopted nor written to (editing it would
 /// leave the stranger free to rewrite what then reads as homeostat's).
-pub fn is_marked_own(forge: &dyn Forge, comment: &Comment, marker: &crate::markers::Marker) -> bool {
-    forge.is_own(&comment.author) && crate::markers::has(&comment.body, marker)
+pub async fn is_marked_own(forge: &dyn Forge, comment: &Comment, marker: &crate::markers::Marker) -> ForgeResult<bool> {
+    Ok(crate::markers::has(&comment.body, marker) && forge.is_own(&comment.author).await?)
 }
 
+/// The first of `comments` that is homeostat's own and carries `marker` in its trailer.
+pub async fn find_marked_own(
+    forge: &dyn Forge,
+    comments: Vec<Comment>,
+    marker: &crate::markers::Marker,
+) -> ForgeResult<Option<Comment>> {
+    for c in comments {
+        if is_marked_own(forge, &c, marker).await? {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+/// Keeps one comment carrying `marker` on an issue or PR: updates homeostat's own in place
+/// when it exists, creates it otherwise. Returns the comment and whether it was created.
 pub async fn upsert_comment(
     forge: &dyn Forge,
     number: u64,
@@ -353,7 +367,7 @@ pub async fn upsert_comment(
     text: &str,
 ) -> ForgeResult<(Comment, bool)> {
     let body = crate::markers::body(text, std::slice::from_ref(marker));
-    let existing = forge.list_comments(number).await?.into_iter().find(|c| is_marked_own(forge, c, marker));
+    let existing = find_marked_own(forge, forge.list_comments(number).await?, marker).await?;
     match existing {
         Some(c) if c.body == body => Ok((c, false)),
         Some(c) => Ok((forge.update_comment(number, c.id, &body).await?, false)),

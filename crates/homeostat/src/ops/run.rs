@@ -148,9 +148,6 @@ pub enum ReportTarget {
     Webhook,
 }
 
-/// The hidden trailer of the ops report issue.
-pub const OPS_REPORT_MARKER: &str = "<!-- homeostat:ops-report -->";
-
 /// Sends the report; returns the issue number when it went to the issue.
 pub async fn send_report(ops: &Ops<'_>, actions: &Actions, to: ReportTarget, markdown: &str) -> Result<Option<u64>> {
     actions.append_summary(markdown)?;
@@ -161,7 +158,7 @@ pub async fn send_report(ops: &Ops<'_>, actions: &Actions, to: ReportTarget, mar
             let (issue, _) = crate::report::living::upsert_marked(
                 ops.forge,
                 "homeostat:ops-report",
-                OPS_REPORT_MARKER,
+                &crate::markers::Marker::tag(crate::markers::tag::OPS_REPORT),
                 "Ops report (updated daily)",
                 markdown,
                 false,

@@ -8,11 +8,10 @@ use serde_json::{Value, json};
 use super::figures::Figures;
 use super::site::{Format, format};
 use crate::forge::{Forge, ForgeResult, Issue, IssueUpdate, NewIssue, State, StateFilter};
+use crate::markers::{self, Marker, tag};
 
 /// The label of the living report issue.
 pub const LABEL: &str = "homeostat:report";
-/// The hidden trailer that marks it (read only from the end of a body homeostat wrote).
-pub const MARKER: &str = "<!-- homeostat:report -->";
 /// Days the issue's charts cover.
 pub const CHART_DAYS: usize = 30;
 
@@ -98,13 +97,13 @@ pub fn markdown(
 
 /// Whether `issue` is the living report: homeostat's trailer ends its body.
 pub fn is_report(issue: &Issue) -> bool {
-    issue.body.trim_end().ends_with(MARKER)
+    markers::has(&issue.body, &Marker::tag(tag::REPORT))
 }
 
 /// Updates the living report issue in place (reopening it if someone closed it), or
 /// opens it. Returns the issue and whether it was created.
 pub async fn upsert(forge: &dyn Forge, title: &str, body: &str) -> ForgeResult<(Issue, bool)> {
-    upsert_marked(forge, LABEL, MARKER, title, body, true).await
+    upsert_marked(forge, LABEL, &Marker::tag(tag::REPORT), title, body, true).await
 }
 
 /// One issue per `marker` under `label`, kept up to date (the ops daily report uses it
@@ -113,19 +112,20 @@ pub async fn upsert(forge: &dyn Forge, title: &str, body: &str) -> ForgeResult<(
 pub async fn upsert_marked(
     forge: &dyn Forge,
     label: &str,
-    marker: &str,
+    marker: &Marker,
     title: &str,
     body: &str,
     pin: bool,
 ) -> ForgeResult<(Issue, bool)> {
-    let body =
-        crate::forge::limits::truncate_body(&format!("{}\n\n{marker}\n", body.trim_end()), &format!("{marker}\n"));
-    let mut found: Vec<Issue> = forge
-        .list_issues(label, StateFilter::All)
-        .await?
-        .into_iter()
-        .filter(|i| i.body.trim_end().ends_with(marker))
-        .collect();
+    let body = markers::body(body, std::slice::from_ref(marker));
+    // Only an issue homeostat wrote: an issue template can give a stranger's issue the
+    // label, and its author could rewrite the report once homeostat had adopted it.
+    let mut found: Vec<Issue> = Vec::new();
+    for issue in forge.list_issues(label, StateFilter::All).await? {
+        if markers::has(&issue.body, marker) && forge.is_own(&issue.author).await? {
+            found.push(issue);
+        }
+    }
     // The oldest one is the report: it is the one people pinned.
     found.sort_by_key(|i| i.number);
     match found.into_iter().next() {

@@ -23,14 +23,6 @@ pub struct Window {
     pub until: Option<Timestamp>,
 }
 
-/// `30d` (whole days, as people say it) or any duration homeostat.yml accepts.
-pub fn parse_since(text: &str) -> std::result::Result<Duration, String> {
-    if let Some(days) = text.trim().strip_suffix('d').and_then(|d| d.trim().parse::<u64>().ok()) {
-        return days.checked_mul(86_400).map(Duration::from_secs).ok_or_else(|| format!("{text}: too long"));
-    }
-    text.parse::<Duration>().map_err(|e| e.to_string())
-}
-
 impl Window {
     fn resolve(&self, now: Timestamp, default: Duration) -> Result<(Timestamp, Timestamp)> {
         let until = self.until.unwrap_or(now);

@@ -125,7 +125,9 @@ impl Default for AgentBudget {
 
 /// Logins homeostat opens pull requests as when `agents.bot.logins` says nothing: the
 /// workflow token's identity, and the local forge's.
-pub const DEFAULT_BOT_LOGINS: &[&str] = &["github-actions[bot]", "homeostat[bot]"];
+pub const DEFAULT_BOT_LOGINS: &[&str] = &[WORKFLOW_TOKEN_LOGIN, "homeostat[bot]"];
+/// The login the workflow token (`GITHUB_TOKEN`) writes as.
+pub const WORKFLOW_TOKEN_LOGIN: &str = "github-actions[bot]";
 
 /// `agents.bot`: the commit identity.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

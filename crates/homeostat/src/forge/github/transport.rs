@@ -47,7 +47,8 @@ impl GithubForge {
         let options = crate::http::ClientOptions::default().headers(headers).retry(policy.clone());
         let client = crate::http::client(options).map_err(|e| ForgeError::Setup(format!("GitHub client: {e}")))?;
         let own_logins = crate::settings::agent::DEFAULT_BOT_LOGINS.iter().map(|l| (*l).to_string()).collect();
-        Ok(Self { client, api, repo: repo.to_string(), policy, labels: None, own_logins })
+        let token_login = tokio::sync::OnceCell::new();
+        Ok(Self { client, api, repo: repo.to_string(), policy, labels: None, own_logins, token_login })
     }
 
     /// Makes sure each label exists, with its colour and description from `known`,
@@ -62,6 +63,25 @@ impl GithubForge {
     pub fn with_own_logins(mut self, logins: Vec<String>) -> Self {
         self.own_logins = logins;
         self
+    }
+
+    /// The login a person's or a machine user's token writes as (`GET /user`). GitHub
+    /// refuses the question for an installation token (the workflow token, an App's), whose
+    /// `[bot]` login is among `own_logins`: none. The answer is kept for the run; a failure
+    /// that may pass (a 5xx, a dropped connection, a rate limit) fails the caller, whose
+    /// re-run asks again (taken as "not ours", it would have made a second comment).
+    pub(super) async fn token_login(&self) -> ForgeResult<Option<&str>> {
+        let ask = || async {
+            match self.get_json("the token's user", &format!("{}/user", self.api)).await {
+                Ok(text) => {
+                    let user = serde_json::from_str::<serde_json::Value>(&text).ok();
+                    Ok(user.and_then(|v| v["login"].as_str().map(str::to_string)))
+                }
+                Err(ForgeError::Api { status: 401 | 403, .. } | ForgeError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        Ok(self.token_login.get_or_try_init(ask).await?.as_deref())
     }
 
     pub(super) fn url(&self, path: &str) -> String {
