@@ -19,6 +19,7 @@ mod agent;
 mod canary;
 mod cluster;
 mod content;
+mod docs;
 mod fingerprint;
 mod fingerprint_real_world;
 mod github;
