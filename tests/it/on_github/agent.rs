@@ -166,6 +166,16 @@ fn labels_homeostat_writes_exist_with_colour_and_description() {
     let aj = AgentJob::new(&gh);
     let fixed = aj.fix("work");
     assert_eq!(fixed.status.code(), Some(0), "{}", stderr(&fixed));
+    // hs-cluster's label on two duplicate reports, hs-report's on the living report.
+    gh.with_state(|s| {
+        for (title, body) in &crate::cluster::forge_mode::REPORTS[..2] {
+            s.seed_issue(title, body, &[], "reporter");
+        }
+    });
+    let linked = job.run("hs-cluster", &["--forge", "github", "--format", "json"]);
+    assert!(linked.status.success(), "{}", stderr(&linked));
+    let posted = job.run("hs-report", &["post"]);
+    assert!(posted.status.success(), "{}", stderr(&posted));
     let state = gh.state();
     let unmade: Vec<_> = state
         .labels
@@ -179,7 +189,15 @@ fn labels_homeostat_writes_exist_with_colour_and_description() {
             assert_eq!((&l.color, l.description.as_deref()), (&p.color, Some(p.description.as_str())), "{}", l.name);
         }
     }
-    for name in ["homeostat:error", "homeostat:ai-proposed", "homeostat:review", "change-class:safe", "bug"] {
+    for name in [
+        "homeostat:error",
+        "homeostat:ai-proposed",
+        "homeostat:review",
+        "change-class:safe",
+        "bug",
+        "possible-duplicate",
+        "homeostat:report",
+    ] {
         assert!(state.labels.contains_key(name), "{name}: {:?}", state.labels.keys());
     }
     // Each label is created once per repository; a later run only reads it.
