@@ -364,8 +364,10 @@ fn a_machine_users_token_keeps_one_comment_of_its_own() {
 }
 
 /// A stranger's issue that an issue template labelled `homeostat:report`, its body ending
-/// in the living report's trailer, is not taken for the living report: hs-report opens its
-/// own and leaves the stranger's as it was (adopted, its author could rewrite the figures).
+/// in the living report's trailer, is not taken for the living report (adopted, its author
+/// could rewrite the figures): hs-report opens its own and leaves the stranger's as it was;
+/// then homeostat's report, as an earlier version wrote it (the trailer and a newline after
+/// it), is updated in place though the stranger's copy is older.
 #[test]
 fn a_strangers_labelled_copy_of_the_living_report_is_not_adopted() {
     let gh = Standin::start();
@@ -382,5 +384,17 @@ fn a_strangers_labelled_copy_of_the_living_report_is_not_adopted() {
     assert_ne!(ours, theirs, "the stranger's issue became the living report");
     assert_eq!(state.issues[&theirs].body.as_deref(), Some(forged.as_str()), "the stranger's issue was written to");
     assert_eq!(state.issues[&ours].author, github_standin::state::BOT_LOGIN);
+    drop(state);
+
+    let earlier = gh.with_state(|s| {
+        s.issues.remove(&ours);
+        let body = format!("Yesterday's figures.\n\n{trailer}\n");
+        s.seed_issue("homeostat report", &body, &["homeostat:report"], github_standin::state::BOT_LOGIN)
+    });
+    let out = job.cmd("hs-report").args(["post", "--format", "json"]).run().no_panic().success().json();
+    assert_eq!(out["issue"]["number"].as_u64(), Some(earlier), "the earlier version's report was not adopted");
+    let state = gh.state();
+    assert!(!state.issues[&earlier].body.as_deref().unwrap_or("").contains("Yesterday"), "not updated");
+    assert_eq!(state.issues[&theirs].body.as_deref(), Some(forged.as_str()));
     gh.assert_clean();
 }

@@ -263,12 +263,10 @@ fn corpus_is_real_and_wide() {
 }
 
 /// The scores of one set: homeostat, each ingredient left out, fitted per repository, the
-/// TF-IDF baseline, homeostat across thresholds and with a perfect model confirming pairs
-/// (printed); returns homeostat's (fitted on the whole set and per repository), the
-/// baseline's at the default threshold and the perfect model's in forge mode's band.
-/// Prints a set's table; returns homeostat's scores, fitted per repository, the TF-IDF
-/// baseline's and a perfect model's, and forge mode's links with the threshold fixed and
-/// tuned.
+/// TF-IDF baseline, homeostat across thresholds, with a perfect model confirming pairs, and
+/// forge mode's comments (printed); returns homeostat's (fitted on the whole set and per
+/// repository), the baseline's at the default threshold and the perfect model's in forge
+/// mode's band, and forge mode's comments with the threshold fixed and tuned.
 fn scores_table(name: &str, set: &Set) -> ([PairScores; 4], [Links; 2]) {
     let repos: BTreeSet<&str> = set.features.iter().map(|f| f.repo.as_str()).collect();
     let full = set.score(Options::default());

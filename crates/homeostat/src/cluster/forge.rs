@@ -175,7 +175,8 @@ async fn model_says_duplicate(llm: &Llm, a: &Item, b: &Item) -> bool {
 }
 
 /// Matches each item against the clusters of the items before it. The model is asked only
-/// about items a comment could follow (not closed issues).
+/// about open issues, which a comment can follow: a closed issue or a discussion joins a
+/// cluster on its similarity alone.
 async fn matches(
     deps: &Deps<'_>,
     items: &[Item],
@@ -189,7 +190,7 @@ async fn matches(
     for (i, v) in vectors.into_iter().enumerate() {
         let near = index.nearest(&v);
         let mut found = near.clone().filter(|m| m.similarity >= threshold).map(|m| (m, false));
-        let may_comment = issue_number(&items[i]).is_none_or(|n| !closed.contains(&n));
+        let may_comment = issue_number(&items[i]).is_some_and(|n| !closed.contains(&n));
         let llm = deps.llm.filter(|_| deps.config.llm_confirm && may_comment);
         if let (None, Some(m), Some(llm)) = (&found, near, llm) {
             let best = &items[m.members[0].0 as usize];

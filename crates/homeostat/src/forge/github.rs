@@ -124,13 +124,20 @@ impl Forge for GithubForge {
                 url.push_str(&format!("&labels={}", encode(&limits::label(label))));
             }
             let items = self.list_all("find created issue", url).await?;
-            Ok(items
+            let same = items
                 .into_iter()
                 .filter_map(|v| serde_json::from_value::<GhIssue>(v).ok())
-                .find(|i| {
+                .filter(|i| {
                     i.pull_request.is_none() && i.title == title && i.body.as_deref().unwrap_or("").contains(&key)
                 })
-                .map(Issue::from))
+                .map(Issue::from);
+            // Ours only: a stranger's issue may copy the title and the trailer.
+            for issue in same {
+                if self.is_own(&issue.author).await? {
+                    return Ok(Some(issue));
+                }
+            }
+            Ok(None)
         };
         self.create("create issue", &self.url("/issues"), &body, parse_issue, find).await
     }

@@ -95,7 +95,8 @@ pub fn markdown(
     prompts.render("report-issue.md.j2", &context)
 }
 
-/// Whether `issue` is the living report: homeostat's trailer ends its body.
+/// Whether `issue` carries the living report's trailer (whether homeostat wrote it is
+/// asked of the forge: [`upsert_marked`]).
 pub fn is_report(issue: &Issue) -> bool {
     markers::has(&issue.body, &Marker::tag(tag::REPORT))
 }

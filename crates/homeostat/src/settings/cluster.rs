@@ -18,7 +18,7 @@ pub struct ClusterConfig {
     /// Per-repository thresholds (`owner/name: 0.8`), before tuning by reactions.
     #[serde(default)]
     pub thresholds: BTreeMap<String, f64>,
-    /// Issue labels to read (empty: every issue).
+    /// Issue labels to read (empty: any label).
     #[serde(default)]
     pub labels: Vec<String>,
     /// Issues closed this recently are read too, as reports to link to (a new report of a

@@ -77,7 +77,11 @@ impl GithubForge {
                     let user = serde_json::from_str::<serde_json::Value>(&text).ok();
                     Ok(user.and_then(|v| v["login"].as_str().map(str::to_string)))
                 }
-                Err(ForgeError::Api { status: 401 | 403, .. } | ForgeError::NotFound { .. }) => Ok(None),
+                // Refused for what the token is (not for a rate limit, which passes).
+                Err(ForgeError::Api { status: 401, .. } | ForgeError::NotFound { .. }) => Ok(None),
+                Err(ForgeError::Api { status: 403, message, .. }) if !message.to_lowercase().contains("rate limit") => {
+                    Ok(None)
+                }
                 Err(e) => Err(e),
             }
         };
