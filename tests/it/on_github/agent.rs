@@ -174,7 +174,11 @@ fn labels_homeostat_writes_exist_with_colour_and_description() {
     });
     let linked = job.run("hs-cluster", &["--forge", "github", "--format", "json"]);
     assert!(linked.status.success(), "{}", stderr(&linked));
-    let posted = job.run("hs-report", &["post"]);
+    // An hour on: with HOMEOSTAT_NOW pinned (the suite's year-ahead run) every process
+    // starts at the same instant, so the day's entries would lie past the report's "now".
+    let now = std::env::var("HOMEOSTAT_NOW").ok().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let later = now.unwrap_or_else(jiff::Timestamp::now) + jiff::SignedDuration::from_hours(1);
+    let posted = job.run("hs-report", &["post", "--until", &later.to_string()]);
     assert!(posted.status.success(), "{}", stderr(&posted));
     let state = gh.state();
     let unmade: Vec<_> = state
