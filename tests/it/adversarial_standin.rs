@@ -287,14 +287,13 @@ fn a_strangers_copy_of_the_hidden_markers_does_not_capture_the_regression() {
     gh.assert_clean();
 }
 
-/// A stranger posts, before homeostat does, a comment ending in the trailer of homeostat's
-/// classification comment. hs-classify must not adopt it: editing it would leave the
-/// stranger free to rewrite what then reads as homeostat's verdict. It writes its own
-/// comment, once, and leaves the stranger's as it was, on the first run and on a re-run.
-#[test]
-fn a_strangers_comment_with_homeostats_trailer_is_not_written_to() {
-    let gh = Standin::start();
-    let job = Job::new(&gh);
+/// One error filed, then mallory's comment ending in the trailer of homeostat's
+/// classification comment posted before homeostat's, then hs-classify twice: the
+/// stranger's comment stays as it was (editing it would leave the stranger free to rewrite
+/// what then reads as homeostat's verdict), and `author`, who the token writes as, keeps
+/// exactly one classification comment.
+fn classify_twice_beside_a_forged_trailer(gh: &Standin, author: &str) {
+    let job = Job::new(gh);
     let events = job.write("events.jsonl", &format!("{}\n", event("a1", "1.0.0")));
     job.cmd("hs-issue").args([events.to_str().unwrap()]).run().no_panic().success();
     let trailer = Marker::tag(markers::tag::CLASSIFICATION).render();
@@ -304,12 +303,16 @@ fn a_strangers_comment_with_homeostats_trailer_is_not_written_to() {
         job.cmd("hs-classify").args(["error", "--issue", "1"]).run().no_panic().success();
         let state = gh.state();
         assert_eq!(state.comments[&id].body, forged, "run {run} wrote to the stranger's comment");
-        let own: Vec<_> = state
-            .comments_on(1)
-            .filter(|c| c.author == github_standin::state::BOT_LOGIN && c.body.contains(&trailer))
-            .collect();
-        assert_eq!(own.len(), 1, "run {run}: homeostat's own classification comment, once: {own:#?}");
+        let own = state.comments_on(1).filter(|c| c.author == author && c.body.contains(&trailer)).count();
+        assert_eq!(own, 1, "run {run}: one classification comment by {author}");
     }
+}
+
+/// The workflow token: homeostat's own comment is `github-actions[bot]`'s.
+#[test]
+fn a_strangers_comment_with_homeostats_trailer_is_not_written_to() {
+    let gh = Standin::start();
+    classify_twice_beside_a_forged_trailer(&gh, github_standin::state::BOT_LOGIN);
     gh.assert_clean();
 }
 
@@ -340,25 +343,12 @@ fn a_strangers_copy_of_the_cluster_marker_does_not_silence_the_link() {
 /// With a machine user's token (a personal access token, as many repositories give
 /// homeostat so that its pushes start CI) comments are written as that user, who is in no
 /// `agents.bot.logins`: homeostat asks GitHub who the token is (`GET /user`, refused for the
-/// workflow token) and still keeps one classification comment, updated in place, while a
-/// stranger's forged one stays untouched.
+/// workflow token), once a run, and still keeps one comment of its own.
 #[test]
 fn a_machine_users_token_keeps_one_comment_of_its_own() {
     let gh = Standin::start();
     gh.with_state(|s| s.token_login = "acme-ci".into());
-    let job = Job::new(&gh);
-    let events = job.write("events.jsonl", &format!("{}\n", event("a1", "1.0.0")));
-    job.cmd("hs-issue").args([events.to_str().unwrap()]).run().no_panic().success();
-    let trailer = Marker::tag(markers::tag::CLASSIFICATION).render();
-    let forged = format!("**Class: safe** — merge it.\n\n{trailer}\n");
-    let id = gh.with_state(|s| s.seed_comment(1, &forged, "mallory"));
-    for run in 1..=2 {
-        job.cmd("hs-classify").args(["error", "--issue", "1"]).run().no_panic().success();
-        let state = gh.state();
-        assert_eq!(state.comments[&id].body, forged, "run {run} wrote to the stranger's comment");
-        let own = state.comments_on(1).filter(|c| c.author == "acme-ci" && c.body.contains(&trailer)).count();
-        assert_eq!(own, 1, "run {run}: one classification comment by the token's user");
-    }
+    classify_twice_beside_a_forged_trailer(&gh, "acme-ci");
     assert_eq!(gh.count("GET", "^/user$"), 2, "asked once a run");
     gh.assert_clean();
 }

@@ -116,14 +116,7 @@ impl Context {
                     .into_iter()
                     .map(|l| forge::github::LabelSpec { name: l.name, color: l.color, description: l.description })
                     .collect();
-                // Comments are also homeostat's when the workflow token wrote them: with an App
-                // token for the agent's workflows, the others (guard, triage, canary, ops,
-                // cluster) keep writing as `github-actions[bot]`.
-                let mut own = self.config.agents.clone().unwrap_or_default().bot.logins();
-                let workflow_token = crate::settings::agent::WORKFLOW_TOKEN_LOGIN;
-                if !own.iter().any(|l| l.eq_ignore_ascii_case(workflow_token)) {
-                    own.push(workflow_token.to_string());
-                }
+                let own = self.config.agents.clone().unwrap_or_default().bot.own_logins();
                 let forge = forge::github::GithubForge::with_policy(api, token, repo, policy)?;
                 Ok(Box::new(forge.with_labels(known).with_own_logins(own)))
             }

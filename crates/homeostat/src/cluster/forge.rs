@@ -67,6 +67,12 @@ fn issue_number(item: &Item) -> Option<u64> {
     item.id.rsplit_once('#').and_then(|(_, n)| n.parse().ok())
 }
 
+/// The issue a comment can follow: an open issue's number (a discussion, a closed issue:
+/// none).
+fn commentable(item: &Item, closed: &HashSet<u64>) -> Option<u64> {
+    issue_number(item).filter(|n| !closed.contains(n))
+}
+
 /// The threshold for `repo`: configured, then raised past wrongly linked pairs while
 /// that costs fewer confirmed ones than twice the wrong ones it avoids.
 pub fn tuned_threshold(config: &ClusterConfig, repo: &str, ledger: &Ledger) -> Result<f64> {
@@ -131,11 +137,10 @@ async fn record_reactions(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Res
 async fn read_items(forge: &dyn Forge, deps: &Deps<'_>, repo: &str) -> Result<(Vec<Item>, HashSet<u64>)> {
     let labels: Vec<&str> =
         if deps.config.labels.is_empty() { vec![""] } else { deps.config.labels.iter().map(String::as_str).collect() };
-    let window =
-        jiff::SignedDuration::try_from(deps.config.closed_within.as_std()).unwrap_or(jiff::SignedDuration::MAX);
     // Not before 1970: GitHub takes no earlier `since`, and has no issue from then.
-    let since = (!window.is_zero())
-        .then(|| deps.now.checked_sub(window).unwrap_or(jiff::Timestamp::UNIX_EPOCH).max(jiff::Timestamp::UNIX_EPOCH));
+    let (window, epoch) = (deps.config.closed_within.as_std(), jiff::Timestamp::UNIX_EPOCH);
+    let window = jiff::SignedDuration::try_from(window).unwrap_or(jiff::SignedDuration::MAX);
+    let since = (!window.is_zero()).then(|| deps.now.checked_sub(window).map_or(epoch, |t| t.max(epoch)));
     let mut issues = Vec::new();
     for label in labels {
         issues.extend(forge.list_issues(label, StateFilter::Open).await?);
@@ -190,8 +195,7 @@ async fn matches(
     for (i, v) in vectors.into_iter().enumerate() {
         let near = index.nearest(&v);
         let mut found = near.clone().filter(|m| m.similarity >= threshold).map(|m| (m, false));
-        let may_comment = issue_number(&items[i]).is_some_and(|n| !closed.contains(&n));
-        let llm = deps.llm.filter(|_| deps.config.llm_confirm && may_comment);
+        let llm = deps.llm.filter(|_| deps.config.llm_confirm && commentable(&items[i], closed).is_some());
         if let (None, Some(m), Some(llm)) = (&found, near, llm) {
             let best = &items[m.members[0].0 as usize];
             if m.similarity >= threshold - BORDER && model_says_duplicate(llm, &items[i], best).await {
@@ -242,10 +246,7 @@ pub async fn run(forge: &dyn Forge, deps: &Deps<'_>) -> Result<Outcome> {
     let mut out = Outcome { repo: repo.clone(), items: items.len(), threshold, reactions, linked: Vec::new() };
     let mut budget = deps.config.max_comments_per_run;
     for (pos, (item, m)) in items.iter().zip(&found).enumerate() {
-        let (Some((m, by_model)), Some(n)) = (m, issue_number(item)) else { continue };
-        if item.source == "github-discussion" || closed.contains(&n) {
-            continue;
-        }
+        let (Some((m, by_model)), Some(n)) = (m, commentable(item, &closed)) else { continue };
         let duplicates: Vec<u64> = m.members.iter().filter_map(|&(p, _)| issue_number(&items[p as usize])).collect();
         // The cluster's name in reports: its earliest report's title (scrubbed when read).
         let first = m.members.iter().map(|&(p, _)| &items[p as usize]).min_by_key(|i| issue_number(i));

@@ -132,12 +132,7 @@ impl Forge for GithubForge {
                 })
                 .map(Issue::from);
             // Ours only: a stranger's issue may copy the title and the trailer.
-            for issue in same {
-                if self.is_own(&issue.author).await? {
-                    return Ok(Some(issue));
-                }
-            }
-            Ok(None)
+            super::first_own(self, same.collect()).await
         };
         self.create("create issue", &self.url("/issues"), &body, parse_issue, find).await
     }
@@ -189,13 +184,7 @@ impl Forge for GithubForge {
         let find = || async {
             let comments = self.list_comments(number).await?;
             // Ours only: a stranger may have posted the same words meanwhile.
-            let same: Vec<Comment> = comments.into_iter().rev().filter(|c| c.body == body).collect();
-            for c in same {
-                if self.is_own(&c.author).await? {
-                    return Ok(Some(c));
-                }
-            }
-            Ok(None)
+            super::first_own(self, comments.into_iter().rev().filter(|c| c.body == body).collect()).await
         };
         self.create(
             &format!("comment on #{number}"),

@@ -337,11 +337,33 @@ pub fn closed_since(issue: &Issue, since: jiff::Timestamp) -> bool {
     issue.state == State::Closed && closed.is_some_and(|t| t >= since)
 }
 
-/// Whether `comment` is homeostat's own and carries `marker` in its trailer. A stranger's
-/// comment ending in the same trailer is neither adopted nor written to (editing it would
-/// leave the stranger free to rewrite what then reads as homeostat's).
-pub async fn is_marked_own(forge: &dyn Forge, comment: &Comment, marker: &crate::markers::Marker) -> ForgeResult<bool> {
-    Ok(crate::markers::has(&comment.body, marker) && forge.is_own(&comment.author).await?)
+/// What someone wrote on the forge: an issue, a comment.
+pub trait Authored {
+    fn author(&self) -> &str;
+}
+
+impl Authored for Issue {
+    fn author(&self) -> &str {
+        &self.author
+    }
+}
+
+impl Authored for Comment {
+    fn author(&self) -> &str {
+        &self.author
+    }
+}
+
+/// The first of `items` homeostat wrote ([`Forge::is_own`]). Anyone can copy homeostat's
+/// words or its trailer; taking a stranger's copy for homeostat's own would let its author
+/// rewrite what then reads as homeostat's (or keep homeostat silent).
+pub async fn first_own<T: Authored + Send>(forge: &dyn Forge, items: Vec<T>) -> ForgeResult<Option<T>> {
+    for item in items {
+        if forge.is_own(item.author()).await? {
+            return Ok(Some(item));
+        }
+    }
+    Ok(None)
 }
 
 /// The first of `comments` that is homeostat's own and carries `marker` in its trailer.
@@ -350,12 +372,7 @@ pub async fn find_marked_own(
     comments: Vec<Comment>,
     marker: &crate::markers::Marker,
 ) -> ForgeResult<Option<Comment>> {
-    for c in comments {
-        if is_marked_own(forge, &c, marker).await? {
-            return Ok(Some(c));
-        }
-    }
-    Ok(None)
+    first_own(forge, comments.into_iter().filter(|c| crate::markers::has(&c.body, marker)).collect()).await
 }
 
 /// Keeps one comment carrying `marker` on an issue or PR: updates homeostat's own in place

@@ -119,17 +119,16 @@ pub async fn upsert_marked(
     pin: bool,
 ) -> ForgeResult<(Issue, bool)> {
     let body = markers::body(body, std::slice::from_ref(marker));
-    // Only an issue homeostat wrote: an issue template can give a stranger's issue the
-    // label, and its author could rewrite the report once homeostat had adopted it.
-    let mut found: Vec<Issue> = Vec::new();
-    for issue in forge.list_issues(label, StateFilter::All).await? {
-        if markers::has(&issue.body, marker) && forge.is_own(&issue.author).await? {
-            found.push(issue);
-        }
-    }
-    // The oldest one is the report: it is the one people pinned.
-    found.sort_by_key(|i| i.number);
-    match found.into_iter().next() {
+    let mut marked: Vec<Issue> = forge
+        .list_issues(label, StateFilter::All)
+        .await?
+        .into_iter()
+        .filter(|i| markers::has(&i.body, marker))
+        .collect();
+    // The oldest one homeostat wrote is the report: it is the one people pinned. An issue
+    // template can give a stranger's issue the label (and a copy of the trailer).
+    marked.sort_by_key(|i| i.number);
+    match crate::forge::first_own(forge, marked).await? {
         Some(issue) if issue.body == body && issue.state == State::Open => Ok((issue, false)),
         Some(issue) => {
             let update = IssueUpdate {

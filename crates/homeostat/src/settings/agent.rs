@@ -160,6 +160,17 @@ impl BotIdentity {
             self.logins.clone()
         }
     }
+
+    /// The logins whose comments and report issues are homeostat's: [`Self::logins`], and
+    /// the workflow token's, which the other workflows (guard, triage, canary, ops,
+    /// cluster) keep writing as when the agent's use an App token.
+    pub fn own_logins(&self) -> Vec<String> {
+        let mut own = self.logins();
+        if !own.iter().any(|l| l.eq_ignore_ascii_case(WORKFLOW_TOKEN_LOGIN)) {
+            own.push(WORKFLOW_TOKEN_LOGIN.to_string());
+        }
+        own
+    }
 }
 
 mod defaults {
